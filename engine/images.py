@@ -1,0 +1,75 @@
+"""Reading one image file exactly as training does: grayscale, bilinear resize, uint8.
+
+Every failure (missing, not an image, truncated, too large) is a :class:`UserError`
+naming the file, so a caller can show one error row and go on.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from engine.errors import UserError
+
+# Far beyond any photo of a letter; stops decompression bombs before they decode.
+MAX_PIXELS = 64_000_000
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm")
+
+
+def _to_grayscale(img: Image.Image) -> Image.Image:
+    if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        arr = np.asarray(img, dtype=np.float64)
+        top = 65535.0 if img.mode.startswith("I;16") or arr.max() > 255 else 255.0
+        return Image.fromarray(np.clip(arr / top * 255.0 + 0.5, 0, 255).astype(np.uint8), "L")
+    if img.mode == "P":
+        img = img.convert("RGBA")
+    if img.mode in ("RGBA", "LA", "PA"):
+        # Transparent areas read as white paper, not black.
+        background = Image.new("RGBA", img.size, (255, 255, 255, 255))
+        img = Image.alpha_composite(background, img.convert("RGBA"))
+    return img.convert("L")
+
+
+def load_image(path: str | os.PathLike, norm_size: tuple[int, int]) -> np.ndarray:
+    """``path`` → uint8 array of shape ``(norm_size[1], norm_size[0])`` (Pillow's (w, h) order)."""
+    name = os.fspath(path)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(name) as img:
+                w, h = img.size
+                if w * h > MAX_PIXELS:
+                    raise UserError(f"{name}: image is too large ({w}×{h} pixels; at most {MAX_PIXELS:,})")
+                img.load()
+                gray = _to_grayscale(img)
+    except UserError:
+        raise
+    except FileNotFoundError:
+        raise UserError(f"{name}: no such file") from None
+    except IsADirectoryError:
+        raise UserError(f"{name}: is a folder, not an image") from None
+    except UnidentifiedImageError:
+        raise UserError(f"{name}: not an image Pillow can read") from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise UserError(f"{name}: image is too large (decompression bomb guard)") from None
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise UserError(f"{name}: corrupt or truncated image ({exc})") from None
+    if gray.size != tuple(norm_size):
+        gray = gray.resize(tuple(norm_size), Image.BILINEAR)
+    return np.asarray(gray, dtype=np.uint8)
+
+
+def normalize(x: np.ndarray) -> np.ndarray:
+    """uint8 images [N, H, W] → float32 [N, H·W] in [-1, 1]: ``(x/255 - 0.5) / 0.5``."""
+    x = x.reshape(len(x), -1).astype(np.float32)
+    x /= np.float32(255.0)  # the course's ToTensor + Normalize(0.5, 0.5), op for op
+    x -= np.float32(0.5)
+    x /= np.float32(0.5)
+    return x
+
+
+def is_image_file(path: str) -> bool:
+    return path.lower().endswith(IMAGE_SUFFIXES)

@@ -1,0 +1,59 @@
+"""Classify image files with a model, each with exactly the training preprocessing."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from engine.checkpoint import Model
+from engine.errors import UserError
+from engine.images import load_image, normalize
+from engine.network import softmax
+
+
+@dataclass
+class Prediction:
+    path: str
+    label: str = ""
+    probability: float = 0.0
+    top: list[tuple[str, float]] = field(default_factory=list)
+    image: np.ndarray | None = None  # the uint8 input the network saw
+    error: str = ""
+
+
+def predict_arrays(model: Model, x_uint8: np.ndarray) -> np.ndarray:
+    """Class probabilities for uint8 images ``[N, H, W]``."""
+    net = model.network
+    return softmax(net.logits(net.prepare(normalize(x_uint8))))
+
+
+def classify_files(model: Model, paths: Iterable[str | os.PathLike], topk: int = 5,
+                   progress: Callable[[int, int], None] | None = None,
+                   cancelled: Callable[[], bool] | None = None) -> list[Prediction]:
+    """One :class:`Prediction` per path; unreadable files get ``error`` set, never an exception."""
+    paths = [os.fspath(p) for p in paths]
+    results: list[Prediction] = []
+    images, ok = [], []
+    for i, p in enumerate(paths):
+        if cancelled and cancelled():
+            break
+        try:
+            img = load_image(p, model.norm_size)
+            images.append(img)
+            ok.append(len(results))
+            results.append(Prediction(p, image=img))
+        except UserError as exc:
+            results.append(Prediction(p, error=str(exc)))
+        if progress:
+            progress(i + 1, len(paths))
+    if images:
+        probs = predict_arrays(model, np.stack(images))
+        for row, j in zip(probs, ok):
+            order = np.argsort(-row)[:topk]
+            r = results[j]
+            r.top = [(model.classes[k], float(row[k])) for k in order]
+            r.label, r.probability = r.top[0]
+    return results
