@@ -159,6 +159,7 @@ class TrainingRun:
     def events(self):
         """Train, yielding events; ends with one FinishedEvent or FailedEvent."""
         c, net, ds, hist = self.config, self.network, self.dataset, self.history
+        net.configure_threads()
         x_train = net.prepare(normalize(ds.train.x))
         y_train_np = ds.train.y
         y_train = net.prepare_labels(y_train_np)

@@ -1,0 +1,1 @@
+"""The Qt application around the engine: windows, panels and the training worker."""

@@ -1,0 +1,284 @@
+"""The hyperparameter panel: every field of :class:`TrainConfig`, validated inline."""
+
+from __future__ import annotations
+
+import math
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSlider,
+    QSpinBox,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from engine.config import (
+    ACTIVATIONS,
+    ENGINES,
+    MOMENTUM_OPTIMIZERS,
+    OPTIMIZERS,
+    TrainConfig,
+    available_devices,
+    parameter_count,
+)
+from engine.errors import UserError
+
+ERROR_STYLE = "border: 1px solid #D55E00;"
+MAX_LAYERS = 8
+
+
+def _parse_float(text: str) -> float:
+    value = float(text.strip())
+    if not math.isfinite(value):
+        raise ValueError
+    return value
+
+
+class FloatField(QLineEdit):
+    """A line edit for a float in scientific or plain notation, with a rule checked on every edit."""
+
+    def __init__(self, value: float, rule, parent=None):
+        super().__init__(f"{value:g}", parent)
+        self.rule = rule  # value -> error text or ""
+        self.error = ""
+
+    def value(self) -> float | None:
+        try:
+            v = _parse_float(self.text())
+        except ValueError:
+            self.error = f"“{self.text()}” is not a number"
+            return None
+        self.error = self.rule(v)
+        return None if self.error else v
+
+
+class LogSlider(QSlider):
+    """A horizontal slider over log10(value), 1e-5 … 1, in steps of 0.05 decades."""
+
+    LOW, HIGH, STEPS = -5.0, 0.0, 20
+
+    def __init__(self, parent=None):
+        super().__init__(Qt.Horizontal, parent)
+        self.setRange(int(self.LOW * self.STEPS), int(self.HIGH * self.STEPS))
+
+    def set_value(self, v: float) -> None:
+        if v > 0:
+            self.blockSignals(True)
+            self.setValue(round(math.log10(v) * self.STEPS))
+            self.blockSignals(False)
+
+    def float_value(self) -> float:
+        return float(f"{10 ** (self.value() / self.STEPS):.2g}")
+
+
+class HyperparameterPanel(QWidget):
+    """Emits ``changed`` on every edit; ``config()`` is None while a field is invalid."""
+
+    changed = Signal()
+
+    def __init__(self, config: TrainConfig, in_features: int = 1024, n_classes: int = 26, parent=None):
+        super().__init__(parent)
+        self.in_features, self.n_classes = in_features, n_classes
+        self._building = True
+        form = QFormLayout()
+        form.setFieldGrowthPolicy(QFormLayout.AllNonFixedFieldsGrow)
+
+        self.layers_box = QVBoxLayout()
+        self.layers_box.setSpacing(2)
+        self.layer_spins: list[QSpinBox] = []
+        self.add_layer_button = QPushButton("+ Add layer")
+        self.add_layer_button.setToolTip("Add a hidden layer")
+        self.add_layer_button.clicked.connect(lambda: self._add_layer(self.layer_spins[-1].value()
+                                                                       if self.layer_spins else 64))
+        layers = QVBoxLayout()
+        layers.addLayout(self.layers_box)
+        layers.addWidget(self.add_layer_button)
+        form.addRow("Hidden layers", layers)
+
+        self.act = QComboBox()
+        self.act.addItems(ACTIVATIONS)
+        form.addRow("Activation", self.act)
+        self.optim = QComboBox()
+        self.optim.addItems(OPTIMIZERS)
+        form.addRow("Optimizer", self.optim)
+        self.lr = FloatField(config.lr, lambda v: "" if 0 < v <= 100 else "must be > 0 and ≤ 100")
+        self.lr_slider = LogSlider()
+        self.lr_slider.setToolTip("Learning rate on a log scale (10⁻⁵ … 1)")
+        lr_row = QHBoxLayout()
+        lr_row.addWidget(self.lr, 1)
+        lr_row.addWidget(self.lr_slider, 2)
+        form.addRow("Learning rate", lr_row)
+        self.momentum = FloatField(config.momentum, lambda v: "" if 0 <= v < 1 else "must be in [0, 1)")
+        self.momentum_label = QLabel("Momentum")
+        form.addRow(self.momentum_label, self.momentum)
+        self.weight_decay = FloatField(config.weight_decay, lambda v: "" if v >= 0 else "must be ≥ 0")
+        form.addRow("Weight decay", self.weight_decay)
+        self.batch_size = QSpinBox(minimum=1, maximum=65536)
+        form.addRow("Batch size", self.batch_size)
+        self.epochs = QSpinBox(minimum=1, maximum=100000)
+        form.addRow("Epochs", self.epochs)
+        self.val_interval = QSpinBox(minimum=1, maximum=10000)
+        self.val_interval.setSuffix(" epoch(s)")
+        form.addRow("Validate every", self.val_interval)
+        self.engine = QComboBox()
+        self.engine.addItems(ENGINES)
+        self.engine.setItemData(0, "custom torch.autograd.Functions", Qt.ToolTipRole)
+        self.engine.setItemData(1, "pure NumPy operators and optimizers", Qt.ToolTipRole)
+        form.addRow("Engine", self.engine)
+        self.seed = QSpinBox(minimum=0, maximum=2**31 - 1)
+        form.addRow("Seed", self.seed)
+        self.device = QComboBox()
+        self.device.addItems(available_devices())
+        form.addRow("Device", self.device)
+
+        self.error_label = QLabel()
+        self.error_label.setWordWrap(True)
+        self.error_label.setStyleSheet("color: #D55E00;")
+        self.summary_label = QLabel()
+        self.summary_label.setWordWrap(True)
+        self.summary_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addLayout(form)
+        outer.addWidget(self.summary_label)
+        outer.addWidget(self.error_label)
+        outer.addStretch()
+
+        for w in (self.act, self.optim, self.engine, self.device):
+            w.currentIndexChanged.connect(self._on_edit)
+        for w in (self.lr, self.momentum, self.weight_decay):
+            w.textChanged.connect(self._on_edit)
+        for w in (self.batch_size, self.epochs, self.val_interval, self.seed):
+            w.valueChanged.connect(self._on_edit)
+        self.lr.textChanged.connect(self._on_lr_text)
+        self.lr_slider.valueChanged.connect(lambda _: self.lr.setText(f"{self.lr_slider.float_value():g}"))
+        self.set_config(config)
+        self._building = False
+        self._on_edit()
+
+    # -- layers --------------------------------------------------------------------
+    def _add_layer(self, size: int) -> None:
+        if len(self.layer_spins) >= MAX_LAYERS:
+            return
+        row = QWidget()
+        h = QHBoxLayout(row)
+        h.setContentsMargins(0, 0, 0, 0)
+        spin = QSpinBox(minimum=1, maximum=65536)
+        spin.setValue(size)
+        spin.setPrefix(f"h{len(self.layer_spins) + 1}: ")
+        spin.valueChanged.connect(self._on_edit)
+        remove = QToolButton(text="−")
+        remove.setToolTip("Remove this layer")
+        remove.clicked.connect(lambda: self._remove_layer(row, spin))
+        h.addWidget(spin, 1)
+        h.addWidget(remove)
+        self.layers_box.addWidget(row)
+        self.layer_spins.append(spin)
+        self._on_edit()
+
+    def _remove_layer(self, row: QWidget, spin: QSpinBox) -> None:
+        if len(self.layer_spins) <= 1:
+            self.error_label.setText("An MLP needs at least one hidden layer.")
+            return
+        self.layer_spins.remove(spin)
+        row.setParent(None)
+        row.deleteLater()
+        for i, s in enumerate(self.layer_spins):
+            s.setPrefix(f"h{i + 1}: ")
+        self._on_edit()
+
+    # -- values --------------------------------------------------------------------
+    def set_config(self, c: TrainConfig) -> None:
+        was = self._building
+        self._building = True
+        while self.layer_spins:
+            spin = self.layer_spins.pop()
+            spin.parentWidget().setParent(None)
+        for h in c.hidden:
+            self._add_layer(int(h))
+        self.act.setCurrentText(c.act)
+        self.optim.setCurrentText(c.optim)
+        self.lr.setText(f"{c.lr:g}")
+        self.momentum.setText(f"{c.momentum:g}")
+        self.weight_decay.setText(f"{c.weight_decay:g}")
+        self.batch_size.setValue(c.batch_size)
+        self.epochs.setValue(c.epochs)
+        self.val_interval.setValue(c.val_interval)
+        self.engine.setCurrentText(c.engine)
+        self.seed.setValue(c.seed)
+        if self.device.findText(c.device) >= 0:
+            self.device.setCurrentText(c.device)
+        self._building = was
+        self._on_edit()
+
+    def config(self) -> TrainConfig | None:
+        """The panel's values as a validated config, or None (the reason is shown inline)."""
+        fields = {"learning rate": self.lr, "momentum": self.momentum, "weight decay": self.weight_decay}
+        values = {}
+        errors = []
+        for name, f in fields.items():
+            v = f.value()
+            f.setStyleSheet(ERROR_STYLE if f.error else "")
+            f.setToolTip(f.error)
+            if f.error:
+                errors.append(f"{name.capitalize()}: {f.error}.")
+            values[name] = v
+        if errors:
+            self.error_label.setText(" ".join(errors))
+            return None
+        c = TrainConfig(hidden=[s.value() for s in self.layer_spins], act=self.act.currentText(),
+                        optim=self.optim.currentText(), lr=values["learning rate"],
+                        momentum=values["momentum"], weight_decay=values["weight decay"],
+                        batch_size=self.batch_size.value(), epochs=self.epochs.value(),
+                        val_interval=self.val_interval.value(), engine=self.engine.currentText(),
+                        seed=self.seed.value(), device=self.device.currentText())
+        try:
+            c = c.validate()
+        except UserError as exc:
+            self.error_label.setText(str(exc))
+            return None
+        self.error_label.setText("")
+        return c
+
+    def set_shape(self, in_features: int, n_classes: int) -> None:
+        self.in_features, self.n_classes = in_features, n_classes
+        self._on_edit()
+
+    def set_locked(self, locked: bool) -> None:
+        """While a run trains nothing here can change."""
+        for w in self.findChildren(QWidget):
+            if w is not self.summary_label and w is not self.error_label:
+                w.setEnabled(not locked)
+        if not locked:
+            self._on_edit()
+
+    def _on_lr_text(self, text: str) -> None:
+        try:
+            self.lr_slider.set_value(_parse_float(text))
+        except ValueError:
+            pass
+
+    def _on_edit(self, *_):
+        if self._building:
+            return
+        is_momentum = self.optim.currentText() in MOMENTUM_OPTIMIZERS
+        self.momentum.setVisible(is_momentum)
+        self.momentum_label.setVisible(is_momentum)
+        is_torch = self.engine.currentText() == "torch"
+        self.device.setEnabled(is_torch and self.device.count() > 1)
+        if not is_torch:
+            self.device.setCurrentText("cpu")
+        self.add_layer_button.setEnabled(len(self.layer_spins) < MAX_LAYERS)
+        hidden = [s.value() for s in self.layer_spins]
+        n = parameter_count(self.in_features, hidden, self.n_classes)
+        arch = " → ".join(map(str, [self.in_features, *hidden, self.n_classes]))
+        self.summary_label.setText(f"<b>{arch}</b>, {self.act.currentText()}<br>{n:,} parameters")
+        self.config()
+        self.changed.emit()

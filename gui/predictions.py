@@ -1,0 +1,233 @@
+"""The prediction browser: a gallery of images with true/predicted labels and confidence,
+filters and sorting, a clickable confusion matrix, per-class accuracy, and a detail view
+of the exact input the network sees with its top-5 probabilities."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QAbstractListModel, QModelIndex, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QIcon
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QListView,
+    QPushButton,
+    QSplitter,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from gui import style
+from gui.widgets import ConfusionMatrix, ProbabilityBars, gray_pixmap
+
+THUMB = 48
+SORTS = ("dataset order", "lowest-confidence correct first", "highest-confidence wrong first",
+         "confidence ↑", "confidence ↓")
+
+
+class Evaluation:
+    """Predictions of a model on one split: images, labels, probabilities."""
+
+    def __init__(self, split: str, x: np.ndarray, y: np.ndarray, probs: np.ndarray, classes: list[str],
+                 names: list[str] | None = None):
+        self.split, self.x, self.y, self.probs, self.classes = split, x, y, probs, classes
+        self.pred = probs.argmax(1)
+        self.conf = probs[np.arange(len(y)), self.pred]
+        self.names = names or []
+
+    @property
+    def accuracy(self) -> float:
+        return float((self.pred == self.y).mean()) if len(self.y) else float("nan")
+
+    def indices(self, misclassified: bool, sort: str, cell: tuple[int, int] | None) -> np.ndarray:
+        idx = np.arange(len(self.y))
+        wrong = self.pred != self.y
+        if misclassified:
+            idx = idx[wrong[idx]]
+        if cell is not None:
+            idx = idx[(self.y[idx] == cell[0]) & (self.pred[idx] == cell[1])]
+        conf = self.conf[idx]
+        if sort == SORTS[1]:
+            key = np.where(wrong[idx], 2.0, 0.0) + conf  # correct ones first, least sure first
+            idx = idx[np.argsort(key, kind="stable")]
+        elif sort == SORTS[2]:
+            key = np.where(wrong[idx], 0.0, 2.0) - conf
+            idx = idx[np.argsort(key, kind="stable")]
+        elif sort == SORTS[3]:
+            idx = idx[np.argsort(conf, kind="stable")]
+        elif sort == SORTS[4]:
+            idx = idx[np.argsort(-conf, kind="stable")]
+        return idx
+
+
+class GalleryModel(QAbstractListModel):
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.ev: Evaluation | None = None
+        self.idx = np.zeros(0, np.int64)
+        self._icons: dict[int, QIcon] = {}
+
+    def set(self, ev: Evaluation | None, idx: np.ndarray) -> None:
+        self.beginResetModel()
+        if ev is not self.ev:
+            self._icons.clear()
+        self.ev, self.idx = ev, idx
+        self.endResetModel()
+
+    def rowCount(self, parent=QModelIndex()):
+        return 0 if parent.isValid() else len(self.idx)
+
+    def data(self, index, role=Qt.DisplayRole):
+        if not index.isValid() or self.ev is None:
+            return None
+        i = int(self.idx[index.row()])
+        ev = self.ev
+        t, p = ev.classes[ev.y[i]], ev.classes[ev.pred[i]]
+        if role == Qt.DisplayRole:
+            return f"{t} → {p}\n{ev.conf[i] * 100:.0f}%"
+        if role == Qt.DecorationRole:
+            if i not in self._icons:
+                self._icons[i] = QIcon(gray_pixmap(ev.x[i], max(1, THUMB // ev.x.shape[1])))
+            return self._icons[i]
+        if role == Qt.ForegroundRole:
+            return QColor(style.VAL) if ev.y[i] != ev.pred[i] else None
+        if role == Qt.ToolTipRole:
+            name = ev.names[i] if i < len(ev.names) else f"#{i}"
+            return f"{name}\ntrue {t}, predicted {p} ({ev.conf[i] * 100:.1f}%)"
+        if role == Qt.UserRole:
+            return i
+        return None
+
+
+class PredictionBrowser(QWidget):
+    """Shows an :class:`Evaluation`; asks for one with ``evaluate_requested(split)``."""
+
+    evaluate_requested = Signal(str)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.ev: Evaluation | None = None
+        self.cell: tuple[int, int] | None = None
+        self.split = QComboBox()
+        self.split.addItems(["val", "test", "train"])
+        self.eval_button = QPushButton("Evaluate")
+        self.eval_button.setToolTip("Run the current model on the chosen split")
+        self.eval_button.clicked.connect(lambda: self.evaluate_requested.emit(self.split.currentText()))
+        self.wrong_only = QCheckBox("Misclassified only")
+        self.sort = QComboBox()
+        self.sort.addItems(SORTS)
+        self.cell_label = QLabel()
+        self.clear_cell = QPushButton("Show all")
+        self.clear_cell.clicked.connect(lambda: self.set_cell(None))
+        self.clear_cell.setVisible(False)
+        self.summary = QLabel("Train or open a model, then Evaluate.")
+        top = QHBoxLayout()
+        for w in (QLabel("Split"), self.split, self.eval_button, self.wrong_only, QLabel("Sort"), self.sort,
+                  self.cell_label, self.clear_cell):
+            top.addWidget(w)
+        top.addStretch()
+        top.addWidget(self.summary)
+
+        self.model = GalleryModel(self)
+        self.gallery = QListView()
+        self.gallery.setViewMode(QListView.IconMode)
+        self.gallery.setResizeMode(QListView.Adjust)
+        self.gallery.setUniformItemSizes(True)
+        self.gallery.setIconSize(QSize(THUMB, THUMB))
+        self.gallery.setGridSize(QSize(THUMB + 34, THUMB + 40))
+        self.gallery.setMovement(QListView.Static)
+        self.gallery.setModel(self.model)
+        self.gallery.selectionModel().currentChanged.connect(self._on_current)
+
+        self.detail_image = QLabel()
+        self.detail_image.setAlignment(Qt.AlignCenter)
+        self.detail_image.setMinimumSize(160, 160)
+        self.detail_text = QLabel()
+        self.detail_text.setWordWrap(True)
+        self.detail_bars = ProbabilityBars()
+        detail = QWidget()
+        dl = QVBoxLayout(detail)
+        dl.addWidget(QLabel("<b>What the network sees</b>"))
+        dl.addWidget(self.detail_image)
+        dl.addWidget(self.detail_text)
+        dl.addWidget(self.detail_bars)
+        dl.addStretch()
+
+        self.confusion = ConfusionMatrix()
+        self.confusion.cell_chosen.connect(lambda i, j: self.set_cell((i, j)))
+        self.per_class = pg.PlotWidget(title="Per-class accuracy")
+        self.per_class.setYRange(0, 1)
+        self.per_class.setMouseEnabled(x=False, y=False)
+        self.bars = pg.BarGraphItem(x=[], height=[], width=0.7, brush=style.TRAIN)
+        self.per_class.addItem(self.bars)
+        side = QTabWidget()
+        side.addTab(self.confusion, "Confusion matrix")
+        side.addTab(self.per_class, "Per-class accuracy")
+
+        split = QSplitter(Qt.Horizontal)
+        split.addWidget(self.gallery)
+        split.addWidget(detail)
+        split.addWidget(side)
+        split.setStretchFactor(0, 3)
+        split.setStretchFactor(1, 1)
+        split.setStretchFactor(2, 2)
+        self.splitter = split
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addLayout(top)
+        layout.addWidget(split, 1)
+        self.wrong_only.toggled.connect(self._refilter)
+        self.sort.currentIndexChanged.connect(self._refilter)
+
+    def set_evaluation(self, ev: Evaluation) -> None:
+        self.ev = ev
+        self.cell = None
+        self.split.setCurrentText(ev.split)
+        self.summary.setText(f"{ev.split}: {len(ev.y)} images, accuracy <b>{ev.accuracy * 100:.1f}%</b>")
+        self.confusion.set_data(ev.y, ev.pred, ev.classes)
+        k = len(ev.classes)
+        per = np.array([(ev.pred[ev.y == c] == c).mean() if (ev.y == c).any() else 0 for c in range(k)])
+        self.bars.setOpts(x=np.arange(k), height=per)
+        ax = self.per_class.getAxis("bottom")
+        ax.setTicks([[(i, c[:3]) for i, c in enumerate(ev.classes)]])
+        self._refilter()
+
+    def set_cell(self, cell: tuple[int, int] | None) -> None:
+        self.cell = cell
+        if cell and self.ev:
+            t, p = self.ev.classes[cell[0]], self.ev.classes[cell[1]]
+            self.cell_label.setText(f"true {t} → predicted {p}")
+        else:
+            self.cell_label.setText("")
+        self.clear_cell.setVisible(cell is not None)
+        self._refilter()
+
+    def visible_indices(self) -> np.ndarray:
+        return self.model.idx
+
+    def _refilter(self, *_):
+        if self.ev is None:
+            return
+        idx = self.ev.indices(self.wrong_only.isChecked(), self.sort.currentText(), self.cell)
+        self.model.set(self.ev, idx)
+        if len(idx):
+            self.gallery.setCurrentIndex(self.model.index(0))
+
+    def _on_current(self, current, _previous=None):
+        if not current.isValid() or self.ev is None:
+            return
+        i = self.model.data(current, Qt.UserRole)
+        ev = self.ev
+        img = ev.x[i]
+        self.detail_image.setPixmap(gray_pixmap(img, max(1, 160 // img.shape[0])))
+        name = ev.names[i] if i < len(ev.names) else f"#{i}"
+        ok = "✓ correct" if ev.pred[i] == ev.y[i] else "✗ wrong"
+        self.detail_text.setText(f"{name} ({img.shape[1]}×{img.shape[0]} input)<br>"
+                                 f"true <b>{ev.classes[ev.y[i]]}</b>, predicted <b>{ev.classes[ev.pred[i]]}</b> "
+                                 f"— {ok}")
+        order = np.argsort(-ev.probs[i])[:5]
+        self.detail_bars.set_items([(ev.classes[k], float(ev.probs[i, k])) for k in order])

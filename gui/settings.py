@@ -1,0 +1,66 @@
+"""The one place that touches QSettings: typed reads with defaults, JSON for structures.
+
+Tests point it at a temporary INI file with ``BACKPROP_STUDIO_SETTINGS``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+from PySide6.QtCore import QSettings
+
+DEFAULTS: dict[str, Any] = {
+    "hyperparameters": {},
+    "recent_checkpoints": [],
+    "recent_datasets": [],
+    "last_dataset": "builtin",
+    "log_loss": False,
+    "keep_previous_runs": True,
+    "geometry": b"",
+    "window_state": b"",
+    "last_dir": "",
+}
+MAX_RECENT = 8
+
+
+def _qsettings() -> QSettings:
+    path = os.environ.get("BACKPROP_STUDIO_SETTINGS")
+    if path:
+        return QSettings(path, QSettings.IniFormat)
+    return QSettings()
+
+
+def read(key: str) -> Any:
+    default = DEFAULTS[key]
+    value = _qsettings().value(key)
+    if value is None:
+        return default
+    if isinstance(default, bool):
+        return value in (True, "true", "1", 1)
+    if isinstance(default, (dict, list)):
+        try:
+            parsed = json.loads(value)
+        except (TypeError, ValueError):
+            return default
+        return parsed if isinstance(parsed, type(default)) else default
+    if isinstance(default, bytes):
+        return bytes(value) if hasattr(value, "__bytes__") or isinstance(value, (bytes, bytearray)) else default
+    return type(default)(value)
+
+
+def write(key: str, value: Any) -> None:
+    s = _qsettings()
+    if isinstance(DEFAULTS[key], (dict, list)):
+        value = json.dumps(value)
+    s.setValue(key, value)
+    s.sync()
+
+
+def add_recent(key: str, path: str) -> list[str]:
+    items = [p for p in read(key) if p != path]
+    items.insert(0, path)
+    items = items[:MAX_RECENT]
+    write(key, items)
+    return items

@@ -1,0 +1,38 @@
+"""Colours and pens: the Okabe–Ito colour-blind-safe palette, following the OS light/dark palette."""
+
+from __future__ import annotations
+
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QPalette
+from PySide6.QtWidgets import QApplication
+
+OKABE_ITO = {
+    "blue": "#0072B2", "orange": "#E69F00", "green": "#009E73", "vermillion": "#D55E00",
+    "purple": "#CC79A7", "sky": "#56B4E9", "yellow": "#F0E442", "grey": "#999999",
+}
+TRAIN = OKABE_ITO["blue"]
+VAL = OKABE_ITO["vermillion"]
+BEST = OKABE_ITO["green"]
+PREVIOUS = ["#999999", "#CC79A7", "#56B4E9", "#E69F00"]
+
+
+def is_dark() -> bool:
+    app = QApplication.instance()
+    if app is None:
+        return False
+    return app.palette().color(QPalette.Window).lightness() < 128
+
+
+def apply_plot_theme() -> None:
+    """pyqtgraph's global colours from the current Qt palette (call after QApplication exists)."""
+    app = QApplication.instance()
+    pal = app.palette()
+    pg.setConfigOptions(background=pal.color(QPalette.Base), foreground=pal.color(QPalette.Text),
+                        antialias=True, imageAxisOrder="row-major")
+
+
+def pen(color: str, width: float = 2.0, style=Qt.SolidLine, alpha: int = 255):
+    c = QColor(color)
+    c.setAlpha(alpha)
+    return pg.mkPen(c, width=width, style=style)

@@ -1,0 +1,72 @@
+"""Runs engine work off the GUI thread and hands results back as Qt signals (via superqt).
+
+Training: the engine's event stream is batched here so the GUI gets ~20 updates a
+second however fast steps come, and the best-validation weights are auto-saved
+from the worker thread (no I/O on the GUI thread, no torn reads of the weights).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from superqt.utils import create_worker
+
+from engine.checkpoint import Model, save_checkpoint
+from engine.errors import UserError
+from engine.training import EvalEvent, FailedEvent, FinishedEvent, StepEvent, TrainingRun
+
+EMIT_INTERVAL = 0.05  # seconds between batched updates to the GUI
+
+
+@dataclass
+class Update:
+    """What the GUI receives from a training worker: steps since the last update, plus any other events."""
+
+    steps: list[StepEvent] = field(default_factory=list)
+    events: list = field(default_factory=list)
+    first_layer: np.ndarray | None = None  # W0 copy, at most every WEIGHTS_INTERVAL
+    autosaved: str = ""
+
+
+WEIGHTS_INTERVAL = 0.5
+
+
+def training_stream(run: TrainingRun, model: Model, autosave: Path | None):
+    """Yield :class:`Update` batches from ``run.events()``."""
+    pending = Update()
+    last_emit = last_weights = 0.0
+    for ev in run.events():
+        now = time.perf_counter()
+        if isinstance(ev, StepEvent):
+            pending.steps.append(ev)
+        else:
+            pending.events.append(ev)
+            if isinstance(ev, EvalEvent) and ev.best_epoch == ev.epoch and autosave is not None:
+                try:
+                    save_checkpoint(autosave, model)
+                    pending.autosaved = str(autosave)
+                except UserError:
+                    pass  # the run goes on; only the safety copy is missing
+        final = isinstance(ev, (FinishedEvent, FailedEvent))
+        if now - last_weights > WEIGHTS_INTERVAL or final:
+            pending.first_layer = run.network.weights()[0]
+            last_weights = now
+        if final or now - last_emit >= EMIT_INTERVAL or run.paused:
+            yield pending
+            pending = Update()
+            last_emit = now
+    if pending.steps or pending.events:
+        yield pending
+
+
+def start_training(run: TrainingRun, model: Model, autosave: Path | None):
+    """A superqt GeneratorWorker (not yet started) around :func:`training_stream`."""
+    return create_worker(training_stream, run, model, autosave, _start_thread=False)
+
+
+def start_task(fn, *args, **kwargs):
+    """Any blocking call (dataset decoding, classification, checkpoint I/O) as a worker."""
+    return create_worker(fn, *args, _start_thread=False, **kwargs)
