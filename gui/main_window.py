@@ -439,6 +439,7 @@ class MainWindow(QMainWindow):
         self.plots.start_run(label, tooltip)
         if resume:
             self.plots.show_history(run.history)
+        self.plots.set_epoch_range(c.epochs)
         self.run = run
         self.dirty = True
         self._run_t0 = time.perf_counter()

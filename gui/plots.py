@@ -7,6 +7,8 @@ Right-click any plot for pyqtgraph's Export… (PNG, SVG, CSV).
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer
@@ -17,7 +19,11 @@ from gui import style
 
 # No showGrid: its alpha-blended lines cost ~13 ms per repaint in the raster engine, ten
 # times the curves, and the GUI thread holds the GIL while it paints.
-REDRAW_MS = 100  # 10 Hz: smooth to the eye, and leaves the training thread the GIL
+REDRAW_MS = 100  # at most 10 Hz
+MAX_REDRAW_MS = 1000
+# Painting holds the GIL, which the training thread needs: redraws are spaced so that painting
+# takes at most 1/PAINT_BUDGET of the wall time (measured, so a small window redraws faster).
+PAINT_BUDGET = 20
 SMOOTHING = 0.98  # EMA factor for the smoothed step loss
 
 
@@ -48,9 +54,21 @@ class GrowingBuffer:
         self.n = 0
 
 
-def _curve(plot, color, name, width=2.0, style_=Qt.SolidLine, alpha=255, symbol=None):
-    item = plot.plot([], [], pen=style.pen(color, width, style_, alpha), name=name,
-                     symbol=symbol, symbolSize=6, symbolBrush=color, symbolPen=None)
+class TimedPlotWidget(pg.PlotWidget):
+    """A PlotWidget that remembers how long its last paint took."""
+
+    paint_seconds = 0.0
+
+    def paintEvent(self, ev):
+        t = time.perf_counter()
+        super().paintEvent(ev)
+        self.paint_seconds = 0.7 * self.paint_seconds + 0.3 * (time.perf_counter() - t)
+
+
+def _curve(plot, color, name, width=2.0, style_=Qt.SolidLine, alpha=255, symbol=None, bounds=True):
+    item = pg.PlotDataItem([], [], pen=style.pen(color, width, style_, alpha), name=name,
+                           symbol=symbol, symbolSize=6, symbolBrush=color, symbolPen=None)
+    plot.addItem(item, ignoreBounds=not bounds)
     item.setDownsampling(auto=True, method="peak")
     item.setClipToView(True)
     return item
@@ -61,16 +79,24 @@ class TrainingPlots(QWidget):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.loss_plot = pg.PlotWidget(title="Loss")
-        self.acc_plot = pg.PlotWidget(title="Accuracy")
+        self.loss_plot = TimedPlotWidget(title="Loss")
+        self.acc_plot = TimedPlotWidget(title="Accuracy")
         for p, label in ((self.loss_plot, "loss"), (self.acc_plot, "accuracy")):
             p.setLabel("bottom", "epoch")
             p.setLabel("left", label)
             p.addLegend(offset=(-10, 10))
         self.acc_plot.setXLink(self.loss_plot)
+        # The loss plot's y range is fitted here, with slack, rather than by auto-range on every
+        # update: a moving range re-lays out the axis, a second full repaint each time.
+        self._fit_y = True
+        self.loss_plot.getViewBox().sigRangeChangedManually.connect(self._on_manual_range)
+        self.loss_plot.getPlotItem().autoBtn.clicked.connect(lambda: setattr(self, "_fit_y", True))
         self.acc_plot.setYRange(0, 1)
         lp, ap = self.loss_plot, self.acc_plot
-        self.step_raw = _curve(lp, style.TRAIN, "train loss (per step)", 1.0, alpha=60)
+        # The raw per-step loss is faint noise: it neither sets the y range (which would move, and
+        # re-lay out the axes, on every update) nor pays for antialiasing.
+        self.step_raw = _curve(lp, style.TRAIN, "train loss (per step)", 1.0, alpha=60, bounds=False)
+        self.step_raw.setData([], [], antialias=False)
         self.step_smooth = _curve(lp, style.TRAIN, "train loss (smoothed)", 2.0)
         self.epoch_loss = _curve(lp, style.OKABE_ITO["sky"], "train loss (epoch)", 2.0, Qt.DashDotLine,
                                  symbol="o")
@@ -167,6 +193,11 @@ class TrainingPlots(QWidget):
         self.best_marker.setData([epoch], [acc])
 
     # -- runs ------------------------------------------------------------------------
+    def set_epoch_range(self, epochs: int) -> None:
+        """Fix the x axis to the whole run: the user sees the horizon, and the axes are not
+        re-laid out on every update (which is most of the cost of a repaint)."""
+        self.loss_plot.setXRange(0, max(1, epochs), padding=0.02)
+
     def start_run(self, label: str, tooltip: str) -> None:
         """Begin a new run: the current curves become faint 'previous' curves if asked."""
         if self.keep_box.isChecked() and self.buffers["epoch_loss"].n:
@@ -203,6 +234,7 @@ class TrainingPlots(QWidget):
         self._previous.clear()
 
     def reset(self) -> None:
+        self._fit_y = True
         for b in self.buffers.values():
             b.clear()
         self._ema = None
@@ -212,13 +244,32 @@ class TrainingPlots(QWidget):
 
     def set_log_loss(self, on: bool) -> None:
         self.loss_plot.setLogMode(y=on)
+        self._fit_y = True
+        self._redraw(everything=True)
         if self.log_box.isChecked() != on:
             self.log_box.setChecked(on)
+
+    def _on_manual_range(self, *_):
+        self._fit_y = False
+
+    def _fit_loss_range(self) -> None:
+        parts = [self.buffers[k].view()[1] for k in ("step_smooth", "epoch_loss", "val_loss")]
+        ys = np.concatenate([p[np.isfinite(p)] for p in parts])
+        if self.log_box.isChecked():
+            ys = np.log10(ys[ys > 0])
+        if not len(ys):
+            return
+        lo, hi = float(ys.min()), float(ys.max())
+        span = max(hi - lo, 1e-3)
+        v_lo, v_hi = self.loss_plot.getViewBox().viewRange()[1]
+        if lo < v_lo or hi > v_hi or (v_hi - v_lo) > 2.5 * span:
+            self.loss_plot.getViewBox().setYRange(lo - 0.1 * span, hi + 0.1 * span, padding=0)
 
     # -- drawing ---------------------------------------------------------------------
     def _schedule(self) -> None:
         if not self._timer.isActive():
-            self._timer.start()
+            cost = self.loss_plot.paint_seconds + self.acc_plot.paint_seconds
+            self._timer.start(int(min(MAX_REDRAW_MS, max(REDRAW_MS, cost * 1000 * PAINT_BUDGET))))
 
     def _redraw(self, everything: bool = False) -> None:
         """Push changed buffers to their curves (all of them when ``everything``)."""
@@ -228,4 +279,6 @@ class TrainingPlots(QWidget):
             if everything or key in self._dirty:
                 x, y = self.buffers[key].view()
                 item.setData(x, y, skipFiniteCheck=True)
+        if self._fit_y and self._dirty:
+            self._fit_loss_range()
         self._dirty.clear()

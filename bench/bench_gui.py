@@ -1,0 +1,138 @@
+"""GUI benchmark: training throughput in the app vs headless, event-loop stalls, launch and drop latency.
+
+Run: ``make bench`` or ``QT_QPA_PLATFORM=offscreen python bench/bench_gui.py [--epochs N] [--engine E]``.
+Prints one line per measure and the ratios the issue asks for. Not a test: timings vary by machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+def headless(config, ds) -> float:
+    from engine.training import TrainingRun
+
+    run = TrainingRun(config, ds)
+    t = time.perf_counter()
+    run.run()
+    return config.epochs * len(ds.train) / (time.perf_counter() - t)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--epochs", type=int, default=15)
+    ap.add_argument("--engine", default="torch")
+    ap.add_argument("--repeats", type=int, default=2)
+    a = ap.parse_args()
+    tmp = tempfile.mkdtemp()
+    os.environ["BACKPROP_STUDIO_SETTINGS"] = os.path.join(tmp, "settings.ini")
+
+    # 1. launch → visible, usable window (a fresh process, as a user starts it)
+    t = time.perf_counter()
+    out = subprocess.run([sys.executable, str(ROOT / "bench" / "_launch_probe.py")], capture_output=True,
+                         text=True, timeout=120, env={**os.environ})
+    wall = time.perf_counter() - t
+    probe = dict(line.split("=", 1) for line in out.stdout.split() if "=" in line)
+    print(f"launch: window shown {float(probe.get('shown', 'nan')):.2f} s, dataset ready "
+          f"{float(probe.get('ready', 'nan')):.2f} s after process start (process wall {wall:.2f} s)")
+
+    import numpy as np
+    from PySide6.QtCore import QElapsedTimer, QEventLoop, QMimeData, QPointF, Qt, QTimer, QUrl
+    from PySide6.QtGui import QDropEvent
+    from PySide6.QtWidgets import QApplication
+
+    from engine.config import TrainConfig
+    from engine.data import open_dataset
+
+    app = QApplication.instance() or QApplication([])
+    from gui.main_window import MainWindow
+    from gui.style import apply_plot_theme
+
+    apply_plot_theme()
+    if os.environ.get("SWITCH"):
+        sys.setswitchinterval(float(os.environ["SWITCH"]))
+    ds = open_dataset("builtin")
+    config = TrainConfig(epochs=a.epochs, engine=a.engine).validate()
+
+    w = MainWindow(load_default=False)
+    w.resize(1400, 880)
+    w.show()
+    w._set_dataset(ds)
+    w.hyper.set_config(config)
+    gui_rates, head_rates, lateness_all = [], [], []
+    # Throughput runs go without the probe timer (its 100 wake-ups a second compete for the GIL
+    # and are not part of the app); the stall is measured in runs of their own.
+    for probe in [False] * a.repeats + [True]:
+        if not probe:
+            head_rates.append(headless(config, ds))
+        lateness: list[float] = []
+        timer = QTimer()
+        timer.setInterval(10)
+        clock = QElapsedTimer()
+
+        def tick():
+            if clock.isValid():
+                lateness.append(max(0.0, clock.nsecsElapsed() / 1e6 - 10.0))
+            clock.restart()
+
+        timer.timeout.connect(tick)
+        done = {}
+        loop = QEventLoop()
+        w.training_finished.connect(lambda ev: (done.setdefault("ev", ev), loop.quit()))
+        w.dirty = False
+        w.start_training()
+        if probe:
+            timer.start()
+        loop.exec()  # a real event loop, as in the app: no polling that would compete for the GIL
+        timer.stop()
+        ev = done["ev"]
+        w.training_finished.disconnect()
+        if not probe:
+            gui_rates.append(config.epochs * len(ds.train) / ev.elapsed)
+        lateness_all += lateness
+        app.processEvents()
+    lat = np.asarray(lateness_all)
+    head, gui = max(head_rates), max(gui_rates)
+    print(f"throughput ({a.engine}, batch {config.batch_size}, {a.epochs} epochs of {len(ds.train)}): "
+          f"headless {head:,.0f} samples/s, in the app with live plots {gui:,.0f} samples/s, "
+          f"ratio {gui / head:.2f}x (target >= 0.9x)")
+    print(f"event loop while training: 10 ms timer lateness p50 {np.percentile(lat, 50):.1f} ms, "
+          f"p99 {np.percentile(lat, 99):.1f} ms, max {lat.max():.1f} ms over {len(lat)} ticks (target p99 <= 50 ms)")
+
+    # 3. drop one image → prediction shown
+    from PIL import Image
+
+    img = Path(tmp) / "letter.png"
+    Image.fromarray((np.random.default_rng(0).random((40, 40)) * 255).astype(np.uint8)).save(img)
+    times = []
+    for _ in range(5):
+        shown = {}
+        w.classification_done.connect(lambda r: shown.setdefault("t", time.perf_counter()))
+        mime = QMimeData()
+        mime.setUrls([QUrl.fromLocalFile(str(img))])
+        drop = QDropEvent(QPointF(200, 200), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
+        t = time.perf_counter()
+        w.dropEvent(drop)
+        while "t" not in shown:
+            app.processEvents()
+        app.processEvents()  # the row is painted
+        times.append((time.perf_counter() - t) * 1000)
+        w.classification_done.disconnect()
+    print(f"drop one image → prediction shown: median {np.median(times):.0f} ms (target <= 100 ms)")
+    w.dirty = False
+    w.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
