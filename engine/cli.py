@@ -125,7 +125,11 @@ def cmd_train(a) -> int:
     if isinstance(last, FailedEvent):
         print(f"error: {last.reason}", file=sys.stderr)
         return 1
-    test = f"test_loss={last.test_loss:.4f} test_acc={last.test_acc:.4f} " if last.test_acc is not None else ""
+    test = ""
+    if last.test_acc is not None:
+        test = f"test_loss={last.test_loss:.4f} test_acc={last.test_acc:.4f} "
+    if last.best_test_acc is not None:
+        test += f"best_val_epoch={last.best_epoch} test_acc_at_best_val={last.best_test_acc:.4f} "
     valtxt = " ".join(f"{k}={v:.4f}" for k, v in val.items())
     print(f"final: epochs={last.epoch} {test}{valtxt} time={last.elapsed:.1f}s"
           + (f" saved={a.out}" if a.out else ""), flush=True)

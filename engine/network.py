@@ -10,6 +10,7 @@ import numpy as np
 import torch
 
 from engine.config import TrainConfig
+from engine.functions import TorchMLP, mlp_loss_and_grads
 from engine.numpy_ops import NumpyMLP, NumpyOptimizer
 
 _DEFAULT_THREADS = torch.get_num_threads()
@@ -50,8 +51,6 @@ class Network:
             self._opt = NumpyOptimizer(config.optim, self._np.flat, self._np.flat_grad, config.lr,
                                        config.momentum, config.weight_decay)
         else:
-            from engine.functions import TorchMLP
-
             self.device = torch.device(config.device)
             self._torch = TorchMLP(in_features, config.hidden, n_classes, config.act)
             with torch.no_grad():
@@ -77,6 +76,15 @@ class Network:
             return arr[idx]
         return arr.index_select(0, torch.from_numpy(idx).to(self.device))
 
+    def batch(self, x, y, idx: np.ndarray):
+        """Rows ``idx`` of prepared inputs and labels (one index conversion for both)."""
+        if self.engine == "numpy":
+            return x[idx], y[idx]
+        t = torch.from_numpy(idx)
+        if self.device.type != "cpu":
+            t = t.to(self.device)
+        return x.index_select(0, t), y.index_select(0, t)
+
     # -- training -------------------------------------------------------------
     def configure_threads(self) -> None:
         """Small batches run faster on one CPU thread (and much faster off the main thread,
@@ -95,14 +103,13 @@ class Network:
             if np.isfinite(loss):
                 self._opt.step()
             return loss, correct
-        opt = self._opt
-        opt.zero_grad(set_to_none=True)
-        loss_t, logits = self._torch.loss_and_logits(x, y)
+        loss_t, logits, grads = mlp_loss_and_grads(self.config.act, x, y, self._params)
         loss = loss_t.item()
         if not np.isfinite(loss):
             return loss, 0
-        loss_t.backward()
-        opt.step()
+        for p, g in zip(self._params, grads):
+            p.grad = g
+        self._opt.step()
         return loss, int((logits.argmax(1) == y).sum())
 
     def logits(self, x) -> np.ndarray:

@@ -4,7 +4,9 @@ Operators mirror the torch Functions' shape (``forward(x)`` saves what
 ``backward(g)`` needs). Parameters and their gradients live in two flat
 float32 buffers, each layer's ``W``/``b`` a view into them, so the optimizers
 update the whole network with a handful of vectorised operations.
-Gradients are *added* into ``.grad`` views by backward and zeroed per step.
+A parameter's gradient is written by its one op per step (``accumulate=False``, the
+network's case: each parameter feeds exactly one op), or *added* when asked, for graphs
+where a tensor feeds several ops.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ DTYPE = np.float32
 
 
 class MatMul:
-    """``y = x Wᵀ``; dx = g W, dW += gᵀ x."""
+    """``y = x Wᵀ``; dx = g W, dW = gᵀ x."""
 
     def __init__(self, W: np.ndarray, dW: np.ndarray):
         self.W, self.dW = W, dW
@@ -24,13 +26,16 @@ class MatMul:
         self.x = x
         return x @ self.W.T
 
-    def backward(self, g, need_dx=True):
-        self.dW += g.T @ self.x
+    def backward(self, g, need_dx=True, accumulate=True):
+        if accumulate:
+            self.dW += g.T @ self.x
+        else:
+            np.matmul(g.T, self.x, out=self.dW)
         return g @ self.W if need_dx else None
 
 
 class Bias:
-    """``y = x + b``; db += Σ g over the batch."""
+    """``y = x + b``; db = Σ g over the batch."""
 
     def __init__(self, b: np.ndarray, db: np.ndarray):
         self.b, self.db = b, db
@@ -39,8 +44,11 @@ class Bias:
         x += self.b  # x is always a fresh matmul result, safe to overwrite
         return x
 
-    def backward(self, g):
-        self.db += g.sum(0)
+    def backward(self, g, accumulate=True):
+        if accumulate:
+            self.db += g.sum(0)
+        else:
+            np.sum(g, 0, out=self.db)
         return g
 
 
@@ -166,14 +174,16 @@ class NumpyMLP:
         return h
 
     def loss_and_logits(self, x: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
-        """Forward, loss, and backward into ``flat_grad`` (zeroed first)."""
+        """Forward, loss, and backward, writing every gradient into ``flat_grad``."""
         z = self.forward(x)
         loss = self.loss.forward(z, y)
-        self.flat_grad.fill(0)
         g = self.loss.backward()
-        for i, layer in enumerate(reversed(self.layers)):
+        first = self.layers[0]
+        for layer in reversed(self.layers):
             if isinstance(layer, MatMul):
-                g = layer.backward(g, need_dx=i < len(self.layers) - 1)
+                g = layer.backward(g, need_dx=layer is not first, accumulate=False)
+            elif isinstance(layer, Bias):
+                g = layer.backward(g, accumulate=False)
             else:
                 g = layer.backward(g)
         return loss, z
@@ -221,19 +231,21 @@ class NumpyOptimizer:
         elif self.name == "adam":
             b1, b2, eps = 0.9, 0.999, 1e-8
             m, v = self._buf("exp_avg"), self._buf("exp_avg_sq")
-            m *= b1
-            m += (1 - b1) * g
-            v *= b2
+            # m = b1 m + (1-b1) g;  v = b2 v + (1-b2) g²
+            np.subtract(g, m, out=tmp)
+            tmp *= 1 - b1
+            m += tmp
             np.multiply(g, g, out=tmp)
+            tmp -= v
             tmp *= 1 - b2
             v += tmp
+            # p -= lr/bc1 · m / (√v/√bc2 + eps)  ==  p -= (lr √bc2 / bc1) · m / (√v + eps √bc2)
             bc1 = 1 - b1**self.t
             bc2_sqrt = (1 - b2**self.t) ** 0.5
             np.sqrt(v, out=tmp)
-            tmp /= bc2_sqrt
-            tmp += eps
+            tmp += eps * bc2_sqrt
             np.divide(m, tmp, out=tmp)
-            tmp *= lr / bc1
+            tmp *= lr * bc2_sqrt / bc1
             p -= tmp
         elif self.name == "adagrad":
             s = self._buf("sum")

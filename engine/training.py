@@ -58,6 +58,8 @@ class FinishedEvent:
     test_acc: float | None
     stopped: bool
     elapsed: float
+    best_epoch: int | None = None  # the best-validation epoch, and the test accuracy of its weights
+    best_test_acc: float | None = None
 
 
 @dataclass(frozen=True)
@@ -179,7 +181,7 @@ class TrainingRun:
             loss_sum, correct, seen = 0.0, 0, 0
             for step in range(1, steps + 1):
                 idx = order[(step - 1) * bs : step * bs]
-                loss, n_correct = net.train_step(net.take(x_train, idx), net.take(y_train, idx))
+                loss, n_correct = net.train_step(*net.batch(x_train, y_train, idx))
                 if not np.isfinite(loss):
                     restored = ""
                     if not net.weights_finite():
@@ -223,11 +225,20 @@ class TrainingRun:
                 yield EvalEvent(epoch, val_loss, val_acc, best[0], best[1])
             if self._stop.is_set():
                 break
-        test_loss = test_acc = None
+        test_loss = test_acc = best_test_acc = None
         if len(ds.test):
-            test_loss, test_acc, _ = evaluate(net, net.prepare(normalize(ds.test.x)), ds.test.y)
+            x_test = net.prepare(normalize(ds.test.x))
+            test_loss, test_acc, _ = evaluate(net, x_test, ds.test.y)
             hist.test_loss, hist.test_acc = test_loss, test_acc
-        yield FinishedEvent(epoch, test_loss, test_acc, self._stop.is_set(), time.perf_counter() - t0)
+            if self.best_weights is not None and best is not None and best[0] != epoch:
+                final = net.weights()
+                net.set_weights(self.best_weights)
+                best_test_acc = evaluate(net, x_test, ds.test.y)[1]
+                net.set_weights(final)
+            elif best is not None and best[0] == epoch:
+                best_test_acc = test_acc
+        yield FinishedEvent(epoch, test_loss, test_acc, self._stop.is_set(), time.perf_counter() - t0,
+                            best[0] if best else None, best_test_acc)
 
     def run(self, on_event=None) -> Event:
         """Consume :meth:`events`, calling ``on_event`` for each; returns the last event."""
