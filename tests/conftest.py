@@ -1,0 +1,55 @@
+"""Shared fixtures: a private dataset cache and settings file per test session, small datasets."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+LETTERS_DIR = ROOT.parent / "shared" / "datasets" / "character_classification"
+FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_cache(tmp_path_factory):
+    os.environ["BACKPROP_STUDIO_CACHE"] = str(tmp_path_factory.mktemp("cache"))
+    yield
+
+
+@pytest.fixture(scope="session")
+def small_letters():
+    """A small generated letters set (26 × 12 / 3 / 3), built once per session."""
+    from engine.data import LETTERS, Dataset
+    from engine.letters import NORM_SIZE, generate
+
+    s = generate({"train": 12, "val": 3, "test": 3}, seed=7)
+    return Dataset("small letters", "builtin", "builtin", list(LETTERS), NORM_SIZE, s["train"], s["val"], s["test"])
+
+
+def write_course_layout(root: Path, n_per_split=(12, 4, 4), seed: int = 0) -> Path:
+    """A tiny course-layout dataset: JSON label files and PNG crops of rendered letters."""
+    import json
+
+    from PIL import Image
+
+    from engine.data import LETTERS
+    from engine.letters import font_files, render_letter
+
+    rng = np.random.default_rng(seed)
+    (root / "images").mkdir(parents=True, exist_ok=True)
+    fonts = font_files()
+    i = 0
+    for split, n in zip(("train", "validation", "test"), n_per_split):
+        labels = {}
+        for _ in range(n):
+            i += 1
+            letter = LETTERS[i % 26]
+            name = f"{i:04d}.png"
+            big = Image.fromarray(render_letter(rng, letter, fonts)).resize((48, 40))
+            big.save(root / "images" / name)
+            labels[name] = letter.lower() if i % 3 == 0 else letter
+        (root / f"{split}.json").write_text(json.dumps(labels))
+    return root

@@ -1,0 +1,94 @@
+"""The CLI contract of DESIGN.md, run as a user runs it: in a subprocess."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+from PIL import Image
+
+from tests.conftest import ROOT, write_course_layout
+
+
+def cli(*args, cwd=ROOT):
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run([sys.executable, str(ROOT / "main.py"), *map(str, args)], capture_output=True,
+                          text=True, timeout=300, cwd=cwd, env=env)
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory):
+    return write_course_layout(tmp_path_factory.mktemp("data") / "course", (40, 10, 10))
+
+
+def test_train_test_predict(course, tmp_path):
+    ckpt = tmp_path / "m.pt"
+    r = cli("train", "--data", course, "--hsize", "16", "--epochs", "3", "--batch-size", "4",
+            "--engine", "numpy", "--out", ckpt)
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert [ln.split()[1] for ln in lines if ln.startswith("epoch ")] == ["1/3", "2/3", "3/3"]
+    assert all("ETA" in ln for ln in lines if ln.startswith("epoch "))
+    assert lines[-1].startswith("final: epochs=3 test_loss=") and f"saved={ckpt}" in lines[-1]
+    r = cli("test", "--checkpoint", ckpt, "--data", course)
+    assert r.returncode == 0, r.stderr
+    acc = float(r.stdout.strip().splitlines()[-1].removeprefix("accuracy="))
+    assert 0.0 <= acc <= 1.0
+    img = course / "images" / "0001.png"
+    r = cli("predict", "--checkpoint", ckpt, img, img)
+    assert r.returncode == 0, r.stderr
+    rows = [ln.split("\t") for ln in r.stdout.strip().splitlines()]
+    assert len(rows) == 2 and rows[0][0] == str(img) and rows[0][1] in "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    assert 0.0 < float(rows[0][2]) <= 1.0
+
+
+def test_course_flag_aliases(course, tmp_path):
+    r = cli("train", "--data", course, "--hsize", "8", "--layer", "3", "--optim_type", "sgd", "--weight_decay", "0",
+            "--batchsize", "8", "--valInterval", "2", "--epochs", "2", "--act", "tanh", "--out", tmp_path / "a.pt")
+    assert r.returncode == 0, r.stderr
+    assert "1024 → 8 → 8 → 26, tanh, sgd" in r.stdout
+
+
+@pytest.mark.parametrize("args,message", [
+    (["train", "--lr", "0"], "error: learning rate: 0.0 must be greater than 0"),
+    (["train", "--hsize", "64,x"], "error: hidden sizes: 'x' is not a whole number"),
+    (["train", "--data", "/no/such/dir"], "error: /no/such/dir: no such file or folder"),
+    (["test", "--checkpoint", "/no/such.pt", "--data", "builtin"], "error: /no/such.pt: no such file"),
+    (["train", "--optim", "lbfgs"], "error: optimizer: unknown 'lbfgs'"),
+    (["frobnicate"], "error: argument command: invalid choice"),
+])
+def test_user_errors_are_one_line_with_status_2(args, message):
+    r = cli(*args)
+    assert r.returncode == 2
+    assert r.stderr.strip().splitlines()[-1].startswith(message), r.stderr
+    assert "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
+def test_predict_reports_unreadable_files_and_goes_on(course, tmp_path):
+    ckpt = tmp_path / "m.pt"
+    assert cli("train", "--data", course, "--epochs", "1", "--hsize", "8", "--out", ckpt).returncode == 0
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(b"\x89PNG\r\n\x1a\n broken")
+    good = tmp_path / "good.png"
+    Image.new("L", (20, 20), 200).save(good)
+    r = cli("predict", "--checkpoint", ckpt, bad, good)
+    assert r.returncode == 2
+    assert f"error: {bad}:" in r.stderr and "Traceback" not in r.stderr
+    assert r.stdout.startswith(f"{good}\t")
+
+
+def test_gradcheck_command():
+    r = cli("gradcheck")
+    assert r.returncode == 0, r.stdout
+    assert "19/19 passed" in r.stdout and "FAIL" not in r.stdout
+
+
+def test_engine_imports_no_qt():
+    code = ("import sys, pkgutil, importlib, engine\n"
+            "for m in pkgutil.iter_modules(engine.__path__): importlib.import_module('engine.' + m.name)\n"
+            "bad = [m for m in sys.modules if m.split('.')[0] in ('PySide6', 'pyqtgraph', 'superqt', 'gui')]\n"
+            "print(bad); sys.exit(1 if bad else 0)")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert r.returncode == 0, r.stdout + r.stderr
