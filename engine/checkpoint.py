@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import os
 import pickle
+import re
 import tempfile
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -91,17 +93,20 @@ def load_checkpoint(path: str | os.PathLike, device: str = "cpu") -> Model:
     """Read a checkpoint (ours or the course's); every problem is a :class:`UserError` naming it."""
     name = os.fspath(path)
     try:
-        ckpt = torch.load(name, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # torch warns about unusual pickle protocols; we report instead
+            warnings.simplefilter("ignore", UserWarning)
+            ckpt = torch.load(name, map_location="cpu", weights_only=True)
     except FileNotFoundError:
         raise UserError(f"{name}: no such file") from None
     except IsADirectoryError:
         raise UserError(f"{name}: is a folder, not a checkpoint") from None
     except pickle.UnpicklingError as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-        if "weights_only" in str(exc) or "GLOBAL" in str(exc) or "Unsupported" in str(exc):
-            raise UserError(f"{name}: refused: the file holds Python objects or code, not plain "
-                            f"weights (nothing from it was run)") from None
-        raise UserError(f"{name}: not a checkpoint ({first[:120]})") from None
+        glob = re.search(r"GLOBAL ([\w.]+)", str(exc))
+        if glob:
+            raise UserError(f"{name}: refused: the file holds Python code or objects ({glob.group(1)}), "
+                            f"not plain weights; nothing from it was run") from None
+        raise UserError(f"{name}: not a readable checkpoint (not PyTorch tensor data; "
+                        f"nothing from it was run)") from None
     except (RuntimeError, EOFError, ValueError, OSError, KeyError, AttributeError, TypeError) as exc:
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise UserError(f"{name}: not a readable checkpoint ({first[:160]})") from None

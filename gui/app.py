@@ -21,4 +21,11 @@ def run_app(argv: list[str]) -> int:
     dataset = next((a for a in argv if not a.startswith("-")), None)
     window = MainWindow(dataset_path=dataset)
     window.show()
+    if "--quit-when-ready" in argv:  # start-up smoke test: open, load the data, report, leave
+        def ready(ds):
+            print(f"ready: {window.windowTitle()} | {window.dataset_status.text()}", flush=True)
+            window.close()
+            app.quit()
+
+        window.dataset_loaded.connect(ready)
     return app.exec()

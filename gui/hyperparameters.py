@@ -185,7 +185,6 @@ class HyperparameterPanel(QWidget):
 
     def _remove_layer(self, row: QWidget, spin: QSpinBox) -> None:
         if len(self.layer_spins) <= 1:
-            self.error_label.setText("An MLP needs at least one hidden layer.")
             return
         self.layer_spins.remove(spin)
         row.setParent(None)
@@ -276,6 +275,8 @@ class HyperparameterPanel(QWidget):
         if not is_torch:
             self.device.setCurrentText("cpu")
         self.add_layer_button.setEnabled(len(self.layer_spins) < MAX_LAYERS)
+        for spin in self.layer_spins:  # an MLP keeps at least one hidden layer
+            spin.parentWidget().findChild(QToolButton).setEnabled(len(self.layer_spins) > 1)
         hidden = [s.value() for s in self.layer_spins]
         n = parameter_count(self.in_features, hidden, self.n_classes)
         arch = " → ".join(map(str, [self.in_features, *hidden, self.n_classes]))

@@ -64,9 +64,9 @@ def training_stream(run: TrainingRun, model: Model, autosave: Path | None):
 
 def start_training(run: TrainingRun, model: Model, autosave: Path | None):
     """A superqt GeneratorWorker (not yet started) around :func:`training_stream`."""
-    return create_worker(training_stream, run, model, autosave, _start_thread=False)
+    return create_worker(training_stream, run, model, autosave, _start_thread=False, _ignore_errors=True)
 
 
 def start_task(fn, *args, **kwargs):
     """Any blocking call (dataset decoding, classification, checkpoint I/O) as a worker."""
-    return create_worker(fn, *args, _start_thread=False, **kwargs)
+    return create_worker(fn, *args, _start_thread=False, _ignore_errors=True, **kwargs)

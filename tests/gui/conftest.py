@@ -1,0 +1,58 @@
+"""GUI fixtures: offscreen Qt, a private settings file, no thread may outlive a test."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import pytest  # noqa: E402
+from PySide6.QtCore import QThreadPool  # noqa: E402
+from PySide6.QtWidgets import QMessageBox  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _settings_file(tmp_path, monkeypatch):
+    monkeypatch.setenv("BACKPROP_STUDIO_SETTINGS", str(tmp_path / "settings" / "settings.ini"))
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _plot_theme(qapp):
+    from gui.style import apply_plot_theme
+
+    apply_plot_theme()
+
+
+@pytest.fixture(autouse=True)
+def _no_thread_left(qapp):
+    yield
+    pool = QThreadPool.globalInstance()
+    finished = pool.waitForDone(15000)
+    assert finished and pool.activeThreadCount() == 0, "a test left a worker thread running"
+
+
+@pytest.fixture
+def answers(monkeypatch):
+    """Scripted answers to QMessageBox.question, in order; Discard when the script runs out."""
+    script: list = []
+    asked: list[str] = []
+
+    def question(parent, title, text, *args, **kwargs):
+        asked.append(title)
+        return script.pop(0) if script else QMessageBox.Discard
+
+    monkeypatch.setattr(QMessageBox, "question", question)
+    return script, asked
+
+
+@pytest.fixture
+def window(qtbot, small_letters, answers):
+    from gui.main_window import MainWindow
+
+    w = MainWindow(load_default=False)
+    qtbot.addWidget(w)
+    w._set_dataset(small_letters)
+    w.show()
+    yield w
+    w.shutdown_workers()
+    w.dirty = False

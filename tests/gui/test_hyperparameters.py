@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+from PySide6.QtWidgets import QToolButton
+
+from engine.config import TrainConfig
+from gui import settings
+from gui.hyperparameters import HyperparameterPanel
+
+
+def test_invalid_values_are_refused_inline(qtbot):
+    panel = HyperparameterPanel(TrainConfig())
+    qtbot.addWidget(panel)
+    panel.lr.setText("0")
+    assert panel.config() is None
+    assert "Learning rate: must be > 0" in panel.error_label.text()
+    assert "border" in panel.lr.styleSheet()
+    panel.lr.setText("abc")
+    assert panel.config() is None and "“abc” is not a number" in panel.error_label.text()
+    panel.lr.setText("1e-3")
+    c = panel.config()
+    assert c is not None and c.lr == 1e-3 and panel.error_label.text() == ""
+    assert panel.lr_slider.value() == -60  # log10(1e-3) in 1/20-decade steps
+    panel.weight_decay.setText("-1")
+    assert panel.config() is None and "Weight decay: must be ≥ 0" in panel.error_label.text()
+
+
+def test_layers_summary_and_parameter_count(qtbot):
+    panel = HyperparameterPanel(TrainConfig(hidden=[64]), 1024, 26)
+    qtbot.addWidget(panel)
+    assert "1024 → 64 → 26" in panel.summary_label.text() and "67,290 parameters" in panel.summary_label.text()
+    panel.add_layer_button.click()
+    panel.layer_spins[1].setValue(32)
+    assert panel.config().hidden == [64, 32]
+    assert "1024 → 64 → 32 → 26" in panel.summary_label.text()
+    first_row_remove = panel.layer_spins[0].parentWidget().findChild(QToolButton)
+    first_row_remove.click()
+    assert panel.config().hidden == [32] and panel.layer_spins[0].prefix() == "h1: "
+    assert not panel.layer_spins[0].parentWidget().findChild(QToolButton).isEnabled()  # the last one stays
+
+
+def test_momentum_only_where_it_applies(qtbot):
+    panel = HyperparameterPanel(TrainConfig(optim="adam"))
+    qtbot.addWidget(panel)
+    panel.show()
+    assert panel.momentum.isHidden()
+    panel.optim.setCurrentText("sgd")
+    assert not panel.momentum.isHidden()
+    panel.optim.setCurrentText("rmsprop")
+    assert not panel.momentum.isHidden()
+    panel.engine.setCurrentText("numpy")
+    assert panel.config().device == "cpu" and not panel.device.isEnabled()
+
+
+def test_values_persist_between_launches(window, qtbot, small_letters):
+    from gui.main_window import MainWindow
+
+    window.hyper.set_config(TrainConfig(hidden=[40, 20], optim="rmsprop", lr=0.01, epochs=7, engine="numpy"))
+    assert settings.read("hyperparameters")["hidden"] == [40, 20]
+    second = MainWindow(load_default=False)
+    qtbot.addWidget(second)
+    c = second.hyper.config()
+    assert (c.hidden, c.optim, c.lr, c.epochs, c.engine) == ([40, 20], "rmsprop", 0.01, 7, "numpy")
+
+
+def test_invalid_panel_blocks_start(window):
+    window.hyper.lr.setText("-5")
+    assert not window.start_button.isEnabled()
+    window.start_training()
+    assert window.run is None and "Some hyperparameters are invalid" in window._last_error

@@ -1,0 +1,171 @@
+"""Prediction browser, drag and drop, menus (dialogs patched), gradient check, dataset opening, start-up."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
+from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import QFileDialog
+
+from engine.checkpoint import Model, save_checkpoint
+from engine.config import TrainConfig
+from engine.training import TrainingRun
+from gui.predictions import SORTS, Evaluation, PredictionBrowser
+from tests.conftest import ROOT, write_course_layout
+
+
+@pytest.fixture
+def trained_model(small_letters):
+    run = TrainingRun(TrainConfig(epochs=4, batch_size=16), small_letters)
+    run.run()
+    return Model(run.network, small_letters.classes, small_letters.norm_size, run.config, run.history)
+
+
+def _evaluation():
+    classes = ["a", "b", "c"]
+    y = np.array([0, 0, 1, 1, 2, 2])
+    probs = np.array([[0.9, 0.05, 0.05], [0.4, 0.5, 0.1], [0.2, 0.7, 0.1],
+                      [0.1, 0.45, 0.45], [0.6, 0.1, 0.3], [0.1, 0.1, 0.8]])
+    x = np.zeros((6, 8, 8), np.uint8)
+    return Evaluation("val", x, y, probs, classes, [f"img{i}.png" for i in range(6)])
+
+
+def test_gallery_filter_sort_and_confusion_cells(qtbot):
+    b = PredictionBrowser()
+    qtbot.addWidget(b)
+    b.set_evaluation(_evaluation())
+    assert "accuracy <b>66.7%</b>" in b.summary.text()
+    assert b.model.rowCount() == 6
+    b.wrong_only.setChecked(True)
+    assert list(b.visible_indices()) == [1, 4]
+    b.wrong_only.setChecked(False)
+    b.sort.setCurrentText(SORTS[2])  # highest-confidence wrong first
+    assert list(b.visible_indices()[:2]) == [4, 1]
+    b.sort.setCurrentText(SORTS[1])  # lowest-confidence correct first
+    assert list(b.visible_indices()[:2]) == [3, 2]
+    assert b.confusion.matrix.tolist() == [[1, 1, 0], [0, 2, 0], [1, 0, 1]]
+    b.confusion.cellClicked.emit(2, 0)  # true c, predicted a
+    assert list(b.visible_indices()) == [4] and "true c → predicted a" in b.cell_label.text()
+    b.clear_cell.click()
+    assert b.model.rowCount() == 6
+    b.gallery.setCurrentIndex(b.model.index(0))
+    assert b.detail_bars.items[0][0] == b.model.ev.classes[b.model.ev.pred[int(b.visible_indices()[0])]]
+    assert len(b.detail_bars.items) == 3 and b.detail_image.pixmap().width() >= 8
+
+
+def _drop(window, paths):
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
+    enter = QDragEnterEvent(QPoint(100, 100), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
+    window.dragEnterEvent(enter)
+    assert enter.isAccepted()
+    window.dropEvent(QDropEvent(QPointF(100, 100), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier))
+
+
+def test_drop_images_classifies_with_error_rows(window, qtbot, trained_model, tmp_path):
+    window.model = trained_model
+    window._update_controls()
+    good = tmp_path / "a.png"
+    Image.fromarray(window.dataset.test.x[0]).resize((50, 60)).save(good)
+    bad = tmp_path / "broken.jpg"
+    bad.write_bytes(b"\xff\xd8\xff broken")
+    with qtbot.waitSignal(window.classification_done, timeout=20000) as sig:
+        _drop(window, [good, bad])
+    results = sig.args[0]
+    assert [bool(r.error) for r in results] == [False, True]
+    t = window.classify_panel.table
+    assert t.rowCount() == 2
+    assert t.item(0, 2).text().split()[0] in "ABCDEFGHIJKLMNOPQRSTUVWXYZ"  # letters in upper case
+    assert t.item(1, 2).text() == "error" and "broken.jpg" in t.item(1, 2).toolTip()
+    assert window.tabs.currentWidget() is window.classify_panel
+
+
+def test_drop_labelled_folder_is_scored(window, qtbot, trained_model, tmp_path):
+    window.model = trained_model
+    for letter in ("A", "b"):
+        d = tmp_path / "set" / letter
+        d.mkdir(parents=True)
+        idx = np.flatnonzero(window.dataset.test.y == "AB".index(letter.upper()))[:2]
+        for i in idx:
+            Image.fromarray(window.dataset.test.x[i]).save(d / f"{i}.png")
+    with qtbot.waitSignal(window.classification_done, timeout=20000):
+        _drop(window, [tmp_path / "set"])
+    assert "4 labelled images, accuracy" in window.classify_panel.labelled.text()
+    assert window.classify_panel.confusion.matrix.sum() == 4
+
+
+def test_drop_checkpoint_opens_it(window, qtbot, trained_model, tmp_path):
+    path = tmp_path / "model.pt"
+    save_checkpoint(path, trained_model)
+    with qtbot.waitSignal(window.model_changed, timeout=20000):
+        _drop(window, [path])
+    assert window.checkpoint_path == str(path) and not window.dirty
+    assert window.hyper.config().epochs == 4 and window.plots.buffers["epoch_loss"].n == 4
+    assert "model.pt" in window.windowTitle() and window.act_classify.isEnabled()
+
+
+def test_classify_without_a_model_says_what_to_do(window, tmp_path):
+    window.classify_paths([str(tmp_path)])
+    assert "Open a checkpoint or train a model first" in window._last_error
+
+
+def test_save_as_and_open_through_menus(window, qtbot, trained_model, tmp_path, monkeypatch):
+    window.model, window.dirty = trained_model, True
+    window._update_controls()
+    target = tmp_path / "saved"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(target), ""))
+    window.act_save_as.trigger()
+    assert (tmp_path / "saved.pt").exists() and not window.dirty
+    assert window.windowTitle().endswith("saved.pt")
+    window.model = None
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(tmp_path / "saved.pt"), ""))
+    with qtbot.waitSignal(window.model_changed, timeout=20000):
+        window.act_open_ckpt.trigger()
+    assert window.model is not None and window.recent_menu.actions()[0].text() == str(tmp_path / "saved.pt")
+    window.act_resume_training.setEnabled(True)
+
+
+def test_opening_a_bad_checkpoint_shows_the_problem(window, qtbot, tmp_path, monkeypatch):
+    bad = tmp_path / "notes.pt"
+    bad.write_text("not a checkpoint")
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(bad), ""))
+    window.act_open_ckpt.trigger()
+    qtbot.waitUntil(lambda: "notes.pt" in getattr(window, "_last_error", ""), timeout=20000)
+    assert "not a readable checkpoint" in window._last_error and window.model is None
+
+
+def test_open_dataset_through_the_menu(window, qtbot, tmp_path, monkeypatch):
+    root = write_course_layout(tmp_path / "course")
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(root))
+    with qtbot.waitSignal(window.dataset_loaded, timeout=30000):
+        window.act_open_data.trigger()
+    assert window.dataset.layout == "course" and "course: 12/4/4" in window.dataset_status.text()
+    assert "course" in window.dataset_panel.info.text() and len(window.dataset_panel.bar_items) == 3
+
+
+def test_gradient_check_dialog(window, qtbot):
+    dialog = window.gradient_check()
+    qtbot.waitUntil(lambda: dialog.table.rowCount() == 19, timeout=60000)
+    results = [dialog.table.item(i, 2).text() for i in range(19)]
+    assert results == ["PASS"] * 19 and "19 of 19 checks passed" in dialog.status.text()
+
+
+def test_shortcuts_are_wired(window):
+    assert {s.toString() for s in window.act_start.shortcuts()} == {"Ctrl+R", "F5"}
+    assert window.act_pause.shortcut().toString() == "Space" and window.act_stop.shortcut().toString() == "Esc"
+    assert window.act_save.shortcut().toString() == "Ctrl+S" and window.act_open_ckpt.shortcut().toString() == "Ctrl+O"
+
+
+def test_start_up_smoke(tmp_path):
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "BACKPROP_STUDIO_SETTINGS": str(tmp_path / "s.ini"),
+           "PYTHONPATH": str(ROOT)}
+    r = subprocess.run([sys.executable, str(ROOT / "main.py"), "--quit-when-ready"], capture_output=True,
+                       text=True, timeout=180, env=env)
+    assert r.returncode == 0, r.stderr
+    assert "ready: Backprop Studio — Built-in letters" in r.stdout and "26 classes" in r.stdout
