@@ -205,6 +205,7 @@ class HyperparameterPanel(QWidget):
         self.act.setCurrentText(c.act)
         self.optim.setCurrentText(c.optim)
         self.lr.setText(f"{c.lr:g}")
+        self.lr_slider.set_value(c.lr)  # the text may not have changed, so no signal moved it
         self.momentum.setText(f"{c.momentum:g}")
         self.weight_decay.setText(f"{c.weight_decay:g}")
         self.batch_size.setValue(c.batch_size)

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QScrollArea,
     QSplitter,
+    QStyle,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -106,11 +107,12 @@ class MainWindow(QMainWindow):
         self.hyper = HyperparameterPanel(saved)
         self.hyper.changed.connect(self._on_hyper_changed)
 
-        self.start_button = QPushButton("▶ Train")
+        icons = self.style()
+        self.start_button = QPushButton(icons.standardIcon(QStyle.SP_MediaPlay), "Train")
         self.start_button.setToolTip("Start training a new model (Ctrl+R, F5)")
-        self.pause_button = QPushButton("⏸ Pause")
+        self.pause_button = QPushButton(icons.standardIcon(QStyle.SP_MediaPause), "Pause")
         self.pause_button.setToolTip("Pause or resume (Space)")
-        self.stop_button = QPushButton("■ Stop")
+        self.stop_button = QPushButton(icons.standardIcon(QStyle.SP_MediaStop), "Stop")
         self.stop_button.setToolTip("Stop after the current step (Esc)")
         self.start_button.clicked.connect(lambda: self.start_training())
         self.pause_button.clicked.connect(self.toggle_pause)
@@ -274,10 +276,9 @@ class MainWindow(QMainWindow):
         self.browser.eval_button.setEnabled(has_model and self.dataset is not None and not running)
         self.act_open_data.setEnabled(not running)
         self.act_open_ckpt.setEnabled(not running)
-        if running and self.run.paused:
-            self.pause_button.setText("▶ Resume")
-        else:
-            self.pause_button.setText("⏸ Pause")
+        paused = running and self.run.paused
+        self.pause_button.setText("Resume" if paused else "Pause")
+        self.pause_button.setIcon(self.style().standardIcon(QStyle.SP_MediaPlay if paused else QStyle.SP_MediaPause))
         self._update_title()
 
     def _update_title(self):
@@ -332,6 +333,8 @@ class MainWindow(QMainWindow):
                 self._tasks.remove(worker)
             if not self._tasks:
                 self.task_progress.setVisible(False)
+            if self.statusBar().currentMessage() == label + "…":
+                self.statusBar().clearMessage()
 
         worker.returned.connect(done)
         worker.errored.connect(failed)

@@ -27,6 +27,7 @@ from engine.data import Dataset
 from engine.gradcheck import CheckResult
 from engine.predict import Prediction
 from gui import style
+from gui.style import legend_brush
 from gui.widgets import ConfusionMatrix, ProbabilityBars, gray_pixmap, mosaic
 
 
@@ -138,7 +139,7 @@ class DatasetPanel(QWidget):
         self.sample_image.setLevels([0, 255])
         self.samples.addItem(self.sample_image)
         self.balance = pg.PlotWidget(title="Class balance")
-        self.balance.addLegend()
+        self.balance.addLegend(offset=(-10, 10), brush=legend_brush())
         self.balance.setLabel("left", "images")
         self.bar_items: list[pg.BarGraphItem] = []
         split = QSplitter(Qt.Horizontal)
@@ -168,9 +169,8 @@ class DatasetPanel(QWidget):
                                                   ("test", ds.test, style.VAL))):
             counts = np.bincount(split.y, minlength=k)[:k] if len(split) else np.zeros(k)
             item = pg.BarGraphItem(x=np.arange(k) + (j - 1) * 0.27, height=counts, width=0.27, brush=color,
-                                   name=name)
-            self.balance.addItem(item)
-            legend.addItem(item, name)
+                                   pen=None, name=name)
+            self.balance.addItem(item)  # named items join the legend by themselves
             self.bar_items.append(item)
         self.balance.getAxis("bottom").setTicks([[(i, c[:3]) for i, c in enumerate(ds.classes)]])
 
@@ -217,7 +217,9 @@ class GradcheckDialog(QDialog):
         self.status.setWordWrap(True)
         self.table = QTableWidget(0, 4)
         self.table.setHorizontalHeaderLabels(["Engine", "Operation", "Result", "Max |error|"])
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.Stretch)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.verticalHeader().setVisible(False)
         self.table.setEditTriggers(QTableWidget.NoEditTriggers)
         buttons = QDialogButtonBox(QDialogButtonBox.Close)
         buttons.rejected.connect(self.reject)
@@ -229,7 +231,7 @@ class GradcheckDialog(QDialog):
     def set_results(self, results: list[CheckResult]) -> None:
         self.table.setRowCount(len(results))
         for i, r in enumerate(results):
-            err = "torch.autograd.gradcheck" if r.engine == "torch" and r.passed else f"{r.max_error:.2e}"
+            err = "gradcheck ✓ (float64)" if r.engine == "torch" and r.passed else f"{r.max_error:.2e}"
             cells = [r.engine, r.op, "PASS" if r.passed else "FAIL", err]
             for j, text in enumerate(cells):
                 item = QTableWidgetItem(text)

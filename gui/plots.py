@@ -84,7 +84,7 @@ class TrainingPlots(QWidget):
         for p, label in ((self.loss_plot, "loss"), (self.acc_plot, "accuracy")):
             p.setLabel("bottom", "epoch")
             p.setLabel("left", label)
-            p.addLegend(offset=(-10, 10))
+            p.addLegend(offset=(-10, 10), brush=style.legend_brush())
         self.acc_plot.setXLink(self.loss_plot)
         # The loss plot's y range is fitted here, with slack, rather than by auto-range on every
         # update: a moving range re-lays out the axis, a second full repaint each time.
@@ -95,7 +95,7 @@ class TrainingPlots(QWidget):
         lp, ap = self.loss_plot, self.acc_plot
         # The raw per-step loss is faint noise: it neither sets the y range (which would move, and
         # re-lay out the axes, on every update) nor pays for antialiasing.
-        self.step_raw = _curve(lp, style.TRAIN, "train loss (per step)", 1.0, alpha=60, bounds=False)
+        self.step_raw = _curve(lp, style.TRAIN, "train loss (per step)", 1.0, alpha=28, bounds=False)
         self.step_raw.setData([], [], antialias=False)
         self.step_smooth = _curve(lp, style.TRAIN, "train loss (smoothed)", 2.0)
         self.epoch_loss = _curve(lp, style.OKABE_ITO["sky"], "train loss (epoch)", 2.0, Qt.DashDotLine,

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QIcon
+from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -25,6 +25,18 @@ from gui import style
 from gui.widgets import ConfusionMatrix, ProbabilityBars, gray_pixmap
 
 THUMB = 48
+CELL = 92
+
+
+def _padded(pm: QPixmap) -> QPixmap:
+    """Centre a thumbnail on a transparent CELL-wide canvas."""
+    out = QPixmap(CELL, pm.height())
+    out.fill(Qt.transparent)
+    p = QPainter(out)
+    p.drawPixmap((CELL - pm.width()) // 2, 0, pm)
+    p.end()
+    return out
+
 SORTS = ("dataset order", "lowest-confidence correct first", "highest-confidence wrong first",
          "confidence ↑", "confidence ↓")
 
@@ -91,7 +103,7 @@ class GalleryModel(QAbstractListModel):
             return f"{t} → {p}\n{ev.conf[i] * 100:.0f}%"
         if role == Qt.DecorationRole:
             if i not in self._icons:
-                self._icons[i] = QIcon(gray_pixmap(ev.x[i], max(1, THUMB // ev.x.shape[1])))
+                self._icons[i] = QIcon(_padded(gray_pixmap(ev.x[i], max(1, THUMB // ev.x.shape[1]))))
             return self._icons[i]
         if role == Qt.ForegroundRole:
             return QColor(style.VAL) if ev.y[i] != ev.pred[i] else None
@@ -137,8 +149,10 @@ class PredictionBrowser(QWidget):
         self.gallery.setViewMode(QListView.IconMode)
         self.gallery.setResizeMode(QListView.Adjust)
         self.gallery.setUniformItemSizes(True)
-        self.gallery.setIconSize(QSize(THUMB, THUMB))
-        self.gallery.setGridSize(QSize(THUMB + 34, THUMB + 40))
+        # Icons are as wide as a cell: QListView wraps item text at the icon's width.
+        self.gallery.setIconSize(QSize(CELL, THUMB))
+        self.gallery.setGridSize(QSize(CELL + 8, THUMB + 42))
+        self.gallery.setWordWrap(True)
         self.gallery.setMovement(QListView.Static)
         self.gallery.setModel(self.model)
         self.gallery.selectionModel().currentChanged.connect(self._on_current)

@@ -32,6 +32,13 @@ def apply_plot_theme() -> None:
                         antialias=True, imageAxisOrder="row-major")
 
 
+def legend_brush():
+    """A semi-opaque legend background in the plot's own colour, so curves behind stay visible."""
+    c = QColor(pg.getConfigOption("background"))
+    c.setAlpha(200)
+    return pg.mkBrush(c)
+
+
 def pen(color: str, width: float = 2.0, style=Qt.SolidLine, alpha: int = 255):
     c = QColor(color)
     c.setAlpha(alpha)

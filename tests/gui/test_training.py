@@ -54,7 +54,7 @@ def test_pause_resume_stop(window, qtbot):
     window.start_training()
     qtbot.waitUntil(lambda: window.plots.buffers["step_raw"].n > 10, timeout=20000)
     window.act_pause.trigger()
-    assert window.run.paused and window.pause_button.text() == "▶ Resume"
+    assert window.run.paused and window.pause_button.text() == "Resume"
     qtbot.wait(300)
     n = window.plots.buffers["step_raw"].n
     qtbot.wait(400)

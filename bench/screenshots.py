@@ -1,0 +1,98 @@
+"""Screenshot every main view after a real run, in a real window (run under Xvfb: ``make screenshots``).
+
+Usage: ``xvfb-run -a -s "-screen 0 1600x1000x24" python bench/screenshots.py OUTDIR [--dark]``
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def main() -> int:
+    out = Path(sys.argv[1] if len(sys.argv) > 1 else "screenshots")
+    out.mkdir(parents=True, exist_ok=True)
+    dark = "--dark" in sys.argv
+    os.environ.setdefault("BACKPROP_STUDIO_SETTINGS", os.path.join(tempfile.mkdtemp(), "s.ini"))
+    from PySide6.QtCore import QEventLoop, QTimer
+    from PySide6.QtGui import QColor, QPalette
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication([])
+    app.setStyle("Fusion")
+    if dark:
+        pal = QPalette()
+        for role, color in ((QPalette.Window, "#2b2b2b"), (QPalette.WindowText, "#e6e6e6"),
+                            (QPalette.Base, "#1e1e1e"), (QPalette.AlternateBase, "#2b2b2b"),
+                            (QPalette.Text, "#e6e6e6"), (QPalette.Button, "#3a3a3a"),
+                            (QPalette.ButtonText, "#e6e6e6"), (QPalette.Highlight, "#0072B2"),
+                            (QPalette.ToolTipBase, "#3a3a3a"), (QPalette.ToolTipText, "#e6e6e6")):
+            pal.setColor(role, QColor(color))
+        app.setPalette(pal)
+    from engine.config import TrainConfig
+    from gui.main_window import MainWindow
+    from gui.style import apply_plot_theme
+
+    apply_plot_theme()
+    w = MainWindow(load_default=False)
+    w.resize(1500, 920)
+    w.move(40, 30)
+    w.show()
+    loop = QEventLoop()
+
+    def wait(signal, ms=120000):
+        signal.connect(loop.quit)
+        QTimer.singleShot(ms, loop.quit)
+        loop.exec()
+        signal.disconnect(loop.quit)
+
+    def pause(ms):
+        QTimer.singleShot(ms, loop.quit)
+        loop.exec()
+
+    def shot(name):
+        pause(300)
+        app.primaryScreen().grabWindow(0).save(str(out / f"{name}{'-dark' if dark else ''}.png"))
+
+    w.open_dataset("builtin")
+    wait(w.dataset_loaded)
+    shot("1-dataset-start")
+    w.hyper.set_config(TrainConfig(epochs=12))
+    w.start_training()
+    pause(2500)
+    shot("2-training-live")
+    wait(w.training_finished)
+    pause(800)
+    w.tabs.setCurrentWidget(w.plots)
+    shot("3-training-done")
+    w.tabs.setCurrentWidget(w.browser)
+    w.browser.wrong_only.setChecked(True)
+    shot("4-predictions")
+    letters = ROOT.parent / "shared" / "datasets" / "character_classification"
+    files = sorted((letters / "new_images").glob("*.png")) + sorted((letters / "images").glob("*.jpg"))[:6]
+    bad = Path(tempfile.mkdtemp()) / "broken.jpg"
+    bad.write_bytes(b"\xff\xd8\xff not really a jpeg")
+    w.classify_paths([str(f) for f in files] + [str(bad)])
+    wait(w.classification_done)
+    shot("5-classify")
+    w.tabs.setCurrentWidget(w.weights_panel)
+    shot("6-weights")
+    w.tabs.setCurrentWidget(w.dataset_panel)
+    shot("7-dataset")
+    dialog = w.gradient_check()
+    pause(6000)
+    shot("8-gradcheck")
+    dialog.close()
+    w.dirty = False
+    w.close()
+    print("\n".join(str(p) for p in sorted(out.glob("*.png"))))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
