@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QObject, QSettings, Qt, QThreadPool, QTimer, Signal
+from PySide6.QtCore import QObject, Qt, QThreadPool, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -68,9 +68,8 @@ def fmt_time(seconds: float) -> str:
 
 
 def autosave_path() -> Path:
-    base = os.environ.get("BACKPROP_STUDIO_SETTINGS")
-    root = Path(base).parent if base else Path(QSettings().fileName()).parent / "backprop-studio"
-    return root / "autosave-best-val.pt"
+    """Where the best-validation weights of a run are kept, beside the settings file."""
+    return settings.settings_dir() / "autosave-best-val.pt"
 
 
 class ProgressRelay(QObject):
@@ -775,7 +774,7 @@ class MainWindow(QMainWindow):
         st = settings.read("window_state")
         if st:
             self.restoreState(st)
-        split = QSettings().value("splitter") if not os.environ.get("BACKPROP_STUDIO_SETTINGS") else None
+        split = settings.read("splitter")
         if split:
             self.splitter.restoreState(split)
 
@@ -794,8 +793,7 @@ class MainWindow(QMainWindow):
         self.shutdown_workers()
         settings.write("geometry", bytes(self.saveGeometry()))
         settings.write("window_state", bytes(self.saveState()))
-        if not os.environ.get("BACKPROP_STUDIO_SETTINGS"):
-            QSettings().setValue("splitter", self.splitter.saveState())
+        settings.write("splitter", bytes(self.splitter.saveState()))
         event.accept()
 
     def shutdown_workers(self, timeout_ms: int = 10000):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QSettings
@@ -20,6 +21,7 @@ DEFAULTS: dict[str, Any] = {
     "keep_previous_runs": True,
     "geometry": b"",
     "window_state": b"",
+    "splitter": b"",
     "last_dir": "",
 }
 MAX_RECENT = 8
@@ -30,6 +32,11 @@ def _qsettings() -> QSettings:
     if path:
         return QSettings(path, QSettings.IniFormat)
     return QSettings()
+
+
+def settings_dir() -> Path:
+    """The folder of the settings file (the autosave lives there too)."""
+    return Path(_qsettings().fileName()).parent
 
 
 def read(key: str) -> Any:

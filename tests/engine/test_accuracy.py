@@ -27,3 +27,19 @@ def test_fashion_mnist_reaches_88_percent():
     config = TrainConfig(engine="numpy", hidden=[512], lr=5e-4, weight_decay=0.02, batch_size=64, epochs=25)
     last = TrainingRun(config, open_dataset(FASHION_DIR)).run()
     assert max(last.test_acc, last.best_test_acc) >= 0.88, last
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not LETTERS_DIR.exists(), reason=f"the shared letters set is not at {LETTERS_DIR}")
+def test_builtin_letters_transfer_to_real_photos():
+    """A model trained only on the generated letters reads the course's real crops far above chance (1/26)."""
+    from engine.checkpoint import Model
+    from engine.predict import predict_arrays
+
+    builtin = open_dataset("builtin")
+    run = TrainingRun(TrainConfig(engine="numpy", hidden=[128], weight_decay=0.01, epochs=30), builtin)
+    run.run()
+    real = open_dataset(LETTERS_DIR)
+    model = Model(run.network, builtin.classes, builtin.norm_size, run.config)
+    acc = (predict_arrays(model, real.test.x).argmax(1) == real.test.y).mean()
+    assert acc > 0.15, acc
