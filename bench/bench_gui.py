@@ -55,6 +55,7 @@ def main() -> int:
     from engine.data import open_dataset
 
     app = QApplication.instance() or QApplication([])
+    from gui.app import settle_heap, warm_up
     from gui.main_window import MainWindow
     from gui.style import apply_plot_theme
 
@@ -67,6 +68,8 @@ def main() -> int:
     w = MainWindow(load_default=False)
     w.resize(1400, 880)
     w.show()
+    warm_up()  # as run_app does, in the background there
+    settle_heap()
     w._set_dataset(ds)
     w.hyper.set_config(config)
     gui_rates, head_rates, lateness_all = [], [], []

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from engine.blas import set_blas_threads
 from engine.config import TrainConfig
 from engine.functions import TorchMLP, mlp_loss_and_grads
 from engine.numpy_ops import NumpyMLP, NumpyOptimizer
@@ -88,9 +89,11 @@ class Network:
     # -- training -------------------------------------------------------------
     def configure_threads(self) -> None:
         """Small batches run faster on one CPU thread (and much faster off the main thread,
-        where a second OpenMP team costs a hand-off per op); large ones use torch's default."""
+        where a second OpenMP team costs a hand-off per op); large ones use the default."""
         if self.engine == "torch" and self.device.type == "cpu":
             torch.set_num_threads(1 if self.config.batch_size < 256 else _DEFAULT_THREADS)
+        elif self.engine == "numpy":
+            set_blas_threads(1 if self.config.batch_size < 64 else None)
 
     def train_step(self, x, y) -> tuple[float, int]:
         """One optimiser step; returns (batch-mean loss, number of correct predictions).

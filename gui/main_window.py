@@ -158,6 +158,8 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.classify_panel, "Classify")
         self.tabs.addTab(self.dataset_panel, "Dataset")
         self.tabs.addTab(self.weights_panel, "Weights")
+        self._first_layer = None
+        self.tabs.currentChanged.connect(self._on_tab_changed)
 
         self.splitter = QSplitter(Qt.Horizontal)
         self.splitter.addWidget(scroll)
@@ -188,6 +190,10 @@ class MainWindow(QMainWindow):
                            f"File ▸ Recover Autosaved Model", 10000)
         if load_default:
             QTimer.singleShot(0, lambda: self.open_dataset(dataset_path or settings.read("last_dataset")))
+
+    def _on_tab_changed(self, _index: int):
+        if self.tabs.currentWidget() is self.weights_panel and self._first_layer is not None and self.dataset:
+            self.weights_panel.set_weights(self._first_layer, self.dataset.norm_size)
 
     # == menus ==============================================================================
     def _action(self, menu, text, slot, shortcut=None, tip=""):
@@ -504,7 +510,9 @@ class MainWindow(QMainWindow):
             elif isinstance(ev, FailedEvent):
                 self._on_failed(ev)
         if update.first_layer is not None and self.dataset is not None:
-            self.weights_panel.set_weights(update.first_layer, self.dataset.norm_size)
+            self._first_layer = update.first_layer
+            if self.tabs.currentWidget() is self.weights_panel:  # drawn when shown otherwise
+                self.weights_panel.set_weights(update.first_layer, self.dataset.norm_size)
         if update.autosaved:
             self._refresh_recent()
 
@@ -582,7 +590,8 @@ class MainWindow(QMainWindow):
         self.hyper.set_config(model.config)
         self.plots.start_run("", "")
         self.plots.show_history(model.history)
-        self.weights_panel.set_weights(model.network.weights()[0], model.norm_size)
+        self._first_layer = model.network.weights()[0]
+        self.weights_panel.set_weights(self._first_layer, model.norm_size)
         if self.checkpoint_path:
             settings.add_recent("recent_checkpoints", path)
             settings.write("last_dir", str(Path(path).parent))

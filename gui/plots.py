@@ -23,7 +23,7 @@ REDRAW_MS = 100  # at most 10 Hz
 MAX_REDRAW_MS = 1000
 # Painting holds the GIL, which the training thread needs: redraws are spaced so that painting
 # takes at most 1/PAINT_BUDGET of the wall time (measured, so a small window redraws faster).
-PAINT_BUDGET = 20
+PAINT_BUDGET = 30
 SMOOTHING = 0.98  # EMA factor for the smoothed step loss
 
 
@@ -52,6 +52,28 @@ class GrowingBuffer:
 
     def clear(self) -> None:
         self.n = 0
+
+
+MAX_POINTS = 3000  # per step curve on screen: more than a plot is wide
+
+
+def envelope(x: np.ndarray, y: np.ndarray, max_points: int = MAX_POINTS) -> tuple[np.ndarray, np.ndarray]:
+    """At most ~``max_points`` points that keep each bucket's min and max (peaks stay visible).
+
+    The per-step curves grow by thousands of points an epoch; handing them all to the plot
+    makes every repaint (which holds the GIL the training thread needs) grow with the run.
+    """
+    n = len(y)
+    stride = -(-2 * n // max_points) if n > max_points else 1
+    if stride == 1:
+        return x, y
+    m = (n // stride) * stride
+    yb = y[:m].reshape(-1, stride)
+    xb = x[:m].reshape(-1, stride)
+    xs = np.repeat(xb[:, stride // 2], 2)
+    ys = np.empty(2 * len(yb))
+    ys[0::2], ys[1::2] = yb.min(1), yb.max(1)
+    return np.concatenate([xs, x[m:]]), np.concatenate([ys, y[m:]])
 
 
 class TimedPlotWidget(pg.PlotWidget):
@@ -278,6 +300,8 @@ class TrainingPlots(QWidget):
                           ("train_acc", self.train_acc), ("val_acc", self.val_acc)):
             if everything or key in self._dirty:
                 x, y = self.buffers[key].view()
+                if key.startswith("step_"):
+                    x, y = envelope(x, y)
                 item.setData(x, y, skipFiniteCheck=True)
         if self._fit_y and self._dirty:
             self._fit_loss_range()

@@ -18,7 +18,7 @@ from engine.checkpoint import Model, save_checkpoint
 from engine.errors import UserError
 from engine.training import EvalEvent, FailedEvent, FinishedEvent, StepEvent, TrainingRun
 
-EMIT_INTERVAL = 0.1  # seconds between batched updates to the GUI (progress text at 10 Hz)
+EMIT_INTERVAL = 0.2  # seconds between batched updates to the GUI (progress text at 5 Hz)
 
 
 @dataclass

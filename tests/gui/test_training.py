@@ -43,7 +43,8 @@ def test_train_from_the_window(window, qtbot):
     assert window.progress.value() == window.progress.maximum()
     assert "Finished" in window.progress_label.text() and "test accuracy" in window.result_label.text()
     assert window.hyper.lr.isEnabled() and window.act_save.isEnabled()
-    assert window.weights_panel.image.image is not None
+    window.tabs.setCurrentWidget(window.weights_panel)
+    assert window.weights_panel.image.image is not None and window.weights_panel.image.image.shape[0] > 32
     qtbot.waitUntil(lambda: window.browser.ev is not None, timeout=10000)  # evaluated on val afterwards
     assert window.browser.model.rowCount() == len(window.dataset.val)
     assert window.windowTitle().endswith("unsaved model*")
