@@ -102,3 +102,43 @@ def test_closing_mid_run_stops_the_thread(window, qtbot, answers):
     assert asked == ["Training in Progress", "Training in Progress", "Unsaved Model"]
     assert not window.isVisible()
     # the autouse fixture then checks that no worker thread is left
+
+
+def test_previous_runs_stay_faint_and_log_scale(window, qtbot):
+    window.hyper.set_config(TrainConfig(epochs=1, batch_size=64))
+    for _ in range(2):
+        with qtbot.waitSignal(window.training_finished, timeout=60000):
+            window.start_training()
+        window.dirty = False
+    p = window.plots
+    assert len(p._previous) == 1 and len(p._previous[0]) == 4
+    legend_labels = [label.text for _, label in p.loss_plot.getPlotItem().legend.items]
+    assert any(text.startswith("adam lr 0.002") for text in legend_labels)
+    window.act_log.trigger()
+    assert p.log_box.isChecked() and p.loss_plot.getPlotItem().ctrl.logYCheck.isChecked()
+    p.clear_previous()
+    assert not p._previous
+
+
+def test_resume_training_from_an_opened_checkpoint(window, qtbot, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+
+    window.hyper.set_config(TrainConfig(epochs=2, batch_size=64))
+    with qtbot.waitSignal(window.training_finished, timeout=60000):
+        window.start_training()
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(tmp_path / "r.pt"), ""))
+    assert window.save()
+    with qtbot.waitSignal(window.model_changed, timeout=20000):
+        window.open_checkpoint(str(tmp_path / "r.pt"))
+    window.hyper.epochs.setValue(4)
+    with qtbot.waitSignal(window.training_finished, timeout=60000) as sig:
+        window.act_resume_training.trigger()
+    assert sig.args[0].epoch == 4 and window.model.history.epoch == [1, 2, 3, 4]
+    assert window.plots.buffers["epoch_loss"].n == 4
+
+
+def test_bad_dataset_folder_is_reported(window, qtbot, tmp_path):
+    (tmp_path / "empty").mkdir()
+    window.open_dataset(str(tmp_path / "empty"))
+    qtbot.waitUntil(lambda: "no dataset found" in getattr(window, "_last_error", ""), timeout=20000)
+    assert window.dataset.name == "small letters"  # the open dataset stays
