@@ -54,7 +54,7 @@ class GrowingBuffer:
         self.n = 0
 
 
-MAX_POINTS = 3000  # per step curve on screen: more than a plot is wide
+MAX_POINTS = 1200  # per step curve on screen: about one point per pixel column
 
 
 def envelope(x: np.ndarray, y: np.ndarray, max_points: int = MAX_POINTS) -> tuple[np.ndarray, np.ndarray]:
