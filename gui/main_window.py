@@ -506,6 +506,7 @@ class MainWindow(QMainWindow):
             elif isinstance(ev, EpochEvent) and not len(self.dataset.val):
                 self.result_label.setText(f"Train: loss {ev.train_loss:.4f}, accuracy {ev.train_acc * 100:.1f}%")
             elif isinstance(ev, FinishedEvent):
+                self.plots.flush()
                 self._on_finished(ev)
             elif isinstance(ev, FailedEvent):
                 self._on_failed(ev)
@@ -515,6 +516,8 @@ class MainWindow(QMainWindow):
                 self.weights_panel.set_weights(update.first_layer, self.dataset.norm_size)
         if update.autosaved:
             self._refresh_recent()
+        if self.run is not None and self.run.paused:
+            self.plots.flush()
 
     def _on_finished(self, ev: FinishedEvent):
         test = f"test accuracy {ev.test_acc * 100:.1f}%" if ev.test_acc is not None else "no test split"

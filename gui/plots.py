@@ -20,7 +20,7 @@ from gui import style
 # No showGrid: its alpha-blended lines cost ~13 ms per repaint in the raster engine, ten
 # times the curves, and the GUI thread holds the GIL while it paints.
 REDRAW_MS = 100  # at most 10 Hz
-MAX_REDRAW_MS = 1000
+MAX_REDRAW_MS = 500
 # Painting holds the GIL, which the training thread needs: redraws are spaced so that painting
 # takes at most 1/PAINT_BUDGET of the wall time (measured, so a small window redraws faster).
 PAINT_BUDGET = 30
@@ -77,7 +77,8 @@ def envelope(x: np.ndarray, y: np.ndarray, max_points: int = MAX_POINTS) -> tupl
 
 
 class TimedPlotWidget(pg.PlotWidget):
-    """A PlotWidget that remembers how long its last paint took."""
+    """A PlotWidget that remembers how long its last paints took, wall time: that includes
+    waiting for the GIL, which is the time the event loop is stalled by a repaint."""
 
     paint_seconds = 0.0
 
@@ -229,7 +230,7 @@ class TrainingPlots(QWidget):
                                   ("val_loss", self.loss_plot, Qt.DashLine),
                                   ("val_acc", self.acc_plot, Qt.DashLine),
                                   ("train_acc", self.acc_plot, Qt.SolidLine)):
-                x, y = self.buffers[key].view()
+                x, y = envelope(*self.buffers[key].view())  # a copy, at most MAX_POINTS long
                 name = self._last_label if key in ("step_smooth", "train_acc") else None
                 item = plot.plot(x.copy(), y.copy(), pen=style.pen(color, 1.5, st, 110), name=name)
                 item.setZValue(-10)
@@ -288,6 +289,11 @@ class TrainingPlots(QWidget):
             self.loss_plot.getViewBox().setYRange(lo - 0.1 * span, hi + 0.1 * span, padding=0)
 
     # -- drawing ---------------------------------------------------------------------
+    def flush(self) -> None:
+        """Draw what has arrived now (on pause and at the end of a run)."""
+        self._timer.stop()
+        self._redraw()
+
     def _schedule(self) -> None:
         if not self._timer.isActive():
             cost = self.loss_plot.paint_seconds + self.acc_plot.paint_seconds
