@@ -1,6 +1,6 @@
 """Screenshot every main view after a real run, in a real window (run under Xvfb: ``make screenshots``).
 
-Usage: ``xvfb-run -a -s "-screen 0 1600x1000x24" python bench/screenshots.py OUTDIR [--dark]``
+Usage: ``xvfb-run -a -s "-screen 0 1600x1000x24" python bench/screenshots.py OUTDIR [--dark] [--data DIR]``
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ def main() -> int:
     out = Path(sys.argv[1] if len(sys.argv) > 1 else "screenshots")
     out.mkdir(parents=True, exist_ok=True)
     dark = "--dark" in sys.argv
+    data = sys.argv[sys.argv.index("--data") + 1] if "--data" in sys.argv else "builtin"
+    tag = ("-dark" if dark else "") + ("" if data == "builtin" else "-" + Path(data).name)
     os.environ.setdefault("BACKPROP_STUDIO_SETTINGS", os.path.join(tempfile.mkdtemp(), "s.ini"))
     from PySide6.QtCore import QEventLoop, QTimer
     from PySide6.QtGui import QColor, QPalette
@@ -57,12 +59,15 @@ def main() -> int:
 
     def shot(name):
         pause(300)
-        app.primaryScreen().grabWindow(0).save(str(out / f"{name}{'-dark' if dark else ''}.png"))
+        app.primaryScreen().grabWindow(0).save(str(out / f"{name}{tag}.png"))
 
-    w.open_dataset("builtin")
+    w.open_dataset(data)
     wait(w.dataset_loaded)
     shot("1-dataset-start")
-    w.hyper.set_config(TrainConfig(epochs=40, engine="numpy"))
+    small = data == "builtin"
+    w.hyper.set_config(TrainConfig(epochs=40 if small else 6, engine="numpy", batch_size=8 if small else 64,
+                                   hidden=[64] if small else [256], lr=2e-3 if small else 5e-4,
+                                   weight_decay=0.15 if small else 0.02))
     w.start_training()
     pause(1500)
     w.toggle_pause()

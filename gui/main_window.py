@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QObject, Qt, QThreadPool, QTimer, Signal
+from PySide6.QtCore import QEvent, QObject, Qt, QThreadPool, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -44,6 +44,7 @@ from gui.hyperparameters import HyperparameterPanel
 from gui.panels import ClassifyPanel, DatasetPanel, GradcheckDialog, WeightsPanel
 from gui.plots import TrainingPlots
 from gui.predictions import Evaluation, PredictionBrowser
+from gui.style import retheme
 from gui.worker import Update, start_task, start_training
 
 CHECKPOINT_SUFFIXES = (".pt", ".pth", ".ckpt", ".tar")
@@ -777,6 +778,11 @@ class MainWindow(QMainWindow):
                           "every backward pass is written by hand — custom torch.autograd.Functions and a "
                           "pure-NumPy engine.</p><p>Drop images on the window to classify them; drop a "
                           "checkpoint to open it.</p>")
+
+    def changeEvent(self, event):
+        if event.type() in (QEvent.PaletteChange, QEvent.ApplicationPaletteChange):
+            retheme(self)  # the OS switched light/dark: the plots follow
+        super().changeEvent(event)
 
     # == window state =======================================================================
     def _restore_window(self):

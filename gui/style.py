@@ -32,6 +32,23 @@ def apply_plot_theme() -> None:
                         antialias=True, imageAxisOrder="row-major")
 
 
+def retheme(widget) -> None:
+    """Recolour every plot under ``widget`` after the OS switched between light and dark."""
+    apply_plot_theme()
+    fg, bg = pg.getConfigOption("foreground"), pg.getConfigOption("background")
+    for plot in widget.findChildren(pg.PlotWidget):
+        plot.setBackground(bg)
+        item = plot.getPlotItem()
+        for name in ("left", "bottom", "right", "top"):
+            axis = item.getAxis(name)
+            axis.setPen(fg)
+            axis.setTextPen(fg)
+        item.titleLabel.setText(item.titleLabel.text, color=fg)
+        if item.legend is not None:
+            item.legend.setBrush(legend_brush())
+            item.legend.setLabelTextColor(fg)
+
+
 def legend_brush():
     """A semi-opaque legend background in the plot's own colour, so curves behind stay visible."""
     c = QColor(pg.getConfigOption("background"))

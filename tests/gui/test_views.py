@@ -169,3 +169,23 @@ def test_start_up_smoke(tmp_path):
                        text=True, timeout=180, env=env)
     assert r.returncode == 0, r.stderr
     assert "ready: Backprop Studio — Built-in letters" in r.stdout and "26 classes" in r.stdout
+
+
+def test_plots_follow_a_palette_switch(window, qapp):
+    from PySide6.QtGui import QColor, QPalette
+
+    old = qapp.palette()
+    dark = QPalette(old)
+    dark.setColor(QPalette.Base, QColor("#1e1e1e"))
+    dark.setColor(QPalette.Text, QColor("#eeeeee"))
+    dark.setColor(QPalette.Window, QColor("#2b2b2b"))
+    try:
+        qapp.setPalette(dark)
+        qapp.processEvents()
+        bg = window.plots.loss_plot.backgroundBrush().color()
+        assert bg.lightness() < 60
+        assert window.plots.loss_plot.getPlotItem().getAxis("left").textPen().color().lightness() > 200
+    finally:
+        qapp.setPalette(old)
+        qapp.processEvents()
+    assert window.plots.loss_plot.backgroundBrush().color().lightness() > 200
