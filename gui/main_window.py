@@ -792,9 +792,13 @@ class MainWindow(QMainWindow):
         st = settings.read("window_state")
         if st:
             self.restoreState(st)
-        split = settings.read("splitter")
-        if split:
-            self.splitter.restoreState(split)
+        self._saved_splitter = settings.read("splitter")
+
+    def showEvent(self, event):
+        super().showEvent(event)
+        if self._saved_splitter:  # sizes only stick once the window has its real size
+            state, self._saved_splitter = self._saved_splitter, b""
+            QTimer.singleShot(0, lambda: self.splitter.restoreState(state))
 
     def closeEvent(self, event):
         if self.training:

@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QByteArray, QSettings
 
 DEFAULTS: dict[str, Any] = {
     "hyperparameters": {},
@@ -53,7 +53,9 @@ def read(key: str) -> Any:
             return default
         return parsed if isinstance(parsed, type(default)) else default
     if isinstance(default, bytes):
-        return bytes(value) if hasattr(value, "__bytes__") or isinstance(value, (bytes, bytearray)) else default
+        if isinstance(value, QByteArray):
+            return value.data()
+        return bytes(value) if isinstance(value, (bytes, bytearray)) else default
     return type(default)(value)
 
 
@@ -61,6 +63,8 @@ def write(key: str, value: Any) -> None:
     s = _qsettings()
     if isinstance(DEFAULTS[key], (dict, list)):
         value = json.dumps(value)
+    elif isinstance(value, (bytes, bytearray)):
+        value = QByteArray(bytes(value))  # stored as @ByteArray, not a pickled Python object
     s.setValue(key, value)
     s.sync()
 

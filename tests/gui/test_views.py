@@ -189,3 +189,23 @@ def test_plots_follow_a_palette_switch(window, qapp):
         qapp.setPalette(old)
         qapp.processEvents()
     assert window.plots.loss_plot.backgroundBrush().color().lightness() > 200
+
+
+def test_window_geometry_and_splitter_are_remembered(window, qtbot, monkeypatch):
+    from PySide6.QtWidgets import QSplitter
+
+    from gui import settings
+    from gui.main_window import MainWindow
+
+    window.splitter.setSizes([420, 880])
+    window.dirty = False
+    window.close()
+    saved = settings.read("splitter")
+    assert saved == bytes(window.splitter.saveState()) and settings.read("geometry")
+    restored = []
+    monkeypatch.setattr(QSplitter, "restoreState", lambda self, state: restored.append(bytes(state)) or True)
+    again = MainWindow(load_default=False)
+    qtbot.addWidget(again)
+    again.show()
+    qtbot.waitUntil(lambda: restored == [saved], timeout=2000)
+    # (sizes themselves cannot be compared here: the offscreen screen is smaller than the window)
