@@ -76,6 +76,19 @@ def envelope(x: np.ndarray, y: np.ndarray, max_points: int = MAX_POINTS) -> tupl
     return np.concatenate([xs, x[m:]]), np.concatenate([ys, y[m:]])
 
 
+def ema(values: np.ndarray, a: float, start: float | None) -> np.ndarray:
+    """Exponential moving average ``e_i = a e_(i-1) + (1-a) v_i`` (``e_-1 = start``, or v_0), vectorised:
+    ``e_i = a^(i+1) e_-1 + (1-a) a^i Σ_k≤i a^-k v_k``, in chunks short enough for a^-k to stay finite."""
+    out = np.empty(len(values))
+    prev = values[0] if start is None and len(values) else start
+    for lo in range(0, len(values), 2000):
+        v = values[lo : lo + 2000]
+        k = np.arange(len(v))
+        out[lo : lo + len(v)] = a ** (k + 1) * prev + (1 - a) * a**k * np.cumsum(v * a ** (-k.astype(float)))
+        prev = out[lo + len(v) - 1]
+    return out
+
+
 class TimedPlotWidget(pg.PlotWidget):
     """A PlotWidget that remembers how long its last paints took, wall time: that includes
     waiting for the GIL, which is the time the event loop is stalled by a repaint."""
@@ -162,14 +175,10 @@ class TrainingPlots(QWidget):
         if not steps:
             return
         per = steps[0].steps_per_epoch
-        xs = np.fromiter(((s.epoch - 1) + s.step / per for s in steps), np.float64, len(steps))
-        ys = np.fromiter((s.loss for s in steps), np.float64, len(steps))
-        sm = np.empty_like(ys)
-        ema = self._ema
-        for i, v in enumerate(ys):
-            ema = v if ema is None else SMOOTHING * ema + (1 - SMOOTHING) * v
-            sm[i] = ema
-        self._ema = ema
+        xs = np.array([(s.epoch - 1) + s.step / per for s in steps])
+        ys = np.array([s.loss for s in steps])
+        sm = ema(ys, SMOOTHING, self._ema)
+        self._ema = float(sm[-1])
         self.buffers["step_raw"].extend(xs, ys)
         self.buffers["step_smooth"].extend(xs, sm)
         self._dirty.update(("step_raw", "step_smooth"))
@@ -195,12 +204,8 @@ class TrainingPlots(QWidget):
             ys = np.asarray(h.step_loss, np.float64)
             xs = np.arange(1, len(ys) + 1) / per
             self.buffers["step_raw"].extend(xs, ys)
-            sm = np.empty_like(ys)
-            ema = ys[0]
-            for i, v in enumerate(ys):
-                ema = SMOOTHING * ema + (1 - SMOOTHING) * v
-                sm[i] = ema
-            self._ema = ema
+            sm = ema(ys, SMOOTHING, None)
+            self._ema = float(sm[-1])
             self.buffers["step_smooth"].extend(xs, sm)
         self.buffers["epoch_loss"].extend(h.epoch, h.train_loss)
         self.buffers["train_acc"].extend(h.epoch, h.train_acc)

@@ -209,3 +209,17 @@ def test_window_geometry_and_splitter_are_remembered(window, qtbot, monkeypatch)
     again.show()
     qtbot.waitUntil(lambda: restored == [saved], timeout=2000)
     # (sizes themselves cannot be compared here: the offscreen screen is smaller than the window)
+
+
+def test_vectorised_smoothing_matches_the_recurrence():
+    from gui.plots import ema, envelope
+
+    v = np.random.default_rng(0).random(4500) * 3
+    expected, e = [], 1.5
+    for x in v:
+        e = 0.98 * e + 0.02 * x
+        expected.append(e)
+    np.testing.assert_allclose(ema(v, 0.98, 1.5), expected, rtol=1e-12)
+    x, y = np.arange(10_000.0), v.repeat(3)[:10_000]
+    ex, ey = envelope(x, y, max_points=1000)
+    assert len(ex) <= 1100 and ey.max() == y.max() and ey.min() == y.min()  # peaks survive
