@@ -11,13 +11,7 @@ import time
 
 from engine.config import TrainConfig, parse_hidden_sizes
 from engine.errors import UserError
-
-
-def _fmt_time(seconds: float) -> str:
-    seconds = int(round(seconds))
-    h, rem = divmod(seconds, 3600)
-    m, s = divmod(rem, 60)
-    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+from engine.training import format_duration
 
 
 class _Parser(argparse.ArgumentParser):
@@ -116,7 +110,7 @@ def cmd_train(a) -> int:
                       f"(best {ev.best_val_acc:.4f} @ epoch {ev.best_epoch})", flush=True)
         elif isinstance(ev, EpochEvent) and not a.quiet:
             print(f"epoch {ev.epoch}/{ev.epochs}  loss {ev.train_loss:.4f}  acc {ev.train_acc:.4f}  "
-                  f"elapsed {_fmt_time(ev.elapsed)}  ETA {_fmt_time(ev.eta)}", flush=True)
+                  f"elapsed {format_duration(ev.elapsed)}  ETA {format_duration(ev.eta)}", flush=True)
         elif isinstance(ev, (FinishedEvent, FailedEvent)):
             last = ev
     model = Model(run.network, ds.classes, ds.norm_size, config, run.history, dataset_name=ds.name)

@@ -72,11 +72,6 @@ class Network:
         y = y.astype(np.int64)
         return y if self.engine == "numpy" else torch.from_numpy(y).to(self.device)
 
-    def take(self, arr, idx: np.ndarray):
-        if self.engine == "numpy":
-            return arr[idx]
-        return arr.index_select(0, torch.from_numpy(idx).to(self.device))
-
     def batch(self, x, y, idx: np.ndarray):
         """Rows ``idx`` of prepared inputs and labels (one index conversion for both)."""
         if self.engine == "numpy":

@@ -107,6 +107,16 @@ class History:
         return self.val_epoch[i], self.val_acc[i]
 
 
+def format_duration(seconds: float) -> str:
+    """``75`` → ``1:15``; ``3725`` → ``1:02:05``; ``–`` for an unknown (non-finite) time."""
+    if not np.isfinite(seconds):
+        return "–"
+    s = int(round(max(0.0, seconds)))
+    h, rem = divmod(s, 3600)
+    m, s = divmod(rem, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
 def epoch_order(seed: int, epoch: int, n: int) -> np.ndarray:
     """The shuffled sample order of one epoch: a function of (seed, epoch) alone, so resuming is exact."""
     return np.random.default_rng([seed, epoch]).permutation(n)

@@ -38,7 +38,7 @@ from engine.errors import UserError
 from engine.gradcheck import run_all as run_gradcheck
 from engine.images import is_image_file
 from engine.predict import classify_files, predict_arrays
-from engine.training import EpochEvent, EvalEvent, FailedEvent, FinishedEvent, TrainingRun
+from engine.training import EpochEvent, EvalEvent, FailedEvent, FinishedEvent, TrainingRun, format_duration
 from gui import settings
 from gui.hyperparameters import HyperparameterPanel
 from gui.panels import ClassifyPanel, DatasetPanel, GradcheckDialog, WeightsPanel
@@ -57,15 +57,6 @@ SHORTCUTS = [
     ("Ctrl+L", "Toggle log-scale loss"), ("Ctrl+G", "Gradient check"), ("Ctrl+1 … Ctrl+5", "Switch view"),
     ("F1", "This list"), ("Ctrl+Q", "Quit"),
 ]
-
-
-def fmt_time(seconds: float) -> str:
-    if not np.isfinite(seconds):
-        return "–"
-    s = int(round(max(0.0, seconds)))
-    h, rem = divmod(s, 3600)
-    m, s = divmod(rem, 60)
-    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
 
 
 def autosave_path() -> Path:
@@ -323,9 +314,6 @@ class MainWindow(QMainWindow):
         self.task_progress.setFormat(label)
         self.statusBar().showMessage(label + "…")
 
-        def done(result):
-            on_done(result)
-
         def failed(exc):
             if on_error:
                 on_error(exc)
@@ -342,7 +330,7 @@ class MainWindow(QMainWindow):
             if self.statusBar().currentMessage() == label + "…":
                 self.statusBar().clearMessage()
 
-        worker.returned.connect(done)
+        worker.returned.connect(on_done)
         worker.errored.connect(failed)
         worker.finished.connect(finished)
         worker.start()
@@ -497,7 +485,7 @@ class MainWindow(QMainWindow):
             epochs = self.run.config.epochs if self.run else last.epoch
             self.progress_label.setText(
                 f"Epoch {last.epoch}/{epochs} · step {last.step}/{last.steps_per_epoch}\n"
-                f"{rate:,.0f} samples/s · ETA epoch {fmt_time(eta_epoch)} · run {fmt_time(eta_run)}"
+                f"{rate:,.0f} samples/s · ETA epoch {format_duration(eta_epoch)} · run {format_duration(eta_run)}"
                 + ("\nPaused" if self.run and self.run.paused else ""))
         for ev in update.events:
             self.plots.add_event(ev)
@@ -523,7 +511,7 @@ class MainWindow(QMainWindow):
     def _on_finished(self, ev: FinishedEvent):
         test = f"test accuracy {ev.test_acc * 100:.1f}%" if ev.test_acc is not None else "no test split"
         how = "Stopped" if ev.stopped else "Finished"
-        self.progress_label.setText(f"{how} after epoch {ev.epoch} in {fmt_time(ev.elapsed)}.")
+        self.progress_label.setText(f"{how} after epoch {ev.epoch} in {format_duration(ev.elapsed)}.")
         self.result_label.setText(self.result_label.text() + f"\n<b>{how}</b>: {test}.")
         self.result_label.setTextFormat(Qt.RichText)
         self.result_label.setText(self.result_label.text().replace("\n", "<br>"))

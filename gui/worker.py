@@ -19,6 +19,7 @@ from engine.errors import UserError
 from engine.training import EvalEvent, FailedEvent, FinishedEvent, StepEvent, TrainingRun
 
 EMIT_INTERVAL = 0.2  # seconds between batched updates to the GUI (progress text at 5 Hz)
+WEIGHTS_INTERVAL = 0.5  # seconds between first-layer snapshots for the Weights view
 
 
 @dataclass
@@ -30,8 +31,6 @@ class Update:
     first_layer: np.ndarray | None = None  # W0 copy, at most every WEIGHTS_INTERVAL
     autosaved: str = ""
 
-
-WEIGHTS_INTERVAL = 0.5
 
 
 def training_stream(run: TrainingRun, model: Model, autosave: Path | None):

@@ -40,3 +40,9 @@ def test_summary_and_parameter_count():
     assert c.summary(1024, 26) == "1024 → 64 → 26, relu"
     assert parameter_count(1024, [64], 26) == 1024 * 64 + 64 + 64 * 26 + 26
     assert parse_hidden_sizes("32 16") == [32, 16]
+
+
+def test_durations_read_as_clock_times():
+    from engine.training import format_duration
+
+    assert [format_duration(s) for s in (0, 75, 3725, float("inf"))] == ["0:00", "1:15", "1:02:05", "–"]
