@@ -25,7 +25,7 @@ LETTERS = [chr(ord("A") + i) for i in range(26)]
 DIGITS = [str(i) for i in range(10)]
 FASHION = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
            "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # bump when decoding or splitting changes
 Progress = Callable[[int, int, str], None]
 
 
@@ -342,6 +342,16 @@ def _open_folders(root: Path, norm_size, progress, use_cache, seed) -> Dataset:
         n = len(full) // 10
         parts = {"val": order[:n], "test": order[n : 2 * n], "train": order[2 * n :]}
         decoded = {s: Split(full.x[i], full.y[i], [full.names[j] for j in i]) for s, i in parts.items()}
+    else:  # a split folder that is missing or empty gets a seeded 10 % of train
+        rng = np.random.default_rng(seed)
+        for s in ("val", "test"):
+            train = decoded["train"]
+            if len(decoded.get(s, ())) == 0 and len(train) >= 10:
+                order = rng.permutation(len(train))
+                n = len(train) // 10
+                take, keep = order[:n], order[n:]
+                decoded[s] = Split(train.x[take], train.y[take], [train.names[j] for j in take])
+                decoded["train"] = Split(train.x[keep], train.y[keep], [train.names[j] for j in keep])
     empty = Split(np.zeros((0, norm_size[1], norm_size[0]), np.uint8), np.zeros(0, np.int64))
     ds = Dataset(root.name, str(root), "folders", classes, norm_size,
                  decoded.get("train", empty), decoded.get("val", empty), decoded.get("test", empty), skipped)

@@ -134,6 +134,18 @@ def test_folder_per_class(tmp_path, with_splits):
     assert set(np.unique(ds.train.y)) == {0, 1}
 
 
+def test_missing_split_folders_are_carved_from_train(tmp_path):
+    for cls in ("cat", "dog"):
+        d = tmp_path / "train" / cls
+        d.mkdir(parents=True)
+        for i in range(25):
+            Image.new("L", (12, 12), i * 9).save(d / f"{i}.png")
+    ds = open_dataset(tmp_path)
+    assert (len(ds.train), len(ds.val), len(ds.test)) == (41, 5, 4)
+    names = ds.train.names + ds.val.names + ds.test.names
+    assert len(set(names)) == 50  # nothing lost or duplicated
+
+
 def test_missing_and_empty_folders(tmp_path):
     with pytest.raises(UserError, match="no such file or folder"):
         open_dataset(tmp_path / "nope")
