@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import gc
 import sys
+from pathlib import Path
+
+RESOURCES = Path(__file__).resolve().parents[1] / "resources"
 
 
 def warm_up() -> None:
@@ -24,6 +27,7 @@ def settle_heap() -> None:
 
 def run_app(argv: list[str]) -> int:
     import pyqtgraph as pg
+    from PySide6.QtGui import QIcon
     from PySide6.QtWidgets import QApplication
 
     from gui.main_window import MainWindow
@@ -33,6 +37,7 @@ def run_app(argv: list[str]) -> int:
     app.setOrganizationName("Backprop Studio")
     app.setApplicationName("Backprop Studio")
     app.setApplicationDisplayName("Backprop Studio")
+    app.setWindowIcon(QIcon(str(RESOURCES / "icon.png")))
     pg.setConfigOptions(imageAxisOrder="row-major")
     apply_plot_theme()
     dataset = next((a for a in argv if not a.startswith("-")), None)

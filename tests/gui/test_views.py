@@ -223,3 +223,11 @@ def test_vectorised_smoothing_matches_the_recurrence():
     x, y = np.arange(10_000.0), v.repeat(3)[:10_000]
     ex, ey = envelope(x, y, max_points=1000)
     assert len(ex) <= 1100 and ey.max() == y.max() and ey.min() == y.min()  # peaks survive
+
+
+def test_app_icon_ships():
+    from PySide6.QtGui import QIcon
+
+    from gui.app import RESOURCES
+
+    assert not QIcon(str(RESOURCES / "icon.png")).isNull()
