@@ -30,7 +30,7 @@ def headless(config, ds) -> float:
 
 def main() -> int:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--epochs", type=int, default=40)
+    ap.add_argument("--epochs", type=int, default=20)
     ap.add_argument("--engine", default="torch")
     ap.add_argument("--repeats", type=int, default=2)
     a = ap.parse_args()

@@ -1,8 +1,9 @@
 """The built-in dataset: letters A–Z rendered offline, deterministically, with Pillow.
 
-Upper and lower case from Pillow's bundled font plus any system TrueType fonts,
-with varied size, position, rotation, stretch, stroke, blur, noise, lighting and
-polarity, so a model trained here recognises real letter photos better than chance.
+Upper and lower case from Pillow's bundled font plus any system TrueType fonts, cropped
+as photo crops are (the glyph fills the frame, neighbours' edges at the sides), with
+varied size, rotation, stretch, stroke, blur, noise, lighting and polarity, so a model
+trained here recognises real letter photos far better than chance.
 """
 
 from __future__ import annotations
@@ -16,9 +17,9 @@ from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from engine.data import LETTERS, Dataset, Split, _load_cache, _save_cache
 
-PER_CLASS = {"train": 160, "val": 20, "test": 20}
+PER_CLASS = {"train": 320, "val": 20, "test": 20}
 NORM_SIZE = (32, 32)
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 3
 _FONT_DIRS = ("/usr/share/fonts", "/usr/local/share/fonts", "/Library/Fonts",
               "/System/Library/Fonts", "C:/Windows/Fonts")
 _AVOID = ("mono", "symbol", "emoji", "dingbat", "math", "wingding", "webdings", "italic", "oblique")
@@ -44,37 +45,45 @@ def _fonts(size: int, files: list[str]) -> list[ImageFont.FreeTypeFont]:
 
 
 def render_letter(rng: np.random.Generator, letter: str, font_files_: list[str]) -> np.ndarray:
-    canvas = 64
-    size = int(rng.integers(30, 52))
+    """One 32×32 crop of ``letter`` as a photo crop looks: the glyph fills the frame (stretched to
+    square), with slivers of neighbouring letters at the sides, then blur, lighting and noise."""
+    size = int(rng.integers(34, 56))
     font = _fonts(size, font_files_)[int(rng.integers(0, 1 + len(font_files_)))]
-    text = letter if rng.random() < 0.55 else letter.lower()
-    bg = int(rng.integers(140, 256))
-    fg = int(rng.integers(0, max(1, bg - 90)))
-    img = Image.new("L", (canvas, canvas), bg)
+    upper = rng.random() < 0.55
+    text = letter if upper else letter.lower()
+    pool = LETTERS if upper else [c.lower() for c in LETTERS]
+    left = pool[int(rng.integers(0, 26))] if rng.random() < 0.7 else ""
+    right = pool[int(rng.integers(0, 26))] if rng.random() < 0.7 else ""
+    bg = int(rng.integers(130, 256))
+    fg = int(rng.integers(0, max(1, bg - 80)))
+    stroke = int(rng.choice([0, 0, 1, 1, 2]))
+    canvas = (size * 5, size * 3)
+    img = Image.new("L", canvas, bg)
     draw = ImageDraw.Draw(img)
-    stroke = int(rng.choice([0, 0, 0, 1, 2]))
-    box = draw.textbbox((0, 0), text, font=font, stroke_width=stroke)
-    tw, th = box[2] - box[0], box[3] - box[1]
-    x = (canvas - tw) / 2 - box[0] + rng.normal(0, 3)
-    y = (canvas - th) / 2 - box[1] + rng.normal(0, 3)
-    draw.text((x, y), text, fill=fg, font=font, stroke_width=stroke, stroke_fill=fg)
-    img = img.rotate(float(rng.normal(0, 8)), resample=Image.BILINEAR, fillcolor=bg)
-    # Crop around the glyph the way a hand-cut photo crop would, with some slack and stretch.
-    margin = rng.uniform(0.05, 0.35)
-    cx, cy = canvas / 2 + rng.normal(0, 1.5), canvas / 2 + rng.normal(0, 1.5)
-    half_w = max(tw, th) / 2 * (1 + margin) * rng.uniform(0.8, 1.25)
-    half_h = max(tw, th) / 2 * (1 + margin) * rng.uniform(0.8, 1.25)
-    img = img.crop((int(cx - half_w), int(cy - half_h), int(cx + half_w) + 1, int(cy + half_h) + 1))
-    blur = rng.uniform(0, 1.6)
+    x0, y0 = size, size
+    draw.text((x0, y0), left + text + right, fill=fg, font=font, stroke_width=stroke, stroke_fill=fg)
+    start = x0 + draw.textlength(left, font=font)
+    box = draw.textbbox((start, y0), text, font=font, stroke_width=stroke)
+    angle = float(rng.normal(0, 4))
+    if abs(angle) > 0.5:
+        centre = ((box[0] + box[2]) / 2, (box[1] + box[3]) / 2)
+        img = img.rotate(angle, resample=Image.BILINEAR, center=centre, fillcolor=bg)
+    w, h = box[2] - box[0], box[3] - box[1]
+    mx = w * rng.uniform(-0.04, 0.18, 2)
+    my = h * rng.uniform(-0.04, 0.15, 2)
+    if rng.random() < 0.25:  # some crops are square around the glyph instead of stretched
+        side = max(w, h)
+        mx += (side - w) / 2
+        my += (side - h) / 2
+    crop = img.crop((int(box[0] - mx[0]), int(box[1] - my[0]), int(box[2] + mx[1]) + 1, int(box[3] + my[1]) + 1))
+    blur = rng.uniform(0, 1.8)
     if blur > 0.3:
-        img = img.filter(ImageFilter.GaussianBlur(blur))
-    img = img.resize(NORM_SIZE, Image.BILINEAR)
-    a = np.asarray(img, np.float32)
-    # Uneven lighting: a random linear gradient across the crop.
-    gy, gx = np.mgrid[0:NORM_SIZE[1], 0:NORM_SIZE[0]] / 31.0 - 0.5
-    a += rng.normal(0, 25) * gx + rng.normal(0, 25) * gy
-    a = (a - a.mean()) * rng.uniform(0.5, 1.1) + a.mean()  # contrast
-    a += rng.normal(0, rng.uniform(0, 14), a.shape)
+        crop = crop.filter(ImageFilter.GaussianBlur(blur * crop.size[1] / 32))
+    a = np.asarray(crop.resize(NORM_SIZE, Image.BILINEAR), np.float32)
+    gy, gx = np.mgrid[0 : NORM_SIZE[1], 0 : NORM_SIZE[0]] / 31.0 - 0.5
+    a += rng.normal(0, 25) * gx + rng.normal(0, 25) * gy  # uneven lighting
+    a = (a - a.mean()) * rng.uniform(0.45, 1.1) + a.mean()  # contrast
+    a += rng.normal(0, rng.uniform(0, 12), a.shape)
     if rng.random() < 0.2:
         a = 255 - a
     return np.clip(a, 0, 255).astype(np.uint8)
@@ -100,7 +109,7 @@ def generate(per_class: dict[str, int], seed: int = 0, progress=None) -> dict[st
 
 
 def builtin_letters(progress=None, use_cache: bool = True) -> Dataset:
-    """The default dataset: 26 letters, 4160/520/520 images of 32×32, cached after the first build."""
+    """The default dataset: 26 letters, 8320/520/520 images of 32×32, cached after the first build."""
     files = font_files()
     h = hashlib.blake2b(f"letters|{GENERATOR_VERSION}|{PER_CLASS}|{files}|{Image.__version__}".encode(),
                         digest_size=16)

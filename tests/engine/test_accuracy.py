@@ -42,4 +42,4 @@ def test_builtin_letters_transfer_to_real_photos():
     real = open_dataset(LETTERS_DIR)
     model = Model(run.network, builtin.classes, builtin.norm_size, run.config)
     acc = (predict_arrays(model, real.test.x).argmax(1) == real.test.y).mean()
-    assert acc > 0.15, acc
+    assert acc > 0.30, acc

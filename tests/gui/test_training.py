@@ -143,20 +143,3 @@ def test_bad_dataset_folder_is_reported(window, qtbot, tmp_path):
     qtbot.waitUntil(lambda: "no dataset found" in getattr(window, "_last_error", ""), timeout=20000)
     assert window.dataset.name == "small letters"  # the open dataset stays
 
-
-def test_keyboard_drives_a_run(window, qtbot):
-    from PySide6.QtCore import Qt
-    from PySide6.QtTest import QTest
-
-    window.hyper.set_config(TrainConfig(epochs=5000, batch_size=1))
-    window.activateWindow()
-    window.tabs.setFocus()
-    QTest.keyClick(window, Qt.Key_F5)
-    assert window.run is not None, "F5 did not start training"
-    qtbot.waitUntil(lambda: window.plots.buffers["step_raw"].n > 5, timeout=20000)
-    QTest.keyClick(window, Qt.Key_Space)
-    assert window.run.paused
-    QTest.keyClick(window, Qt.Key_Space)
-    assert not window.run.paused
-    with qtbot.waitSignal(window.training_finished, timeout=10000):
-        QTest.keyClick(window, Qt.Key_Escape)
