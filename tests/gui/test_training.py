@@ -112,8 +112,9 @@ def test_previous_runs_stay_faint_and_log_scale(window, qtbot):
         window.dirty = False
     p = window.plots
     assert len(p._previous) == 1 and len(p._previous[0]) == 4
-    legend_labels = [label.text for _, label in p.loss_plot.getPlotItem().legend.items]
-    assert any(text.startswith("adam lr 0.002") for text in legend_labels)
+    legend = {label.text: label for _, label in p.loss_plot.getPlotItem().legend.items}
+    previous = [label for text, label in legend.items() if text.startswith("adam lr 0.002")]
+    assert previous and "batch_size: 64" in previous[0].toolTip()  # hyperparameters on hover
     window.act_log.trigger()
     assert p.log_box.isChecked() and p.loss_plot.getPlotItem().ctrl.logYCheck.isChecked()
     p.clear_previous()
