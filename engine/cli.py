@@ -6,6 +6,7 @@ User mistakes print one line ``error: <file or value>: <problem>`` and exit 2.
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import time
 
@@ -72,10 +73,29 @@ def _config_from_args(a) -> TrainConfig:
                        val_interval=a.val_interval, engine=a.engine, seed=a.seed, device=a.device).validate()
 
 
+def _report(run, a, val: dict):
+    """Consume the run, printing a line per epoch (and validation); returns the final event."""
+    from engine.training import EpochEvent, EvalEvent, FailedEvent, FinishedEvent
+
+    last = None
+    for ev in run.events():
+        if isinstance(ev, EvalEvent):
+            val.update(val_loss=ev.val_loss, val_acc=ev.val_acc)
+            if not a.quiet:
+                print(f"  val_loss {ev.val_loss:.4f}  val_acc {ev.val_acc:.4f}  "
+                      f"(best {ev.best_val_acc:.4f} @ epoch {ev.best_epoch})", flush=True)
+        elif isinstance(ev, EpochEvent) and not a.quiet:
+            print(f"epoch {ev.epoch}/{ev.epochs}  loss {ev.train_loss:.4f}  acc {ev.train_acc:.4f}  "
+                  f"elapsed {format_duration(ev.elapsed)}  ETA {format_duration(ev.eta)}", flush=True)
+        elif isinstance(ev, (FinishedEvent, FailedEvent)):
+            last = ev
+    return last
+
+
 def cmd_train(a) -> int:
     from engine.checkpoint import Model, load_checkpoint, save_checkpoint
     from engine.data import open_dataset
-    from engine.training import EpochEvent, EvalEvent, FailedEvent, FinishedEvent, TrainingRun
+    from engine.training import FailedEvent, TrainingRun
 
     config = _config_from_args(a)
     if config.device != "cpu":
@@ -100,19 +120,18 @@ def cmd_train(a) -> int:
         run = TrainingRun(config, ds)
     print(f"model: {config.summary(ds.in_features, len(ds.classes))}, {config.optim}, "
           f"lr {config.lr:g}, batch {config.batch_size}, engine {config.engine}", flush=True)
-    val = {}
-    last = None
-    for ev in run.events():
-        if isinstance(ev, EvalEvent):
-            val = {"val_loss": ev.val_loss, "val_acc": ev.val_acc}
-            if not a.quiet:
-                print(f"  val_loss {ev.val_loss:.4f}  val_acc {ev.val_acc:.4f}  "
-                      f"(best {ev.best_val_acc:.4f} @ epoch {ev.best_epoch})", flush=True)
-        elif isinstance(ev, EpochEvent) and not a.quiet:
-            print(f"epoch {ev.epoch}/{ev.epochs}  loss {ev.train_loss:.4f}  acc {ev.train_acc:.4f}  "
-                  f"elapsed {format_duration(ev.elapsed)}  ETA {format_duration(ev.eta)}", flush=True)
-        elif isinstance(ev, (FinishedEvent, FailedEvent)):
-            last = ev
+    val: dict = {}
+
+    def stop_gently(_sig, _frame):  # first Ctrl+C: stop after this step, still save
+        print("stopping after this step (Ctrl+C again to abort)", file=sys.stderr, flush=True)
+        run.stop()
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    previous_handler = signal.signal(signal.SIGINT, stop_gently)
+    try:
+        last = _report(run, a, val)
+    finally:
+        signal.signal(signal.SIGINT, previous_handler)
     model = Model(run.network, ds.classes, ds.norm_size, config, run.history, dataset_name=ds.name)
     if a.out:
         save_checkpoint(a.out, model)

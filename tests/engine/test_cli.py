@@ -92,3 +92,21 @@ def test_engine_imports_no_qt():
             "print(bad); sys.exit(1 if bad else 0)")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_ctrl_c_stops_gently_and_still_saves(course, tmp_path):
+    import signal
+
+    ckpt = tmp_path / "m.pt"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen([sys.executable, str(ROOT / "main.py"), "train", "--data", str(course), "--epochs",
+                             "100000", "--hsize", "8", "--out", str(ckpt)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env)
+    for line in proc.stdout:
+        if line.startswith("epoch 2/"):
+            break
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert "stopping after this step" in err and "Traceback" not in err
+    assert "final: epochs=" in out and ckpt.exists()
