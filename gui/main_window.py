@@ -8,6 +8,7 @@ training, decoding, classification and checkpoint I/O run in workers.
 from __future__ import annotations
 
 import os
+import threading
 import time
 from pathlib import Path
 
@@ -85,6 +86,7 @@ class MainWindow(QMainWindow):
         self.run: TrainingRun | None = None
         self.worker = None
         self._tasks: list = []
+        self._cancel = threading.Event()  # set on close: long background tasks give up
         self._last_steps = None
         self._run_t0 = 0.0
         self.setAcceptDrops(True)
@@ -353,10 +355,15 @@ class MainWindow(QMainWindow):
         if self.training:
             self.error("Open Dataset", "Stop the training run before opening another dataset.")
             return
-        relay = self.relay
+        relay, cancel = self.relay, self._cancel
+
+        def progress(done, total, message):
+            if cancel.is_set():
+                raise UserError(f"{path}: opening cancelled")
+            relay.progress.emit(done, total, message)
 
         def load():
-            return engine_open_dataset(path, progress=lambda d, t, m: relay.progress.emit(d, t, m))
+            return engine_open_dataset(path, progress=progress)
 
         def failed(exc):
             self.error("Open Dataset", str(exc) if isinstance(exc, UserError) else f"{path}: {exc}")
@@ -688,7 +695,8 @@ class MainWindow(QMainWindow):
         self.tabs.setCurrentWidget(self.classify_panel)
 
         def work():
-            return classify_files(model, files, progress=lambda d, t: relay.progress.emit(d, t, "classifying"))
+            return classify_files(model, files, progress=lambda d, t: relay.progress.emit(d, t, "classifying"),
+                                  cancelled=self._cancel.is_set)
 
         def done(results):
             self.classify_panel.add_results(results, uppercase=uppercase)
@@ -808,6 +816,7 @@ class MainWindow(QMainWindow):
 
     def shutdown_workers(self, timeout_ms: int = 10000):
         """Stop the run and wait for every worker thread, so none outlives the window."""
+        self._cancel.set()
         if self.run is not None:
             self.run.stop()
         if self.worker is not None:

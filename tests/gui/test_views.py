@@ -231,3 +231,17 @@ def test_app_icon_ships():
     from gui.app import RESOURCES
 
     assert not QIcon(str(RESOURCES / "icon.png")).isNull()
+
+
+def test_closing_cancels_a_long_dataset_decode(window, qtbot, tmp_path):
+    rng = np.random.default_rng(0)
+    for cls in ("a", "b"):
+        d = tmp_path / "big" / cls
+        d.mkdir(parents=True)
+        for i in range(1500):
+            Image.fromarray(rng.integers(0, 256, (64, 64), dtype=np.uint8)).save(d / f"{i}.png")
+    window.open_dataset(str(tmp_path / "big"))
+    qtbot.waitUntil(lambda: window.task_progress.value() > 0, timeout=20000)
+    window.close()  # waits for the decoding thread, which gives up at its next progress report
+    assert not window.isVisible() and window.dataset.name == "small letters"
+    qtbot.waitUntil(lambda: "opening cancelled" in getattr(window, "_last_error", ""), timeout=5000)
