@@ -163,10 +163,6 @@ class TrainingRun:
     def paused(self) -> bool:
         return not self._resume.is_set()
 
-    @property
-    def stopping(self) -> bool:
-        return self._stop.is_set()
-
     # -- the run ------------------------------------------------------------------
     def events(self):
         """Train, yielding events; ends with one FinishedEvent or FailedEvent."""

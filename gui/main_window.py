@@ -88,7 +88,6 @@ class MainWindow(QMainWindow):
         self._tasks: list = []
         self._cancel = threading.Event()  # set on close: long background tasks give up
         self._last_steps = None
-        self._run_t0 = 0.0
         self.setAcceptDrops(True)
         self.resize(1400, 880)
 
@@ -446,7 +445,6 @@ class MainWindow(QMainWindow):
         self.plots.set_epoch_range(c.epochs)
         self.run = run
         self.dirty = True
-        self._run_t0 = time.perf_counter()
         start_epoch = (run.history.epoch[-1] if run.history.epoch else 0)
         self._total_steps = (c.epochs - start_epoch) * max(1, -(-len(ds.train) // c.batch_size))
         self._steps_done = 0

@@ -17,13 +17,6 @@ BEST = OKABE_ITO["green"]
 PREVIOUS = ["#999999", "#CC79A7", "#56B4E9", "#E69F00"]
 
 
-def is_dark() -> bool:
-    app = QApplication.instance()
-    if app is None:
-        return False
-    return app.palette().color(QPalette.Window).lightness() < 128
-
-
 def apply_plot_theme() -> None:
     """pyqtgraph's global colours from the current Qt palette (call after QApplication exists)."""
     app = QApplication.instance()
