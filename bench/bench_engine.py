@@ -26,7 +26,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from engine.config import TrainConfig  # noqa: E402
-from engine.network import Network, _torch_optimizer, initial_weights  # noqa: E402
+from engine.model.init import initial_weights  # noqa: E402
+from engine.model.network import _torch_optimizer, build_network  # noqa: E402
 
 LETTERS_DIR = ROOT.parent / "shared" / "datasets" / "character_classification"
 
@@ -58,7 +59,7 @@ def step_rates(batch: int, steps: int, repeats: int = 3) -> dict[str, float]:
     orders = [rng.integers(0, n, batch) for _ in range(steps)]
 
     def run_engine(engine):
-        net = Network(TrainConfig(batch_size=batch, engine=engine).validate(), 1024, 26)
+        net = build_network(TrainConfig(batch_size=batch, engine=engine).validate(), 1024, 26)
         net.configure_threads()
         x, y = net.prepare(x_np), net.prepare_labels(y_np)
 
@@ -68,7 +69,7 @@ def step_rates(batch: int, steps: int, repeats: int = 3) -> dict[str, float]:
         return go
 
     def run_builtin():
-        Network(config, 1024, 26).configure_threads()  # same thread policy as the engine
+        build_network(config, 1024, 26).configure_threads()  # same thread policy as the engine
         model = BuiltinMLP(initial_weights(sizes, "relu", 0))
         opt = _torch_optimizer(config, list(model.parameters()))
         x, y = torch.from_numpy(x_np), torch.from_numpy(y_np.astype(np.int64))
@@ -102,7 +103,7 @@ class CourseDataset(torch.utils.data.Dataset):
     """Decodes each image on every access, as the course's script does."""
 
     def __init__(self, root: Path, split_file: str):
-        from engine.data import LETTERS
+        from engine.data.dataset import LETTERS
 
         labels = json.loads((root / split_file).read_text())
         self.items = [(root / "images" / k, LETTERS.index(v.upper())) for k, v in labels.items()]
@@ -121,7 +122,7 @@ class CourseDataset(torch.utils.data.Dataset):
 
 def course_pipeline(epochs: int) -> tuple[float, float]:
     """(seconds, test accuracy) of the course-style run: DataLoader, per-layer Functions, AdamW."""
-    from engine.functions import TorchMLP, cross_entropy
+    from engine.model.functions import TorchMLP, cross_entropy
 
     torch.set_num_threads(1)
     torch.manual_seed(0)
@@ -157,8 +158,8 @@ def course_pipeline(epochs: int) -> tuple[float, float]:
 def our_run(engine: str, epochs: int) -> tuple[float, float, float]:
     """(seconds including opening the dataset from a warm cache, final test accuracy,
     test accuracy of the best-validation weights)."""
-    from engine.data import open_dataset
-    from engine.training import TrainingRun
+    from engine.data.layouts import open_dataset
+    from engine.training.run import TrainingRun
 
     t = time.perf_counter()
     ds = open_dataset(LETTERS_DIR)
@@ -183,7 +184,7 @@ def main() -> int:
         return 0
     epochs = 5 if a.quick else 50
     print(f"\n== full letters run, {epochs} epochs, batch 8, adam lr 2e-3 wd 0.15 ==")
-    from engine.data import open_dataset
+    from engine.data.layouts import open_dataset
 
     open_dataset(LETTERS_DIR)  # warm the decoded-dataset cache, as any second open is
     base_t, base_acc = course_pipeline(epochs)

@@ -20,7 +20,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 
 def headless(config, ds) -> float:
-    from engine.training import TrainingRun
+    from engine.training.run import TrainingRun
 
     run = TrainingRun(config, ds)
     t = time.perf_counter()
@@ -52,7 +52,7 @@ def main() -> int:
     from PySide6.QtWidgets import QApplication
 
     from engine.config import TrainConfig
-    from engine.data import open_dataset
+    from engine.data.layouts import open_dataset
 
     app = QApplication.instance() or QApplication([])
     from gui.app import settle_heap, warm_up

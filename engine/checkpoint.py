@@ -1,36 +1,51 @@
 """Checkpoints in the course's format (``state_dict`` + ``configs``) with our extras.
 
-Loading uses ``torch.load(weights_only=True)``: a pickle that carries code is
-refused before anything runs. Saving is atomic: a temporary file in the same
-folder, flushed and fsync'd, then ``os.replace``.
+Loading never runs code and never trusts the file: ``torch.load(weights_only=True)`` refuses
+pickled objects; only regular files of bounded size are opened; a zip archive's declared
+sizes are bounded and its CRCs verified before torch reads it; every key is checked against
+the schema below (one message naming the key); the parameter budget is checked from the
+configs and from the tensors' shapes before anything is materialised. A course checkpoint
+with only a ``state_dict`` loads with its sizes inferred from the tensors.
+
+Saving is atomic: a temporary file in the same folder (normal permissions), flushed and
+fsync'd, then ``os.replace`` and an fsync of the folder; any failure (including a full disk,
+which torch reports as ``RuntimeError``, and Ctrl+C) leaves the old file and no temporary file.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import pickle
 import re
 import tempfile
 import warnings
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from engine.config import TrainConfig
-from engine.data import DIGITS, LETTERS
+from engine.config import ACTIVATIONS, MAX_PARAMETERS, TrainConfig, check_parameter_budget
+from engine.data.dataset import DIGITS, LETTERS
+from engine.data.files import regular_file
+from engine.data.layouts import MAX_NORM_SIDE
 from engine.errors import UserError
-from engine.network import Network, state_dict_keys
-from engine.training import History
+from engine.model.network import Network, build_network, state_dict_keys
+from engine.training.history import History
 
-FORMAT_VERSION = 1
-PREPROCESSING = {"grayscale": True, "resize": "bilinear", "scale": "(x/255 - 0.5) / 0.5"}
+FORMAT_VERSION = 2  # 2: adam means torch.optim.Adam (1 meant AdamW), split and position recorded
+PREPROCESSING = {"grayscale": True, "exif_transpose": True, "resize": "bilinear", "scale": "(x/255 - 0.5) / 0.5"}
+MAX_FILE_BYTES = MAX_PARAMETERS * 4 * 4 + 256 * 1024**2  # weights + optimizer buffers + history, generously
+MAX_CLASSES = 100_000
+MAX_STEP_LOSSES = 20_000_000
+MAX_LAYERS = 64
 
 
 @dataclass
 class Model:
-    """A trained network with what it needs to classify: classes, input size, its config and history."""
+    """A trained network with what it needs to classify and to be reproduced."""
 
     network: Network
     classes: list[str]
@@ -39,6 +54,8 @@ class Model:
     history: History = field(default_factory=History)
     optimizer_state: dict | None = None
     dataset_name: str = ""
+    dataset: dict = field(default_factory=dict)  # path, layout, fingerprint, split_seed, val_split
+    notes: list[str] = field(default_factory=list)  # what loading had to assume (shown to the user)
 
     def configs(self) -> dict:
         c = self.config
@@ -46,8 +63,14 @@ class Model:
                 "hidden_size": list(c.hidden), "n_layers": len(c.hidden) + 1, "act_type": c.act}
 
 
+def dataset_record(ds) -> dict:
+    """What a checkpoint or run records of its dataset: enough to rebuild the exact split."""
+    return {"name": ds.name, "path": ds.source, "layout": ds.layout, "fingerprint": ds.fingerprint,
+            "split_seed": ds.split_seed, "val_split": ds.val_split, "fixed_split": ds.fixed_split}
+
+
 def save_checkpoint(path: str | os.PathLike, model: Model) -> None:
-    """Write ``model`` to ``path`` atomically (temp file in the same folder, fsync, replace)."""
+    """Write ``model`` to ``path`` atomically; a :class:`UserError` naming the file on any failure."""
     path = Path(path)
     hist = model.history.to_dict()
     hist["step_loss"] = torch.tensor(hist["step_loss"], dtype=torch.float32)
@@ -61,6 +84,7 @@ def save_checkpoint(path: str | os.PathLike, model: Model) -> None:
         "history": hist,
         "optimizer_state": model.network.optimizer_state(),
         "dataset": model.dataset_name,
+        "dataset_record": dict(model.dataset),
     }
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -68,17 +92,38 @@ def save_checkpoint(path: str | os.PathLike, model: Model) -> None:
     except OSError as exc:
         raise UserError(f"{path}: cannot write here ({exc.strerror or exc})") from None
     try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.fchmod(fd, 0o666 & ~umask)  # mkstemp makes 0600; a checkpoint is an ordinary file
         with os.fdopen(fd, "wb") as fh:
             torch.save(payload, fh)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
-    except OSError as exc:
+    except BaseException as exc:  # disk full (torch: RuntimeError), permission, Ctrl+C: no temp file left
         try:
             os.unlink(tmp)
         except OSError:
             pass
-        raise UserError(f"{path}: could not save ({exc.strerror or exc})") from None
+        if isinstance(exc, (OSError, RuntimeError)):
+            reason = getattr(exc, "strerror", None) or ("the disk is full or the write failed"
+                                                        if isinstance(exc, RuntimeError) else str(exc))
+            raise UserError(f"{path}: could not save ({reason}); the previous file is unchanged") from None
+        raise
+    _fsync_dir(path.parent)
+
+
+def _fsync_dir(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def _default_classes(n: int) -> list[str]:
@@ -89,80 +134,215 @@ def _default_classes(n: int) -> list[str]:
     return [str(i) for i in range(n)]
 
 
-def load_checkpoint(path: str | os.PathLike, device: str = "cpu") -> Model:
-    """Read a checkpoint (ours or the course's); every problem is a :class:`UserError` naming it."""
-    name = os.fspath(path)
+def _check_archive(name: str) -> None:
+    """Bound a zip checkpoint's declared sizes, then verify every record's CRC (reading at most those sizes)."""
+    if not zipfile.is_zipfile(name):
+        return  # torch's legacy format: bounded by the file size already
+    try:
+        with zipfile.ZipFile(name) as zf:
+            infos = zf.infolist()
+            total = sum(i.file_size for i in infos)
+            if total > MAX_FILE_BYTES or len(infos) > 100_000:
+                raise UserError(f"{name}: its records would unpack to {total:,} bytes "
+                                f"(at most {MAX_FILE_BYTES:,}); refusing to read it")
+            bad = zf.testzip()
+    except UserError:
+        raise
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError, RuntimeError):
+        raise UserError(f"{name}: the file is damaged (its archive cannot be read); "
+                        f"use another copy or retrain") from None
+    if bad is not None:
+        raise UserError(f"{name}: the file is damaged (checksum mismatch in {bad}); use another copy or retrain")
+
+
+def _read(name: str):
+    regular_file(name, "checkpoint")
+    size = os.stat(name).st_size
+    if size > MAX_FILE_BYTES:
+        raise UserError(f"{name}: {size:,} bytes is larger than any checkpoint this app writes")
+    if size == 0:
+        raise UserError(f"{name}: the file is empty")
+    _check_archive(name)
     try:
         with warnings.catch_warnings():  # torch warns about unusual pickle protocols; we report instead
             warnings.simplefilter("ignore", UserWarning)
-            ckpt = torch.load(name, map_location="cpu", weights_only=True)
-    except FileNotFoundError:
-        raise UserError(f"{name}: no such file") from None
-    except IsADirectoryError:
-        raise UserError(f"{name}: is a folder, not a checkpoint") from None
+            return torch.load(name, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
         glob = re.search(r"GLOBAL ([\w.]+)", str(exc))
         if glob:
             raise UserError(f"{name}: refused: the file holds Python code or objects ({glob.group(1)}), "
                             f"not plain weights; nothing from it was run") from None
-        raise UserError(f"{name}: not a readable checkpoint (not PyTorch tensor data; "
-                        f"nothing from it was run)") from None
-    except (RuntimeError, EOFError, ValueError, OSError, KeyError, AttributeError, TypeError) as exc:
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise UserError(f"{name}: not a readable checkpoint ({first[:160]})") from None
-    if not isinstance(ckpt, dict) or "state_dict" not in ckpt or "configs" not in ckpt:
-        raise UserError(f"{name}: not a Backprop Studio or course checkpoint "
-                        f"(needs 'state_dict' and 'configs' keys)")
-    sd, cfg = ckpt["state_dict"], ckpt["configs"]
-    if not isinstance(sd, dict) or not isinstance(cfg, dict):
-        raise UserError(f"{name}: 'state_dict' and 'configs' must be dictionaries")
+        raise UserError(f"{name}: not a checkpoint (no PyTorch tensor data in it; nothing from it was run)") from None
+    except (MemoryError, RecursionError):
+        raise UserError(f"{name}: refused: its contents are nested or repeated beyond what a checkpoint holds") \
+            from None
+    except (RuntimeError, EOFError, ValueError, OSError, KeyError, AttributeError, TypeError, IndexError):
+        raise UserError(f"{name}: not a checkpoint, or a damaged or cut-short one "
+                        f"(PyTorch could not read it); use another copy or retrain") from None
+
+
+def _int(value, key: str, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
+            or int(value) != value or not low <= int(value) <= high:
+        raise UserError(f"'{key}': {value!r} must be a whole number from {low} to {high}")
+    return int(value)
+
+
+def _sizes_from_configs(cfg: dict) -> tuple[list[int], tuple[int, int], int, str]:
+    if not isinstance(cfg, dict):
+        raise UserError("'configs' must be a dictionary")
+    for k in ("norm_size", "output_size", "hidden_size"):
+        if k not in cfg:
+            raise UserError(f"'configs' lacks {k!r}")
+    ns = cfg["norm_size"]
+    if not isinstance(ns, (list, tuple)) or len(ns) != 2:
+        raise UserError(f"'configs.norm_size': {ns!r} must be (width, height)")
+    norm = tuple(_int(v, "configs.norm_size", 1, MAX_NORM_SIDE) for v in ns)
+    n_out = _int(cfg["output_size"], "configs.output_size", 2, MAX_CLASSES)
+    hs = cfg["hidden_size"]
+    if isinstance(hs, (list, tuple)):
+        if not 1 <= len(hs) <= MAX_LAYERS:
+            raise UserError(f"'configs.hidden_size': {len(hs)} entries (1 to {MAX_LAYERS})")
+        hidden = [_int(h, "configs.hidden_size", 1, 65536) for h in hs]
+    else:
+        n_layers = _int(cfg.get("n_layers"), "configs.n_layers", 2, MAX_LAYERS + 1)
+        hidden = [_int(hs, "configs.hidden_size", 1, 65536)] * (n_layers - 1)
+    if "n_layers" in cfg and _int(cfg["n_layers"], "configs.n_layers", 2, MAX_LAYERS + 1) != len(hidden) + 1:
+        raise UserError(f"'configs': n_layers={cfg['n_layers']} but hidden_size has {len(hidden)} entries "
+                        f"(n_layers must be len(hidden_size)+1)")
+    act = cfg.get("act_type", "relu")
+    if not isinstance(act, str) or act.lower() not in ACTIVATIONS:
+        raise UserError(f"'configs.act_type': {act!r} is not one of {', '.join(ACTIVATIONS)}")
+    return hidden, norm, n_out, act.lower()
+
+
+def _sizes_from_tensors(sd: dict) -> tuple[list[int], tuple[int, int], int]:
+    """A ``state_dict``-only checkpoint: layer sizes from the tensors, a square input."""
+    n = 0
+    while f"net.{2 * n}.W" in sd:
+        n += 1
+    if n < 2:
+        raise UserError("'state_dict' has no net.0.W / net.2.W … layers to infer the network from")
+    shapes = []
+    for i in range(n):
+        t = sd[f"net.{2 * i}.W"]
+        if not isinstance(t, torch.Tensor) or t.dim() != 2:
+            raise UserError(f"'state_dict.net.{2 * i}.W' is not a 2-D tensor")
+        shapes.append(tuple(t.shape))
+    for i in range(1, n):
+        if shapes[i][1] != shapes[i - 1][0]:
+            raise UserError(f"'state_dict.net.{2 * i}.W' takes {shapes[i][1]} inputs, "
+                            f"the layer before gives {shapes[i - 1][0]}")
+    side = math.isqrt(shapes[0][1])
+    if side * side != shapes[0][1]:
+        raise UserError(f"'state_dict.net.0.W' takes {shapes[0][1]} inputs: not a square image, "
+                        f"so the input size cannot be inferred (add 'configs')")
+    return [s[0] for s in shapes[:-1]], (side, side), shapes[-1][0]
+
+
+def _str_list(value, key: str, n: int) -> list[str]:
+    if not isinstance(value, (list, tuple)) or len(value) != n or \
+            not all(isinstance(c, str) and 0 < len(c) <= 200 for c in value):
+        raise UserError(f"'{key}' must be a list of {n} class names (short strings)")
+    return list(value)
+
+
+def load_checkpoint(path: str | os.PathLike, device: str = "cpu", act: str | None = None) -> Model:
+    """Read a checkpoint (ours or the course's); every problem is a :class:`UserError` naming the file
+    and the key. ``act`` sets the activation of a checkpoint that does not record one."""
+    name = os.fspath(path)
+    ckpt = _read(name)
     try:
-        hidden = [int(h) for h in cfg["hidden_size"]] if isinstance(cfg["hidden_size"], (list, tuple)) \
-            else [int(cfg["hidden_size"])] * (int(cfg["n_layers"]) - 1)
-        norm_size = tuple(int(v) for v in cfg["norm_size"])
-        n_out = int(cfg["output_size"])
-        act = str(cfg.get("act_type", "relu")).lower()
-    except (KeyError, TypeError, ValueError) as exc:
-        raise UserError(f"{name}: configs are incomplete or malformed ({exc})") from None
-    if "n_layers" in cfg and int(cfg["n_layers"]) != len(hidden) + 1:
-        raise UserError(f"{name}: configs say n_layers={cfg['n_layers']} but hidden_size has "
-                        f"{len(hidden)} entries (n_layers must be len(hidden_size)+1)")
-    hp = dict(ckpt.get("hyperparameters") or {})
-    hp.update(hidden=hidden, act=act, device=device if hp.get("engine", "torch") == "torch" else "cpu")
+        return _model_from(ckpt, device, act)
+    except UserError as exc:
+        raise UserError(f"{name}: {exc}") from None
+
+
+def _model_from(ckpt, device: str, act_override: str | None) -> Model:
+    if not isinstance(ckpt, dict) or "state_dict" not in ckpt:
+        raise UserError("not a Backprop Studio or course checkpoint (no 'state_dict' key)")
+    sd = ckpt["state_dict"]
+    if not isinstance(sd, dict) or not all(isinstance(k, str) for k in sd):
+        raise UserError("'state_dict' must be a dictionary of named tensors")
+    notes = []
+    if "configs" in ckpt:
+        hidden, norm_size, n_out, act = _sizes_from_configs(ckpt["configs"])
+    else:
+        hidden, norm_size, n_out = _sizes_from_tensors(sd)
+        act = "relu"
+        notes.append(f"no configs in the file: sizes inferred from the weights "
+                     f"({norm_size[0]}×{norm_size[1]} → {' → '.join(map(str, hidden))} → {n_out}); "
+                     f"activation not recorded, assumed {act_override or act}")
+    if act_override:
+        if act_override not in ACTIVATIONS:
+            raise UserError(f"activation: {act_override!r} is not one of {', '.join(ACTIVATIONS)}")
+        act = act_override
+    in_features = norm_size[0] * norm_size[1]
+    check_parameter_budget(in_features, hidden, n_out)
+    version = ckpt.get("format_version", 0)
+    hp = ckpt.get("hyperparameters") or {}
+    if not isinstance(hp, dict) or not all(isinstance(k, str) for k in hp):
+        raise UserError("'hyperparameters' must be a dictionary")
+    hp = dict(hp)
+    if isinstance(version, int) and version < 2 and hp.get("optim") == "adam":
+        hp["optim"] = "adamw"  # format 1 called decoupled decay "adam"
+    engine = hp.get("engine", "torch")
+    hp.update(hidden=hidden, act=act, device=device if engine == "torch" else "cpu")
     try:
         config = TrainConfig.from_dict(hp).validate()
     except UserError as exc:
-        raise UserError(f"{name}: {exc}") from None
-    sizes = [norm_size[0] * norm_size[1], *hidden, n_out]
-    weights = []
+        raise UserError(f"'hyperparameters': {exc}") from None
+    except TypeError:
+        raise UserError("'hyperparameters' holds values of the wrong kind") from None
+    sizes = [in_features, *hidden, n_out]
     keys = state_dict_keys(len(sizes) - 1)
     missing = [k for k in keys if k not in sd]
     if missing:
-        raise UserError(f"{name}: state_dict lacks {', '.join(missing)} (has {', '.join(sorted(sd)) or 'nothing'})")
+        raise UserError(f"'state_dict' lacks {', '.join(missing)} (has {', '.join(sorted(sd)[:12]) or 'nothing'})")
     extra = [k for k in sd if k not in keys]
     if extra:
-        raise UserError(f"{name}: state_dict has tensors the configs do not explain: {', '.join(extra)}")
+        raise UserError(f"'state_dict' has tensors the configs do not explain: {', '.join(extra[:12])}")
+    weights = []
     for i, k in enumerate(keys):
         t = sd[k]
         layer = i // 2
         want = (sizes[layer + 1], sizes[layer]) if k.endswith(".W") else (sizes[layer + 1],)
         if not isinstance(t, torch.Tensor):
-            raise UserError(f"{name}: {k} is not a tensor")
-        if tuple(t.shape) != want:
-            raise UserError(f"{name}: {k} has shape {list(t.shape)}, configs imply {list(want)}")
-        w = t.detach().float().cpu().numpy()
+            raise UserError(f"'state_dict.{k}' is not a tensor")
+        if tuple(t.shape) != want:  # checked before anything is materialised
+            raise UserError(f"'state_dict.{k}' has shape {list(t.shape)}, the configs imply {list(want)}")
+        if t.dtype not in (torch.float32, torch.float64, torch.float16, torch.bfloat16):
+            raise UserError(f"'state_dict.{k}' holds {str(t.dtype).replace('torch.', '')} values; "
+                            f"weights must be floating point")
+        if not t.is_contiguous() or t.untyped_storage().nbytes() < (t.storage_offset() + t.numel()) * t.element_size():
+            raise UserError(f"'state_dict.{k}' is not a plain tensor (its storage does not hold its shape)")
+        w = t.detach().to(torch.float32).cpu().numpy().copy()
         if not np.isfinite(w).all():
-            raise UserError(f"{name}: {k} holds NaN or infinite values")
+            raise UserError(f"'state_dict.{k}' holds NaN or infinite values")
         weights.append(w)
-    classes = ckpt.get("class_names") or _default_classes(n_out)
-    if len(classes) != n_out:
-        classes = _default_classes(n_out)
-    network = Network(config, sizes[0], n_out, weights=weights)
+    classes = ckpt.get("class_names")
+    classes = _default_classes(n_out) if classes is None else _str_list(classes, "class_names", n_out)
+    try:
+        history = History.from_dict(ckpt.get("history"))
+    except ValueError as exc:
+        raise UserError(f"'history': {exc}") from None
+    if len(history.step_loss) > MAX_STEP_LOSSES:
+        raise UserError(f"'history': {len(history.step_loss):,} step losses is more than a run records")
+    record = ckpt.get("dataset_record") or {}
+    if not isinstance(record, dict):
+        raise UserError("'dataset_record' must be a dictionary")
+    record = {k: v for k, v in record.items() if isinstance(k, str) and isinstance(v, (str, int, float, bool))}
+    dataset_name = ckpt.get("dataset", "")
+    if not isinstance(dataset_name, str):
+        raise UserError("'dataset' must be a name")
+    network = build_network(config, in_features, n_out, weights=weights)
     opt_state = ckpt.get("optimizer_state")
-    if opt_state:
+    if opt_state is not None:
+        if not isinstance(opt_state, dict):
+            raise UserError("'optimizer_state' must be a dictionary")
         try:
-            network.load_optimizer_state(opt_state)
-        except (ValueError, KeyError, RuntimeError, TypeError):
-            opt_state = None  # an optimizer state that does not fit is dropped; weights still load
-    return Model(network, [str(c) for c in classes], norm_size, config,
-                 History.from_dict(ckpt.get("history")), opt_state, str(ckpt.get("dataset", "")))
+            if not network.load_optimizer_state(opt_state):
+                opt_state = None  # another engine or optimizer: the weights load, the optimizer starts fresh
+        except (ValueError, KeyError, RuntimeError, TypeError, IndexError) as exc:
+            raise UserError(f"'optimizer_state': {exc}") from None
+    return Model(network, classes, norm_size, config, history, opt_state, dataset_name, record, notes)

@@ -6,13 +6,16 @@ User mistakes print one line ``error: <file or value>: <problem>`` and exit 2.
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import os
 import signal
 import sys
 import time
+from pathlib import Path
 
-from engine.config import TrainConfig, parse_hidden_sizes
+from engine.config import parse_hidden_sizes
 from engine.errors import UserError
-from engine.training import format_duration
+from engine.training.history import format_duration
 
 
 class _Parser(argparse.ArgumentParser):
@@ -20,62 +23,93 @@ class _Parser(argparse.ArgumentParser):
         raise UserError(message)
 
 
+# Training options: (flags, dest, type, help). Defaults are None: a flag overrides the preset only if given.
+TRAIN_OPTIONS = [
+    (("--hsize", "--hidden"), "hidden", str, "hidden sizes, e.g. 64 or 128,64"),
+    (("--act",), "act", str, "relu | sigmoid | tanh | identity"),
+    (("--optim", "--optim_type"), "optim", str, "sgd | adam (torch.optim.Adam: L2 decay) | adamw (decoupled) | "
+                                                 "adagrad | rmsprop | adadelta"),
+    (("--lr",), "lr", float, "learning rate"),
+    (("--momentum",), "momentum", float, "momentum (sgd, rmsprop)"),
+    (("--weight-decay", "--weight_decay"), "weight_decay", float, "weight decay"),
+    (("--batch-size", "--batchsize"), "batch_size", int, "batch size"),
+    (("--epochs", "--epoch"), "epochs", int, "epochs in total (with --resume: the total to reach)"),
+    (("--val-interval", "--valInterval"), "val_interval", int, "evaluate on validation every N epochs"),
+    (("--engine",), "engine", str, "torch | numpy"),
+    (("--seed",), "seed", int, "training seed: initial weights and batch order"),
+    (("--device",), "device", str, "cpu | cuda | mps"),
+    (("--init",), "init", str, "he | xavier | normal (N(0,1), the letters course's torch.randn)"),
+    (("--loss-reduction",), "loss_reduction", str, "mean | sum (sum: the letters course's backward, no 1/N)"),
+    (("--val-split",), "val_split", float, "validation fraction where the data has no validation split "
+                                           "(0: train on all of it)"),
+    (("--split-seed",), "split_seed", int, "seed of the train/val/test split where the data has none"),
+]
+
+
 def build_parser() -> argparse.ArgumentParser:
+    from engine.config import PRESETS
+
     p = _Parser(prog="main.py", description="Backprop Studio: MLPs with hand-written gradients.")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    d = TrainConfig()
     t = sub.add_parser("train", help="train a model")
     t.add_argument("--data", default="builtin", help="dataset folder (default: the built-in letters)")
-    t.add_argument("--hsize", "--hidden", dest="hidden", default=",".join(map(str, d.hidden)),
-                   help="hidden sizes, e.g. 64 or 128,64")
+    t.add_argument("--preset", choices=list(PRESETS),
+                   help="start from these settings (default: the dataset kind's: letters for letters, "
+                        "mnist-fnn for IDX, default for folders)")
+    for flags, dest, typ, help_ in TRAIN_OPTIONS:
+        t.add_argument(*flags, dest=dest, type=typ, default=None, help=help_)
     t.add_argument("--layer", "--layers", dest="layers", type=int, default=None,
                    help="number of linear layers (course alias: repeats a single --hsize)")
-    t.add_argument("--act", default=d.act)
-    t.add_argument("--optim", "--optim_type", dest="optim", default=d.optim)
-    t.add_argument("--lr", type=float, default=d.lr)
-    t.add_argument("--momentum", type=float, default=d.momentum)
-    t.add_argument("--weight-decay", "--weight_decay", dest="weight_decay", type=float, default=d.weight_decay)
-    t.add_argument("--batch-size", "--batchsize", dest="batch_size", type=int, default=d.batch_size)
-    t.add_argument("--epochs", "--epoch", dest="epochs", type=int, default=d.epochs)
-    t.add_argument("--val-interval", "--valInterval", dest="val_interval", type=int, default=d.val_interval)
-    t.add_argument("--engine", default=d.engine, choices=["torch", "numpy"])
-    t.add_argument("--seed", type=int, default=d.seed)
-    t.add_argument("--device", default=d.device)
     t.add_argument("--norm-size", type=int, default=32, help="input side for image folders (default 32)")
     t.add_argument("--out", help="write the checkpoint here")
-    t.add_argument("--resume", help="continue training from this checkpoint")
+    t.add_argument("--resume", help="continue training from this checkpoint, exactly where it stopped")
     t.add_argument("--quiet", action="store_true", help="no per-epoch lines")
-    e = sub.add_parser("test", help="evaluate a checkpoint on a dataset split")
+    e = sub.add_parser("test", help="evaluate a checkpoint on the split it was trained against")
     e.add_argument("--checkpoint", required=True)
-    e.add_argument("--data", default="builtin")
+    e.add_argument("--data", default=None, help="dataset folder (default: the one recorded in the checkpoint)")
     e.add_argument("--split", default="test")
+    e.add_argument("--act", default=None, help="activation, for a checkpoint that does not record one")
     pr = sub.add_parser("predict", help="classify image files")
     pr.add_argument("--checkpoint", required=True)
     pr.add_argument("--topk", type=int, default=1)
+    pr.add_argument("--act", default=None, help="activation, for a checkpoint that does not record one")
     pr.add_argument("images", nargs="+")
     sub.add_parser("gradcheck", help="check every hand-written backward numerically")
+    c = sub.add_parser("cache", help="the decoded-dataset cache: info or clear")
+    c.add_argument("action", choices=["info", "clear"])
     return p
 
 
-def _config_from_args(a) -> TrainConfig:
-    hidden = parse_hidden_sizes(a.hidden)
+def _overrides(a) -> dict:
+    """The training options given on the command line (and only those)."""
+    given = {dest: getattr(a, dest) for _, dest, _, _ in TRAIN_OPTIONS if getattr(a, dest) is not None}
+    if "hidden" in given:
+        given["hidden"] = parse_hidden_sizes(given["hidden"])
     if a.layers is not None:
-        if a.layers < 1:
-            raise UserError(f"--layer: {a.layers} must be at least 1")
-        if len(hidden) == 1:
-            hidden = hidden * (a.layers - 1) or []
+        if a.layers < 2:
+            raise UserError(f"--layer: {a.layers} must be at least 2 (one hidden layer)")
+        hidden = given.get("hidden")
+        if hidden is None or len(hidden) == 1:
+            from engine.config import PRESETS
+
+            base = hidden or PRESETS[a.preset or "letters"]["hidden"][:1]
+            given["hidden"] = base * (a.layers - 1)
         elif len(hidden) != a.layers - 1:
             raise UserError(f"--layer {a.layers} needs {a.layers - 1} hidden sizes, got {len(hidden)}")
-        if not hidden:
-            raise UserError("--layer: at least 2 (one hidden layer) is needed")
-    return TrainConfig(hidden=hidden, act=a.act, optim=a.optim, lr=a.lr, momentum=a.momentum,
-                       weight_decay=a.weight_decay, batch_size=a.batch_size, epochs=a.epochs,
-                       val_interval=a.val_interval, engine=a.engine, seed=a.seed, device=a.device).validate()
+    return given
+
+
+def _print_hyperparameters(config, given: dict, note: str = "") -> None:
+    origin = f"preset {config.preset}" if config.preset else "checkpoint"
+    set_here = f"; from the command line: {', '.join(sorted(given))}" if given else ""
+    print(f"hyperparameters ({origin}{set_here}{note}):", flush=True)
+    for line in config.effective_lines():
+        print(f"  {line}")
 
 
 def _report(run, a, val: dict):
     """Consume the run, printing a line per epoch (and validation); returns the final event."""
-    from engine.training import EpochEvent, EvalEvent, FailedEvent, FinishedEvent
+    from engine.training.run import EpochEvent, EvalEvent, FailedEvent, FinishedEvent, WarningEvent
 
     last = None
     for ev in run.events():
@@ -87,37 +121,72 @@ def _report(run, a, val: dict):
         elif isinstance(ev, EpochEvent) and not a.quiet:
             print(f"epoch {ev.epoch}/{ev.epochs}  loss {ev.train_loss:.4f}  acc {ev.train_acc:.4f}  "
                   f"elapsed {format_duration(ev.elapsed)}  ETA {format_duration(ev.eta)}", flush=True)
+        elif isinstance(ev, WarningEvent):
+            print(f"warning: {ev.message}", file=sys.stderr, flush=True)
         elif isinstance(ev, (FinishedEvent, FailedEvent)):
             last = ev
     return last
 
 
+def _check_writable(out: str) -> None:
+    """Before training: the checkpoint's folder must exist or be creatable, and be writable."""
+    path = Path(out)
+    if path.exists() and not path.is_file():
+        raise UserError(f"--out {out}: exists and is not a regular file")
+    folder = path.parent if str(path.parent) else Path(".")
+    probe = folder
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise UserError(f"--out {out}: the folder {folder} is not writable; nothing was trained")
+
+
+def _fingerprint_warning(model, ds, what: str) -> None:
+    want = model.dataset.get("fingerprint")
+    if want and ds.fingerprint and want != ds.fingerprint:
+        print(f"warning: {what}: the data on disk differs from the data the model was trained on "
+              f"(content fingerprint changed); its split may differ too", file=sys.stderr)
+
+
 def cmd_train(a) -> int:
-    from engine.checkpoint import Model, load_checkpoint, save_checkpoint
-    from engine.data import open_dataset
-    from engine.training import FailedEvent, TrainingRun
+    from engine.checkpoint import Model, dataset_record, load_checkpoint, save_checkpoint
+    from engine.config import LAYOUT_PRESETS, preset_config
+    from engine.data.layouts import layout_of, open_dataset
+    from engine.model.network import available_devices
+    from engine.training.run import FailedEvent, TrainingRun
 
-    config = _config_from_args(a)
-    if config.device != "cpu":
-        from engine.config import available_devices
-
-        if config.device not in available_devices():
-            raise UserError(f"--device: {config.device!r} is not available here "
-                            f"(have {', '.join(available_devices())})")
-    resumed = load_checkpoint(a.resume, config.device) if a.resume else None
-    norm = resumed.norm_size if resumed else (a.norm_size, a.norm_size)
+    given = _overrides(a)
+    if a.out:
+        _check_writable(a.out)
+    resumed = load_checkpoint(a.resume) if a.resume else None
+    if resumed:
+        unknown = set(given) - {"epochs", "device", "val_interval"}
+        if unknown:
+            raise UserError(f"--resume continues with the checkpoint's settings; "
+                            f"remove {', '.join('--' + k.replace('_', '-') for k in sorted(unknown))}")
+        config = dataclasses.replace(resumed.config, **given).validate()
+        norm = resumed.norm_size
+    else:
+        preset = a.preset or LAYOUT_PRESETS[layout_of(a.data)]
+        config = preset_config(preset, **given).validate()
+        norm = (a.norm_size, a.norm_size)
+    if config.device != "cpu" and config.device not in available_devices():
+        raise UserError(f"--device: {config.device!r} is not available here (have {', '.join(available_devices())})")
     t0 = time.perf_counter()
-    ds = open_dataset(a.data, norm_size=norm, seed=config.seed)
+    ds = open_dataset(a.data, norm_size=norm, split_seed=config.split_seed, val_split=config.val_split)
     print(f"data: {ds.describe()} (ready in {time.perf_counter() - t0:.1f} s)", flush=True)
     for s in ds.skipped[:5]:
         print(f"warning: skipped {s}", file=sys.stderr)
     if resumed:
         if resumed.classes != ds.classes or resumed.norm_size != ds.norm_size:
             raise UserError(f"{a.resume}: its classes/input size do not match {a.data}")
-        config = resumed.config.__class__(**{**resumed.config.to_dict(), "epochs": config.epochs})
+        _fingerprint_warning(resumed, ds, a.resume)
+        resumed.network.config = config
         run = TrainingRun(config, ds, resumed.network, resumed.history)
+        print(f"resuming {resumed.history.where()}", flush=True)
     else:
         run = TrainingRun(config, ds)
+    _print_hyperparameters(config, given)
     print(f"model: {config.summary(ds.in_features, len(ds.classes))}, {config.optim}, "
           f"lr {config.lr:g}, batch {config.batch_size}, engine {config.engine}", flush=True)
     val: dict = {}
@@ -132,40 +201,56 @@ def cmd_train(a) -> int:
         last = _report(run, a, val)
     finally:
         signal.signal(signal.SIGINT, previous_handler)
-    model = Model(run.network, ds.classes, ds.norm_size, config, run.history, dataset_name=ds.name)
-    if a.out:
-        save_checkpoint(a.out, model)
+    model = Model(run.network, ds.classes, ds.norm_size, config, run.history, dataset_name=ds.name,
+                  dataset=dataset_record(ds))
     if isinstance(last, FailedEvent):
         print(f"error: {last.reason}", file=sys.stderr)
+        if a.out:
+            out = Path(a.out)
+            target = out if not out.exists() else out.with_name(out.stem + ".recovered" + (out.suffix or ".pt"))
+            save_checkpoint(target, model)
+            print(f"the last good weights were saved to {target}"
+                  + (f" ({out} was left as it was)" if target != out else ""), file=sys.stderr)
         return 1
+    if a.out:
+        save_checkpoint(a.out, model)
     test = ""
     if last.test_acc is not None:
         test = f"test_loss={last.test_loss:.4f} test_acc={last.test_acc:.4f} "
     if last.best_test_acc is not None:
         test += f"best_val_epoch={last.best_epoch} test_acc_at_best_val={last.best_test_acc:.4f} "
     valtxt = " ".join(f"{k}={v:.4f}" for k, v in val.items())
-    print(f"final: epochs={last.epoch} {test}{valtxt} time={last.elapsed:.1f}s"
+    where = f"stopped_at=epoch{last.epoch}:step{last.step}/{last.steps_per_epoch} " if last.partial else ""
+    print(f"final: epochs={last.epochs_completed} {where}{test}{valtxt} time={last.elapsed:.1f}s"
           + (f" saved={a.out}" if a.out else ""), flush=True)
     return 0
 
 
 def cmd_test(a) -> int:
     from engine.checkpoint import load_checkpoint
-    from engine.data import open_dataset
+    from engine.data.layouts import open_dataset
     from engine.predict import predict_arrays
 
-    model = load_checkpoint(a.checkpoint)
-    ds = open_dataset(a.data, norm_size=model.norm_size)
+    model = load_checkpoint(a.checkpoint, act=a.act)
+    for note in model.notes:
+        print(f"note: {note}", file=sys.stderr)
+    data = a.data or model.dataset.get("path") or "builtin"
+    c = model.config
+    split_seed = int(model.dataset.get("split_seed", c.split_seed))
+    val_split = float(model.dataset.get("val_split", c.val_split))
+    ds = open_dataset(data, norm_size=model.norm_size, split_seed=split_seed, val_split=val_split)
     if ds.norm_size != model.norm_size:
-        raise UserError(f"{a.data}: images are {ds.norm_size}, the model expects {model.norm_size}")
+        raise UserError(f"{data}: images are {ds.norm_size}, the model expects {model.norm_size}")
     if len(ds.classes) != len(model.classes):
-        raise UserError(f"{a.data}: {len(ds.classes)} classes, the model has {len(model.classes)}")
+        raise UserError(f"{data}: {len(ds.classes)} classes, the model has {len(model.classes)}")
+    _fingerprint_warning(model, ds, a.checkpoint)
     split = ds.split(a.split)
     if len(split) == 0:
-        raise UserError(f"{a.data}: the {a.split} split is empty")
+        raise UserError(f"{data}: the {a.split} split is empty")
     probs = predict_arrays(model, split.x)
     acc = float((probs.argmax(1) == split.y).mean())
-    print(f"{len(split)} images in {a.split}")
+    how = "fixed split" if ds.fixed_split else f"split seed {ds.split_seed}, val split {ds.val_split:g}"
+    print(f"{len(split)} images in {a.split} ({how})")
     print(f"accuracy={acc:.4f}")
     return 0
 
@@ -174,7 +259,9 @@ def cmd_predict(a) -> int:
     from engine.checkpoint import load_checkpoint
     from engine.predict import classify_files
 
-    model = load_checkpoint(a.checkpoint)
+    model = load_checkpoint(a.checkpoint, act=a.act)
+    for note in model.notes:
+        print(f"note: {note}", file=sys.stderr)
     failed = 0
     for r in classify_files(model, a.images, topk=max(1, a.topk)):
         if r.error:
@@ -182,12 +269,29 @@ def cmd_predict(a) -> int:
             print(f"error: {r.error}", file=sys.stderr)
         else:
             extra = "".join(f"\t{lab}\t{p:.4f}" for lab, p in r.top[1 : a.topk])
-            print(f"{r.path}\t{r.label}\t{r.probability:.4f}{extra}")
+            print(f"{escape_field(r.path)}\t{escape_field(r.label)}\t{r.probability:.4f}{extra}")
     return 2 if failed else 0
 
 
+def escape_field(text: str) -> str:
+    """A TSV field on one line: backslash, tab, newline and carriage return escaped as \\\\ \\t \\n \\r."""
+    return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+
+
+def cmd_cache(a) -> int:
+    from engine.data import cache
+
+    if a.action == "clear":
+        print(f"removed {cache.clear()} file(s) from {cache.cache_dir()}")
+    else:
+        n, size = cache.info()
+        cap = cache.cache_cap() / 1024**2
+        print(f"{cache.cache_dir()}: {n} dataset(s), {size / 1024**2:.1f} MiB (cap {cap:.0f} MiB)")
+    return 0
+
+
 def cmd_gradcheck(a) -> int:
-    from engine.gradcheck import format_table, run_all
+    from engine.inspect.gradcheck import format_table, run_all
 
     results = run_all()
     print(format_table(results))
@@ -198,7 +302,7 @@ def main(argv: list[str]) -> int:
     try:
         a = build_parser().parse_args(argv)
         return {"train": cmd_train, "test": cmd_test, "predict": cmd_predict,
-                "gradcheck": cmd_gradcheck}[a.command](a)
+                "gradcheck": cmd_gradcheck, "cache": cmd_cache}[a.command](a)
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -1,4 +1,7 @@
-"""The hyperparameters of a training run, validated with messages a user can act on."""
+"""The hyperparameters of a training run, its presets, and validation with messages a user can act on.
+
+This module is the bottom layer of the engine: it imports neither torch nor NumPy.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +11,17 @@ from dataclasses import dataclass, field
 
 from engine.errors import UserError
 
-OPTIMIZERS = ("sgd", "adam", "adagrad", "rmsprop", "adadelta")
+OPTIMIZERS = ("sgd", "adam", "adamw", "adagrad", "rmsprop", "adadelta")
 ACTIVATIONS = ("relu", "sigmoid", "tanh", "identity")
 ENGINES = ("torch", "numpy")
+INITS = ("he", "xavier", "normal")
+LOSS_REDUCTIONS = ("mean", "sum")
 # Optimizers whose update uses momentum (the GUI shows the field only for these).
 MOMENTUM_OPTIMIZERS = ("sgd", "rmsprop")
+# What a network may hold at most: far beyond any MLP the courses train (1024→4096→4096→26 is 21M),
+# small enough that a typo (65536,65536) is refused before anything is allocated.
+MAX_PARAMETERS = 64_000_000
+MAX_HIDDEN = 65536
 
 
 def parse_hidden_sizes(text: str | list | tuple) -> list[int]:
@@ -23,31 +32,40 @@ def parse_hidden_sizes(text: str | list | tuple) -> list[int]:
         items = [t.strip() for t in str(text).replace(" ", ",").split(",") if t.strip()]
     if not items:
         raise UserError("hidden sizes: give at least one layer size, e.g. 64 or 128,64")
+    if len(items) > 64:
+        raise UserError(f"hidden sizes: {len(items)} layers is too many (at most 64)")
     sizes = []
     for item in items:
         try:
-            if isinstance(item, float) and not item.is_integer():
+            if isinstance(item, bool) or (isinstance(item, float) and not item.is_integer()):
                 raise ValueError
             value = int(str(item)) if not isinstance(item, (int, float)) else int(item)
-        except ValueError:
+        except (ValueError, OverflowError):
             raise UserError(f"hidden sizes: {item!r} is not a whole number") from None
         if value < 1:
             raise UserError(f"hidden sizes: {value} must be at least 1")
-        if value > 65536:
-            raise UserError(f"hidden sizes: {value} is too large (at most 65536)")
+        if value > MAX_HIDDEN:
+            raise UserError(f"hidden sizes: {value} is too large (at most {MAX_HIDDEN})")
         sizes.append(value)
     return sizes
 
 
 @dataclass
 class TrainConfig:
-    """Every hyperparameter the GUI and CLI offer. Defaults are the course's best settings."""
+    """Every hyperparameter the GUI and CLI offer. The defaults are the ``letters`` preset's.
+
+    ``init``: ``he`` (He-normal into relu, Xavier elsewhere), ``xavier``, or ``normal`` = N(0, 1)
+    as the letters course's ``torch.randn``. ``loss_reduction``: ``mean`` (gradient of the
+    batch-mean loss) or ``sum`` (the gradient of the summed loss: the letters course's
+    cross-entropy backward omits the 1/N). ``val_split`` and ``split_seed`` decide the split of
+    layouts without a fixed one; ``seed`` decides the initial weights and the batch order.
+    """
 
     hidden: list[int] = field(default_factory=lambda: [64])
     act: str = "relu"
-    optim: str = "adam"
+    optim: str = "adamw"
     lr: float = 2e-3
-    momentum: float = 0.9
+    momentum: float = 0.0
     weight_decay: float = 0.15
     batch_size: int = 8
     epochs: int = 50
@@ -55,21 +73,25 @@ class TrainConfig:
     engine: str = "torch"
     seed: int = 0
     device: str = "cpu"
+    init: str = "he"
+    loss_reduction: str = "mean"
+    val_split: float = 0.1
+    split_seed: int = 0
+    preset: str = "letters"
 
     def validate(self) -> TrainConfig:
         """Return a normalised copy, or raise :class:`UserError` naming the bad value."""
         c = dataclasses.replace(self, hidden=parse_hidden_sizes(self.hidden))
-        c.act, c.optim, c.engine = c.act.lower(), c.optim.lower(), c.engine.lower()
-        if c.act not in ACTIVATIONS:
-            raise UserError(f"activation: unknown {self.act!r}; choose one of {', '.join(ACTIVATIONS)}")
-        if c.optim not in OPTIMIZERS:
-            raise UserError(f"optimizer: unknown {self.optim!r}; choose one of {', '.join(OPTIMIZERS)}")
-        if c.engine not in ENGINES:
-            raise UserError(f"engine: unknown {self.engine!r}; choose torch or numpy")
-        for name in ("lr", "momentum", "weight_decay"):
+        for name, allowed in (("act", ACTIVATIONS), ("optim", OPTIMIZERS), ("engine", ENGINES),
+                              ("init", INITS), ("loss_reduction", LOSS_REDUCTIONS)):
+            value = getattr(c, name)
+            if not isinstance(value, str) or value.lower() not in allowed:
+                raise UserError(f"{_LABELS[name]}: unknown {value!r}; choose one of {', '.join(allowed)}")
+            setattr(c, name, value.lower())
+        for name in ("lr", "momentum", "weight_decay", "val_split"):
             value = getattr(c, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-                raise UserError(f"{name.replace('_', ' ')}: {value!r} is not a finite number")
+                raise UserError(f"{_LABELS[name]}: {value!r} is not a finite number")
             setattr(c, name, float(value))
         if c.lr <= 0:
             raise UserError(f"learning rate: {c.lr} must be greater than 0")
@@ -79,12 +101,20 @@ class TrainConfig:
             raise UserError(f"momentum: {c.momentum} must be in [0, 1)")
         if c.weight_decay < 0:
             raise UserError(f"weight decay: {c.weight_decay} must not be negative")
-        for name, low in (("batch_size", 1), ("epochs", 1), ("val_interval", 1), ("seed", 0)):
+        if not 0 <= c.val_split <= 0.5:
+            raise UserError(f"validation split: {c.val_split} must be in [0, 0.5]")
+        for name, low in (("batch_size", 1), ("epochs", 1), ("val_interval", 1), ("seed", 0), ("split_seed", 0)):
             value = getattr(c, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
-                raise UserError(f"{name.replace('_', ' ')}: {value!r} must be a whole number ≥ {low}")
+                raise UserError(f"{_LABELS[name]}: {value!r} must be a whole number ≥ {low}")
+            if value > 2**31:
+                raise UserError(f"{_LABELS[name]}: {value} is too large")
+        if not isinstance(c.device, str) or not c.device:
+            raise UserError(f"device: {c.device!r} is not a device name")
         if c.engine == "numpy" and c.device != "cpu":
             raise UserError("device: the numpy engine runs on the CPU only")
+        if not isinstance(c.preset, str):
+            c.preset = ""
         return c
 
     def to_dict(self) -> dict:
@@ -92,6 +122,8 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> TrainConfig:
+        """Known keys only; a checkpoint written before a field existed gets the value that
+        reproduces what it did then (e.g. rmsprop's momentum was given explicitly)."""
         names = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in d.items() if k in names})
 
@@ -100,19 +132,65 @@ class TrainConfig:
         sizes = [in_features, *parse_hidden_sizes(self.hidden), n_classes]
         return " → ".join(map(str, sizes)) + f", {self.act}"
 
+    def effective_lines(self) -> list[str]:
+        """Every hyperparameter as ``name = value``, in a fixed order (printed before training)."""
+        out = []
+        for f in dataclasses.fields(self):
+            v = getattr(self, f.name)
+            if f.name == "hidden":
+                v = ",".join(map(str, v))
+            elif isinstance(v, float):
+                v = f"{v:g}"
+            out.append(f"{f.name} = {v}")
+        return out
+
+
+_LABELS = {"act": "activation", "optim": "optimizer", "engine": "engine", "init": "init",
+           "loss_reduction": "loss reduction", "lr": "learning rate", "momentum": "momentum",
+           "weight_decay": "weight decay", "val_split": "validation split", "batch_size": "batch size",
+           "epochs": "epochs", "val_interval": "validation interval", "seed": "seed", "split_seed": "split seed"}
+
+# Each preset names every hyperparameter that matters, so none leaks from another dataset.
+PRESETS: dict[str, dict] = {
+    # The letters course's exact pipeline: N(0,1) init, the summed-loss gradient, torch's L2 Adam.
+    "letters-course": dict(hidden=[64], act="relu", optim="adam", lr=2e-3, momentum=0.0, weight_decay=0.15,
+                           batch_size=8, epochs=50, init="normal", loss_reduction="sum", val_split=0.1),
+    # Our best settings for 32×32 letters: He init, batch-mean gradient, decoupled decay (AdamW).
+    "letters": dict(hidden=[64], act="relu", optim="adamw", lr=2e-3, momentum=0.0, weight_decay=0.15,
+                    batch_size=8, epochs=50, init="he", loss_reduction="mean", val_split=0.1),
+    # The MNIST course: 784→256→64→10, plain SGD lr 0.1, batch 128, all 60,000 training images.
+    "mnist-fnn": dict(hidden=[256, 64], act="relu", optim="sgd", lr=0.1, momentum=0.0, weight_decay=0.0,
+                      batch_size=128, epochs=10, init="he", loss_reduction="mean", val_split=0.0),
+    # Anything else (folder per class, other IDX sets): a safe Adam start.
+    "default": dict(hidden=[128], act="relu", optim="adam", lr=1e-3, momentum=0.0, weight_decay=0.0,
+                    batch_size=32, epochs=20, init="he", loss_reduction="mean", val_split=0.1),
+}
+# The preset each kind of dataset starts from when none is chosen.
+LAYOUT_PRESETS = {"builtin": "letters", "course": "letters", "idx": "mnist-fnn", "folders": "default"}
+
+
+def preset_config(name: str, **overrides) -> TrainConfig:
+    """The config of preset ``name`` with ``overrides`` (only the keys given) applied."""
+    if name not in PRESETS:
+        raise UserError(f"preset: unknown {name!r}; choose one of {', '.join(PRESETS)}")
+    values = {**PRESETS[name], "preset": name}
+    unknown = set(overrides) - {f.name for f in dataclasses.fields(TrainConfig)}
+    if unknown:
+        raise UserError(f"unknown hyperparameter(s): {', '.join(sorted(unknown))}")
+    values.update(overrides)
+    return TrainConfig(**values)
+
 
 def parameter_count(in_features: int, hidden: list[int], n_classes: int) -> int:
     sizes = [in_features, *hidden, n_classes]
     return sum(sizes[i] * sizes[i + 1] + sizes[i + 1] for i in range(len(sizes) - 1))
 
 
-def available_devices() -> list[str]:
-    """``cpu`` plus ``cuda`` / ``mps`` where torch sees one."""
-    import torch
-
-    devices = ["cpu"]
-    if torch.cuda.is_available():
-        devices.append("cuda")
-    if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
-        devices.append("mps")
-    return devices
+def check_parameter_budget(in_features: int, hidden: list[int], n_classes: int,
+                           budget: int = MAX_PARAMETERS) -> int:
+    """The parameter count, or a :class:`UserError` if it exceeds ``budget`` (before any allocation)."""
+    n = parameter_count(in_features, hidden, n_classes)
+    if n > budget:
+        sizes = " → ".join(map(str, [in_features, *hidden, n_classes]))
+        raise UserError(f"network {sizes}: {n:,} parameters is more than the limit of {budget:,}")
+    return n

@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from engine.checkpoint import Model
+from engine.data.images import load_image, normalize
 from engine.errors import UserError
-from engine.images import load_image, normalize
-from engine.network import softmax
+from engine.model.maths import softmax
 
 
 @dataclass

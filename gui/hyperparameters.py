@@ -7,6 +7,7 @@ import math
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
+    QDoubleSpinBox,
     QFormLayout,
     QHBoxLayout,
     QLabel,
@@ -22,13 +23,17 @@ from PySide6.QtWidgets import (
 from engine.config import (
     ACTIVATIONS,
     ENGINES,
+    INITS,
+    LOSS_REDUCTIONS,
     MOMENTUM_OPTIMIZERS,
     OPTIMIZERS,
+    PRESETS,
     TrainConfig,
-    available_devices,
     parameter_count,
+    preset_config,
 )
 from engine.errors import UserError
+from engine.model.network import available_devices
 
 ERROR_STYLE = "border: 1px solid #D55E00;"
 MAX_LAYERS = 8
@@ -92,6 +97,13 @@ class HyperparameterPanel(QWidget):
 
         self.layers_box = QVBoxLayout()
         self.layers_box.setSpacing(2)
+        self.preset = QComboBox()
+        self.preset.addItems(list(PRESETS))
+        self.preset.setToolTip("Start from a preset: every hyperparameter below is set from it")
+        self.preset.activated.connect(lambda _i: self.set_config(preset_config(
+            self.preset.currentText(), engine=self.engine.currentText(), seed=self.seed.value(),
+            device=self.device.currentText())))
+        form.addRow("Preset", self.preset)
         self.layer_spins: list[QSpinBox] = []
         self.add_layer_button = QPushButton("+ Add layer")
         self.add_layer_button.setToolTip("Add a hidden layer")
@@ -107,6 +119,10 @@ class HyperparameterPanel(QWidget):
         form.addRow("Activation", self.act)
         self.optim = QComboBox()
         self.optim.addItems(OPTIMIZERS)
+        self.optim.setItemData(OPTIMIZERS.index("adam"), "torch.optim.Adam: weight decay added to the gradient (L2)",
+                               Qt.ToolTipRole)
+        self.optim.setItemData(OPTIMIZERS.index("adamw"), "torch.optim.AdamW: decoupled weight decay",
+                               Qt.ToolTipRole)
         form.addRow("Optimizer", self.optim)
         self.lr = FloatField(config.lr, lambda v: "" if 0 < v <= 100 else "must be > 0 and ≤ 100")
         self.lr_slider = LogSlider()
@@ -132,8 +148,26 @@ class HyperparameterPanel(QWidget):
         self.engine.setItemData(0, "custom torch.autograd.Functions", Qt.ToolTipRole)
         self.engine.setItemData(1, "pure NumPy operators and optimizers", Qt.ToolTipRole)
         form.addRow("Engine", self.engine)
+        self.init = QComboBox()
+        self.init.addItems(INITS)
+        self.init.setToolTip("he: He-normal into relu, Xavier elsewhere · xavier · normal: N(0, 1) as the "
+                             "letters course's torch.randn")
+        form.addRow("Initialisation", self.init)
+        self.loss_reduction = QComboBox()
+        self.loss_reduction.addItems(LOSS_REDUCTIONS)
+        self.loss_reduction.setToolTip("mean: gradient of the batch-mean loss · sum: of the summed loss "
+                                       "(the letters course's backward omits 1/N)")
+        form.addRow("Loss gradient", self.loss_reduction)
         self.seed = QSpinBox(minimum=0, maximum=2**31 - 1)
+        self.seed.setToolTip("Initial weights and batch order")
         form.addRow("Seed", self.seed)
+        self.val_split = QDoubleSpinBox(minimum=0.0, maximum=0.5, singleStep=0.05, decimals=2)
+        self.val_split.setToolTip("Validation fraction for data without a validation split of its own (0: none)")
+        form.addRow("Validation split", self.val_split)
+        self.split_seed = QSpinBox(minimum=0, maximum=2**31 - 1)
+        self.split_seed.setToolTip("Seed of the train/val/test split for data without a fixed split; "
+                                   "kept with the model so its test images are never training images")
+        form.addRow("Split seed", self.split_seed)
         self.device = QComboBox()
         self.device.addItems(available_devices())
         form.addRow("Device", self.device)
@@ -151,11 +185,12 @@ class HyperparameterPanel(QWidget):
         outer.addWidget(self.error_label)
         outer.addStretch()
 
-        for w in (self.act, self.optim, self.engine, self.device):
+        for w in (self.act, self.optim, self.engine, self.device, self.init, self.loss_reduction):
             w.currentIndexChanged.connect(self._on_edit)
+        self.val_split.valueChanged.connect(self._on_edit)
         for w in (self.lr, self.momentum, self.weight_decay):
             w.textChanged.connect(self._on_edit)
-        for w in (self.batch_size, self.epochs, self.val_interval, self.seed):
+        for w in (self.batch_size, self.epochs, self.val_interval, self.seed, self.split_seed):
             w.valueChanged.connect(self._on_edit)
         self.lr.textChanged.connect(self._on_lr_text)
         self.lr_slider.valueChanged.connect(lambda _: self.lr.setText(f"{self.lr_slider.float_value():g}"))
@@ -213,6 +248,12 @@ class HyperparameterPanel(QWidget):
         self.val_interval.setValue(c.val_interval)
         self.engine.setCurrentText(c.engine)
         self.seed.setValue(c.seed)
+        self.init.setCurrentText(c.init)
+        self.loss_reduction.setCurrentText(c.loss_reduction)
+        self.val_split.setValue(c.val_split)
+        self.split_seed.setValue(c.split_seed)
+        if c.preset in PRESETS:
+            self.preset.setCurrentText(c.preset)
         if self.device.findText(c.device) >= 0:
             self.device.setCurrentText(c.device)
         self._building = was
@@ -238,7 +279,10 @@ class HyperparameterPanel(QWidget):
                         momentum=values["momentum"], weight_decay=values["weight decay"],
                         batch_size=self.batch_size.value(), epochs=self.epochs.value(),
                         val_interval=self.val_interval.value(), engine=self.engine.currentText(),
-                        seed=self.seed.value(), device=self.device.currentText())
+                        seed=self.seed.value(), device=self.device.currentText(),
+                        init=self.init.currentText(), loss_reduction=self.loss_reduction.currentText(),
+                        val_split=round(self.val_split.value(), 4), split_seed=self.split_seed.value(),
+                        preset=self.preset.currentText())
         try:
             c = c.validate()
         except UserError as exc:

@@ -7,6 +7,7 @@ training, decoding, classification and checkpoint I/O run in workers.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import threading
 import time
@@ -31,15 +32,23 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.checkpoint import Model, load_checkpoint, save_checkpoint
+from engine.checkpoint import Model, dataset_record, load_checkpoint, save_checkpoint
 from engine.config import TrainConfig
-from engine.data import Dataset
-from engine.data import open_dataset as engine_open_dataset
+from engine.data.dataset import Dataset
+from engine.data.images import is_image_file
+from engine.data.layouts import open_dataset as engine_open_dataset
 from engine.errors import UserError
-from engine.gradcheck import run_all as run_gradcheck
-from engine.images import is_image_file
+from engine.inspect.gradcheck import run_all as run_gradcheck
 from engine.predict import classify_files, predict_arrays
-from engine.training import EpochEvent, EvalEvent, FailedEvent, FinishedEvent, TrainingRun, format_duration
+from engine.training.run import (
+    EpochEvent,
+    EvalEvent,
+    FailedEvent,
+    FinishedEvent,
+    TrainingRun,
+    WarningEvent,
+    format_duration,
+)
 from gui import settings
 from gui.hyperparameters import HyperparameterPanel
 from gui.panels import ClassifyPanel, DatasetPanel, GradcheckDialog, WeightsPanel
@@ -361,8 +370,11 @@ class MainWindow(QMainWindow):
                 raise UserError(f"{path}: opening cancelled")
             relay.progress.emit(done, total, message)
 
+        config = self.hyper.config()
+        split_seed, val_split = (config.split_seed, config.val_split) if config else (0, 0.1)
+
         def load():
-            return engine_open_dataset(path, progress=progress)
+            return engine_open_dataset(path, progress=progress, split_seed=split_seed, val_split=val_split)
 
         def failed(exc):
             self.error("Open Dataset", str(exc) if isinstance(exc, UserError) else f"{path}: {exc}")
@@ -392,6 +404,20 @@ class MainWindow(QMainWindow):
         self._on_hyper_changed()
         self.dataset_loaded.emit(ds)
 
+    def _set_split(self, ds: Dataset) -> Dataset:
+        """Make ``ds`` (the open dataset, re-split) current; the dataset views follow."""
+        if ds is not self.dataset:
+            self.dataset = ds
+            self.dataset_panel.set_dataset(ds)
+        return ds
+
+    def _dataset_for(self, model: Model) -> Dataset:
+        """The open dataset split as ``model`` was trained on it (its test images never trained it)."""
+        rec = model.dataset
+        seed = int(rec.get("split_seed", model.config.split_seed))
+        val = float(rec.get("val_split", model.config.val_split))
+        return self._set_split(self.dataset.with_split(seed, val))
+
     # == training ===========================================================================
     def _model_fits_dataset(self, model: Model) -> str:
         ds = self.dataset
@@ -419,12 +445,15 @@ class MainWindow(QMainWindow):
                 problem = self._model_fits_dataset(self.model)
                 if problem:
                     raise UserError(f"Cannot resume: {problem}.")
-                done = self.model.history.epoch[-1] if self.model.history.epoch else 0
+                h = self.model.history
+                reached = h.position.epoch if h.position else h.epochs_completed + 1
                 config = TrainConfig.from_dict({**self.model.config.to_dict(),
-                                                "epochs": max(config.epochs, done + 1)})
+                                                "epochs": max(config.epochs, reached)})
                 self.hyper.set_config(config)
+                ds = self._dataset_for(self.model)
                 run = TrainingRun(config, ds, self.model.network, self.model.history)
             else:
+                ds = self._set_split(ds.with_split(config.split_seed, config.val_split))
                 run = TrainingRun(config, ds)
         except UserError as exc:
             self.error("Start Training", str(exc))
@@ -433,7 +462,7 @@ class MainWindow(QMainWindow):
             self.error("Start Training", f"Could not start: {type(exc).__name__}: {exc}")
             return
         self.model = Model(run.network, list(ds.classes), ds.norm_size, run.config, run.history,
-                           dataset_name=ds.name)
+                           dataset_name=ds.name, dataset=dataset_record(ds))
         if not resume:
             self.checkpoint_path = None
         c = run.config
@@ -445,8 +474,9 @@ class MainWindow(QMainWindow):
         self.plots.set_epoch_range(c.epochs)
         self.run = run
         self.dirty = True
-        start_epoch = (run.history.epoch[-1] if run.history.epoch else 0)
-        self._total_steps = (c.epochs - start_epoch) * max(1, -(-len(ds.train) // c.batch_size))
+        steps = max(1, -(-len(ds.train) // c.batch_size))
+        done_steps = run.history.epochs_completed * steps + (run.history.position.step if run.history.position else 0)
+        self._total_steps = max(1, c.epochs * steps - done_steps)
         self._steps_done = 0
         self.progress.setRange(0, max(1, self._total_steps))
         self.progress.setValue(0)
@@ -504,6 +534,9 @@ class MainWindow(QMainWindow):
                 self._on_finished(ev)
             elif isinstance(ev, FailedEvent):
                 self._on_failed(ev)
+            elif isinstance(ev, WarningEvent):
+                self.result_label.setText(f"<b>Warning</b>: {ev.message}")
+                self.statusBar().showMessage(f"Warning: {ev.message}", 20000)
         if update.first_layer is not None and self.dataset is not None:
             self._first_layer = update.first_layer
             if self.tabs.currentWidget() is self.weights_panel:  # drawn when shown otherwise
@@ -516,7 +549,8 @@ class MainWindow(QMainWindow):
     def _on_finished(self, ev: FinishedEvent):
         test = f"test accuracy {ev.test_acc * 100:.1f}%" if ev.test_acc is not None else "no test split"
         how = "Stopped" if ev.stopped else "Finished"
-        self.progress_label.setText(f"{how} after epoch {ev.epoch} in {format_duration(ev.elapsed)}.")
+        where = ev.where()
+        self.progress_label.setText(f"{where[0].upper()}{where[1:]} in {format_duration(ev.elapsed)}.")
         self.result_label.setText(self.result_label.text() + f"\n<b>{how}</b>: {test}.")
         self.result_label.setTextFormat(Qt.RichText)
         self.result_label.setText(self.result_label.text().replace("\n", "<br>"))
@@ -585,6 +619,8 @@ class MainWindow(QMainWindow):
         self.checkpoint_path = path if Path(path) != autosave_path() else None
         self.dirty = self.checkpoint_path is None
         self.hyper.set_config(model.config)
+        if self.dataset is not None and not self._model_fits_dataset(model):
+            self._dataset_for(model)
         self.plots.start_run("", "")
         self.plots.show_history(model.history)
         self._first_layer = model.network.weights()[0]
@@ -596,8 +632,8 @@ class MainWindow(QMainWindow):
         h = model.history
         test = f", test accuracy {h.test_acc * 100:.1f}%" if h.test_acc is not None else ""
         arch = model.config.summary(model.norm_size[0] * model.norm_size[1], len(model.classes))
-        self.result_label.setText(f"Opened {os.path.basename(path)}: {arch}, "
-                                  f"{len(h.epoch)} epochs trained{test}.")
+        notes = "".join(f"<br><i>{n}</i>" for n in model.notes)
+        self.result_label.setText(f"Opened {os.path.basename(path)}: {arch}, trained {h.where()}{test}.{notes}")
         self.statusBar().showMessage(f"Opened checkpoint {path}", 8000)
         self._update_controls()
         self.model_changed.emit()
@@ -689,6 +725,8 @@ class MainWindow(QMainWindow):
             self.error("Classify Images", f"No image files found in {', '.join(paths)}.")
             return
         model, relay = self.model, self.relay
+        if self.training:  # classify on a copy of the weights; the run's own network is never touched
+            model = dataclasses.replace(model, network=model.network.snapshot())
         uppercase = len(model.classes) == 26 and all(len(c) == 1 for c in model.classes)
         self.tabs.setCurrentWidget(self.classify_panel)
 

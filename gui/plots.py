@@ -14,7 +14,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QPushButton, QVBoxLayout, QWidget
 
-from engine.training import EpochEvent, EvalEvent, History, StepEvent
+from engine.training.run import EpochEvent, EvalEvent, History, StepEvent
 from gui import style
 
 # No showGrid: its alpha-blended lines cost ~13 ms per repaint in the raster engine, ten

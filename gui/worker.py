@@ -16,7 +16,7 @@ from superqt.utils import create_worker
 
 from engine.checkpoint import Model, save_checkpoint
 from engine.errors import UserError
-from engine.training import EvalEvent, FailedEvent, FinishedEvent, StepEvent, TrainingRun
+from engine.training.run import EvalEvent, FailedEvent, FinishedEvent, StepEvent, TrainingRun
 
 EMIT_INTERVAL = 0.2  # seconds between batched updates to the GUI (progress text at 5 Hz)
 WEIGHTS_INTERVAL = 0.5  # seconds between first-layer snapshots for the Weights view

@@ -22,8 +22,8 @@ def _private_cache(tmp_path_factory):
 @pytest.fixture(scope="session")
 def small_letters():
     """A small generated letters set (26 × 12 / 3 / 3), built once per session."""
-    from engine.data import LETTERS, Dataset
-    from engine.letters import NORM_SIZE, generate
+    from engine.data.dataset import LETTERS, Dataset
+    from engine.data.letters import NORM_SIZE, generate
 
     s = generate({"train": 12, "val": 3, "test": 3}, seed=7)
     return Dataset("small letters", "builtin", "builtin", list(LETTERS), NORM_SIZE, s["train"], s["val"], s["test"])
@@ -35,8 +35,8 @@ def write_course_layout(root: Path, n_per_split=(12, 4, 4), seed: int = 0) -> Pa
 
     from PIL import Image
 
-    from engine.data import LETTERS
-    from engine.letters import font_files, render_letter
+    from engine.data.dataset import LETTERS
+    from engine.data.letters import font_files, render_letter
 
     rng = np.random.default_rng(seed)
     (root / "images").mkdir(parents=True, exist_ok=True)

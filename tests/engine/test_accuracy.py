@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from engine.config import TrainConfig
-from engine.data import open_dataset
-from engine.training import TrainingRun
+from engine.data.layouts import open_dataset
+from engine.training.run import TrainingRun
 from tests.conftest import FASHION_DIR, LETTERS_DIR
 
 

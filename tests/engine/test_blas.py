@@ -4,8 +4,8 @@ import sys
 
 import pytest
 
-from engine import blas
-from engine.blas import blas_threads, set_blas_threads
+from engine.model import blas
+from engine.model.blas import blas_threads, set_blas_threads
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the OpenBLAS lookup reads /proc/self/maps")

@@ -82,7 +82,10 @@ def test_predict_reports_unreadable_files_and_goes_on(course, tmp_path):
 def test_gradcheck_command():
     r = cli("gradcheck")
     assert r.returncode == 0, r.stdout
-    assert "19/19 passed" in r.stdout and "FAIL" not in r.stdout
+    rows = [line for line in r.stdout.splitlines() if line.startswith(("torch ", "numpy "))]
+    assert len(rows) >= 30 and all(" PASS " in line for line in rows)
+    assert all(float(line.split()[-1]) < 1e-5 for line in rows)  # a number on every row
+    assert f"{len(rows)}/{len(rows)} passed" in r.stdout
 
 
 def test_engine_imports_no_qt():

@@ -9,7 +9,7 @@ from engine.errors import UserError
 @pytest.mark.parametrize("changes,message", [
     ({"lr": 0}, "learning rate: 0.0 must be greater than 0"),
     ({"lr": -1e-3}, "learning rate"),
-    ({"lr": float("nan")}, "lr: nan is not a finite number"),
+    ({"lr": float("nan")}, "learning rate: nan is not a finite number"),
     ({"hidden": []}, "hidden sizes: give at least one layer size"),
     ({"hidden": "64,abc"}, "hidden sizes: 'abc' is not a whole number"),
     ({"hidden": [64, 2.5]}, "hidden sizes: 2.5 is not a whole number"),
@@ -43,6 +43,6 @@ def test_summary_and_parameter_count():
 
 
 def test_durations_read_as_clock_times():
-    from engine.training import format_duration
+    from engine.training.run import format_duration
 
     assert [format_duration(s) for s in (0, 75, 3725, float("inf"))] == ["0:00", "1:15", "1:02:05", "–"]

@@ -9,10 +9,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from engine import data as data_mod
-from engine.data import LETTERS, open_dataset, read_idx
+from engine.data import images as images_mod
+from engine.data.dataset import LETTERS
+from engine.data.idx import read_idx
+from engine.data.images import load_image
+from engine.data.layouts import open_dataset
 from engine.errors import UserError
-from engine.images import load_image
 from tests.conftest import FASHION_DIR, LETTERS_DIR, write_course_layout
 
 
@@ -35,7 +37,7 @@ def test_cache_makes_a_second_open_decode_nothing(tmp_path, monkeypatch):
     def boom(*a, **k):
         raise AssertionError("decoded again")
 
-    monkeypatch.setattr(data_mod, "load_image", boom)
+    monkeypatch.setattr(images_mod, "load_image", boom)
     second = open_dataset(root)
     np.testing.assert_array_equal(first.train.x, second.train.x)
     # a changed file changes the key: the dataset is decoded anew
@@ -50,7 +52,7 @@ def test_corrupt_image_is_skipped_and_named(tmp_path):
     bad.write_bytes(bad.read_bytes()[:300])  # truncated mid-data
     ds = open_dataset(root)
     assert len(ds.train) == 11
-    assert any("0002.png" in s and "corrupt or truncated" in s for s in ds.skipped)
+    assert any("0002.png" in s and "damaged or cut short" in s for s in ds.skipped)
 
 
 def test_course_layout_bad_label_and_bad_json(tmp_path):
@@ -141,9 +143,10 @@ def test_missing_split_folders_are_carved_from_train(tmp_path):
         for i in range(25):
             Image.new("L", (12, 12), i * 9).save(d / f"{i}.png")
     ds = open_dataset(tmp_path)
-    assert (len(ds.train), len(ds.val), len(ds.test)) == (41, 5, 4)
+    assert (len(ds.train), len(ds.val), len(ds.test)) == (40, 5, 5)
     names = ds.train.names + ds.val.names + ds.test.names
     assert len(set(names)) == 50  # nothing lost or duplicated
+    assert not set(ds.val.names) & set(ds.test.names)
 
 
 def test_missing_and_empty_folders(tmp_path):
@@ -158,7 +161,7 @@ def test_missing_and_empty_folders(tmp_path):
 
 
 def test_builtin_letters_are_deterministic():
-    from engine.letters import generate
+    from engine.data.letters import generate
 
     a = generate({"train": 2}, seed=1)["train"]
     b = generate({"train": 2}, seed=1)["train"]

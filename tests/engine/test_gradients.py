@@ -7,30 +7,48 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from engine import functions as Fn
-from engine import numpy_ops as N
-from engine.gradcheck import _torch_cases, check_numpy, check_torch, format_table
+from engine.inspect.gradcheck import format_table, run_all
+from engine.model import functions as Fn
+from engine.model import numpy_ops as N
+
+RESULTS = run_all()
 
 
-@pytest.mark.parametrize("case", _torch_cases(), ids=lambda c: c[0])
-def test_torch_function_passes_gradcheck(case):
-    _name, fn, inputs = case
-    assert torch.autograd.gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-4)
+@pytest.mark.parametrize("result", RESULTS, ids=lambda r: f"{r.engine}-{r.op}")
+def test_every_backward_matches_central_differences(result):
+    assert result.passed, f"{result.engine} {result.op}: max error {result.max_error} {result.detail}"
+    assert result.max_error < 1e-5  # a number for every row, torch ones included
 
 
-@pytest.mark.parametrize("result", check_numpy(), ids=lambda r: r.op)
-def test_numpy_op_matches_central_differences(result):
-    assert result.passed, f"{result.op}: max error {result.max_error} {result.detail}"
+def test_gradcheck_covers_both_engines_both_reductions_and_the_fused_paths():
+    names = {(r.engine, r.op) for r in RESULTS}
+    for engine in ("torch", "numpy"):
+        assert (engine, "cross_entropy (sum)") in names and (engine, "mlp+loss (tanh, sum)") in names
 
 
 def test_gradcheck_reports_a_broken_backward(monkeypatch):
     """The checker must fail when a backward is wrong, or it proves nothing."""
-    monkeypatch.setattr(N.Tanh, "backward", lambda self, g: g * (1 - self.y))
-    failed = [r for r in check_numpy() if not r.passed]
-    assert [r.op for r in failed] == ["tanh"]
+    monkeypatch.setattr(N.Tanh, "backward", staticmethod(lambda ctx, g: g * (1 - ctx.saved_tensors[0])))
+    failed = [r for r in run_all() if not r.passed]
+    assert {r.op for r in failed} == {"tanh", "mlp+loss (tanh, mean)", "mlp+loss (tanh, sum)"}
+    assert all(r.engine == "numpy" for r in failed)
+    monkeypatch.undo()
     monkeypatch.setattr(Fn.SigmoidFunction, "backward", staticmethod(lambda ctx, g: g))
-    assert any(r.op == "sigmoid" and not r.passed for r in check_torch())
+    assert [r.op for r in run_all() if not r.passed] == ["sigmoid"]
     assert "FAIL" in format_table(failed)
+
+
+def test_a_backward_missing_the_1_over_n_is_caught(monkeypatch):
+    """The course's classic mistake: the batch-mean loss's gradient without the 1/N."""
+    def no_mean(ctx, g=1.0):
+        logp, y = ctx.saved_tensors
+        d = np.exp(logp)
+        d[np.arange(len(y)), y] -= 1
+        return d * g, None
+
+    monkeypatch.setattr(N.CrossEntropy, "backward", staticmethod(no_mean))
+    failed = {r.op for r in run_all() if not r.passed}
+    assert "cross_entropy (mean)" in failed and "cross_entropy (sum)" not in failed
 
 
 def _reference(x, y, params, act):
@@ -84,10 +102,10 @@ def test_cross_entropy_is_stable_for_huge_logits():
     loss = Fn.cross_entropy(z, torch.tensor([0]))
     loss.backward()
     assert torch.isfinite(loss) and torch.isfinite(z.grad).all()
-    ce = N.CrossEntropy()
-    assert np.isfinite(ce.forward(np.array([[1000.0, -1000.0, 0.0]], np.float32), np.array([1])))
-    assert np.isfinite(ce.backward()).all()
-    assert np.isfinite(N.Sigmoid().forward(np.array([-1000.0, 1000.0]))).all()
+    ctx = N.Context()
+    assert np.isfinite(N.CrossEntropy.forward(ctx, np.array([[1000.0, -1000.0, 0.0]], np.float32), np.array([1])))
+    assert np.isfinite(N.CrossEntropy.backward(ctx)[0]).all()
+    assert np.isfinite(N.Sigmoid.forward(N.Context(), np.array([-1000.0, 1000.0]))).all()
 
 
 def test_numpy_network_gradients_match_torch_autograd():
@@ -97,7 +115,7 @@ def test_numpy_network_gradients_match_torch_autograd():
         p[...] = rng.standard_normal(p.shape) * 0.5
     x = rng.standard_normal((5, 12)).astype(np.float32)
     y = rng.integers(0, 4, 5)
-    loss, _ = net.loss_and_logits(x, y)
+    loss, _ = net.loss_and_grads(x, y)
     tparams = [torch.tensor(p, dtype=torch.float64, requires_grad=True) for p in net.params]
     ref = _reference(torch.tensor(x, dtype=torch.float64), torch.tensor(y), tparams, "tanh")
     ref.backward()
@@ -106,13 +124,25 @@ def test_numpy_network_gradients_match_torch_autograd():
         np.testing.assert_allclose(g, t.grad.numpy(), rtol=1e-4, atol=1e-6)
 
 
-def test_gradients_accumulate_when_a_tensor_feeds_two_ops():
-    W = np.ones((2, 3))
-    dW = np.zeros_like(W)
-    op = N.MatMul(W, dW)
-    x = np.arange(6.0).reshape(2, 3)
-    g = np.ones((2, 2))
-    op.forward(x)
-    op.backward(g)
-    op.backward(g)  # a second use adds, never overwrites
-    np.testing.assert_allclose(dW, 2 * g.T @ x)
+def test_sum_reduction_gradient_is_n_times_the_mean_one():
+    rng = np.random.default_rng(4)
+    net = N.NumpyMLP(6, [5], 3, "relu")
+    for p in net.params:
+        p[...] = rng.standard_normal(p.shape)
+    x, y = rng.standard_normal((7, 6)).astype(np.float32), rng.integers(0, 3, 7)
+    mean_loss, _ = net.loss_and_grads(x, y, "mean")
+    g_mean = net.flat_grad.copy()
+    sum_loss, _ = net.loss_and_grads(x, y, "sum")
+    assert sum_loss == pytest.approx(7 * mean_loss, rel=1e-5)
+    np.testing.assert_allclose(net.flat_grad, 7 * g_mean, rtol=1e-4, atol=1e-6)
+
+
+def test_numpy_ops_keep_no_state_on_the_operator():
+    """Two interleaved calls each get their own gradient: state lives in ctx, never on the op."""
+    rng = np.random.default_rng(5)
+    a, b = rng.standard_normal((4, 3)), rng.standard_normal((6, 3))
+    ca, cb = N.Context(), N.Context()
+    N.Tanh.forward(ca, a)
+    N.Tanh.forward(cb, b)  # would overwrite a shared self.y
+    np.testing.assert_allclose(N.Tanh.backward(ca, np.ones_like(a)), 1 - np.tanh(a) ** 2)
+    assert not [k for k in vars(N.Tanh) if not k.startswith("_") and k not in ("forward", "backward")]

@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from engine import images
 from engine.checkpoint import Model
 from engine.config import TrainConfig
-from engine.images import load_image
+from engine.data import images
+from engine.data.images import load_image
 from engine.predict import classify_files
-from engine.training import TrainingRun
+from engine.training.run import TrainingRun
 
 
 @pytest.fixture(scope="module")
@@ -65,8 +65,8 @@ def test_bad_files_get_per_file_errors(tmp_path, model, monkeypatch):
     results = classify_files(model, [good, text, trunc, empty, tmp_path / "missing.png", huge, tmp_path])
     errors = {r.path.rsplit("/", 1)[-1]: r.error for r in results}
     assert errors["good.png"] == ""
-    assert "notes.txt: not an image Pillow can read" in errors["notes.txt"]
-    assert "trunc.png: corrupt or truncated image" in errors["trunc.png"]
+    assert "notes.txt: not an image file" in errors["notes.txt"]
+    assert "trunc.png: the image is damaged or cut short" in errors["trunc.png"]
     assert "empty.jpg: not an image" in errors["empty.jpg"]
     assert "missing.png: no such file" in errors["missing.png"]
     assert "huge.png: image is too large (300×300 pixels" in errors["huge.png"]

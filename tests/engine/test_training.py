@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from engine.config import TrainConfig
-from engine.network import Network
-from engine.training import EpochEvent, EvalEvent, FailedEvent, FinishedEvent, StepEvent, TrainingRun
+from engine.model.network import build_network
+from engine.training.run import EpochEvent, EvalEvent, FailedEvent, FinishedEvent, StepEvent, TrainingRun
 
 
 def _collect(run):
@@ -134,5 +134,5 @@ def test_resuming_continues_exactly(small_letters, tmp_path):
 
 
 def test_network_rejects_nothing_it_can_train():
-    net = Network(TrainConfig(hidden=[3, 3, 3], act="sigmoid").validate(), 4, 2)
+    net = build_network(TrainConfig(hidden=[3, 3, 3], act="sigmoid").validate(), 4, 2)
     assert [w.shape for w in net.weights()] == [(3, 4), (3,), (3, 3), (3,), (3, 3), (3,), (2, 3), (2,)]

@@ -7,7 +7,7 @@ from PySide6.QtWidgets import QMessageBox
 
 from engine.checkpoint import Model
 from engine.config import TrainConfig
-from engine.training import EpochEvent, EvalEvent, FailedEvent, FinishedEvent, TrainingRun
+from engine.training.run import EpochEvent, EvalEvent, FailedEvent, FinishedEvent, TrainingRun
 from gui.worker import start_training
 
 
@@ -113,7 +113,7 @@ def test_previous_runs_stay_faint_and_log_scale(window, qtbot):
     p = window.plots
     assert len(p._previous) == 1 and len(p._previous[0]) == 4
     legend = {label.text: label for _, label in p.loss_plot.getPlotItem().legend.items}
-    previous = [label for text, label in legend.items() if text.startswith("adam lr 0.002")]
+    previous = [label for text, label in legend.items() if text.startswith("adamw lr 0.002")]
     assert previous and "batch_size: 64" in previous[0].toolTip()  # hyperparameters on hover
     window.act_log.trigger()
     assert p.log_box.isChecked() and p.loss_plot.getPlotItem().ctrl.logYCheck.isChecked()

@@ -9,16 +9,22 @@ the tests all consume this same stream.
 
 from __future__ import annotations
 
+import math
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
 from engine.config import TrainConfig
-from engine.data import Dataset
-from engine.images import normalize
-from engine.network import Network
+from engine.data.dataset import Dataset
+from engine.data.images import normalize
+from engine.model.maths import cross_entropy
+from engine.model.network import Network, build_network
+from engine.training.history import History, Position, format_duration
+
+__all__ = ["StepEvent", "EpochEvent", "EvalEvent", "WarningEvent", "FinishedEvent", "FailedEvent", "Event",
+           "History", "TrainingRun", "evaluate", "epoch_order", "format_duration", "not_learning"]
 
 
 @dataclass(frozen=True)
@@ -52,14 +58,34 @@ class EvalEvent:
 
 
 @dataclass(frozen=True)
-class FinishedEvent:
+class WarningEvent:
+    """Something the user should know while the run goes on (e.g. it is not learning)."""
+
     epoch: int
+    message: str
+
+
+@dataclass(frozen=True)
+class FinishedEvent:
+    epoch: int  # the epoch the run ended in (complete unless ``partial``)
     test_loss: float | None
     test_acc: float | None
     stopped: bool
     elapsed: float
     best_epoch: int | None = None  # the best-validation epoch, and the test accuracy of its weights
     best_test_acc: float | None = None
+    epochs_completed: int = 0
+    step: int = 0  # steps done in ``epoch``
+    steps_per_epoch: int = 0
+
+    @property
+    def partial(self) -> bool:
+        return self.step < self.steps_per_epoch
+
+    def where(self) -> str:
+        if self.partial:
+            return f"stopped at epoch {self.epoch}, step {self.step}/{self.steps_per_epoch} (epoch not finished)"
+        return f"{'stopped after' if self.stopped else 'finished'} epoch {self.epoch}"
 
 
 @dataclass(frozen=True)
@@ -69,52 +95,7 @@ class FailedEvent:
     reason: str
 
 
-Event = StepEvent | EpochEvent | EvalEvent | FinishedEvent | FailedEvent
-
-
-@dataclass
-class History:
-    """Per-epoch curves (and the per-step loss) of a model's whole life, across resumed runs."""
-
-    epoch: list[int] = field(default_factory=list)
-    train_loss: list[float] = field(default_factory=list)
-    train_acc: list[float] = field(default_factory=list)
-    val_epoch: list[int] = field(default_factory=list)
-    val_loss: list[float] = field(default_factory=list)
-    val_acc: list[float] = field(default_factory=list)
-    step_loss: list[float] = field(default_factory=list)
-    test_loss: float | None = None
-    test_acc: float | None = None
-
-    def to_dict(self) -> dict:
-        return {k: v for k, v in self.__dict__.items()}
-
-    @classmethod
-    def from_dict(cls, d: dict | None) -> History:
-        h = cls()
-        for k, v in (d or {}).items():
-            if hasattr(h, k):
-                setattr(h, k, list(v) if isinstance(v, (list, tuple)) else v)
-        if hasattr(h.step_loss, "tolist"):
-            h.step_loss = h.step_loss.tolist()
-        return h
-
-    @property
-    def best(self) -> tuple[int, float] | None:
-        if not self.val_acc:
-            return None
-        i = int(np.argmax(self.val_acc))
-        return self.val_epoch[i], self.val_acc[i]
-
-
-def format_duration(seconds: float) -> str:
-    """``75`` → ``1:15``; ``3725`` → ``1:02:05``; ``–`` for an unknown (non-finite) time."""
-    if not np.isfinite(seconds):
-        return "–"
-    s = int(round(max(0.0, seconds)))
-    h, rem = divmod(s, 3600)
-    m, s = divmod(rem, 60)
-    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+Event = StepEvent | EpochEvent | EvalEvent | WarningEvent | FinishedEvent | FailedEvent
 
 
 def epoch_order(seed: int, epoch: int, n: int) -> np.ndarray:
@@ -127,11 +108,18 @@ def evaluate(network: Network, x, y_np: np.ndarray) -> tuple[float, float, np.nd
     logits = network.logits(x)
     if len(y_np) == 0:
         return float("nan"), float("nan"), logits
-    z = logits - logits.max(1, keepdims=True)
-    logp = z - np.log(np.exp(z).sum(1, keepdims=True))
-    loss = float(-logp[np.arange(len(y_np)), y_np].mean())
-    acc = float((logits.argmax(1) == y_np).mean())
-    return loss, acc, logits
+    return cross_entropy(logits, y_np), float((logits.argmax(1) == y_np).mean()), logits
+
+
+def not_learning(low: float, high: float, n_classes: int) -> bool:
+    """True if every step loss of an epoch lay within 1 % of ln C, the loss of a uniform guess."""
+    chance = math.log(n_classes)
+    return abs(low - chance) <= 0.01 * chance and abs(high - chance) <= 0.01 * chance
+
+
+NOT_LEARNING = ("the loss stayed at ln {c} = {v:.3f} (a uniform guess over {c} classes) for all of epoch {e}: "
+                "the model is not learning. Likely causes: a learning rate too high or too low, weight decay "
+                "too strong, or dead units from the initialisation.")
 
 
 class TrainingRun:
@@ -141,7 +129,7 @@ class TrainingRun:
                  history: History | None = None):
         self.config = config.validate()
         self.dataset = dataset
-        self.network = network or Network(self.config, dataset.in_features, len(dataset.classes))
+        self.network = network or build_network(self.config, dataset.in_features, len(dataset.classes))
         self.history = history or History()
         self.best_weights: list[np.ndarray] | None = None
         self._stop = threading.Event()
@@ -165,7 +153,11 @@ class TrainingRun:
 
     # -- the run ------------------------------------------------------------------
     def events(self):
-        """Train, yielding events; ends with one FinishedEvent or FailedEvent."""
+        """Train, yielding events; ends with one FinishedEvent or FailedEvent.
+
+        Continues exactly where the history stopped: after its last epoch, or at the step after
+        ``history.position`` when the last run stopped mid-epoch.
+        """
         c, net, ds, hist = self.config, self.network, self.dataset, self.history
         net.configure_threads()
         x_train = net.prepare(normalize(ds.train.x))
@@ -174,33 +166,44 @@ class TrainingRun:
         x_val = net.prepare(normalize(ds.val.x)) if len(ds.val) else None
         n, bs = len(y_train_np), c.batch_size
         steps = max(1, -(-n // bs))
-        start_epoch = (hist.epoch[-1] if hist.epoch else 0) + 1
+        pos = hist.position
+        start_epoch = pos.epoch if pos else hist.epochs_completed + 1
         t0 = time.perf_counter()
         epoch_times: list[float] = []
-        global_step = (start_epoch - 1) * steps
-        epoch = start_epoch - 1
+        global_step = (start_epoch - 1) * steps + (pos.step if pos else 0)
+        epoch, step = start_epoch - 1, steps
         good_weights = net.weights()
         best = hist.best
+        warned = False
         for epoch in range(start_epoch, c.epochs + 1):
             te = time.perf_counter()
             order = epoch_order(c.seed, epoch, n)
+            first = 1
             loss_sum, correct, seen = 0.0, 0, 0
-            for step in range(1, steps + 1):
+            if pos and pos.epoch == epoch:
+                first, loss_sum, correct, seen = pos.step + 1, pos.loss_sum, pos.correct, pos.seen
+            low, high = math.inf, -math.inf
+            step = first - 1
+            for step in range(first, steps + 1):
                 idx = order[(step - 1) * bs : step * bs]
                 loss, n_correct = net.train_step(*net.batch(x_train, y_train, idx))
-                if not np.isfinite(loss):
-                    restored = ""
-                    if not net.weights_finite():
-                        net.set_weights(good_weights)
-                        restored = f" (weights restored to the end of epoch {epoch - 1})"
-                    yield FailedEvent(epoch, step, f"diverged at epoch {epoch} step {step}: loss is {loss}"
-                                      f" — lower the learning rate{restored}")
+                if not math.isfinite(loss):  # undo this epoch: weights, position and its step losses
+                    net.set_weights(good_weights)
+                    resumed_here = pos is not None and pos.epoch == epoch
+                    hist.position = pos if resumed_here else None
+                    del hist.step_loss[len(hist.step_loss) - (step - first):]
+                    where = "where this run started" if resumed_here or epoch == start_epoch else \
+                        f"the end of epoch {epoch - 1}"
+                    yield FailedEvent(epoch, step, f"diverged at epoch {epoch} step {step}: loss is {loss} — "
+                                      f"lower the learning rate (weights restored to {where})")
                     return
                 global_step += 1
                 loss_sum += loss * len(idx)
                 correct += n_correct
                 seen += len(idx)
+                low, high = min(low, loss), max(high, loss)
                 hist.step_loss.append(loss)
+                hist.position = Position(epoch, step, loss_sum, correct, seen)
                 elapsed = time.perf_counter() - t0
                 yield StepEvent(epoch, step, steps, global_step, loss, elapsed,
                                 seen / max(time.perf_counter() - te, 1e-9))
@@ -211,14 +214,19 @@ class TrainingRun:
                     t0 += time.perf_counter() - paused_at
                 if self._stop.is_set():
                     break
-            if seen < n:  # stopped mid-epoch: the partial epoch is not recorded
+            if step < steps:  # stopped mid-epoch: the position says so, the epoch is not recorded
                 break
+            hist.position = None
             epoch_times.append(time.perf_counter() - te)
             hist.epoch.append(epoch)
             hist.train_loss.append(loss_sum / n)
             hist.train_acc.append(correct / n)
             eta = float(np.mean(epoch_times[-5:])) * (c.epochs - epoch)
             yield EpochEvent(epoch, c.epochs, loss_sum / n, correct / n, time.perf_counter() - t0, eta)
+            if not warned and first == 1 and not_learning(low, high, len(ds.classes)):
+                warned = True
+                yield WarningEvent(epoch, NOT_LEARNING.format(c=len(ds.classes), v=math.log(len(ds.classes)),
+                                                              e=epoch))
             good_weights = net.weights()
             if x_val is not None and (epoch % c.val_interval == 0 or epoch == c.epochs):
                 val_loss, val_acc, _ = evaluate(net, x_val, ds.val.y)
@@ -236,15 +244,16 @@ class TrainingRun:
             x_test = net.prepare(normalize(ds.test.x))
             test_loss, test_acc, _ = evaluate(net, x_test, ds.test.y)
             hist.test_loss, hist.test_acc = test_loss, test_acc
-            if self.best_weights is not None and best is not None and best[0] != epoch:
+            at_best = best is not None and best[0] == epoch and step == steps
+            if self.best_weights is not None and best is not None and not at_best:
                 final = net.weights()
                 net.set_weights(self.best_weights)
                 best_test_acc = evaluate(net, x_test, ds.test.y)[1]
                 net.set_weights(final)
-            elif best is not None and best[0] == epoch:
+            elif at_best:
                 best_test_acc = test_acc
         yield FinishedEvent(epoch, test_loss, test_acc, self._stop.is_set(), time.perf_counter() - t0,
-                            best[0] if best else None, best_test_acc)
+                            best[0] if best else None, best_test_acc, hist.epochs_completed, step, steps)
 
     def run(self, on_event=None) -> Event:
         """Consume :meth:`events`, calling ``on_event`` for each; returns the last event."""

@@ -15,7 +15,8 @@ import os
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
-from engine.data import LETTERS, Dataset, Split, _load_cache, _save_cache
+from engine.data import cache
+from engine.data.dataset import LETTERS, Dataset, Split, build_dataset
 
 PER_CLASS = {"train": 320, "val": 20, "test": 20}
 NORM_SIZE = (32, 32)
@@ -114,11 +115,10 @@ def builtin_letters(progress=None, use_cache: bool = True) -> Dataset:
     h = hashlib.blake2b(f"letters|{GENERATOR_VERSION}|{PER_CLASS}|{files}|{Image.__version__}".encode(),
                         digest_size=16)
     key = f"letters-{h.hexdigest()}"
-    if use_cache and (cached := _load_cache(key, "builtin")):
-        return cached
-    splits = generate(PER_CLASS, progress=progress)
-    ds = Dataset("Built-in letters", "builtin", "builtin", list(LETTERS), NORM_SIZE,
-                 splits["train"], splits["val"], splits["test"])
-    if use_cache:
-        _save_cache(key, ds)
-    return ds
+    hit = cache.load_pools(key) if use_cache else None
+    pools = hit[1] if hit and set(hit[1]) == {"train", "val", "test"} else None
+    if pools is None:
+        pools = generate(PER_CLASS, progress=progress)
+        if use_cache:
+            cache.save_pools(key, {"classes": LETTERS, "norm_size": list(NORM_SIZE)}, pools)
+    return build_dataset("Built-in letters", "builtin", "builtin", LETTERS, NORM_SIZE, pools, [], key)

@@ -93,20 +93,22 @@ def _log_softmax(z: torch.Tensor) -> torch.Tensor:
 
 
 class CrossEntropyFunction(torch.autograd.Function):
-    """Batch-mean cross-entropy on logits; dz = g · (softmax(z) - onehot(y)) / N."""
+    """Cross-entropy on logits, batch mean (default) or sum; dz = g · (softmax(z) - onehot(y)) [/ N]."""
 
     @staticmethod
-    def forward(ctx, z, y):
+    def forward(ctx, z, y, reduction="mean"):
         logp = _log_softmax(z)
         ctx.save_for_backward(logp, y)
-        return -logp.gather(1, y[:, None]).mean()
+        ctx.reduction = reduction
+        picked = logp.gather(1, y[:, None])
+        return -(picked.sum() if reduction == "sum" else picked.mean())
 
     @staticmethod
     def backward(ctx, g):
         logp, y = ctx.saved_tensors
         dz = logp.exp()
         dz[torch.arange(len(y)), y] -= 1
-        return dz * (g / len(y)), None
+        return dz * (g if ctx.reduction == "sum" else g / len(y)), None, None
 
 
 linear = LinearFunction.apply
@@ -143,14 +145,15 @@ def _act_backward(act: str, g: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 class MLPLossFunction(torch.autograd.Function):
     """The whole MLP and its cross-entropy as one node: the same maths as the Functions above.
 
-    Inputs: ``act, x, y, W0, b0, W1, b1, ...``; outputs: the batch-mean loss, and the logits
+    Inputs: ``act, reduction, x, y, W0, b0, W1, b1, ...``; outputs: the loss (batch mean, or sum
+    as the letters course's backward implies), and the logits
     (without a gradient) so training can count correct answers. One node instead of eight
     saves most of autograd's per-op bookkeeping, which dominates at small batch sizes; the
     forward uses torch's log-softmax kernel (stable, as ``_log_softmax``), the backward is ours.
     """
 
     @staticmethod
-    def forward(ctx, act, x, y, *params):
+    def forward(ctx, act, reduction, x, y, *params):
         outs = [x]
         h = x
         n = len(params) // 2
@@ -160,10 +163,10 @@ class MLPLossFunction(torch.autograd.Function):
                 h = _act_forward(act, h)
             outs.append(h)
         logp = torch.log_softmax(h, 1)
-        ctx.act = act
+        ctx.act, ctx.reduction = act, reduction
         ctx.save_for_backward(y, logp, *outs[:-1], *params[0::2])
         ctx.mark_non_differentiable(h)
-        return torch.nn.functional.nll_loss(logp, y), h
+        return torch.nn.functional.nll_loss(logp, y, reduction=reduction), h
 
     @staticmethod
     def backward(ctx, g, _g_logits):
@@ -172,15 +175,15 @@ class MLPLossFunction(torch.autograd.Function):
         acts, Ws = rest[:n], rest[n:]
         dz = logp.exp()  # softmax(z)
         dz.scatter_add_(1, y.unsqueeze(1), _minus_one(dz).expand(len(y), 1))  # - onehot(y)
-        dz.mul_(float(g) / len(y))
+        dz.mul_(float(g) if ctx.reduction == "sum" else float(g) / len(y))
         grads: list = [None] * (2 * n)
         for i in range(n - 1, -1, -1):
             grads[2 * i] = dz.t().mm(acts[i])
             grads[2 * i + 1] = dz.sum(0)
             if i > 0:
                 dz = _act_backward(ctx.act, dz.mm(Ws[i]), acts[i])
-        dx = dz.mm(Ws[0]) if ctx.needs_input_grad[1] else None
-        return (None, dx, None, *grads)
+        dx = dz.mm(Ws[0]) if ctx.needs_input_grad[2] else None
+        return (None, None, dx, None, *grads)
 
 
 _MINUS_ONES: dict[tuple, torch.Tensor] = {}
@@ -198,7 +201,7 @@ class _DirectContext:
     """Stands in for autograd's ``ctx`` when the training step calls the Function itself."""
 
     def __init__(self, n_inputs: int):
-        self.needs_input_grad = (False, False, False) + (True,) * (n_inputs - 3)
+        self.needs_input_grad = (False, False, False, False) + (True,) * (n_inputs - 4)
 
     def save_for_backward(self, *tensors):
         self.saved_tensors = tensors
@@ -210,7 +213,7 @@ class _DirectContext:
 _ONE = torch.ones(())
 
 
-def mlp_loss_and_grads(act: str, x, y, params: list[torch.Tensor]):
+def mlp_loss_and_grads(act: str, x, y, params: list[torch.Tensor], reduction: str = "mean"):
     """``MLPLossFunction``'s own forward and backward, called directly: (loss, logits, grads).
 
     The graph of a training step is this one node, so autograd's engine has nothing to
@@ -218,10 +221,9 @@ def mlp_loss_and_grads(act: str, x, y, params: list[torch.Tensor]):
     The gradients are those of ``loss.backward()`` through autograd, bit for bit (tested).
     """
     with torch.no_grad():
-        ctx = _DirectContext(3 + len(params))
-        ctx.act = act
-        loss, logits = MLPLossFunction.forward(ctx, act, x, y, *params)
-        grads = MLPLossFunction.backward(ctx, _ONE, None)[3:]
+        ctx = _DirectContext(4 + len(params))
+        loss, logits = MLPLossFunction.forward(ctx, act, reduction, x, y, *params)
+        grads = MLPLossFunction.backward(ctx, _ONE, None)[4:]
     return loss, logits, grads
 
 
@@ -268,6 +270,6 @@ class TorchMLP(nn.Module):
     def params_in_order(self) -> list[torch.Tensor]:
         return [p for m in self.net if isinstance(m, Linear) for p in (m.W, m.b)]
 
-    def loss_and_logits(self, x, y):
+    def loss_and_logits(self, x, y, reduction: str = "mean"):
         """Network and loss as one autograd node: ``loss.backward()`` fills every ``.grad``."""
-        return MLPLossFunction.apply(self.act, x, y, *self.params_in_order())
+        return MLPLossFunction.apply(self.act, reduction, x, y, *self.params_in_order())

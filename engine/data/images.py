@@ -1,4 +1,4 @@
-"""Reading one image file exactly as training does: grayscale, bilinear resize, uint8.
+"""Reading one image file exactly as training does: EXIF orientation, grayscale, bilinear resize, uint8.
 
 Every failure (missing, not an image, truncated, too large) is a :class:`UserError`
 naming the file, so a caller can show one error row and go on.
@@ -10,8 +10,9 @@ import os
 import warnings
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
+from engine.data.files import regular_file
 from engine.errors import UserError
 
 # Far beyond any photo of a letter; stops decompression bombs before they decode.
@@ -36,6 +37,7 @@ def _to_grayscale(img: Image.Image) -> Image.Image:
 def load_image(path: str | os.PathLike, norm_size: tuple[int, int]) -> np.ndarray:
     """``path`` → uint8 array of shape ``(norm_size[1], norm_size[0])`` (Pillow's (w, h) order)."""
     name = os.fspath(path)
+    regular_file(name, "image")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -44,7 +46,7 @@ def load_image(path: str | os.PathLike, norm_size: tuple[int, int]) -> np.ndarra
                 if w * h > MAX_PIXELS:
                     raise UserError(f"{name}: image is too large ({w}×{h} pixels; at most {MAX_PIXELS:,})")
                 img.load()
-                gray = _to_grayscale(img)
+                gray = _to_grayscale(ImageOps.exif_transpose(img))
     except UserError:
         raise
     except FileNotFoundError:
@@ -52,11 +54,14 @@ def load_image(path: str | os.PathLike, norm_size: tuple[int, int]) -> np.ndarra
     except IsADirectoryError:
         raise UserError(f"{name}: is a folder, not an image") from None
     except UnidentifiedImageError:
-        raise UserError(f"{name}: not an image Pillow can read") from None
+        raise UserError(f"{name}: not an image file (or a format this app cannot read: use PNG, JPEG, BMP, "
+                        f"GIF, TIFF or WebP)") from None
+    except PermissionError:
+        raise UserError(f"{name}: permission denied") from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise UserError(f"{name}: image is too large (decompression bomb guard)") from None
-    except (OSError, SyntaxError, ValueError) as exc:
-        raise UserError(f"{name}: corrupt or truncated image ({exc})") from None
+    except (OSError, SyntaxError, ValueError, EOFError):
+        raise UserError(f"{name}: the image is damaged or cut short and cannot be decoded") from None
     if gray.size != tuple(norm_size):
         gray = gray.resize(tuple(norm_size), Image.BILINEAR)
     return np.asarray(gray, dtype=np.uint8)
@@ -73,3 +78,21 @@ def normalize(x: np.ndarray) -> np.ndarray:
 
 def is_image_file(path: str) -> bool:
     return path.lower().endswith(IMAGE_SUFFIXES)
+
+
+def decode_files(files: list, norm_size, progress=None, skipped: list[str] | None = None,
+                 offset: int = 0, total: int | None = None) -> tuple[np.ndarray, list[int]]:
+    """Decode images; returns the stack and the indices that decoded (bad ones go to ``skipped``)."""
+    total = total or len(files)
+    out = np.zeros((len(files), norm_size[1], norm_size[0]), np.uint8)
+    ok = []
+    for i, f in enumerate(files):
+        try:
+            out[i] = load_image(f, norm_size)
+            ok.append(i)
+        except UserError as exc:
+            if skipped is not None:
+                skipped.append(str(exc))
+        if progress and (i % 64 == 0 or i == len(files) - 1):
+            progress(offset + i + 1, total, f"decoding {os.path.basename(os.fspath(f))}")
+    return out[ok], ok

@@ -1,0 +1,128 @@
+"""IDX files (MNIST, Fashion-MNIST, KMNIST…), raw or gzipped, read with bounded memory.
+
+The header declares the shape; nothing larger than it declares (and nothing larger than
+MAX_IDX_BYTES) is ever decompressed or read.
+"""
+
+from __future__ import annotations
+
+import gzip
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+from engine.data import cache
+from engine.data.dataset import DIGITS, FASHION, Dataset, Split, build_dataset
+from engine.data.files import regular_file
+from engine.errors import UserError
+
+MAX_IDX_BYTES = 1024**3  # 1 GiB of pixels: 17× MNIST's training set
+IDX_NAMES = {
+    "train_x": "train-images-idx3-ubyte", "train_y": "train-labels-idx1-ubyte",
+    "test_x": "t10k-images-idx3-ubyte", "test_y": "t10k-labels-idx1-ubyte",
+}
+
+
+def find_idx(root: Path, which: str) -> Path | None:
+    base = IDX_NAMES[which]
+    for cand in (base, base + ".gz", base.replace("-idx", ".idx"), base.replace("-idx", ".idx") + ".gz"):
+        if (root / cand).exists():
+            return root / cand
+    return None
+
+
+def _read_exact(fh, n: int, path: Path, what: str) -> bytes:
+    try:
+        data = fh.read(n)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise UserError(f"{path}: cannot read ({exc}); the file is damaged") from None
+    if len(data) < n:
+        raise UserError(f"{path}: truncated: expected {n:,} bytes of {what}, found {len(data):,}")
+    return data
+
+
+def read_idx(path: Path, expect_ndim: int | None = None) -> np.ndarray:
+    """An IDX file (raw or .gz) → uint8 array; malformed, truncated or oversized files name the problem."""
+    regular_file(path, "IDX file")
+    opener = gzip.open if path.suffix == ".gz" else open
+    try:
+        fh = opener(path, "rb")
+    except OSError as exc:
+        raise UserError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    with fh:
+        head = _read_exact(fh, 4, path, "header")
+        zero, dtype, ndim = int.from_bytes(head[:2], "big"), head[2], head[3]
+        if zero != 0 or dtype != 0x08 or ndim not in (1, 3):
+            raise UserError(f"{path}: not an unsigned-byte IDX file of 1 or 3 dimensions (magic {head.hex()})")
+        if expect_ndim is not None and ndim != expect_ndim:
+            raise UserError(f"{path}: has {ndim} dimensions, expected {expect_ndim} "
+                            f"({'images' if expect_ndim == 3 else 'labels'})")
+        raw_dims = _read_exact(fh, 4 * ndim, path, "header")
+        dims = [int.from_bytes(raw_dims[4 * i : 4 * i + 4], "big") for i in range(ndim)]
+        if dims[0] == 0:
+            raise UserError(f"{path}: holds no items (count 0)")
+        if ndim == 3 and (dims[1] == 0 or dims[2] == 0):
+            raise UserError(f"{path}: images of {dims[1]}×{dims[2]} pixels are empty")
+        if ndim == 3 and (dims[1] > 4096 or dims[2] > 4096):
+            raise UserError(f"{path}: images of {dims[1]}×{dims[2]} pixels are too large (at most 4096×4096)")
+        need = 1
+        for d in dims:
+            need *= d
+        if need > MAX_IDX_BYTES:
+            raise UserError(f"{path}: declares {need:,} bytes of data (shape {dims}); at most {MAX_IDX_BYTES:,}")
+        data = _read_exact(fh, need, path, f"data for shape {dims}")
+    return np.frombuffer(data, np.uint8).reshape(dims)
+
+
+def open_idx(root: Path, progress, use_cache, split_seed=0, val_split=0.1) -> Dataset:
+    paths = {k: find_idx(root, k) for k in IDX_NAMES}
+    if not paths["train_x"] and not paths["test_x"]:
+        singles = sorted(root.glob("*-idx3-ubyte*"))
+        labels = [Path(str(p).replace("idx3", "idx1").replace("images", "labels")) for p in singles]
+        if not singles or not labels[0].exists():
+            raise UserError(f"{root}: found no images/labels IDX pair")
+        paths = {"train_x": singles[0], "train_y": labels[0], "test_x": None, "test_y": None}
+    if not paths["train_x"]:
+        raise UserError(f"{root}: has test files (t10k-*) but no train-images-idx3-ubyte[.gz]")
+    for img_key, lab_key in (("train_x", "train_y"), ("test_x", "test_y")):
+        if paths[img_key] and not paths[lab_key]:
+            raise UserError(f"{root}: {paths[img_key].name} has no matching labels file")
+    present = [p for p in paths.values() if p]
+    fp = cache.fingerprint("idx", present, root)
+    arrays: dict[str, np.ndarray] = {}
+    hit = cache.load_pools(fp) if use_cache else None
+    if hit:
+        meta, pools = hit
+        classes = meta["classes"]
+        norm = tuple(meta["norm_size"])
+    else:
+        for i, (k, p) in enumerate((k, p) for k, p in paths.items() if p):
+            if progress:
+                progress(i, len(present), f"reading {p.name}")
+            arrays[k] = read_idx(p, 3 if k.endswith("x") else 1)
+        for img_key, lab_key in (("train_x", "train_y"), ("test_x", "test_y")):
+            if img_key in arrays and len(arrays[img_key]) != len(arrays[lab_key]):
+                raise UserError(f"{paths[lab_key]}: {len(arrays[lab_key])} labels for "
+                                f"{len(arrays[img_key])} images in {paths[img_key].name}")
+        if "test_x" in arrays and arrays["test_x"].shape[1:] != arrays["train_x"].shape[1:]:
+            tr, te = arrays["train_x"].shape[1:], arrays["test_x"].shape[1:]
+            raise UserError(f"{paths['test_x']}: test images are {te[1]}×{te[0]}, "
+                            f"training images {tr[1]}×{tr[0]}; they must match")
+        y_all = [arrays["train_y"]] + ([arrays["test_y"]] if "test_y" in arrays else [])
+        n_classes = int(max(int(y.max()) for y in y_all)) + 1
+        low = str(root).lower()
+        classes = FASHION if "fashion" in low and n_classes == 10 else (
+            DIGITS if n_classes == 10 else [str(i) for i in range(n_classes)])
+        h, w = arrays["train_x"].shape[1:]
+        norm = (w, h)
+        pools = {"train": Split(arrays["train_x"], arrays["train_y"].astype(np.int64))}
+        if "test_x" in arrays:
+            pools["test"] = Split(arrays["test_x"], arrays["test_y"].astype(np.int64))
+        else:
+            pools = {"all": pools["train"]}
+        if use_cache:
+            cache.save_pools(fp, {"classes": classes, "norm_size": list(norm)}, pools)
+    if progress:
+        progress(len(present), len(present), "done")
+    return build_dataset(root.name, str(root), "idx", classes, norm, pools, [], fp, split_seed, val_split)

@@ -1,0 +1,1 @@
+"""Inspection: the gradient check (and, later, user functions, internals, step-through, embeddings)."""

@@ -1,0 +1,28 @@
+"""Initial weights, drawn with NumPy from the seed so both engines start from the same numbers."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def initial_weights(sizes: list[int], act: str, seed: int, init: str = "he") -> list[np.ndarray]:
+    """``[W0, b0, W1, ...]`` for layer sizes ``sizes``.
+
+    ``he``: He-normal (std √(2/fan_in)) for layers feeding relu, Xavier-normal
+    (√(2/(fan_in+fan_out))) otherwise, zero biases. ``xavier``: Xavier-normal everywhere,
+    zero biases. ``normal``: weights N(0, 1) as the letters course's ``torch.randn``, zero biases.
+    """
+    rng = np.random.default_rng(seed)
+    out = []
+    for i in range(len(sizes) - 1):
+        fan_in, fan_out = sizes[i], sizes[i + 1]
+        last = i == len(sizes) - 2
+        if init == "normal":
+            std = 1.0
+        elif init == "he" and act == "relu" and not last:
+            std = np.sqrt(2.0 / fan_in)
+        else:
+            std = np.sqrt(2.0 / (fan_in + fan_out))
+        out.append((rng.standard_normal((fan_out, fan_in)) * std).astype(np.float32))
+        out.append(np.zeros(fan_out, np.float32))
+    return out

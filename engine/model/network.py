@@ -1,0 +1,283 @@
+"""One interface over the two engines: build, train a step, predict, export weights.
+
+:func:`build_network` returns a :class:`TorchNetwork` or a :class:`NumpyNetwork`; callers see
+only :class:`Network`. Both start from the same seeded weights (drawn with NumPy), so with
+the same data order their losses agree step by step.
+"""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+
+import numpy as np
+import torch
+
+from engine.config import TrainConfig, check_parameter_budget
+from engine.model.blas import set_blas_threads
+from engine.model.functions import TorchMLP, mlp_loss_and_grads
+from engine.model.init import initial_weights
+from engine.model.numpy_ops import NumpyMLP
+from engine.model.optimizers import NumpyOptimizer
+
+_DEFAULT_THREADS = torch.get_num_threads()
+EVAL_BATCH = 2048
+
+
+def state_dict_keys(n_linear: int) -> list[str]:
+    """``net.0.W, net.0.b, net.2.W, ...``: the course's names (activations sit at odd indices)."""
+    return [f"net.{2 * i}.{p}" for i in range(n_linear) for p in ("W", "b")]
+
+
+def available_devices() -> list[str]:
+    """``cpu`` plus ``cuda`` / ``mps`` where torch sees one."""
+    devices = ["cpu"]
+    if torch.cuda.is_available():
+        devices.append("cuda")
+    if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+        devices.append("mps")
+    return devices
+
+
+class Network(ABC):
+    """A trainable MLP. Arrays in and out are NumPy; ``prepare`` converts once per run."""
+
+    engine = ""
+
+    def __init__(self, config: TrainConfig, in_features: int, n_classes: int,
+                 weights: list[np.ndarray] | None = None):
+        self.config = config
+        self.in_features, self.n_classes = in_features, n_classes
+        self.sizes = [in_features, *config.hidden, n_classes]
+        check_parameter_budget(in_features, list(config.hidden), n_classes)
+        if weights is None:
+            weights = initial_weights(self.sizes, config.act, config.seed, config.init)
+        self._build(weights)
+
+    @abstractmethod
+    def _build(self, weights: list[np.ndarray]) -> None: ...
+
+    # -- data ---------------------------------------------------------------------------
+    def prepare(self, x: np.ndarray):
+        """Float32 [N, features] NumPy → the engine's array type."""
+        return x
+
+    def prepare_labels(self, y: np.ndarray):
+        return y.astype(np.int64)
+
+    def batch(self, x, y, idx: np.ndarray):
+        """Rows ``idx`` of prepared inputs and labels."""
+        return x[idx], y[idx]
+
+    # -- training -----------------------------------------------------------------------
+    @abstractmethod
+    def configure_threads(self) -> None:
+        """Thread counts that suit this batch size (called once per run, on the training thread)."""
+
+    @abstractmethod
+    def train_step(self, x, y) -> tuple[float, int]:
+        """One optimiser step; returns (batch-mean loss, number of correct predictions).
+
+        If the loss is not finite the step is not applied, so the weights stay good.
+        """
+
+    @abstractmethod
+    def _logits_batch(self, xb) -> np.ndarray: ...
+
+    def logits(self, x) -> np.ndarray:
+        """Logits for prepared inputs, in batches (no gradient bookkeeping)."""
+        outs = [self._logits_batch(x[i : i + EVAL_BATCH]) for i in range(0, len(x), EVAL_BATCH)]
+        return np.concatenate(outs) if outs else np.zeros((0, self.n_classes), np.float32)
+
+    # -- weights ------------------------------------------------------------------------
+    @abstractmethod
+    def weights(self) -> list[np.ndarray]:
+        """Copies of ``[W0, b0, W1, ...]``."""
+
+    @abstractmethod
+    def set_weights(self, weights: list[np.ndarray]) -> None: ...
+
+    def weights_finite(self) -> bool:
+        return all(np.isfinite(w).all() for w in self.weights())
+
+    def state_dict(self) -> dict[str, torch.Tensor]:
+        """The course's layout: ``{'net.0.W': [h1, in], 'net.0.b': [h1], ...}`` as CPU tensors."""
+        keys = state_dict_keys(len(self.sizes) - 1)
+        return {k: torch.from_numpy(w) for k, w in zip(keys, self.weights())}
+
+    def snapshot(self) -> Network:
+        """A copy of the current weights for inference while this network trains on."""
+        return build_network(self.config, self.in_features, self.n_classes, self.weights())
+
+    @abstractmethod
+    def optimizer_state(self) -> dict:
+        """Plain dicts of tensors and numbers, safe for ``weights_only`` loading."""
+
+    @abstractmethod
+    def load_optimizer_state(self, state: dict | None) -> bool:
+        """Restore a saved optimiser state of the same engine and optimizer; False if it does not
+        apply; ``ValueError`` if it is malformed. The configured hyperparameters (lr, momentum,
+        weight decay) always win over numbers stored in the state."""
+
+
+class NumpyNetwork(Network):
+    engine = "numpy"
+
+    def _build(self, weights):
+        c = self.config
+        self._np = NumpyMLP(self.in_features, c.hidden, self.n_classes, c.act)
+        for p, w in zip(self._np.params, weights):
+            p[...] = w
+        self._opt = NumpyOptimizer(c.optim, self._np.flat, self._np.flat_grad, c.lr, c.momentum, c.weight_decay)
+
+    def configure_threads(self):
+        set_blas_threads(1 if self.config.batch_size < 64 else None)
+
+    def train_step(self, x, y):
+        loss, logits = self._np.loss_and_grads(x, y, self.config.loss_reduction)
+        if self.config.loss_reduction == "sum":
+            loss /= len(y)
+        correct = int((logits.argmax(1) == y).sum())
+        if math.isfinite(loss):
+            self._opt.step()
+        return loss, correct
+
+    def _logits_batch(self, xb):
+        return self._np.forward(xb)
+
+    def weights(self):
+        return [p.copy() for p in self._np.params]
+
+    def set_weights(self, weights):
+        for p, w in zip(self._np.params, weights):
+            p[...] = w
+
+    def optimizer_state(self):
+        return {"engine": "numpy", "name": self.config.optim,
+                **{k: (torch.from_numpy(v) if isinstance(v, np.ndarray) else v)
+                   for k, v in self._opt.state_dict().items()}}
+
+    def load_optimizer_state(self, state):
+        if not isinstance(state, dict) or state.get("engine") != "numpy" or state.get("name") != self.config.optim:
+            return False
+        self._opt.load_state_dict({k: (v.numpy() if isinstance(v, torch.Tensor) else v)
+                                   for k, v in state.items() if k not in ("engine", "name")})
+        return True
+
+
+class TorchNetwork(Network):
+    engine = "torch"
+
+    def _build(self, weights):
+        c = self.config
+        self.device = torch.device(c.device)
+        self._torch = TorchMLP(self.in_features, c.hidden, self.n_classes, c.act)
+        with torch.no_grad():
+            for p, w in zip(self._torch.params_in_order(), weights):
+                p.copy_(torch.from_numpy(w))
+        self._torch.to(self.device)
+        self._params = self._torch.params_in_order()
+        self._opt = _torch_optimizer(c, self._params)
+
+    def prepare(self, x):
+        return torch.from_numpy(x).to(self.device)
+
+    def prepare_labels(self, y):
+        return torch.from_numpy(y.astype(np.int64)).to(self.device)
+
+    def batch(self, x, y, idx):
+        t = torch.from_numpy(idx)
+        if self.device.type != "cpu":
+            t = t.to(self.device)
+        return x.index_select(0, t), y.index_select(0, t)
+
+    def configure_threads(self):
+        """Small batches run faster on one CPU thread (and much faster off the main thread,
+        where a second OpenMP team costs a hand-off per op); large ones use the default."""
+        if self.device.type == "cpu":
+            torch.set_num_threads(1 if self.config.batch_size < 256 else _DEFAULT_THREADS)
+
+    def train_step(self, x, y):
+        c = self.config
+        loss_t, logits, grads = mlp_loss_and_grads(c.act, x, y, self._params, c.loss_reduction)
+        loss = loss_t.item()
+        if c.loss_reduction == "sum":
+            loss /= len(y)
+        if not math.isfinite(loss):
+            return loss, 0
+        for p, g in zip(self._params, grads):
+            p.grad = g
+        self._opt.step()
+        return loss, int((logits.argmax(1) == y).sum())
+
+    def _logits_batch(self, xb):
+        with torch.no_grad():
+            return self._torch(xb).float().cpu().numpy()
+
+    def weights(self):
+        return [p.detach().cpu().numpy().copy() for p in self._params]
+
+    def set_weights(self, weights):
+        with torch.no_grad():
+            for p, w in zip(self._params, weights):
+                p.copy_(torch.from_numpy(np.asarray(w, np.float32)))
+
+    def optimizer_state(self):
+        return {"engine": "torch", "name": self.config.optim, "torch": self._opt.state_dict()}
+
+    def load_optimizer_state(self, state):
+        if not isinstance(state, dict) or state.get("engine") != "torch" or state.get("name") != self.config.optim:
+            return False
+        sd = state.get("torch")
+        if not isinstance(sd, dict) or not isinstance(sd.get("state"), dict) or not isinstance(
+                sd.get("param_groups"), list):
+            raise ValueError("optimizer state is not a torch optimizer state")
+        for i, entry in sd["state"].items():
+            if not isinstance(i, int) or not 0 <= i < len(self._params) or not isinstance(entry, dict):
+                raise ValueError(f"optimizer state entry {i!r} does not fit the network")
+            for k, v in entry.items():
+                if not isinstance(v, torch.Tensor) or not v.is_floating_point():
+                    raise ValueError(f"optimizer state {k!r} is not a float tensor")
+                if k == "step":
+                    if v.numel() != 1 or not math.isfinite(float(v)) or float(v) < 0:
+                        raise ValueError(f"optimizer step {v!r} is not a count")
+                elif tuple(v.shape) != tuple(self._params[i].shape):
+                    raise ValueError(f"optimizer buffer {k!r} has shape {list(v.shape)}, "
+                                     f"the parameter {list(self._params[i].shape)}")
+        self._opt.load_state_dict(sd)
+        c = self.config  # the configured numbers win over whatever the file says
+        for group in self._opt.param_groups:
+            group["lr"], group["weight_decay"] = c.lr, c.weight_decay
+            if "momentum" in group:
+                group["momentum"] = c.momentum
+        return True
+
+
+def build_network(config: TrainConfig, in_features: int, n_classes: int,
+                  weights: list[np.ndarray] | None = None) -> Network:
+    """The network of ``config.engine``; its parameter count is checked before anything is allocated."""
+    cls = NumpyNetwork if config.engine == "numpy" else TorchNetwork
+    return cls(config, in_features, n_classes, weights)
+
+
+def _fused(cls, params, **kw) -> torch.optim.Optimizer:
+    """The single-kernel ("fused") variant where this torch has it: the same update, fewer dispatches."""
+    try:
+        return cls(params, fused=True, **kw)
+    except (RuntimeError, TypeError, ValueError):
+        return cls(params, **kw)
+
+
+def _torch_optimizer(c: TrainConfig, params) -> torch.optim.Optimizer:
+    """The ``torch.optim`` class the name means (adam: L2 decay; adamw: decoupled)."""
+    if c.optim == "sgd":
+        return _fused(torch.optim.SGD, params, lr=c.lr, momentum=c.momentum, weight_decay=c.weight_decay)
+    if c.optim == "adam":
+        return _fused(torch.optim.Adam, params, lr=c.lr, weight_decay=c.weight_decay)
+    if c.optim == "adamw":
+        return _fused(torch.optim.AdamW, params, lr=c.lr, weight_decay=c.weight_decay)
+    if c.optim == "adagrad":
+        return _fused(torch.optim.Adagrad, params, lr=c.lr, weight_decay=c.weight_decay)
+    if c.optim == "rmsprop":
+        return torch.optim.RMSprop(params, lr=c.lr, momentum=c.momentum, weight_decay=c.weight_decay)
+    return torch.optim.Adadelta(params, lr=c.lr, weight_decay=c.weight_decay)
