@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 UNAME := $(shell uname -s)
 
-.PHONY: run test lint bench gradcheck screenshots clean
+.PHONY: run test test-fast lint bench gradcheck screenshots clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,10 +20,18 @@ endif
 run: $(STAMP)
 	$(PY) main.py
 
-test: $(STAMP)
+lint: $(STAMP)
 	$(VENV)/bin/ruff check engine gui tests bench main.py
+	$(VENV)/bin/ruff format --check engine gui tests bench main.py
 	$(VENV)/bin/lint-imports
+
+# Everything, slow real training runs included (what CI runs).
+test: lint
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest
+
+# For iteration: skips the `slow` marker.
+test-fast: lint
+	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -m "not slow"
 
 bench: $(STAMP)
 	$(PY) bench/bench_engine.py

@@ -20,7 +20,8 @@ w = MainWindow()
 w.show()
 app.processEvents()
 print(f"shown={time.perf_counter() - T0:.3f}", flush=True)
-w.dataset_loaded.connect(lambda ds: (print(f"ready={time.perf_counter() - T0:.3f}", flush=True),
-                                     QTimer.singleShot(0, app.quit)))
+w.dataset_loaded.connect(
+    lambda ds: (print(f"ready={time.perf_counter() - T0:.3f}", flush=True), QTimer.singleShot(0, app.quit))
+)
 app.exec()
 w.close()

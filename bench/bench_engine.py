@@ -66,6 +66,7 @@ def step_rates(batch: int, steps: int, repeats: int = 3) -> dict[str, float]:
         def go():
             for idx in orders:
                 net.train_step(*net.batch(x, y, idx))
+
         return go
 
     def run_builtin():
@@ -85,6 +86,7 @@ def step_rates(batch: int, steps: int, repeats: int = 3) -> dict[str, float]:
                 loss.backward()
                 opt.step()
                 int((logits.argmax(1) == yb).sum())
+
         return go
 
     fns = {"builtin": run_builtin(), "torch": run_engine("torch"), "numpy": run_engine("numpy")}
@@ -98,6 +100,7 @@ def step_rates(batch: int, steps: int, repeats: int = 3) -> dict[str, float]:
 
 
 # -- the course's pipeline, reimplemented -------------------------------------------------
+
 
 class CourseDataset(torch.utils.data.Dataset):
     """Decodes each image on every access, as the course's script does."""
@@ -126,9 +129,10 @@ def course_pipeline(epochs: int) -> tuple[float, float]:
 
     torch.set_num_threads(1)
     torch.manual_seed(0)
-    loaders = {s: torch.utils.data.DataLoader(CourseDataset(LETTERS_DIR, f"{s}.json"), batch_size=8,
-                                              shuffle=(s == "train"))
-               for s in ("train", "validation", "test")}
+    loaders = {
+        s: torch.utils.data.DataLoader(CourseDataset(LETTERS_DIR, f"{s}.json"), batch_size=8, shuffle=(s == "train"))
+        for s in ("train", "validation", "test")
+    }
     model = TorchMLP(1024, [64], 26, "relu")
     with torch.no_grad():
         for p, w in zip(model.params_in_order(), initial_weights([1024, 64, 26], "relu", 0)):
@@ -176,9 +180,11 @@ def main() -> int:
     print("\n== training-step throughput, 1024 → 64 → 26 relu, adam (samples/s, best of 3) ==")
     for batch in (8, 128):
         r = step_rates(batch, steps if batch == 8 else steps // 4)
-        print(f"batch {batch:>3}: built-ins {r['builtin']:>10,.0f}   torch engine {r['torch']:>10,.0f} "
-              f"({r['torch'] / r['builtin']:.2f}x)   numpy engine {r['numpy']:>10,.0f} "
-              f"({r['numpy'] / r['builtin']:.2f}x)")
+        print(
+            f"batch {batch:>3}: built-ins {r['builtin']:>10,.0f}   torch engine {r['torch']:>10,.0f} "
+            f"({r['torch'] / r['builtin']:.2f}x)   numpy engine {r['numpy']:>10,.0f} "
+            f"({r['numpy'] / r['builtin']:.2f}x)"
+        )
     if not LETTERS_DIR.exists():
         print(f"\n(skipping the full-run comparison: {LETTERS_DIR} not found)")
         return 0
@@ -191,8 +197,10 @@ def main() -> int:
     print(f"course pipeline (Dataset decoding per item + DataLoader): {base_t:7.1f} s, test acc {base_acc:.4f}")
     for engine in ("numpy", "torch"):
         t, acc, best = our_run(engine, epochs)
-        print(f"backprop studio, {engine:<5} engine:                     {t:7.1f} s, test acc {acc:.4f} "
-              f"(at best val {best:.4f})  → {base_t / t:.1f}x faster")
+        print(
+            f"backprop studio, {engine:<5} engine:                     {t:7.1f} s, test acc {acc:.4f} "
+            f"(at best val {best:.4f})  → {base_t / t:.1f}x faster"
+        )
     return 0
 
 

@@ -39,12 +39,19 @@ def main() -> int:
 
     # 1. launch → visible, usable window (a fresh process, as a user starts it)
     t = time.perf_counter()
-    out = subprocess.run([sys.executable, str(ROOT / "bench" / "_launch_probe.py")], capture_output=True,
-                         text=True, timeout=120, env={**os.environ})
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "_launch_probe.py")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ},
+    )
     wall = time.perf_counter() - t
     probe = dict(line.split("=", 1) for line in out.stdout.split() if "=" in line)
-    print(f"launch: window shown {float(probe.get('shown', 'nan')):.2f} s, dataset ready "
-          f"{float(probe.get('ready', 'nan')):.2f} s after process start (process wall {wall:.2f} s)")
+    print(
+        f"launch: window shown {float(probe.get('shown', 'nan')):.2f} s, dataset ready "
+        f"{float(probe.get('ready', 'nan')):.2f} s after process start (process wall {wall:.2f} s)"
+    )
 
     import numpy as np
     from PySide6.QtCore import QElapsedTimer, QEventLoop, QMimeData, QPointF, Qt, QTimer, QUrl
@@ -106,11 +113,15 @@ def main() -> int:
         app.processEvents()
     lat = np.asarray(lateness_all)
     head, gui = max(head_rates), max(gui_rates)
-    print(f"throughput ({a.engine}, batch {config.batch_size}, {a.epochs} epochs of {len(ds.train)}): "
-          f"headless {head:,.0f} samples/s, in the app with live plots {gui:,.0f} samples/s, "
-          f"ratio {gui / head:.2f}x (target >= 0.9x)")
-    print(f"event loop while training: 10 ms timer lateness p50 {np.percentile(lat, 50):.1f} ms, "
-          f"p99 {np.percentile(lat, 99):.1f} ms, max {lat.max():.1f} ms over {len(lat)} ticks (target p99 <= 50 ms)")
+    print(
+        f"throughput ({a.engine}, batch {config.batch_size}, {a.epochs} epochs of {len(ds.train)}): "
+        f"headless {head:,.0f} samples/s, in the app with live plots {gui:,.0f} samples/s, "
+        f"ratio {gui / head:.2f}x (target >= 0.9x)"
+    )
+    print(
+        f"event loop while training: 10 ms timer lateness p50 {np.percentile(lat, 50):.1f} ms, "
+        f"p99 {np.percentile(lat, 99):.1f} ms, max {lat.max():.1f} ms over {len(lat)} ticks (target p99 <= 50 ms)"
+    )
 
     # 3. drop one image → prediction shown
     from PIL import Image

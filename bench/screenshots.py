@@ -29,11 +29,18 @@ def main() -> int:
     app.setStyle("Fusion")
     if dark:
         pal = QPalette()
-        for role, color in ((QPalette.Window, "#2b2b2b"), (QPalette.WindowText, "#e6e6e6"),
-                            (QPalette.Base, "#1e1e1e"), (QPalette.AlternateBase, "#2b2b2b"),
-                            (QPalette.Text, "#e6e6e6"), (QPalette.Button, "#3a3a3a"),
-                            (QPalette.ButtonText, "#e6e6e6"), (QPalette.Highlight, "#0072B2"),
-                            (QPalette.ToolTipBase, "#3a3a3a"), (QPalette.ToolTipText, "#e6e6e6")):
+        for role, color in (
+            (QPalette.Window, "#2b2b2b"),
+            (QPalette.WindowText, "#e6e6e6"),
+            (QPalette.Base, "#1e1e1e"),
+            (QPalette.AlternateBase, "#2b2b2b"),
+            (QPalette.Text, "#e6e6e6"),
+            (QPalette.Button, "#3a3a3a"),
+            (QPalette.ButtonText, "#e6e6e6"),
+            (QPalette.Highlight, "#0072B2"),
+            (QPalette.ToolTipBase, "#3a3a3a"),
+            (QPalette.ToolTipText, "#e6e6e6"),
+        ):
             pal.setColor(role, QColor(color))
         app.setPalette(pal)
     from engine.config import TrainConfig
@@ -65,9 +72,16 @@ def main() -> int:
     wait(w.dataset_loaded)
     shot("1-dataset-start")
     small = data == "builtin"
-    w.hyper.set_config(TrainConfig(epochs=40 if small else 6, engine="numpy", batch_size=8 if small else 64,
-                                   hidden=[64] if small else [256], lr=2e-3 if small else 5e-4,
-                                   weight_decay=0.15 if small else 0.02))
+    w.hyper.set_config(
+        TrainConfig(
+            epochs=40 if small else 6,
+            engine="numpy",
+            batch_size=8 if small else 64,
+            hidden=[64] if small else [256],
+            lr=2e-3 if small else 5e-4,
+            weight_decay=0.15 if small else 0.02,
+        )
+    )
     w.start_training()
     pause(1500)
     w.toggle_pause()

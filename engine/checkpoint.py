@@ -59,14 +59,26 @@ class Model:
 
     def configs(self) -> dict:
         c = self.config
-        return {"norm_size": tuple(self.norm_size), "output_size": len(self.classes),
-                "hidden_size": list(c.hidden), "n_layers": len(c.hidden) + 1, "act_type": c.act}
+        return {
+            "norm_size": tuple(self.norm_size),
+            "output_size": len(self.classes),
+            "hidden_size": list(c.hidden),
+            "n_layers": len(c.hidden) + 1,
+            "act_type": c.act,
+        }
 
 
 def dataset_record(ds) -> dict:
     """What a checkpoint or run records of its dataset: enough to rebuild the exact split."""
-    return {"name": ds.name, "path": ds.source, "layout": ds.layout, "fingerprint": ds.fingerprint,
-            "split_seed": ds.split_seed, "val_split": ds.val_split, "fixed_split": ds.fixed_split}
+    return {
+        "name": ds.name,
+        "path": ds.source,
+        "layout": ds.layout,
+        "fingerprint": ds.fingerprint,
+        "split_seed": ds.split_seed,
+        "val_split": ds.val_split,
+        "fixed_split": ds.fixed_split,
+    }
 
 
 def save_checkpoint(path: str | os.PathLike, model: Model) -> None:
@@ -106,8 +118,9 @@ def save_checkpoint(path: str | os.PathLike, model: Model) -> None:
         except OSError:
             pass
         if isinstance(exc, (OSError, RuntimeError)):
-            reason = getattr(exc, "strerror", None) or ("the disk is full or the write failed"
-                                                        if isinstance(exc, RuntimeError) else str(exc))
+            reason = getattr(exc, "strerror", None) or (
+                "the disk is full or the write failed" if isinstance(exc, RuntimeError) else str(exc)
+            )
             raise UserError(f"{path}: could not save ({reason}); the previous file is unchanged") from None
         raise
     _fsync_dir(path.parent)
@@ -143,14 +156,17 @@ def _check_archive(name: str) -> None:
             infos = zf.infolist()
             total = sum(i.file_size for i in infos)
             if total > MAX_FILE_BYTES or len(infos) > 100_000:
-                raise UserError(f"{name}: its records would unpack to {total:,} bytes "
-                                f"(at most {MAX_FILE_BYTES:,}); refusing to read it")
+                raise UserError(
+                    f"{name}: its records would unpack to {total:,} bytes "
+                    f"(at most {MAX_FILE_BYTES:,}); refusing to read it"
+                )
             bad = zf.testzip()
     except UserError:
         raise
     except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError, RuntimeError):
-        raise UserError(f"{name}: the file is damaged (its archive cannot be read); "
-                        f"use another copy or retrain") from None
+        raise UserError(
+            f"{name}: the file is damaged (its archive cannot be read); use another copy or retrain"
+        ) from None
     if bad is not None:
         raise UserError(f"{name}: the file is damaged (checksum mismatch in {bad}); use another copy or retrain")
 
@@ -170,20 +186,30 @@ def _read(name: str):
     except pickle.UnpicklingError as exc:
         glob = re.search(r"GLOBAL ([\w.]+)", str(exc))
         if glob:
-            raise UserError(f"{name}: refused: the file holds Python code or objects ({glob.group(1)}), "
-                            f"not plain weights; nothing from it was run") from None
+            raise UserError(
+                f"{name}: refused: the file holds Python code or objects ({glob.group(1)}), "
+                f"not plain weights; nothing from it was run"
+            ) from None
         raise UserError(f"{name}: not a checkpoint (no PyTorch tensor data in it; nothing from it was run)") from None
     except (MemoryError, RecursionError):
-        raise UserError(f"{name}: refused: its contents are nested or repeated beyond what a checkpoint holds") \
-            from None
+        raise UserError(
+            f"{name}: refused: its contents are nested or repeated beyond what a checkpoint holds"
+        ) from None
     except (RuntimeError, EOFError, ValueError, OSError, KeyError, AttributeError, TypeError, IndexError):
-        raise UserError(f"{name}: not a checkpoint, or a damaged or cut-short one "
-                        f"(PyTorch could not read it); use another copy or retrain") from None
+        raise UserError(
+            f"{name}: not a checkpoint, or a damaged or cut-short one "
+            f"(PyTorch could not read it); use another copy or retrain"
+        ) from None
 
 
 def _int(value, key: str, low: int, high: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
-            or int(value) != value or not low <= int(value) <= high:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not math.isfinite(value)
+        or int(value) != value
+        or not low <= int(value) <= high
+    ):
         raise UserError(f"'{key}': {value!r} must be a whole number from {low} to {high}")
     return int(value)
 
@@ -208,8 +234,10 @@ def _sizes_from_configs(cfg: dict) -> tuple[list[int], tuple[int, int], int, str
         n_layers = _int(cfg.get("n_layers"), "configs.n_layers", 2, MAX_LAYERS + 1)
         hidden = [_int(hs, "configs.hidden_size", 1, 65536)] * (n_layers - 1)
     if "n_layers" in cfg and _int(cfg["n_layers"], "configs.n_layers", 2, MAX_LAYERS + 1) != len(hidden) + 1:
-        raise UserError(f"'configs': n_layers={cfg['n_layers']} but hidden_size has {len(hidden)} entries "
-                        f"(n_layers must be len(hidden_size)+1)")
+        raise UserError(
+            f"'configs': n_layers={cfg['n_layers']} but hidden_size has {len(hidden)} entries "
+            f"(n_layers must be len(hidden_size)+1)"
+        )
     act = cfg.get("act_type", "relu")
     if not isinstance(act, str) or act.lower() not in ACTIVATIONS:
         raise UserError(f"'configs.act_type': {act!r} is not one of {', '.join(ACTIVATIONS)}")
@@ -231,18 +259,24 @@ def _sizes_from_tensors(sd: dict) -> tuple[list[int], tuple[int, int], int]:
         shapes.append(tuple(t.shape))
     for i in range(1, n):
         if shapes[i][1] != shapes[i - 1][0]:
-            raise UserError(f"'state_dict.net.{2 * i}.W' takes {shapes[i][1]} inputs, "
-                            f"the layer before gives {shapes[i - 1][0]}")
+            raise UserError(
+                f"'state_dict.net.{2 * i}.W' takes {shapes[i][1]} inputs, the layer before gives {shapes[i - 1][0]}"
+            )
     side = math.isqrt(shapes[0][1])
     if side * side != shapes[0][1]:
-        raise UserError(f"'state_dict.net.0.W' takes {shapes[0][1]} inputs: not a square image, "
-                        f"so the input size cannot be inferred (add 'configs')")
+        raise UserError(
+            f"'state_dict.net.0.W' takes {shapes[0][1]} inputs: not a square image, "
+            f"so the input size cannot be inferred (add 'configs')"
+        )
     return [s[0] for s in shapes[:-1]], (side, side), shapes[-1][0]
 
 
 def _str_list(value, key: str, n: int) -> list[str]:
-    if not isinstance(value, (list, tuple)) or len(value) != n or \
-            not all(isinstance(c, str) and 0 < len(c) <= 200 for c in value):
+    if (
+        not isinstance(value, (list, tuple))
+        or len(value) != n
+        or not all(isinstance(c, str) and 0 < len(c) <= 200 for c in value)
+    ):
         raise UserError(f"'{key}' must be a list of {n} class names (short strings)")
     return list(value)
 
@@ -270,9 +304,11 @@ def _model_from(ckpt, device: str, act_override: str | None) -> Model:
     else:
         hidden, norm_size, n_out = _sizes_from_tensors(sd)
         act = "relu"
-        notes.append(f"no configs in the file: sizes inferred from the weights "
-                     f"({norm_size[0]}×{norm_size[1]} → {' → '.join(map(str, hidden))} → {n_out}); "
-                     f"activation not recorded, assumed {act_override or act}")
+        notes.append(
+            f"no configs in the file: sizes inferred from the weights "
+            f"({norm_size[0]}×{norm_size[1]} → {' → '.join(map(str, hidden))} → {n_out}); "
+            f"activation not recorded, assumed {act_override or act}"
+        )
     if act_override:
         if act_override not in ACTIVATIONS:
             raise UserError(f"activation: {act_override!r} is not one of {', '.join(ACTIVATIONS)}")
@@ -312,8 +348,9 @@ def _model_from(ckpt, device: str, act_override: str | None) -> Model:
         if tuple(t.shape) != want:  # checked before anything is materialised
             raise UserError(f"'state_dict.{k}' has shape {list(t.shape)}, the configs imply {list(want)}")
         if t.dtype not in (torch.float32, torch.float64, torch.float16, torch.bfloat16):
-            raise UserError(f"'state_dict.{k}' holds {str(t.dtype).replace('torch.', '')} values; "
-                            f"weights must be floating point")
+            raise UserError(
+                f"'state_dict.{k}' holds {str(t.dtype).replace('torch.', '')} values; weights must be floating point"
+            )
         if not t.is_contiguous() or t.untyped_storage().nbytes() < (t.storage_offset() + t.numel()) * t.element_size():
             raise UserError(f"'state_dict.{k}' is not a plain tensor (its storage does not hold its shape)")
         w = t.detach().to(torch.float32).cpu().numpy().copy()

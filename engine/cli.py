@@ -27,8 +27,12 @@ class _Parser(argparse.ArgumentParser):
 TRAIN_OPTIONS = [
     (("--hsize", "--hidden"), "hidden", str, "hidden sizes, e.g. 64 or 128,64"),
     (("--act",), "act", str, "relu | sigmoid | tanh | identity"),
-    (("--optim", "--optim_type"), "optim", str, "sgd | adam (torch.optim.Adam: L2 decay) | adamw (decoupled) | "
-                                                 "adagrad | rmsprop | adadelta"),
+    (
+        ("--optim", "--optim_type"),
+        "optim",
+        str,
+        "sgd | adam (torch.optim.Adam: L2 decay) | adamw (decoupled) | adagrad | rmsprop | adadelta",
+    ),
     (("--lr",), "lr", float, "learning rate"),
     (("--momentum",), "momentum", float, "momentum (sgd, rmsprop)"),
     (("--weight-decay", "--weight_decay"), "weight_decay", float, "weight decay"),
@@ -40,8 +44,12 @@ TRAIN_OPTIONS = [
     (("--device",), "device", str, "cpu | cuda | mps"),
     (("--init",), "init", str, "he | xavier | normal (N(0,1), the letters course's torch.randn)"),
     (("--loss-reduction",), "loss_reduction", str, "mean | sum (sum: the letters course's backward, no 1/N)"),
-    (("--val-split",), "val_split", float, "validation fraction where the data has no validation split "
-                                           "(0: train on all of it)"),
+    (
+        ("--val-split",),
+        "val_split",
+        float,
+        "validation fraction where the data has no validation split (0: train on all of it)",
+    ),
     (("--split-seed",), "split_seed", int, "seed of the train/val/test split where the data has none"),
 ]
 
@@ -53,13 +61,22 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
     t = sub.add_parser("train", help="train a model")
     t.add_argument("--data", default="builtin", help="dataset folder (default: the built-in letters)")
-    t.add_argument("--preset", choices=list(PRESETS),
-                   help="start from these settings (default: the dataset kind's: letters for letters, "
-                        "mnist-fnn for IDX, default for folders)")
+    t.add_argument(
+        "--preset",
+        choices=list(PRESETS),
+        help="start from these settings (default: the dataset kind's: letters for letters, "
+        "mnist-fnn for IDX, default for folders)",
+    )
     for flags, dest, typ, help_ in TRAIN_OPTIONS:
         t.add_argument(*flags, dest=dest, type=typ, default=None, help=help_)
-    t.add_argument("--layer", "--layers", dest="layers", type=int, default=None,
-                   help="number of linear layers (course alias: repeats a single --hsize)")
+    t.add_argument(
+        "--layer",
+        "--layers",
+        dest="layers",
+        type=int,
+        default=None,
+        help="number of linear layers (course alias: repeats a single --hsize)",
+    )
     t.add_argument("--norm-size", type=int, default=32, help="input side for image folders (default 32)")
     t.add_argument("--out", help="write the checkpoint here")
     t.add_argument("--resume", help="continue training from this checkpoint, exactly where it stopped")
@@ -116,11 +133,17 @@ def _report(run, a, val: dict):
         if isinstance(ev, EvalEvent):
             val.update(val_loss=ev.val_loss, val_acc=ev.val_acc)
             if not a.quiet:
-                print(f"  val_loss {ev.val_loss:.4f}  val_acc {ev.val_acc:.4f}  "
-                      f"(best {ev.best_val_acc:.4f} @ epoch {ev.best_epoch})", flush=True)
+                print(
+                    f"  val_loss {ev.val_loss:.4f}  val_acc {ev.val_acc:.4f}  "
+                    f"(best {ev.best_val_acc:.4f} @ epoch {ev.best_epoch})",
+                    flush=True,
+                )
         elif isinstance(ev, EpochEvent) and not a.quiet:
-            print(f"epoch {ev.epoch}/{ev.epochs}  loss {ev.train_loss:.4f}  acc {ev.train_acc:.4f}  "
-                  f"elapsed {format_duration(ev.elapsed)}  ETA {format_duration(ev.eta)}", flush=True)
+            print(
+                f"epoch {ev.epoch}/{ev.epochs}  loss {ev.train_loss:.4f}  acc {ev.train_acc:.4f}  "
+                f"elapsed {format_duration(ev.elapsed)}  ETA {format_duration(ev.eta)}",
+                flush=True,
+            )
         elif isinstance(ev, WarningEvent):
             print(f"warning: {ev.message}", file=sys.stderr, flush=True)
         elif isinstance(ev, (FinishedEvent, FailedEvent)):
@@ -144,8 +167,11 @@ def _check_writable(out: str) -> None:
 def _fingerprint_warning(model, ds, what: str) -> None:
     want = model.dataset.get("fingerprint")
     if want and ds.fingerprint and want != ds.fingerprint:
-        print(f"warning: {what}: the data on disk differs from the data the model was trained on "
-              f"(content fingerprint changed); its split may differ too", file=sys.stderr)
+        print(
+            f"warning: {what}: the data on disk differs from the data the model was trained on "
+            f"(content fingerprint changed); its split may differ too",
+            file=sys.stderr,
+        )
 
 
 def cmd_train(a) -> int:
@@ -162,8 +188,10 @@ def cmd_train(a) -> int:
     if resumed:
         unknown = set(given) - {"epochs", "device", "val_interval"}
         if unknown:
-            raise UserError(f"--resume continues with the checkpoint's settings; "
-                            f"remove {', '.join('--' + k.replace('_', '-') for k in sorted(unknown))}")
+            raise UserError(
+                f"--resume continues with the checkpoint's settings; "
+                f"remove {', '.join('--' + k.replace('_', '-') for k in sorted(unknown))}"
+            )
         config = dataclasses.replace(resumed.config, **given).validate()
         norm = resumed.norm_size
     else:
@@ -187,8 +215,11 @@ def cmd_train(a) -> int:
     else:
         run = TrainingRun(config, ds)
     _print_hyperparameters(config, given)
-    print(f"model: {config.summary(ds.in_features, len(ds.classes))}, {config.optim}, "
-          f"lr {config.lr:g}, batch {config.batch_size}, engine {config.engine}", flush=True)
+    print(
+        f"model: {config.summary(ds.in_features, len(ds.classes))}, {config.optim}, "
+        f"lr {config.lr:g}, batch {config.batch_size}, engine {config.engine}",
+        flush=True,
+    )
     val: dict = {}
 
     def stop_gently(_sig, _frame):  # first Ctrl+C: stop after this step, still save
@@ -201,16 +232,20 @@ def cmd_train(a) -> int:
         last = _report(run, a, val)
     finally:
         signal.signal(signal.SIGINT, previous_handler)
-    model = Model(run.network, ds.classes, ds.norm_size, config, run.history, dataset_name=ds.name,
-                  dataset=dataset_record(ds))
+    model = Model(
+        run.network, ds.classes, ds.norm_size, config, run.history, dataset_name=ds.name, dataset=dataset_record(ds)
+    )
     if isinstance(last, FailedEvent):
         print(f"error: {last.reason}", file=sys.stderr)
         if a.out:
             out = Path(a.out)
             target = out if not out.exists() else out.with_name(out.stem + ".recovered" + (out.suffix or ".pt"))
             save_checkpoint(target, model)
-            print(f"the last good weights were saved to {target}"
-                  + (f" ({out} was left as it was)" if target != out else ""), file=sys.stderr)
+            print(
+                f"the last good weights were saved to {target}"
+                + (f" ({out} was left as it was)" if target != out else ""),
+                file=sys.stderr,
+            )
         return 1
     if a.out:
         save_checkpoint(a.out, model)
@@ -221,8 +256,11 @@ def cmd_train(a) -> int:
         test += f"best_val_epoch={last.best_epoch} test_acc_at_best_val={last.best_test_acc:.4f} "
     valtxt = " ".join(f"{k}={v:.4f}" for k, v in val.items())
     where = f"stopped_at=epoch{last.epoch}:step{last.step}/{last.steps_per_epoch} " if last.partial else ""
-    print(f"final: epochs={last.epochs_completed} {where}{test}{valtxt} time={last.elapsed:.1f}s"
-          + (f" saved={a.out}" if a.out else ""), flush=True)
+    print(
+        f"final: epochs={last.epochs_completed} {where}{test}{valtxt} time={last.elapsed:.1f}s"
+        + (f" saved={a.out}" if a.out else ""),
+        flush=True,
+    )
     return 0
 
 
@@ -301,8 +339,13 @@ def cmd_gradcheck(a) -> int:
 def main(argv: list[str]) -> int:
     try:
         a = build_parser().parse_args(argv)
-        return {"train": cmd_train, "test": cmd_test, "predict": cmd_predict,
-                "gradcheck": cmd_gradcheck, "cache": cmd_cache}[a.command](a)
+        return {
+            "train": cmd_train,
+            "test": cmd_test,
+            "predict": cmd_predict,
+            "gradcheck": cmd_gradcheck,
+            "cache": cmd_cache,
+        }[a.command](a)
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

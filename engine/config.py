@@ -82,8 +82,13 @@ class TrainConfig:
     def validate(self) -> TrainConfig:
         """Return a normalised copy, or raise :class:`UserError` naming the bad value."""
         c = dataclasses.replace(self, hidden=parse_hidden_sizes(self.hidden))
-        for name, allowed in (("act", ACTIVATIONS), ("optim", OPTIMIZERS), ("engine", ENGINES),
-                              ("init", INITS), ("loss_reduction", LOSS_REDUCTIONS)):
+        for name, allowed in (
+            ("act", ACTIVATIONS),
+            ("optim", OPTIMIZERS),
+            ("engine", ENGINES),
+            ("init", INITS),
+            ("loss_reduction", LOSS_REDUCTIONS),
+        ):
             value = getattr(c, name)
             if not isinstance(value, str) or value.lower() not in allowed:
                 raise UserError(f"{_LABELS[name]}: unknown {value!r}; choose one of {', '.join(allowed)}")
@@ -145,25 +150,81 @@ class TrainConfig:
         return out
 
 
-_LABELS = {"act": "activation", "optim": "optimizer", "engine": "engine", "init": "init",
-           "loss_reduction": "loss reduction", "lr": "learning rate", "momentum": "momentum",
-           "weight_decay": "weight decay", "val_split": "validation split", "batch_size": "batch size",
-           "epochs": "epochs", "val_interval": "validation interval", "seed": "seed", "split_seed": "split seed"}
+_LABELS = {
+    "act": "activation",
+    "optim": "optimizer",
+    "engine": "engine",
+    "init": "init",
+    "loss_reduction": "loss reduction",
+    "lr": "learning rate",
+    "momentum": "momentum",
+    "weight_decay": "weight decay",
+    "val_split": "validation split",
+    "batch_size": "batch size",
+    "epochs": "epochs",
+    "val_interval": "validation interval",
+    "seed": "seed",
+    "split_seed": "split seed",
+}
 
 # Each preset names every hyperparameter that matters, so none leaks from another dataset.
 PRESETS: dict[str, dict] = {
     # The letters course's exact pipeline: N(0,1) init, the summed-loss gradient, torch's L2 Adam.
-    "letters-course": dict(hidden=[64], act="relu", optim="adam", lr=2e-3, momentum=0.0, weight_decay=0.15,
-                           batch_size=8, epochs=50, init="normal", loss_reduction="sum", val_split=0.1),
+    "letters-course": dict(
+        hidden=[64],
+        act="relu",
+        optim="adam",
+        lr=2e-3,
+        momentum=0.0,
+        weight_decay=0.15,
+        batch_size=8,
+        epochs=50,
+        init="normal",
+        loss_reduction="sum",
+        val_split=0.1,
+    ),
     # Our best settings for 32×32 letters: He init, batch-mean gradient, decoupled decay (AdamW).
-    "letters": dict(hidden=[64], act="relu", optim="adamw", lr=2e-3, momentum=0.0, weight_decay=0.15,
-                    batch_size=8, epochs=50, init="he", loss_reduction="mean", val_split=0.1),
+    "letters": dict(
+        hidden=[64],
+        act="relu",
+        optim="adamw",
+        lr=2e-3,
+        momentum=0.0,
+        weight_decay=0.15,
+        batch_size=8,
+        epochs=50,
+        init="he",
+        loss_reduction="mean",
+        val_split=0.1,
+    ),
     # The MNIST course: 784→256→64→10, plain SGD lr 0.1, batch 128, all 60,000 training images.
-    "mnist-fnn": dict(hidden=[256, 64], act="relu", optim="sgd", lr=0.1, momentum=0.0, weight_decay=0.0,
-                      batch_size=128, epochs=10, init="he", loss_reduction="mean", val_split=0.0),
+    "mnist-fnn": dict(
+        hidden=[256, 64],
+        act="relu",
+        optim="sgd",
+        lr=0.1,
+        momentum=0.0,
+        weight_decay=0.0,
+        batch_size=128,
+        epochs=10,
+        init="he",
+        loss_reduction="mean",
+        val_split=0.0,
+    ),
     # Anything else (folder per class, other IDX sets): a safe Adam start.
-    "default": dict(hidden=[128], act="relu", optim="adam", lr=1e-3, momentum=0.0, weight_decay=0.0,
-                    batch_size=32, epochs=20, init="he", loss_reduction="mean", val_split=0.1),
+    "default": dict(
+        hidden=[128],
+        act="relu",
+        optim="adam",
+        lr=1e-3,
+        momentum=0.0,
+        weight_decay=0.0,
+        batch_size=32,
+        epochs=20,
+        init="he",
+        loss_reduction="mean",
+        val_split=0.1,
+    ),
 }
 # The preset each kind of dataset starts from when none is chosen.
 LAYOUT_PRESETS = {"builtin": "letters", "course": "letters", "idx": "mnist-fnn", "folders": "default"}
@@ -186,8 +247,7 @@ def parameter_count(in_features: int, hidden: list[int], n_classes: int) -> int:
     return sum(sizes[i] * sizes[i + 1] + sizes[i + 1] for i in range(len(sizes) - 1))
 
 
-def check_parameter_budget(in_features: int, hidden: list[int], n_classes: int,
-                           budget: int = MAX_PARAMETERS) -> int:
+def check_parameter_budget(in_features: int, hidden: list[int], n_classes: int, budget: int = MAX_PARAMETERS) -> int:
     """The parameter count, or a :class:`UserError` if it exceeds ``budget`` (before any allocation)."""
     n = parameter_count(in_features, hidden, n_classes)
     if n > budget:

@@ -30,9 +30,13 @@ def predict_arrays(model: Model, x_uint8: np.ndarray) -> np.ndarray:
     return softmax(net.logits(net.prepare(normalize(x_uint8))))
 
 
-def classify_files(model: Model, paths: Iterable[str | os.PathLike], topk: int = 5,
-                   progress: Callable[[int, int], None] | None = None,
-                   cancelled: Callable[[], bool] | None = None) -> list[Prediction]:
+def classify_files(
+    model: Model,
+    paths: Iterable[str | os.PathLike],
+    topk: int = 5,
+    progress: Callable[[int, int], None] | None = None,
+    cancelled: Callable[[], bool] | None = None,
+) -> list[Prediction]:
     """One :class:`Prediction` per path; unreadable files get ``error`` set, never an exception."""
     paths = [os.fspath(p) for p in paths]
     results: list[Prediction] = []

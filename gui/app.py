@@ -49,6 +49,7 @@ def run_app(argv: list[str]) -> int:
     warm.finished.connect(settle_heap)
     warm.start()
     if "--quit-when-ready" in argv:  # start-up smoke test: open, load the data, report, leave
+
         def ready(ds):
             print(f"ready: {window.windowTitle()} | {window.dataset_status.text()}", flush=True)
             window.close()

@@ -100,15 +100,23 @@ class HyperparameterPanel(QWidget):
         self.preset = QComboBox()
         self.preset.addItems(list(PRESETS))
         self.preset.setToolTip("Start from a preset: every hyperparameter below is set from it")
-        self.preset.activated.connect(lambda _i: self.set_config(preset_config(
-            self.preset.currentText(), engine=self.engine.currentText(), seed=self.seed.value(),
-            device=self.device.currentText())))
+        self.preset.activated.connect(
+            lambda _i: self.set_config(
+                preset_config(
+                    self.preset.currentText(),
+                    engine=self.engine.currentText(),
+                    seed=self.seed.value(),
+                    device=self.device.currentText(),
+                )
+            )
+        )
         form.addRow("Preset", self.preset)
         self.layer_spins: list[QSpinBox] = []
         self.add_layer_button = QPushButton("+ Add layer")
         self.add_layer_button.setToolTip("Add a hidden layer")
-        self.add_layer_button.clicked.connect(lambda: self._add_layer(self.layer_spins[-1].value()
-                                                                       if self.layer_spins else 64))
+        self.add_layer_button.clicked.connect(
+            lambda: self._add_layer(self.layer_spins[-1].value() if self.layer_spins else 64)
+        )
         layers = QVBoxLayout()
         layers.addLayout(self.layers_box)
         layers.addWidget(self.add_layer_button)
@@ -119,10 +127,10 @@ class HyperparameterPanel(QWidget):
         form.addRow("Activation", self.act)
         self.optim = QComboBox()
         self.optim.addItems(OPTIMIZERS)
-        self.optim.setItemData(OPTIMIZERS.index("adam"), "torch.optim.Adam: weight decay added to the gradient (L2)",
-                               Qt.ToolTipRole)
-        self.optim.setItemData(OPTIMIZERS.index("adamw"), "torch.optim.AdamW: decoupled weight decay",
-                               Qt.ToolTipRole)
+        self.optim.setItemData(
+            OPTIMIZERS.index("adam"), "torch.optim.Adam: weight decay added to the gradient (L2)", Qt.ToolTipRole
+        )
+        self.optim.setItemData(OPTIMIZERS.index("adamw"), "torch.optim.AdamW: decoupled weight decay", Qt.ToolTipRole)
         form.addRow("Optimizer", self.optim)
         self.lr = FloatField(config.lr, lambda v: "" if 0 < v <= 100 else "must be > 0 and ≤ 100")
         self.lr_slider = LogSlider()
@@ -150,13 +158,15 @@ class HyperparameterPanel(QWidget):
         form.addRow("Engine", self.engine)
         self.init = QComboBox()
         self.init.addItems(INITS)
-        self.init.setToolTip("he: He-normal into relu, Xavier elsewhere · xavier · normal: N(0, 1) as the "
-                             "letters course's torch.randn")
+        self.init.setToolTip(
+            "he: He-normal into relu, Xavier elsewhere · xavier · normal: N(0, 1) as the letters course's torch.randn"
+        )
         form.addRow("Initialisation", self.init)
         self.loss_reduction = QComboBox()
         self.loss_reduction.addItems(LOSS_REDUCTIONS)
-        self.loss_reduction.setToolTip("mean: gradient of the batch-mean loss · sum: of the summed loss "
-                                       "(the letters course's backward omits 1/N)")
+        self.loss_reduction.setToolTip(
+            "mean: gradient of the batch-mean loss · sum: of the summed loss (the letters course's backward omits 1/N)"
+        )
         form.addRow("Loss gradient", self.loss_reduction)
         self.seed = QSpinBox(minimum=0, maximum=2**31 - 1)
         self.seed.setToolTip("Initial weights and batch order")
@@ -165,8 +175,10 @@ class HyperparameterPanel(QWidget):
         self.val_split.setToolTip("Validation fraction for data without a validation split of its own (0: none)")
         form.addRow("Validation split", self.val_split)
         self.split_seed = QSpinBox(minimum=0, maximum=2**31 - 1)
-        self.split_seed.setToolTip("Seed of the train/val/test split for data without a fixed split; "
-                                   "kept with the model so its test images are never training images")
+        self.split_seed.setToolTip(
+            "Seed of the train/val/test split for data without a fixed split; "
+            "kept with the model so its test images are never training images"
+        )
         form.addRow("Split seed", self.split_seed)
         self.device = QComboBox()
         self.device.addItems(available_devices())
@@ -274,15 +286,25 @@ class HyperparameterPanel(QWidget):
         if errors:
             self.error_label.setText(" ".join(errors))
             return None
-        c = TrainConfig(hidden=[s.value() for s in self.layer_spins], act=self.act.currentText(),
-                        optim=self.optim.currentText(), lr=values["learning rate"],
-                        momentum=values["momentum"], weight_decay=values["weight decay"],
-                        batch_size=self.batch_size.value(), epochs=self.epochs.value(),
-                        val_interval=self.val_interval.value(), engine=self.engine.currentText(),
-                        seed=self.seed.value(), device=self.device.currentText(),
-                        init=self.init.currentText(), loss_reduction=self.loss_reduction.currentText(),
-                        val_split=round(self.val_split.value(), 4), split_seed=self.split_seed.value(),
-                        preset=self.preset.currentText())
+        c = TrainConfig(
+            hidden=[s.value() for s in self.layer_spins],
+            act=self.act.currentText(),
+            optim=self.optim.currentText(),
+            lr=values["learning rate"],
+            momentum=values["momentum"],
+            weight_decay=values["weight decay"],
+            batch_size=self.batch_size.value(),
+            epochs=self.epochs.value(),
+            val_interval=self.val_interval.value(),
+            engine=self.engine.currentText(),
+            seed=self.seed.value(),
+            device=self.device.currentText(),
+            init=self.init.currentText(),
+            loss_reduction=self.loss_reduction.currentText(),
+            val_split=round(self.val_split.value(), 4),
+            split_seed=self.split_seed.value(),
+            preset=self.preset.currentText(),
+        )
         try:
             c = c.validate()
         except UserError as exc:

@@ -60,12 +60,21 @@ from gui.worker import Update, start_task, start_training
 CHECKPOINT_SUFFIXES = (".pt", ".pth", ".ckpt", ".tar")
 CHECKPOINT_FILTER = "Checkpoints (*.pt *.pth *.ckpt);;All files (*)"
 SHORTCUTS = [
-    ("Ctrl+R / F5", "Start training"), ("Space", "Pause / resume training"), ("Esc", "Stop training"),
-    ("Ctrl+Shift+R", "Resume training the open model"), ("Ctrl+O", "Open checkpoint"),
-    ("Ctrl+S", "Save checkpoint"), ("Ctrl+Shift+S", "Save checkpoint as"), ("Ctrl+D", "Open dataset"),
-    ("Ctrl+I", "Classify images"), ("Ctrl+E", "Evaluate the model on the chosen split"),
-    ("Ctrl+L", "Toggle log-scale loss"), ("Ctrl+G", "Gradient check"), ("Ctrl+1 … Ctrl+5", "Switch view"),
-    ("F1", "This list"), ("Ctrl+Q", "Quit"),
+    ("Ctrl+R / F5", "Start training"),
+    ("Space", "Pause / resume training"),
+    ("Esc", "Stop training"),
+    ("Ctrl+Shift+R", "Resume training the open model"),
+    ("Ctrl+O", "Open checkpoint"),
+    ("Ctrl+S", "Save checkpoint"),
+    ("Ctrl+Shift+S", "Save checkpoint as"),
+    ("Ctrl+D", "Open dataset"),
+    ("Ctrl+I", "Classify images"),
+    ("Ctrl+E", "Evaluate the model on the chosen split"),
+    ("Ctrl+L", "Toggle log-scale loss"),
+    ("Ctrl+G", "Gradient check"),
+    ("Ctrl+1 … Ctrl+5", "Switch view"),
+    ("F1", "This list"),
+    ("Ctrl+Q", "Quit"),
 ]
 
 
@@ -188,8 +197,9 @@ class MainWindow(QMainWindow):
         self._on_hyper_changed()
         if autosave_path().exists():
             when = time.strftime("%Y-%m-%d %H:%M", time.localtime(autosave_path().stat().st_mtime))
-            sb.showMessage(f"An autosaved best-validation model from {when} can be opened: "
-                           f"File ▸ Recover Autosaved Model", 10000)
+            sb.showMessage(
+                f"An autosaved best-validation model from {when} can be opened: File ▸ Recover Autosaved Model", 10000
+            )
         if load_default:
             QTimer.singleShot(0, lambda: self.open_dataset(dataset_path or settings.read("last_dataset")))
 
@@ -215,8 +225,9 @@ class MainWindow(QMainWindow):
         self.recent_menu = f.addMenu("Open &Recent")
         self.act_save = self._action(f, "&Save Checkpoint", self.save, QKeySequence.Save)
         self.act_save_as = self._action(f, "Save Checkpoint &As…", self.save_as, "Ctrl+Shift+S")
-        self.act_recover = self._action(f, "Recover Autosaved Model", lambda: self.open_checkpoint(
-            str(autosave_path())))
+        self.act_recover = self._action(
+            f, "Recover Autosaved Model", lambda: self.open_checkpoint(str(autosave_path()))
+        )
         f.addSeparator()
         self.act_open_data = self._action(f, "Open &Dataset…", self._ask_open_dataset, "Ctrl+D")
         self._action(f, "Use &Built-in Letters", lambda: self.open_dataset("builtin"))
@@ -226,16 +237,23 @@ class MainWindow(QMainWindow):
         self._action(f, "&Quit", self.close, QKeySequence.Quit)
         t = mb.addMenu("&Train")
         self.act_start = self._action(t, "&Start Training", lambda: self.start_training(), ["Ctrl+R", "F5"])
-        self.act_resume_training = self._action(t, "&Resume Training", lambda: self.start_training(resume=True),
-                                                "Ctrl+Shift+R", "Continue training the open model")
+        self.act_resume_training = self._action(
+            t,
+            "&Resume Training",
+            lambda: self.start_training(resume=True),
+            "Ctrl+Shift+R",
+            "Continue training the open model",
+        )
         self.act_pause = self._action(t, "&Pause / Resume", self.toggle_pause, "Space")
         self.act_stop = self._action(t, "S&top", self.stop_training, "Esc")
         t.addSeparator()
-        self.act_evaluate = self._action(t, "&Evaluate Model", lambda: self.evaluate(
-            self.browser.split.currentText()), "Ctrl+E")
+        self.act_evaluate = self._action(
+            t, "&Evaluate Model", lambda: self.evaluate(self.browser.split.currentText()), "Ctrl+E"
+        )
         v = mb.addMenu("&View")
-        self.act_log = self._action(v, "&Log-scale Loss", lambda: self.plots.set_log_loss(
-            not self.plots.log_box.isChecked()), "Ctrl+L")
+        self.act_log = self._action(
+            v, "&Log-scale Loss", lambda: self.plots.set_log_loss(not self.plots.log_box.isChecked()), "Ctrl+L"
+        )
         self._action(v, "&Clear Previous Runs", self.plots.clear_previous)
         v.addSeparator()
         for i, name in enumerate(["Training", "Predictions", "Classify", "Dataset", "Weights"]):
@@ -305,8 +323,9 @@ class MainWindow(QMainWindow):
             self.engine_status.setText(f"engine: {c.engine} · device: {c.device}")
         can_start = not self.training and self.dataset is not None and c is not None
         self.start_button.setEnabled(can_start)
-        self.start_button.setToolTip("Start training a new model (Ctrl+R, F5)" if c is not None
-                                     else "Fix the highlighted hyperparameters first")
+        self.start_button.setToolTip(
+            "Start training a new model (Ctrl+R, F5)" if c is not None else "Fix the highlighted hyperparameters first"
+        )
 
     def error(self, title: str, message: str) -> None:
         """Errors for the user: a dialog (not blocking the event loop) and the status bar."""
@@ -381,14 +400,15 @@ class MainWindow(QMainWindow):
             if self.dataset is None and path != "builtin":
                 self.open_dataset("builtin")
 
-        self._run_task(load, on_done=self._set_dataset, label=f"Opening {os.path.basename(str(path))}",
-                       on_error=failed)
+        self._run_task(load, on_done=self._set_dataset, label=f"Opening {os.path.basename(str(path))}", on_error=failed)
 
     def _set_dataset(self, ds: Dataset):
         self.dataset = ds
-        self.dataset_status.setText(f"{ds.name}: {len(ds.train)}/{len(ds.val)}/{len(ds.test)} "
-                                    f"train/val/test · {len(ds.classes)} classes · "
-                                    f"{ds.norm_size[0]}×{ds.norm_size[1]}")
+        self.dataset_status.setText(
+            f"{ds.name}: {len(ds.train)}/{len(ds.val)}/{len(ds.test)} "
+            f"train/val/test · {len(ds.classes)} classes · "
+            f"{ds.norm_size[0]}×{ds.norm_size[1]}"
+        )
         self.hyper.set_shape(ds.in_features, len(ds.classes))
         self.dataset_panel.set_dataset(ds)
         settings.write("last_dataset", ds.source)
@@ -424,8 +444,10 @@ class MainWindow(QMainWindow):
         if ds is None:
             return "open a dataset first"
         if len(model.classes) != len(ds.classes) or tuple(model.norm_size) != tuple(ds.norm_size):
-            return (f"the model has {len(model.classes)} classes and {model.norm_size[0]}×{model.norm_size[1]} "
-                    f"inputs; {ds.name} has {len(ds.classes)} classes and {ds.norm_size[0]}×{ds.norm_size[1]}")
+            return (
+                f"the model has {len(model.classes)} classes and {model.norm_size[0]}×{model.norm_size[1]} "
+                f"inputs; {ds.name} has {len(ds.classes)} classes and {ds.norm_size[0]}×{ds.norm_size[1]}"
+            )
         return ""
 
     def start_training(self, resume: bool = False):
@@ -447,8 +469,7 @@ class MainWindow(QMainWindow):
                     raise UserError(f"Cannot resume: {problem}.")
                 h = self.model.history
                 reached = h.position.epoch if h.position else h.epochs_completed + 1
-                config = TrainConfig.from_dict({**self.model.config.to_dict(),
-                                                "epochs": max(config.epochs, reached)})
+                config = TrainConfig.from_dict({**self.model.config.to_dict(), "epochs": max(config.epochs, reached)})
                 self.hyper.set_config(config)
                 ds = self._dataset_for(self.model)
                 run = TrainingRun(config, ds, self.model.network, self.model.history)
@@ -461,8 +482,15 @@ class MainWindow(QMainWindow):
         except Exception as exc:  # noqa: BLE001 - e.g. a device that fails to initialise
             self.error("Start Training", f"Could not start: {type(exc).__name__}: {exc}")
             return
-        self.model = Model(run.network, list(ds.classes), ds.norm_size, run.config, run.history,
-                           dataset_name=ds.name, dataset=dataset_record(ds))
+        self.model = Model(
+            run.network,
+            list(ds.classes),
+            ds.norm_size,
+            run.config,
+            run.history,
+            dataset_name=ds.name,
+            dataset=dataset_record(ds),
+        )
         if not resume:
             self.checkpoint_path = None
         c = run.config
@@ -521,12 +549,15 @@ class MainWindow(QMainWindow):
             self.progress_label.setText(
                 f"Epoch {last.epoch}/{epochs} · step {last.step}/{last.steps_per_epoch}\n"
                 f"{rate:,.0f} samples/s · ETA epoch {format_duration(eta_epoch)} · run {format_duration(eta_run)}"
-                + ("\nPaused" if self.run and self.run.paused else ""))
+                + ("\nPaused" if self.run and self.run.paused else "")
+            )
         for ev in update.events:
             self.plots.add_event(ev)
             if isinstance(ev, EvalEvent):
-                self.result_label.setText(f"Validation: loss {ev.val_loss:.4f}, accuracy {ev.val_acc * 100:.1f}% "
-                                          f"(best {ev.best_val_acc * 100:.1f}% at epoch {ev.best_epoch})")
+                self.result_label.setText(
+                    f"Validation: loss {ev.val_loss:.4f}, accuracy {ev.val_acc * 100:.1f}% "
+                    f"(best {ev.best_val_acc * 100:.1f}% at epoch {ev.best_epoch})"
+                )
             elif isinstance(ev, EpochEvent) and not len(self.dataset.val):
                 self.result_label.setText(f"Train: loss {ev.train_loss:.4f}, accuracy {ev.train_acc * 100:.1f}%")
             elif isinstance(ev, FinishedEvent):
@@ -559,8 +590,10 @@ class MainWindow(QMainWindow):
 
     def _on_failed(self, ev: FailedEvent):
         self.progress_label.setText("Diverged.")
-        self.error("Training Diverged", f"Training {ev.reason}. The curves keep what they had; the model "
-                                        f"keeps its last good weights.")
+        self.error(
+            "Training Diverged",
+            f"Training {ev.reason}. The curves keep what they had; the model keeps its last good weights.",
+        )
         self._final_event = ev
 
     def _on_worker_error(self, exc):
@@ -611,8 +644,13 @@ class MainWindow(QMainWindow):
         if self.dirty and not self._confirm_discard("Open a checkpoint"):
             return
         device = self.hyper.device.currentText()
-        self._run_task(load_checkpoint, path, device, on_done=lambda m: self._set_model(m, path),
-                       label=f"Opening {os.path.basename(path)}")
+        self._run_task(
+            load_checkpoint,
+            path,
+            device,
+            on_done=lambda m: self._set_model(m, path),
+            label=f"Opening {os.path.basename(path)}",
+        )
 
     def _set_model(self, model: Model, path: str):
         self.model = model
@@ -676,17 +714,24 @@ class MainWindow(QMainWindow):
     def _confirm_discard(self, doing: str) -> bool:
         """Ask about unsaved trained weights; True to go on."""
         answer = QMessageBox.question(
-            self, "Unsaved Model", f"The trained model has not been saved. Save it before you {doing.lower()}?",
-            QMessageBox.Save | QMessageBox.Discard | QMessageBox.Cancel, QMessageBox.Save)
+            self,
+            "Unsaved Model",
+            f"The trained model has not been saved. Save it before you {doing.lower()}?",
+            QMessageBox.Save | QMessageBox.Discard | QMessageBox.Cancel,
+            QMessageBox.Save,
+        )
         if answer == QMessageBox.Save:
             return self.save()
         return answer == QMessageBox.Discard
 
     # == classification =====================================================================
     def _ask_classify(self):
-        paths, _ = QFileDialog.getOpenFileNames(self, "Classify Images", settings.read("last_dir"),
-                                                "Images (*.png *.jpg *.jpeg *.bmp *.gif *.tif *.tiff *.webp);;"
-                                                "All files (*)")
+        paths, _ = QFileDialog.getOpenFileNames(
+            self,
+            "Classify Images",
+            settings.read("last_dir"),
+            "Images (*.png *.jpg *.jpeg *.bmp *.gif *.tif *.tiff *.webp);;All files (*)",
+        )
         if paths:
             self.classify_paths(paths)
 
@@ -698,8 +743,12 @@ class MainWindow(QMainWindow):
         subs = [d for d in folder.iterdir() if d.is_dir()]
         if not subs or not all(d.name.lower() in lookup for d in subs):
             return None
-        return [(str(f), lookup[d.name.lower()]) for d in sorted(subs) for f in sorted(d.rglob("*"))
-                if f.is_file() and is_image_file(f.name)]
+        return [
+            (str(f), lookup[d.name.lower()])
+            for d in sorted(subs)
+            for f in sorted(d.rglob("*"))
+            if f.is_file() and is_image_file(f.name)
+        ]
 
     def classify_paths(self, paths: list[str]):
         """The one way images are classified (menu, drop). Folders are expanded; labelled folders scored."""
@@ -731,8 +780,12 @@ class MainWindow(QMainWindow):
         self.tabs.setCurrentWidget(self.classify_panel)
 
         def work():
-            return classify_files(model, files, progress=lambda d, t: relay.progress.emit(d, t, "classifying"),
-                                  cancelled=self._cancel.is_set)
+            return classify_files(
+                model,
+                files,
+                progress=lambda d, t: relay.progress.emit(d, t, "classifying"),
+                cancelled=self._cancel.is_set,
+            )
 
         def done(results):
             self.classify_panel.add_results(results, uppercase=uppercase)
@@ -742,8 +795,9 @@ class MainWindow(QMainWindow):
                 y_pred = np.asarray([model.classes.index(results[i].label) for i in good], np.int64)
                 self.classify_panel.show_labelled(y_true, y_pred, model.classes, labelled_root)
             n_err = sum(bool(r.error) for r in results)
-            self.statusBar().showMessage(f"Classified {len(results) - n_err} image(s)"
-                                         + (f", {n_err} could not be read" if n_err else ""), 8000)
+            self.statusBar().showMessage(
+                f"Classified {len(results) - n_err} image(s)" + (f", {n_err} could not be read" if n_err else ""), 8000
+            )
             self.classification_done.emit(results)
 
         self._run_task(work, on_done=done, label=f"Classifying {len(files)} image(s)")
@@ -781,6 +835,7 @@ class MainWindow(QMainWindow):
         def once():
             self.model_changed.disconnect(once)
             self.classify_paths(images)
+
         return once
 
     def _is_dataset_folder(self, p: Path) -> bool:
@@ -799,17 +854,19 @@ class MainWindow(QMainWindow):
 
     def show_shortcuts(self):
         rows = "".join(f"<tr><td><b>{k}</b></td><td>&nbsp;&nbsp;{v}</td></tr>" for k, v in SHORTCUTS)
-        box = QMessageBox(QMessageBox.Information, "Keyboard Shortcuts", f"<table>{rows}</table>",
-                          QMessageBox.Ok, self)
+        box = QMessageBox(QMessageBox.Information, "Keyboard Shortcuts", f"<table>{rows}</table>", QMessageBox.Ok, self)
         box.setAttribute(Qt.WA_DeleteOnClose)
         box.open()
 
     def show_about(self):
-        QMessageBox.about(self, "About Backprop Studio",
-                          "<h3>Backprop Studio 0.1</h3><p>Train and inspect multilayer perceptrons whose "
-                          "every backward pass is written by hand — custom torch.autograd.Functions and a "
-                          "pure-NumPy engine.</p><p>Drop images on the window to classify them; drop a "
-                          "checkpoint to open it.</p>")
+        QMessageBox.about(
+            self,
+            "About Backprop Studio",
+            "<h3>Backprop Studio 0.1</h3><p>Train and inspect multilayer perceptrons whose "
+            "every backward pass is written by hand — custom torch.autograd.Functions and a "
+            "pure-NumPy engine.</p><p>Drop images on the window to classify them; drop a "
+            "checkpoint to open it.</p>",
+        )
 
     def changeEvent(self, event):
         if event.type() in (QEvent.PaletteChange, QEvent.ApplicationPaletteChange):
@@ -834,9 +891,13 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event):
         if self.training:
-            answer = QMessageBox.question(self, "Training in Progress",
-                                          "A training run is in progress. Stop it and quit?",
-                                          QMessageBox.Yes | QMessageBox.Cancel, QMessageBox.Cancel)
+            answer = QMessageBox.question(
+                self,
+                "Training in Progress",
+                "A training run is in progress. Stop it and quit?",
+                QMessageBox.Yes | QMessageBox.Cancel,
+                QMessageBox.Cancel,
+            )
             if answer != QMessageBox.Yes:
                 event.ignore()
                 return

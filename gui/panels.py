@@ -36,9 +36,11 @@ class ClassifyPanel(QWidget):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.hint = QLabel("Drop image files or a folder anywhere on the window, or use "
-                           "File ▸ Classify Images… (Ctrl+I). A folder whose subfolders are class "
-                           "names is evaluated as a labelled set.")
+        self.hint = QLabel(
+            "Drop image files or a folder anywhere on the window, or use "
+            "File ▸ Classify Images… (Ctrl+I). A folder whose subfolders are class "
+            "names is evaluated as a labelled set."
+        )
         self.hint.setWordWrap(True)
         self.progress = QProgressBar()
         self.progress.setVisible(False)
@@ -118,8 +120,9 @@ class ClassifyPanel(QWidget):
 
     def show_labelled(self, y_true: np.ndarray, y_pred: np.ndarray, classes: list[str], root: str) -> None:
         acc = float((y_true == y_pred).mean()) if len(y_true) else float("nan")
-        self.labelled.setText(f"<b>{os.path.basename(root)}</b>: {len(y_true)} labelled images, "
-                              f"accuracy <b>{acc * 100:.1f}%</b>")
+        self.labelled.setText(
+            f"<b>{os.path.basename(root)}</b>: {len(y_true)} labelled images, accuracy <b>{acc * 100:.1f}%</b>"
+        )
         self.confusion.set_data(y_true, y_pred, classes)
         self.confusion.setVisible(True)
 
@@ -164,12 +167,13 @@ class DatasetPanel(QWidget):
         legend = self.balance.getPlotItem().legend
         legend.clear()
         k = len(ds.classes)
-        for j, (name, split, color) in enumerate((("train", ds.train, style.TRAIN),
-                                                  ("val", ds.val, style.OKABE_ITO["orange"]),
-                                                  ("test", ds.test, style.VAL))):
+        for j, (name, split, color) in enumerate(
+            (("train", ds.train, style.TRAIN), ("val", ds.val, style.OKABE_ITO["orange"]), ("test", ds.test, style.VAL))
+        ):
             counts = np.bincount(split.y, minlength=k)[:k] if len(split) else np.zeros(k)
-            item = pg.BarGraphItem(x=np.arange(k) + (j - 1) * 0.27, height=counts, width=0.27, brush=color,
-                                   pen=None, name=name)
+            item = pg.BarGraphItem(
+                x=np.arange(k) + (j - 1) * 0.27, height=counts, width=0.27, brush=color, pen=None, name=name
+            )
             self.balance.addItem(item)  # named items join the legend by themselves
             self.bar_items.append(item)
         self.balance.getAxis("bottom").setTicks([[(i, c[:3]) for i, c in enumerate(ds.classes)]])
@@ -202,8 +206,10 @@ class WeightsPanel(QWidget):
         normed = units / np.maximum(scale, 1e-12)  # each unit in [-1, 1]
         cols = int(np.ceil(np.sqrt(len(units))))
         self.image.setImage(mosaic(normed.astype(np.float32), cols, pad=1, fill=0.0), levels=(-1, 1))
-        self.info.setText(f"{len(units)} hidden units × {w}×{h} inputs. Red: positive weight, blue: negative "
-                          f"(each unit scaled to its own largest |weight|).")
+        self.info.setText(
+            f"{len(units)} hidden units × {w}×{h} inputs. Red: positive weight, blue: negative "
+            f"(each unit scaled to its own largest |weight|)."
+        )
 
 
 class GradcheckDialog(QDialog):
@@ -241,5 +247,7 @@ class GradcheckDialog(QDialog):
                     item.setToolTip(r.detail)
                 self.table.setItem(i, j, item)
         n_fail = sum(not r.passed for r in results)
-        self.status.setText(f"{len(results) - n_fail} of {len(results)} checks passed."
-                            + ("" if not n_fail else f" {n_fail} FAILED — hover a row for details."))
+        self.status.setText(
+            f"{len(results) - n_fail} of {len(results)} checks passed."
+            + ("" if not n_fail else f" {n_fail} FAILED — hover a row for details.")
+        )

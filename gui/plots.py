@@ -102,8 +102,16 @@ class TimedPlotWidget(pg.PlotWidget):
 
 
 def _curve(plot, color, name, width=2.0, style_=Qt.SolidLine, alpha=255, symbol=None, bounds=True):
-    item = pg.PlotDataItem([], [], pen=style.pen(color, width, style_, alpha), name=name,
-                           symbol=symbol, symbolSize=6, symbolBrush=color, symbolPen=None)
+    item = pg.PlotDataItem(
+        [],
+        [],
+        pen=style.pen(color, width, style_, alpha),
+        name=name,
+        symbol=symbol,
+        symbolSize=6,
+        symbolBrush=color,
+        symbolPen=None,
+    )
     plot.addItem(item, ignoreBounds=not bounds)
     item.setDownsampling(auto=True, method="peak")
     item.setClipToView(True)
@@ -134,19 +142,23 @@ class TrainingPlots(QWidget):
         self.step_raw = _curve(lp, style.TRAIN, "train loss (per step)", 1.0, alpha=28, bounds=False)
         self.step_raw.setData([], [], antialias=False)
         self.step_smooth = _curve(lp, style.TRAIN, "train loss (smoothed)", 2.0)
-        self.epoch_loss = _curve(lp, style.OKABE_ITO["sky"], "train loss (epoch)", 2.0, Qt.DashDotLine,
-                                 symbol="o")
+        self.epoch_loss = _curve(lp, style.OKABE_ITO["sky"], "train loss (epoch)", 2.0, Qt.DashDotLine, symbol="o")
         self.val_loss = _curve(lp, style.VAL, "validation loss", 2.5, Qt.DashLine, symbol="t")
         self.train_acc = _curve(ap, style.TRAIN, "train accuracy", 2.5, symbol="o")
         self.val_acc = _curve(ap, style.VAL, "validation accuracy", 2.5, Qt.DashLine, symbol="t")
-        self.best_line = pg.InfiniteLine(angle=90, pen=style.pen(style.BEST, 1.5, Qt.DotLine),
-                                         label="best val", labelOpts={"position": 0.1, "color": style.BEST})
+        self.best_line = pg.InfiniteLine(
+            angle=90,
+            pen=style.pen(style.BEST, 1.5, Qt.DotLine),
+            label="best val",
+            labelOpts={"position": 0.1, "color": style.BEST},
+        )
         self.best_line.setVisible(False)
         ap.addItem(self.best_line)
         self.best_marker = pg.ScatterPlotItem(size=16, symbol="star", brush=style.BEST, pen=None)
         ap.addItem(self.best_marker)
-        self.buffers = {k: GrowingBuffer() for k in
-                        ("step_raw", "step_smooth", "epoch_loss", "val_loss", "train_acc", "val_acc")}
+        self.buffers = {
+            k: GrowingBuffer() for k in ("step_raw", "step_smooth", "epoch_loss", "val_loss", "train_acc", "val_acc")
+        }
         self._ema: float | None = None
         self._dirty: set[str] = set()
         self._previous: list[list] = []
@@ -231,10 +243,12 @@ class TrainingPlots(QWidget):
         if self.keep_box.isChecked() and self.buffers["epoch_loss"].n:
             color = style.PREVIOUS[len(self._previous) % len(style.PREVIOUS)]
             items = []
-            for key, plot, st in (("step_smooth", self.loss_plot, Qt.SolidLine),
-                                  ("val_loss", self.loss_plot, Qt.DashLine),
-                                  ("val_acc", self.acc_plot, Qt.DashLine),
-                                  ("train_acc", self.acc_plot, Qt.SolidLine)):
+            for key, plot, st in (
+                ("step_smooth", self.loss_plot, Qt.SolidLine),
+                ("val_loss", self.loss_plot, Qt.DashLine),
+                ("val_acc", self.acc_plot, Qt.DashLine),
+                ("train_acc", self.acc_plot, Qt.SolidLine),
+            ):
                 x, y = envelope(*self.buffers[key].view())  # a copy, at most MAX_POINTS long
                 name = self._last_label if key in ("step_smooth", "train_acc") else None
                 item = plot.plot(x.copy(), y.copy(), pen=style.pen(color, 1.5, st, 110), name=name)
@@ -306,9 +320,14 @@ class TrainingPlots(QWidget):
 
     def _redraw(self, everything: bool = False) -> None:
         """Push changed buffers to their curves (all of them when ``everything``)."""
-        for key, item in (("step_raw", self.step_raw), ("step_smooth", self.step_smooth),
-                          ("epoch_loss", self.epoch_loss), ("val_loss", self.val_loss),
-                          ("train_acc", self.train_acc), ("val_acc", self.val_acc)):
+        for key, item in (
+            ("step_raw", self.step_raw),
+            ("step_smooth", self.step_smooth),
+            ("epoch_loss", self.epoch_loss),
+            ("val_loss", self.val_loss),
+            ("train_acc", self.train_acc),
+            ("val_acc", self.val_acc),
+        ):
             if everything or key in self._dirty:
                 x, y = self.buffers[key].view()
                 if key.startswith("step_"):

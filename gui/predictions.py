@@ -38,6 +38,7 @@ def _padded(pm: QPixmap) -> QPixmap:
     p.end()
     return out
 
+
 class GalleryModel(QAbstractListModel):
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -100,8 +101,16 @@ class PredictionBrowser(QWidget):
         self.clear_cell.setVisible(False)
         self.summary = QLabel("Train or open a model, then Evaluate.")
         top = QHBoxLayout()
-        for w in (QLabel("Split"), self.split, self.eval_button, self.wrong_only, QLabel("Sort"), self.sort,
-                  self.cell_label, self.clear_cell):
+        for w in (
+            QLabel("Split"),
+            self.split,
+            self.eval_button,
+            self.wrong_only,
+            QLabel("Sort"),
+            self.sort,
+            self.cell_label,
+            self.clear_cell,
+        ):
             top.addWidget(w)
         top.addStretch()
         top.addWidget(self.summary)
@@ -202,8 +211,10 @@ class PredictionBrowser(QWidget):
         self.detail_image.setPixmap(gray_pixmap(img, max(1, 160 // img.shape[0])))
         name = ev.names[i] if i < len(ev.names) else f"#{i}"
         ok = "✓ correct" if ev.pred[i] == ev.y[i] else "✗ wrong"
-        self.detail_text.setText(f"{name} ({img.shape[1]}×{img.shape[0]} input)<br>"
-                                 f"true <b>{ev.classes[ev.y[i]]}</b>, predicted <b>{ev.classes[ev.pred[i]]}</b> "
-                                 f"— {ok}")
+        self.detail_text.setText(
+            f"{name} ({img.shape[1]}×{img.shape[0]} input)<br>"
+            f"true <b>{ev.classes[ev.y[i]]}</b>, predicted <b>{ev.classes[ev.pred[i]]}</b> "
+            f"— {ok}"
+        )
         order = np.argsort(-ev.probs[i])[:5]
         self.detail_bars.set_items([(ev.classes[k], float(ev.probs[i, k])) for k in order])

@@ -8,8 +8,14 @@ from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication
 
 OKABE_ITO = {
-    "blue": "#0072B2", "orange": "#E69F00", "green": "#009E73", "vermillion": "#D55E00",
-    "purple": "#CC79A7", "sky": "#56B4E9", "yellow": "#F0E442", "grey": "#999999",
+    "blue": "#0072B2",
+    "orange": "#E69F00",
+    "green": "#009E73",
+    "vermillion": "#D55E00",
+    "purple": "#CC79A7",
+    "sky": "#56B4E9",
+    "yellow": "#F0E442",
+    "grey": "#999999",
 }
 TRAIN = OKABE_ITO["blue"]
 VAL = OKABE_ITO["vermillion"]
@@ -21,8 +27,12 @@ def apply_plot_theme() -> None:
     """pyqtgraph's global colours from the current Qt palette (call after QApplication exists)."""
     app = QApplication.instance()
     pal = app.palette()
-    pg.setConfigOptions(background=pal.color(QPalette.Base), foreground=pal.color(QPalette.Text),
-                        antialias=True, imageAxisOrder="row-major")
+    pg.setConfigOptions(
+        background=pal.color(QPalette.Base),
+        foreground=pal.color(QPalette.Text),
+        antialias=True,
+        imageAxisOrder="row-major",
+    )
 
 
 def retheme(widget) -> None:

@@ -58,8 +58,7 @@ class ProbabilityBars(QWidget):
             p.drawText(QRectF(0, y, label_w - 4, 18), Qt.AlignRight | Qt.AlignVCenter, label)
             color = QColor(style.TRAIN if i == 0 else style.OKABE_ITO["sky"])
             p.fillRect(QRectF(label_w, y + 3, bar_w * max(0.0, min(1.0, prob)), 12), color)
-            p.drawText(QRectF(label_w + bar_w + 4, y, text_w, 18), Qt.AlignLeft | Qt.AlignVCenter,
-                       f"{prob * 100:.1f}%")
+            p.drawText(QRectF(label_w + bar_w + 4, y, text_w, 18), Qt.AlignLeft | Qt.AlignVCenter, f"{prob * 100:.1f}%")
 
 
 class ConfusionMatrix(QTableWidget):

@@ -32,7 +32,6 @@ class Update:
     autosaved: str = ""
 
 
-
 def training_stream(run: TrainingRun, model: Model, autosave: Path | None):
     """Yield :class:`Update` batches from ``run.events()``."""
     pending = Update()

@@ -26,7 +26,8 @@ _CHUNK = 1 << 20
 
 def cache_dir() -> Path:
     root = os.environ.get("BACKPROP_STUDIO_CACHE") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "backprop-studio")
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "backprop-studio"
+    )
     return Path(root)
 
 
@@ -61,10 +62,17 @@ def save_pools(key: str, meta: dict, pools: dict[str, Split]) -> None:
     tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.npz")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        header = {**meta, "pools": sorted(pools), "names": {k: p.names for k, p in pools.items()},
-                  "counts": {k: len(p) for k, p in pools.items()}}
-        np.savez(tmp, meta=np.frombuffer(json.dumps(header).encode(), np.uint8),
-                 **{f"{k}_{a}": getattr(p, a) for k, p in pools.items() for a in "xy"})
+        header = {
+            **meta,
+            "pools": sorted(pools),
+            "names": {k: p.names for k, p in pools.items()},
+            "counts": {k: len(p) for k, p in pools.items()},
+        }
+        np.savez(
+            tmp,
+            meta=np.frombuffer(json.dumps(header).encode(), np.uint8),
+            **{f"{k}_{a}": getattr(p, a) for k, p in pools.items() for a in "xy"},
+        )
         os.replace(tmp, path)
     except (OSError, ValueError):
         try:
@@ -91,11 +99,17 @@ def load_pools(key: str) -> tuple[dict, dict[str, Split]] | None:
             for k in meta["pools"]:
                 x, y = z[f"{k}_x"], z[f"{k}_y"]
                 names = meta["names"][k]
-                if (x.dtype != np.uint8 or x.ndim != 3 or tuple(x.shape[1:]) != (norm_size[1], norm_size[0])
-                        or y.ndim != 1 or len(y) != len(x) or len(y) != meta["counts"][k]
-                        or not np.issubdtype(y.dtype, np.integer)
-                        or (len(y) and (int(y.min()) < 0 or int(y.max()) >= n_classes))
-                        or (names and len(names) != len(y))):
+                if (
+                    x.dtype != np.uint8
+                    or x.ndim != 3
+                    or tuple(x.shape[1:]) != (norm_size[1], norm_size[0])
+                    or y.ndim != 1
+                    or len(y) != len(x)
+                    or len(y) != meta["counts"][k]
+                    or not np.issubdtype(y.dtype, np.integer)
+                    or (len(y) and (int(y.min()) < 0 or int(y.max()) >= n_classes))
+                    or (names and len(names) != len(y))
+                ):
                     return None
                 pools[k] = Split(x, y.astype(np.int64), list(names))
     except Exception:  # noqa: BLE001 - a damaged or foreign entry is rebuilt, never fatal

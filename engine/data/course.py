@@ -64,5 +64,4 @@ def open_course(root: Path, norm_size, progress, use_cache, split_seed=0, val_sp
             pools[s] = Split(x, np.asarray(ys[s], np.int64)[ok], [names[i] for i in ok])
         if use_cache:
             cache.save_pools(key, {"classes": LETTERS, "norm_size": list(norm_size), "skipped": skipped}, pools)
-    return build_dataset(root.name, str(root), "course", LETTERS, norm_size, pools, skipped, fp,
-                         split_seed, val_split)
+    return build_dataset(root.name, str(root), "course", LETTERS, norm_size, pools, skipped, fp, split_seed, val_split)

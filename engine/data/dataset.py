@@ -15,8 +15,7 @@ from engine.errors import UserError
 
 LETTERS = [chr(ord("A") + i) for i in range(26)]
 DIGITS = [str(i) for i in range(10)]
-FASHION = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-           "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
+FASHION = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
 TEST_FRACTION = 0.1  # of a pool that has no test split of its own
 
 
@@ -64,22 +63,35 @@ class Dataset:
         """This dataset split by ``split_seed``/``val_split`` (itself when that changes nothing)."""
         if not self.pools or (split_seed == self.split_seed and val_split == self.val_split):
             return self
-        return build_dataset(self.name, self.source, self.layout, self.classes, self.norm_size, self.pools,
-                             self.skipped, self.fingerprint, split_seed, val_split)
+        return build_dataset(
+            self.name,
+            self.source,
+            self.layout,
+            self.classes,
+            self.norm_size,
+            self.pools,
+            self.skipped,
+            self.fingerprint,
+            split_seed,
+            val_split,
+        )
 
     def describe(self) -> str:
         how = "fixed split" if self.fixed_split else f"split seed {self.split_seed}, val {self.val_split:g}"
-        return (f"{self.name}: {len(self.train)}/{len(self.val)}/{len(self.test)} "
-                f"train/val/test ({how}), {len(self.classes)} classes, "
-                f"{self.norm_size[0]}×{self.norm_size[1]}")
+        return (
+            f"{self.name}: {len(self.train)}/{len(self.val)}/{len(self.test)} "
+            f"train/val/test ({how}), {len(self.classes)} classes, "
+            f"{self.norm_size[0]}×{self.norm_size[1]}"
+        )
 
 
 def empty_split(norm_size: tuple[int, int]) -> Split:
     return Split(np.zeros((0, norm_size[1], norm_size[0]), np.uint8), np.zeros(0, np.int64), [])
 
 
-def assign_splits(pools: dict[str, Split], split_seed: int, val_split: float,
-                  norm_size: tuple[int, int]) -> tuple[Split, Split, Split, bool]:
+def assign_splits(
+    pools: dict[str, Split], split_seed: int, val_split: float, norm_size: tuple[int, int]
+) -> tuple[Split, Split, Split, bool]:
     """(train, val, test, fixed) from a layout's pools.
 
     ``pools`` has ``all`` (one undivided set: a seeded TEST_FRACTION is test, ``val_split`` val),
@@ -98,8 +110,11 @@ def assign_splits(pools: dict[str, Split], split_seed: int, val_split: float,
     train = pools["train"]
     val, test = pools.get("val"), pools.get("test")
     fixed = True
-    carve = [s for s, part, frac in (("test", test, TEST_FRACTION), ("val", val, val_split))
-             if (part is None or len(part) == 0) and frac > 0]
+    carve = [
+        s
+        for s, part, frac in (("test", test, TEST_FRACTION), ("val", val, val_split))
+        if (part is None or len(part) == 0) and frac > 0
+    ]
     if carve:
         fixed = False
         order = rng.permutation(len(train))
@@ -116,15 +131,39 @@ def assign_splits(pools: dict[str, Split], split_seed: int, val_split: float,
     return train, val or empty_split(norm_size), test or empty_split(norm_size), fixed
 
 
-def build_dataset(name: str, source: str, layout: str, classes: list[str], norm_size: tuple[int, int],
-                  pools: dict[str, Split], skipped: list[str], fingerprint: str,
-                  split_seed: int = 0, val_split: float = 0.1) -> Dataset:
+def build_dataset(
+    name: str,
+    source: str,
+    layout: str,
+    classes: list[str],
+    norm_size: tuple[int, int],
+    pools: dict[str, Split],
+    skipped: list[str],
+    fingerprint: str,
+    split_seed: int = 0,
+    val_split: float = 0.1,
+) -> Dataset:
     """A :class:`Dataset` with its splits assigned; refuses what cannot train a classifier."""
     if len(classes) < 2:
-        raise UserError(f"{source}: only {len(classes)} class ({', '.join(classes) or 'none'}); "
-                        f"a classifier needs at least 2")
+        raise UserError(
+            f"{source}: only {len(classes)} class ({', '.join(classes) or 'none'}); a classifier needs at least 2"
+        )
     train, val, test, fixed = assign_splits(pools, split_seed, val_split, norm_size)
     if len(train) == 0:
         raise UserError(f"{source}: no training image could be read ({len(skipped)} failed)")
-    return Dataset(name, source, layout, list(classes), tuple(norm_size), train, val, test, list(skipped),
-                   fingerprint, int(split_seed), float(val_split), fixed, pools)
+    return Dataset(
+        name,
+        source,
+        layout,
+        list(classes),
+        tuple(norm_size),
+        train,
+        val,
+        test,
+        list(skipped),
+        fingerprint,
+        int(split_seed),
+        float(val_split),
+        fixed,
+        pools,
+    )

@@ -79,9 +79,11 @@ def open_folders(root: Path, norm_size, progress, use_cache, split_seed=0, val_s
             flist = [(f, classes.index(c)) for c, fs in files.items() for f in fs]
             x, ok = decode_files([f for f, _ in flist], norm_size, progress, skipped, done, len(all_files))
             done += len(flist)
-            pools[s] = Split(x, np.asarray([flist[i][1] for i in ok], np.int64),
-                             [os.fspath(flist[i][0].relative_to(root)) for i in ok])
+            pools[s] = Split(
+                x,
+                np.asarray([flist[i][1] for i in ok], np.int64),
+                [os.fspath(flist[i][0].relative_to(root)) for i in ok],
+            )
         if use_cache:
             cache.save_pools(key, {"classes": classes, "norm_size": list(norm_size), "skipped": skipped}, pools)
-    return build_dataset(root.name, str(root), "folders", classes, norm_size, pools, skipped, fp,
-                         split_seed, val_split)
+    return build_dataset(root.name, str(root), "folders", classes, norm_size, pools, skipped, fp, split_seed, val_split)

@@ -19,8 +19,10 @@ from engine.errors import UserError
 
 MAX_IDX_BYTES = 1024**3  # 1 GiB of pixels: 17× MNIST's training set
 IDX_NAMES = {
-    "train_x": "train-images-idx3-ubyte", "train_y": "train-labels-idx1-ubyte",
-    "test_x": "t10k-images-idx3-ubyte", "test_y": "t10k-labels-idx1-ubyte",
+    "train_x": "train-images-idx3-ubyte",
+    "train_y": "train-labels-idx1-ubyte",
+    "test_x": "t10k-images-idx3-ubyte",
+    "test_y": "t10k-labels-idx1-ubyte",
 }
 
 
@@ -56,8 +58,9 @@ def read_idx(path: Path, expect_ndim: int | None = None) -> np.ndarray:
         if zero != 0 or dtype != 0x08 or ndim not in (1, 3):
             raise UserError(f"{path}: not an unsigned-byte IDX file of 1 or 3 dimensions (magic {head.hex()})")
         if expect_ndim is not None and ndim != expect_ndim:
-            raise UserError(f"{path}: has {ndim} dimensions, expected {expect_ndim} "
-                            f"({'images' if expect_ndim == 3 else 'labels'})")
+            raise UserError(
+                f"{path}: has {ndim} dimensions, expected {expect_ndim} ({'images' if expect_ndim == 3 else 'labels'})"
+            )
         raw_dims = _read_exact(fh, 4 * ndim, path, "header")
         dims = [int.from_bytes(raw_dims[4 * i : 4 * i + 4], "big") for i in range(ndim)]
         if dims[0] == 0:
@@ -103,17 +106,23 @@ def open_idx(root: Path, progress, use_cache, split_seed=0, val_split=0.1) -> Da
             arrays[k] = read_idx(p, 3 if k.endswith("x") else 1)
         for img_key, lab_key in (("train_x", "train_y"), ("test_x", "test_y")):
             if img_key in arrays and len(arrays[img_key]) != len(arrays[lab_key]):
-                raise UserError(f"{paths[lab_key]}: {len(arrays[lab_key])} labels for "
-                                f"{len(arrays[img_key])} images in {paths[img_key].name}")
+                raise UserError(
+                    f"{paths[lab_key]}: {len(arrays[lab_key])} labels for "
+                    f"{len(arrays[img_key])} images in {paths[img_key].name}"
+                )
         if "test_x" in arrays and arrays["test_x"].shape[1:] != arrays["train_x"].shape[1:]:
             tr, te = arrays["train_x"].shape[1:], arrays["test_x"].shape[1:]
-            raise UserError(f"{paths['test_x']}: test images are {te[1]}×{te[0]}, "
-                            f"training images {tr[1]}×{tr[0]}; they must match")
+            raise UserError(
+                f"{paths['test_x']}: test images are {te[1]}×{te[0]}, training images {tr[1]}×{tr[0]}; they must match"
+            )
         y_all = [arrays["train_y"]] + ([arrays["test_y"]] if "test_y" in arrays else [])
         n_classes = int(max(int(y.max()) for y in y_all)) + 1
         low = str(root).lower()
-        classes = FASHION if "fashion" in low and n_classes == 10 else (
-            DIGITS if n_classes == 10 else [str(i) for i in range(n_classes)])
+        classes = (
+            FASHION
+            if "fashion" in low and n_classes == 10
+            else (DIGITS if n_classes == 10 else [str(i) for i in range(n_classes)])
+        )
         h, w = arrays["train_x"].shape[1:]
         norm = (w, h)
         pools = {"train": Split(arrays["train_x"], arrays["train_y"].astype(np.int64))}

@@ -54,8 +54,9 @@ def load_image(path: str | os.PathLike, norm_size: tuple[int, int]) -> np.ndarra
     except IsADirectoryError:
         raise UserError(f"{name}: is a folder, not an image") from None
     except UnidentifiedImageError:
-        raise UserError(f"{name}: not an image file (or a format this app cannot read: use PNG, JPEG, BMP, "
-                        f"GIF, TIFF or WebP)") from None
+        raise UserError(
+            f"{name}: not an image file (or a format this app cannot read: use PNG, JPEG, BMP, GIF, TIFF or WebP)"
+        ) from None
     except PermissionError:
         raise UserError(f"{name}: permission denied") from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
@@ -80,8 +81,9 @@ def is_image_file(path: str) -> bool:
     return path.lower().endswith(IMAGE_SUFFIXES)
 
 
-def decode_files(files: list, norm_size, progress=None, skipped: list[str] | None = None,
-                 offset: int = 0, total: int | None = None) -> tuple[np.ndarray, list[int]]:
+def decode_files(
+    files: list, norm_size, progress=None, skipped: list[str] | None = None, offset: int = 0, total: int | None = None
+) -> tuple[np.ndarray, list[int]]:
     """Decode images; returns the stack and the indices that decoded (bad ones go to ``skipped``)."""
     total = total or len(files)
     out = np.zeros((len(files), norm_size[1], norm_size[0]), np.uint8)

@@ -52,9 +52,14 @@ def check_norm_size(norm_size) -> tuple[int, int]:
     return w, h
 
 
-def open_dataset(path: str | os.PathLike | None, norm_size: tuple[int, int] | None = None,
-                 progress: Progress | None = None, use_cache: bool = True,
-                 split_seed: int = 0, val_split: float = 0.1) -> Dataset:
+def open_dataset(
+    path: str | os.PathLike | None,
+    norm_size: tuple[int, int] | None = None,
+    progress: Progress | None = None,
+    use_cache: bool = True,
+    split_seed: int = 0,
+    val_split: float = 0.1,
+) -> Dataset:
     """Open any layout; ``None`` or ``"builtin"`` gives the generated letters.
 
     ``split_seed`` and ``val_split`` decide the split where the layout has none of its own.

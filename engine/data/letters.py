@@ -21,8 +21,13 @@ from engine.data.dataset import LETTERS, Dataset, Split, build_dataset
 PER_CLASS = {"train": 320, "val": 20, "test": 20}
 NORM_SIZE = (32, 32)
 GENERATOR_VERSION = 3
-_FONT_DIRS = ("/usr/share/fonts", "/usr/local/share/fonts", "/Library/Fonts",
-              "/System/Library/Fonts", "C:/Windows/Fonts")
+_FONT_DIRS = (
+    "/usr/share/fonts",
+    "/usr/local/share/fonts",
+    "/Library/Fonts",
+    "/System/Library/Fonts",
+    "C:/Windows/Fonts",
+)
 _AVOID = ("mono", "symbol", "emoji", "dingbat", "math", "wingding", "webdings", "italic", "oblique")
 
 
@@ -112,8 +117,7 @@ def generate(per_class: dict[str, int], seed: int = 0, progress=None) -> dict[st
 def builtin_letters(progress=None, use_cache: bool = True) -> Dataset:
     """The default dataset: 26 letters, 8320/520/520 images of 32×32, cached after the first build."""
     files = font_files()
-    h = hashlib.blake2b(f"letters|{GENERATOR_VERSION}|{PER_CLASS}|{files}|{Image.__version__}".encode(),
-                        digest_size=16)
+    h = hashlib.blake2b(f"letters|{GENERATOR_VERSION}|{PER_CLASS}|{files}|{Image.__version__}".encode(), digest_size=16)
     key = f"letters-{h.hexdigest()}"
     hit = cache.load_pools(key) if use_cache else None
     pools = hit[1] if hit and set(hit[1]) == {"train", "val", "test"} else None

@@ -28,8 +28,13 @@ class CheckResult:
     detail: str = ""
 
 
-def finite_difference_error(f: Callable[[list[np.ndarray]], np.ndarray], inputs: list[np.ndarray],
-                            grads: list[np.ndarray | None], r: np.ndarray, eps: float = 1e-6) -> float:
+def finite_difference_error(
+    f: Callable[[list[np.ndarray]], np.ndarray],
+    inputs: list[np.ndarray],
+    grads: list[np.ndarray | None],
+    r: np.ndarray,
+    eps: float = 1e-6,
+) -> float:
     """Max |grads[i] − ∂(Σ r·f)/∂inputs[i]| by central differences (float64), over the inputs with a grad."""
     worst = 0.0
     for x, g in zip(inputs, grads):
@@ -167,8 +172,9 @@ def run_all(tol: float = 1e-5) -> list[CheckResult]:
 def format_table(results: list[CheckResult]) -> str:
     lines = [f"{'engine':<7} {'operation':<28} {'result':<6} max |error|"]
     for r in results:
-        lines.append(f"{r.engine:<7} {r.op:<28} {'PASS' if r.passed else 'FAIL':<6} "
-                     f"{r.max_error:.2e} {r.detail}".rstrip())
+        lines.append(
+            f"{r.engine:<7} {r.op:<28} {'PASS' if r.passed else 'FAIL':<6} {r.max_error:.2e} {r.detail}".rstrip()
+        )
     n_fail = sum(not r.passed for r in results)
     lines.append(f"{len(results) - n_fail}/{len(results)} passed")
     return "\n".join(lines)

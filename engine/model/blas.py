@@ -10,8 +10,12 @@ from __future__ import annotations
 import ctypes
 import functools
 
-_SETTERS = ("scipy_openblas_set_num_threads64_", "scipy_openblas_set_num_threads",
-            "openblas_set_num_threads64_", "openblas_set_num_threads")
+_SETTERS = (
+    "scipy_openblas_set_num_threads64_",
+    "scipy_openblas_set_num_threads",
+    "openblas_set_num_threads64_",
+    "openblas_set_num_threads",
+)
 _GETTERS = tuple(s.replace("set_", "get_") for s in _SETTERS)
 
 

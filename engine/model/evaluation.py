@@ -4,15 +4,27 @@ from __future__ import annotations
 
 import numpy as np
 
-SORTS = ("dataset order", "lowest-confidence correct first", "highest-confidence wrong first",
-         "confidence ↑", "confidence ↓")
+SORTS = (
+    "dataset order",
+    "lowest-confidence correct first",
+    "highest-confidence wrong first",
+    "confidence ↑",
+    "confidence ↓",
+)
 
 
 class Evaluation:
     """Predictions of a model on one split: images, labels, probabilities."""
 
-    def __init__(self, split: str, x: np.ndarray, y: np.ndarray, probs: np.ndarray, classes: list[str],
-                 names: list[str] | None = None):
+    def __init__(
+        self,
+        split: str,
+        x: np.ndarray,
+        y: np.ndarray,
+        probs: np.ndarray,
+        classes: list[str],
+        names: list[str] | None = None,
+    ):
         self.split, self.x, self.y, self.probs, self.classes = split, x, y, probs, classes
         self.pred = probs.argmax(1)
         self.conf = probs[np.arange(len(y)), self.pred]

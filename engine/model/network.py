@@ -44,8 +44,7 @@ class Network(ABC):
 
     engine = ""
 
-    def __init__(self, config: TrainConfig, in_features: int, n_classes: int,
-                 weights: list[np.ndarray] | None = None):
+    def __init__(self, config: TrainConfig, in_features: int, n_classes: int, weights: list[np.ndarray] | None = None):
         self.config = config
         self.in_features, self.n_classes = in_features, n_classes
         self.sizes = [in_features, *config.hidden, n_classes]
@@ -153,15 +152,22 @@ class NumpyNetwork(Network):
             p[...] = w
 
     def optimizer_state(self):
-        return {"engine": "numpy", "name": self.config.optim,
-                **{k: (torch.from_numpy(v) if isinstance(v, np.ndarray) else v)
-                   for k, v in self._opt.state_dict().items()}}
+        return {
+            "engine": "numpy",
+            "name": self.config.optim,
+            **{k: (torch.from_numpy(v) if isinstance(v, np.ndarray) else v) for k, v in self._opt.state_dict().items()},
+        }
 
     def load_optimizer_state(self, state):
         if not isinstance(state, dict) or state.get("engine") != "numpy" or state.get("name") != self.config.optim:
             return False
-        self._opt.load_state_dict({k: (v.numpy() if isinstance(v, torch.Tensor) else v)
-                                   for k, v in state.items() if k not in ("engine", "name")})
+        self._opt.load_state_dict(
+            {
+                k: (v.numpy() if isinstance(v, torch.Tensor) else v)
+                for k, v in state.items()
+                if k not in ("engine", "name")
+            }
+        )
         return True
 
 
@@ -229,8 +235,11 @@ class TorchNetwork(Network):
         if not isinstance(state, dict) or state.get("engine") != "torch" or state.get("name") != self.config.optim:
             return False
         sd = state.get("torch")
-        if not isinstance(sd, dict) or not isinstance(sd.get("state"), dict) or not isinstance(
-                sd.get("param_groups"), list):
+        if (
+            not isinstance(sd, dict)
+            or not isinstance(sd.get("state"), dict)
+            or not isinstance(sd.get("param_groups"), list)
+        ):
             raise ValueError("optimizer state is not a torch optimizer state")
         for i, entry in sd["state"].items():
             if not isinstance(i, int) or not 0 <= i < len(self._params) or not isinstance(entry, dict):
@@ -242,8 +251,9 @@ class TorchNetwork(Network):
                     if v.numel() != 1 or not math.isfinite(float(v)) or float(v) < 0:
                         raise ValueError(f"optimizer step {v!r} is not a count")
                 elif tuple(v.shape) != tuple(self._params[i].shape):
-                    raise ValueError(f"optimizer buffer {k!r} has shape {list(v.shape)}, "
-                                     f"the parameter {list(self._params[i].shape)}")
+                    raise ValueError(
+                        f"optimizer buffer {k!r} has shape {list(v.shape)}, the parameter {list(self._params[i].shape)}"
+                    )
         self._opt.load_state_dict(sd)
         c = self.config  # the configured numbers win over whatever the file says
         for group in self._opt.param_groups:
@@ -253,8 +263,9 @@ class TorchNetwork(Network):
         return True
 
 
-def build_network(config: TrainConfig, in_features: int, n_classes: int,
-                  weights: list[np.ndarray] | None = None) -> Network:
+def build_network(
+    config: TrainConfig, in_features: int, n_classes: int, weights: list[np.ndarray] | None = None
+) -> Network:
     """The network of ``config.engine``; its parameter count is checked before anything is allocated."""
     cls = NumpyNetwork if config.engine == "numpy" else TorchNetwork
     return cls(config, in_features, n_classes, weights)

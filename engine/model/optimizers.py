@@ -14,8 +14,15 @@ DTYPE = np.float32
 
 
 class NumpyOptimizer:
-    def __init__(self, name: str, params: np.ndarray, grads: np.ndarray, lr: float,
-                 momentum: float = 0.0, weight_decay: float = 0.0):
+    def __init__(
+        self,
+        name: str,
+        params: np.ndarray,
+        grads: np.ndarray,
+        lr: float,
+        momentum: float = 0.0,
+        weight_decay: float = 0.0,
+    ):
         if name not in ("sgd", "adam", "adamw", "adagrad", "rmsprop", "adadelta"):
             raise ValueError(f"unknown optimizer {name!r}")
         self.name, self.p, self.g = name, params, grads

@@ -27,8 +27,13 @@ class Position:
         if not isinstance(d, dict):
             return None
         try:
-            p = cls(int(d["epoch"]), int(d["step"]), float(d.get("loss_sum", 0.0)),
-                    int(d.get("correct", 0)), int(d.get("seen", 0)))
+            p = cls(
+                int(d["epoch"]),
+                int(d["step"]),
+                float(d.get("loss_sum", 0.0)),
+                int(d.get("correct", 0)),
+                int(d.get("seen", 0)),
+            )
         except (KeyError, TypeError, ValueError, OverflowError):
             raise ValueError(f"position {d!r} is malformed") from None
         if p.epoch < 1 or p.step < 1 or p.seen < 0 or p.correct < 0 or not math.isfinite(p.loss_sum):

@@ -23,8 +23,21 @@ from engine.model.maths import cross_entropy
 from engine.model.network import Network, build_network
 from engine.training.history import History, Position, format_duration
 
-__all__ = ["StepEvent", "EpochEvent", "EvalEvent", "WarningEvent", "FinishedEvent", "FailedEvent", "Event",
-           "History", "TrainingRun", "evaluate", "epoch_order", "format_duration", "not_learning"]
+__all__ = [
+    "StepEvent",
+    "EpochEvent",
+    "EvalEvent",
+    "WarningEvent",
+    "FinishedEvent",
+    "FailedEvent",
+    "Event",
+    "History",
+    "TrainingRun",
+    "evaluate",
+    "epoch_order",
+    "format_duration",
+    "not_learning",
+]
 
 
 @dataclass(frozen=True)
@@ -117,16 +130,19 @@ def not_learning(low: float, high: float, n_classes: int) -> bool:
     return abs(low - chance) <= 0.01 * chance and abs(high - chance) <= 0.01 * chance
 
 
-NOT_LEARNING = ("the loss stayed at ln {c} = {v:.3f} (a uniform guess over {c} classes) for all of epoch {e}: "
-                "the model is not learning. Likely causes: a learning rate too high or too low, weight decay "
-                "too strong, or dead units from the initialisation.")
+NOT_LEARNING = (
+    "the loss stayed at ln {c} = {v:.3f} (a uniform guess over {c} classes) for all of epoch {e}: "
+    "the model is not learning. Likely causes: a learning rate too high or too low, weight decay "
+    "too strong, or dead units from the initialisation."
+)
 
 
 class TrainingRun:
     """Train ``network`` (new, or resumed from a checkpoint) on ``dataset`` under ``config``."""
 
-    def __init__(self, config: TrainConfig, dataset: Dataset, network: Network | None = None,
-                 history: History | None = None):
+    def __init__(
+        self, config: TrainConfig, dataset: Dataset, network: Network | None = None, history: History | None = None
+    ):
         self.config = config.validate()
         self.dataset = dataset
         self.network = network or build_network(self.config, dataset.in_features, len(dataset.classes))
@@ -191,11 +207,18 @@ class TrainingRun:
                     net.set_weights(good_weights)
                     resumed_here = pos is not None and pos.epoch == epoch
                     hist.position = pos if resumed_here else None
-                    del hist.step_loss[len(hist.step_loss) - (step - first):]
-                    where = "where this run started" if resumed_here or epoch == start_epoch else \
-                        f"the end of epoch {epoch - 1}"
-                    yield FailedEvent(epoch, step, f"diverged at epoch {epoch} step {step}: loss is {loss} — "
-                                      f"lower the learning rate (weights restored to {where})")
+                    del hist.step_loss[len(hist.step_loss) - (step - first) :]
+                    where = (
+                        "where this run started"
+                        if resumed_here or epoch == start_epoch
+                        else f"the end of epoch {epoch - 1}"
+                    )
+                    yield FailedEvent(
+                        epoch,
+                        step,
+                        f"diverged at epoch {epoch} step {step}: loss is {loss} — "
+                        f"lower the learning rate (weights restored to {where})",
+                    )
                     return
                 global_step += 1
                 loss_sum += loss * len(idx)
@@ -205,8 +228,9 @@ class TrainingRun:
                 hist.step_loss.append(loss)
                 hist.position = Position(epoch, step, loss_sum, correct, seen)
                 elapsed = time.perf_counter() - t0
-                yield StepEvent(epoch, step, steps, global_step, loss, elapsed,
-                                seen / max(time.perf_counter() - te, 1e-9))
+                yield StepEvent(
+                    epoch, step, steps, global_step, loss, elapsed, seen / max(time.perf_counter() - te, 1e-9)
+                )
                 if not self._resume.is_set():
                     paused_at = time.perf_counter()
                     self._resume.wait()
@@ -225,8 +249,7 @@ class TrainingRun:
             yield EpochEvent(epoch, c.epochs, loss_sum / n, correct / n, time.perf_counter() - t0, eta)
             if not warned and first == 1 and not_learning(low, high, len(ds.classes)):
                 warned = True
-                yield WarningEvent(epoch, NOT_LEARNING.format(c=len(ds.classes), v=math.log(len(ds.classes)),
-                                                              e=epoch))
+                yield WarningEvent(epoch, NOT_LEARNING.format(c=len(ds.classes), v=math.log(len(ds.classes)), e=epoch))
             good_weights = net.weights()
             if x_val is not None and (epoch % c.val_interval == 0 or epoch == c.epochs):
                 val_loss, val_acc, _ = evaluate(net, x_val, ds.val.y)
@@ -252,8 +275,18 @@ class TrainingRun:
                 net.set_weights(final)
             elif at_best:
                 best_test_acc = test_acc
-        yield FinishedEvent(epoch, test_loss, test_acc, self._stop.is_set(), time.perf_counter() - t0,
-                            best[0] if best else None, best_test_acc, hist.epochs_completed, step, steps)
+        yield FinishedEvent(
+            epoch,
+            test_loss,
+            test_acc,
+            self._stop.is_set(),
+            time.perf_counter() - t0,
+            best[0] if best else None,
+            best_test_acc,
+            hist.epochs_completed,
+            step,
+            steps,
+        )
 
     def run(self, on_event=None) -> Event:
         """Consume :meth:`events`, calling ``on_event`` for each; returns the last event."""

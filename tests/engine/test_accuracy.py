@@ -21,8 +21,9 @@ def test_course_settings_reach_the_course_accuracy(engine):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not FASHION_DIR.exists(),
-                    reason="Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist)")
+@pytest.mark.skipif(
+    not FASHION_DIR.exists(), reason="Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist)"
+)
 def test_fashion_mnist_reaches_88_percent():
     config = TrainConfig(engine="numpy", hidden=[512], lr=5e-4, weight_decay=0.02, batch_size=64, epochs=25)
     last = TrainingRun(config, open_dataset(FASHION_DIR)).run()

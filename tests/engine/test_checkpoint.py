@@ -32,8 +32,13 @@ def test_round_trip_predicts_identically(trained, small_letters, tmp_path):
     assert loaded.classes == trained.classes and loaded.config == trained.config
     assert loaded.history.val_acc == trained.history.val_acc
     raw = torch.load(path, weights_only=True)
-    assert raw["configs"] == {"norm_size": (32, 32), "output_size": 26, "hidden_size": [32, 16],
-                              "n_layers": 3, "act_type": "relu"}
+    assert raw["configs"] == {
+        "norm_size": (32, 32),
+        "output_size": 26,
+        "hidden_size": [32, 16],
+        "n_layers": 3,
+        "act_type": "relu",
+    }
     assert list(raw["state_dict"]) == ["net.0.W", "net.0.b", "net.2.W", "net.2.b", "net.4.W", "net.4.b"]
     assert raw["state_dict"]["net.0.W"].shape == (32, 1024)
     assert not [f for f in os.listdir(tmp_path) if f != "m.pt"], "temporary files left behind"
@@ -120,10 +125,13 @@ def test_shape_mismatch_names_tensor_and_shapes(trained, tmp_path):
         load_checkpoint(path)
 
 
-@pytest.mark.parametrize("content,message", [
-    (b"", "the file is empty"),
-    (b"garbage bytes, not a zip or a pickle", "not"),
-])
+@pytest.mark.parametrize(
+    "content,message",
+    [
+        (b"", "the file is empty"),
+        (b"garbage bytes, not a zip or a pickle", "not"),
+    ],
+)
 def test_not_a_checkpoint(tmp_path, content, message):
     path = tmp_path / "x.pt"
     path.write_bytes(content)

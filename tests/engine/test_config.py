@@ -6,23 +6,26 @@ from engine.config import TrainConfig, parameter_count, parse_hidden_sizes
 from engine.errors import UserError
 
 
-@pytest.mark.parametrize("changes,message", [
-    ({"lr": 0}, "learning rate: 0.0 must be greater than 0"),
-    ({"lr": -1e-3}, "learning rate"),
-    ({"lr": float("nan")}, "learning rate: nan is not a finite number"),
-    ({"hidden": []}, "hidden sizes: give at least one layer size"),
-    ({"hidden": "64,abc"}, "hidden sizes: 'abc' is not a whole number"),
-    ({"hidden": [64, 2.5]}, "hidden sizes: 2.5 is not a whole number"),
-    ({"hidden": [0]}, "hidden sizes: 0 must be at least 1"),
-    ({"batch_size": 0}, "batch size: 0 must be a whole number ≥ 1"),
-    ({"epochs": 1.5}, "epochs"),
-    ({"optim": "lbfgs"}, "optimizer: unknown 'lbfgs'"),
-    ({"act": "gelu"}, "activation: unknown 'gelu'"),
-    ({"engine": "jax"}, "engine: unknown 'jax'"),
-    ({"momentum": 1.0}, "momentum: 1.0 must be in [0, 1)"),
-    ({"weight_decay": -0.1}, "weight decay: -0.1 must not be negative"),
-    ({"engine": "numpy", "device": "cuda"}, "the numpy engine runs on the CPU only"),
-])
+@pytest.mark.parametrize(
+    "changes,message",
+    [
+        ({"lr": 0}, "learning rate: 0.0 must be greater than 0"),
+        ({"lr": -1e-3}, "learning rate"),
+        ({"lr": float("nan")}, "learning rate: nan is not a finite number"),
+        ({"hidden": []}, "hidden sizes: give at least one layer size"),
+        ({"hidden": "64,abc"}, "hidden sizes: 'abc' is not a whole number"),
+        ({"hidden": [64, 2.5]}, "hidden sizes: 2.5 is not a whole number"),
+        ({"hidden": [0]}, "hidden sizes: 0 must be at least 1"),
+        ({"batch_size": 0}, "batch size: 0 must be a whole number ≥ 1"),
+        ({"epochs": 1.5}, "epochs"),
+        ({"optim": "lbfgs"}, "optimizer: unknown 'lbfgs'"),
+        ({"act": "gelu"}, "activation: unknown 'gelu'"),
+        ({"engine": "jax"}, "engine: unknown 'jax'"),
+        ({"momentum": 1.0}, "momentum: 1.0 must be in [0, 1)"),
+        ({"weight_decay": -0.1}, "weight decay: -0.1 must not be negative"),
+        ({"engine": "numpy", "device": "cuda"}, "the numpy engine runs on the CPU only"),
+    ],
+)
 def test_invalid_hyperparameters_get_a_clear_message(changes, message):
     with pytest.raises(UserError) as err:
         TrainConfig(**changes).validate()

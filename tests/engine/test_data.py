@@ -122,7 +122,7 @@ def test_idx_label_count_mismatch(tmp_path):
 @pytest.mark.parametrize("with_splits", [False, True])
 def test_folder_per_class(tmp_path, with_splits):
     rng = np.random.default_rng(0)
-    for split in (["train", "val", "test"] if with_splits else [""]):
+    for split in ["train", "val", "test"] if with_splits else [""]:
         for cls in ("cat", "dog"):
             d = tmp_path / split / cls
             d.mkdir(parents=True)
@@ -177,8 +177,9 @@ def test_shared_letters_set():
     assert ds.classes == LETTERS and not ds.skipped
 
 
-@pytest.mark.skipif(not FASHION_DIR.exists(),
-                    reason="Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist)")
+@pytest.mark.skipif(
+    not FASHION_DIR.exists(), reason="Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist)"
+)
 def test_fashion_mnist_opens():
     ds = open_dataset(FASHION_DIR)
     assert (len(ds.train), len(ds.val), len(ds.test)) == (54000, 6000, 10000)

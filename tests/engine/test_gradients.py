@@ -40,6 +40,7 @@ def test_gradcheck_reports_a_broken_backward(monkeypatch):
 
 def test_a_backward_missing_the_1_over_n_is_caught(monkeypatch):
     """The course's classic mistake: the batch-mean loss's gradient without the 1/N."""
+
     def no_mean(ctx, g=1.0):
         logp, y = ctx.saved_tensors
         d = np.exp(logp)

@@ -9,16 +9,19 @@ import torch
 from engine.model.optimizers import NumpyOptimizer
 
 
-@pytest.mark.parametrize("name,kw", [
-    ("sgd", {"lr": 0.1, "momentum": 0.0, "weight_decay": 0.0}),
-    ("sgd", {"lr": 0.05, "momentum": 0.9, "weight_decay": 0.01}),
-    ("adam", {"lr": 0.01, "weight_decay": 0.15}),
-    ("adamw", {"lr": 0.01, "weight_decay": 0.15}),
-    ("adagrad", {"lr": 0.1, "weight_decay": 0.01}),
-    ("rmsprop", {"lr": 0.01, "momentum": 0.0, "weight_decay": 0.0}),
-    ("rmsprop", {"lr": 0.01, "momentum": 0.5, "weight_decay": 0.01}),
-    ("adadelta", {"lr": 1.0, "weight_decay": 0.01}),
-])
+@pytest.mark.parametrize(
+    "name,kw",
+    [
+        ("sgd", {"lr": 0.1, "momentum": 0.0, "weight_decay": 0.0}),
+        ("sgd", {"lr": 0.05, "momentum": 0.9, "weight_decay": 0.01}),
+        ("adam", {"lr": 0.01, "weight_decay": 0.15}),
+        ("adamw", {"lr": 0.01, "weight_decay": 0.15}),
+        ("adagrad", {"lr": 0.1, "weight_decay": 0.01}),
+        ("rmsprop", {"lr": 0.01, "momentum": 0.0, "weight_decay": 0.0}),
+        ("rmsprop", {"lr": 0.01, "momentum": 0.5, "weight_decay": 0.01}),
+        ("adadelta", {"lr": 1.0, "weight_decay": 0.01}),
+    ],
+)
 @pytest.mark.parametrize("scale", [1.0, 1e-6, 0.0], ids=["N(0,1) grads", "tiny grads", "zero grads"])
 def test_numpy_optimizer_matches_torch(name, kw, scale):
     """Tiny and zero gradients make eps dominate: a mis-scaled eps (e.g. adam's not rescaled by
@@ -27,9 +30,14 @@ def test_numpy_optimizer_matches_torch(name, kw, scale):
     p0 = rng.standard_normal(50).astype(np.float32)
     grads = [(rng.standard_normal(50) * scale).astype(np.float32) for _ in range(20)]
     tp = torch.nn.Parameter(torch.tensor(p0.copy()))
-    cls = {"sgd": torch.optim.SGD, "adam": torch.optim.Adam, "adamw": torch.optim.AdamW,
-           "adagrad": torch.optim.Adagrad,
-           "rmsprop": torch.optim.RMSprop, "adadelta": torch.optim.Adadelta}[name]
+    cls = {
+        "sgd": torch.optim.SGD,
+        "adam": torch.optim.Adam,
+        "adamw": torch.optim.AdamW,
+        "adagrad": torch.optim.Adagrad,
+        "rmsprop": torch.optim.RMSprop,
+        "adadelta": torch.optim.Adadelta,
+    }[name]
     topt = cls([tp], **kw)
     p, g = p0.copy(), np.zeros(50, np.float32)
     nopt = NumpyOptimizer(name, p, g, kw["lr"], kw.get("momentum", 0.0), kw.get("weight_decay", 0.0))

@@ -32,10 +32,15 @@ def test_event_sequence(small_letters):
     events = _collect(TrainingRun(config, small_letters))
     kinds = [type(e).__name__ for e in events]
     steps = -(-len(small_letters.train) // 64)
-    expected = (["StepEvent"] * steps + ["EpochEvent"]
-                + ["StepEvent"] * steps + ["EpochEvent", "EvalEvent"]
-                + ["StepEvent"] * steps + ["EpochEvent", "EvalEvent"]  # the last epoch is always evaluated
-                + ["FinishedEvent"])
+    expected = (
+        ["StepEvent"] * steps
+        + ["EpochEvent"]
+        + ["StepEvent"] * steps
+        + ["EpochEvent", "EvalEvent"]
+        + ["StepEvent"] * steps
+        + ["EpochEvent", "EvalEvent"]  # the last epoch is always evaluated
+        + ["FinishedEvent"]
+    )
     assert kinds == expected
     s = [e for e in events if isinstance(e, StepEvent)]
     assert [e.global_step for e in s] == list(range(1, 3 * steps + 1))
@@ -66,8 +71,9 @@ def test_seeded_runs_are_reproducible_bit_for_bit(small_letters, engine):
 
 
 def test_divergence_stops_with_a_hint_and_good_weights(small_letters):
-    run = TrainingRun(TrainConfig(optim="sgd", lr=90.0, momentum=0.9, act="identity", weight_decay=0,
-                                  epochs=50), small_letters)
+    run = TrainingRun(
+        TrainConfig(optim="sgd", lr=90.0, momentum=0.9, act="identity", weight_decay=0, epochs=50), small_letters
+    )
     last = run.run()
     assert isinstance(last, FailedEvent)
     assert f"diverged at epoch {last.epoch} step {last.step}" in last.reason
@@ -122,8 +128,9 @@ def test_resuming_continues_exactly(small_letters, tmp_path):
         first = TrainingRun(TrainConfig(engine=engine, epochs=2, seed=5), small_letters)
         first.run()
         path = tmp_path / f"{engine}.pt"
-        save_checkpoint(path, Model(first.network, small_letters.classes, small_letters.norm_size,
-                                    first.config, first.history))
+        save_checkpoint(
+            path, Model(first.network, small_letters.classes, small_letters.norm_size, first.config, first.history)
+        )
         loaded = load_checkpoint(path)
         config = TrainConfig.from_dict({**loaded.config.to_dict(), "epochs": 4})
         second = TrainingRun(config, small_letters, loaded.network, loaded.history)

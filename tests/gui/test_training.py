@@ -143,4 +143,3 @@ def test_bad_dataset_folder_is_reported(window, qtbot, tmp_path):
     window.open_dataset(str(tmp_path / "empty"))
     qtbot.waitUntil(lambda: "no dataset found" in getattr(window, "_last_error", ""), timeout=20000)
     assert window.dataset.name == "small letters"  # the open dataset stays
-

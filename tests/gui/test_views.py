@@ -30,8 +30,9 @@ def trained_model(small_letters):
 def _evaluation():
     classes = ["a", "b", "c"]
     y = np.array([0, 0, 1, 1, 2, 2])
-    probs = np.array([[0.9, 0.05, 0.05], [0.4, 0.5, 0.1], [0.2, 0.7, 0.1],
-                      [0.1, 0.45, 0.45], [0.6, 0.1, 0.3], [0.1, 0.1, 0.8]])
+    probs = np.array(
+        [[0.9, 0.05, 0.05], [0.4, 0.5, 0.1], [0.2, 0.7, 0.1], [0.1, 0.45, 0.45], [0.6, 0.1, 0.3], [0.1, 0.1, 0.8]]
+    )
     x = np.zeros((6, 8, 8), np.uint8)
     return Evaluation("val", x, y, probs, classes, [f"img{i}.png" for i in range(6)])
 
@@ -168,10 +169,19 @@ def test_shortcuts_are_wired(window):
 
 
 def test_start_up_smoke(tmp_path):
-    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "BACKPROP_STUDIO_SETTINGS": str(tmp_path / "s.ini"),
-           "PYTHONPATH": str(ROOT)}
-    r = subprocess.run([sys.executable, str(ROOT / "main.py"), "--quit-when-ready"], capture_output=True,
-                       text=True, timeout=180, env=env)
+    env = {
+        **os.environ,
+        "QT_QPA_PLATFORM": "offscreen",
+        "BACKPROP_STUDIO_SETTINGS": str(tmp_path / "s.ini"),
+        "PYTHONPATH": str(ROOT),
+    }
+    r = subprocess.run(
+        [sys.executable, str(ROOT / "main.py"), "--quit-when-ready"],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env=env,
+    )
     assert r.returncode == 0, r.stderr
     assert "ready: Backprop Studio — Built-in letters" in r.stdout and "26 classes" in r.stdout
 
