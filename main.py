@@ -17,4 +17,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:  # Ctrl+C while torch or Qt is still importing
+        print("interrupted", file=sys.stderr)
+        sys.exit(130)

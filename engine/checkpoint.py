@@ -190,6 +190,11 @@ def _read(name: str):
                 f"{name}: refused: the file holds Python code or objects ({glob.group(1)}), "
                 f"not plain weights; nothing from it was run"
             ) from None
+        if "WeightsUnpickler" in str(exc) or "Unsupported" in str(exc):
+            raise UserError(
+                f"{name}: refused: the file holds Python code or objects, or pickle data this app does not read, "
+                f"not plain weights; nothing from it was run"
+            ) from None
         raise UserError(f"{name}: not a checkpoint (no PyTorch tensor data in it; nothing from it was run)") from None
     except (MemoryError, RecursionError):
         raise UserError(

@@ -230,6 +230,27 @@ def cmd_train(a) -> int:
     previous_handler = signal.signal(signal.SIGINT, stop_gently)
     try:
         last = _report(run, a, val)
+    except Exception as exc:  # noqa: BLE001 - a late failure must not take the trained weights with it
+        if a.out and run.history.epochs_completed >= 1:
+            out = Path(a.out)
+            recovery = out.with_name(out.stem + ".recovered" + (out.suffix or ".pt"))
+            save_checkpoint(
+                recovery,
+                Model(
+                    run.network,
+                    ds.classes,
+                    ds.norm_size,
+                    config,
+                    run.history,
+                    dataset_name=ds.name,
+                    dataset=dataset_record(ds),
+                ),
+            )
+            raise UserError(
+                f"training failed ({type(exc).__name__}: {exc}); the weights after epoch "
+                f"{run.history.epochs_completed} were saved to {recovery}"
+            ) from None
+        raise
     finally:
         signal.signal(signal.SIGINT, previous_handler)
     model = Model(
@@ -304,7 +325,7 @@ def cmd_predict(a) -> int:
     for r in classify_files(model, a.images, topk=max(1, a.topk)):
         if r.error:
             failed += 1
-            print(f"error: {r.error}", file=sys.stderr)
+            print(f"error: {escape_field(r.error)}", file=sys.stderr)
         else:
             extra = "".join(f"\t{lab}\t{p:.4f}" for lab, p in r.top[1 : a.topk])
             print(f"{escape_field(r.path)}\t{escape_field(r.label)}\t{r.probability:.4f}{extra}")
@@ -347,7 +368,10 @@ def main(argv: list[str]) -> int:
             "cache": cmd_cache,
         }[a.command](a)
     except UserError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {escape_field(str(exc))}", file=sys.stderr)
+        return 2
+    except MemoryError:
+        print("error: out of memory: the data or network is too large for this machine", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

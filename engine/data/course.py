@@ -45,7 +45,7 @@ def open_course(root: Path, norm_size, progress, use_cache, split_seed=0, val_sp
             if letter not in LETTERS:
                 raise UserError(f"{root / JSONS[s]}: label {label!r} of {name} is not a letter A–Z")
             ys[s].append(LETTERS.index(letter))
-    present = [root / n for n in JSONS.values()] + [f for s in files for f in files[s] if f.exists()]
+    present = [root / n for n in JSONS.values()] + [f for s in files for f in files[s] if f.is_file()]
     fp = cache.fingerprint("course", present, root.resolve())
     key = f"{fp}-{norm_size[0]}x{norm_size[1]}"
     hit = cache.load_pools(key) if use_cache else None

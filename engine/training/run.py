@@ -250,7 +250,8 @@ class TrainingRun:
             if not warned and first == 1 and not_learning(low, high, len(ds.classes)):
                 warned = True
                 yield WarningEvent(epoch, NOT_LEARNING.format(c=len(ds.classes), v=math.log(len(ds.classes)), e=epoch))
-            good_weights = net.weights()
+            if np.isfinite(net.logits(x_train[:256])).all():  # finite outputs, not merely finite weights
+                good_weights = net.weights()
             if x_val is not None and (epoch % c.val_interval == 0 or epoch == c.epochs):
                 val_loss, val_acc, _ = evaluate(net, x_val, ds.val.y)
                 hist.val_epoch.append(epoch)
