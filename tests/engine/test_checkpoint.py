@@ -146,7 +146,7 @@ def test_plain_pickle_with_code_is_refused(tmp_path, monkeypatch):
     monkeypatch.setenv("EVIL_MARKER", str(marker))
     path = tmp_path / "raw.pkl"
     path.write_bytes(pickle.dumps({"state_dict": _Evil()}, protocol=4))
-    with pytest.raises(UserError, match="raw.pkl: refused: the file holds Python code or objects.*nothing from it was run"):
+    with pytest.raises(UserError, match="raw.pkl: refused: the file holds Python code or objects.*nothing .* run"):
         load_checkpoint(path)
     assert not marker.exists()
 
