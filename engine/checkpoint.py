@@ -179,6 +179,10 @@ def _read(name: str):
     if size == 0:
         raise UserError(f"{name}: the file is empty")
     _check_archive(name)
+    with open(name, "rb") as fh:
+        head = fh.read(2)
+    if not zipfile.is_zipfile(name) and head[:1] != b"\x80":  # neither torch's zip nor a pickle
+        raise UserError(f"{name}: not a checkpoint (no PyTorch tensor data in it; nothing from it was run)")
     try:
         with warnings.catch_warnings():  # torch warns about unusual pickle protocols; we report instead
             warnings.simplefilter("ignore", UserWarning)
