@@ -56,6 +56,7 @@ class Model:
     dataset_name: str = ""
     dataset: dict = field(default_factory=dict)  # path, layout, fingerprint, split_seed, val_split
     notes: list[str] = field(default_factory=list)  # what loading had to assume (shown to the user)
+    name: str = ""  # the run's name (the user's, or made from its settings)
 
     def configs(self) -> dict:
         c = self.config
@@ -97,6 +98,7 @@ def save_checkpoint(path: str | os.PathLike, model: Model) -> None:
         "optimizer_state": model.network.optimizer_state(),
         "dataset": model.dataset_name,
         "dataset_record": dict(model.dataset),
+        "run_name": model.name,
     }
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -381,6 +383,9 @@ def _model_from(ckpt, device: str, act_override: str | None) -> Model:
     dataset_name = ckpt.get("dataset", "")
     if not isinstance(dataset_name, str):
         raise UserError("'dataset' must be a name")
+    name = ckpt.get("run_name", "")
+    if not isinstance(name, str) or len(name) > 200:
+        raise UserError("'run_name' must be a name of at most 200 characters")
     network = build_network(config, in_features, n_out, weights=weights)
     opt_state = ckpt.get("optimizer_state")
     if opt_state is not None:
@@ -391,4 +396,4 @@ def _model_from(ckpt, device: str, act_override: str | None) -> Model:
                 opt_state = None  # another engine or optimizer: the weights load, the optimizer starts fresh
         except (ValueError, KeyError, RuntimeError, TypeError, IndexError) as exc:
             raise UserError(f"'optimizer_state': {exc}") from None
-    return Model(network, classes, norm_size, config, history, opt_state, dataset_name, record, notes)
+    return Model(network, classes, norm_size, config, history, opt_state, dataset_name, record, notes, name)

@@ -92,6 +92,10 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--act", default=None, help="activation, for a checkpoint that does not record one")
     pr.add_argument("images", nargs="+")
     sub.add_parser("gradcheck", help="check every hand-written backward numerically")
+    x = sub.add_parser("export", help="export a checkpoint for other tools (ONNX: Netron, onnxruntime)")
+    x.add_argument("--checkpoint", required=True)
+    x.add_argument("--onnx", required=True, metavar="OUT.onnx", help="where to write the ONNX model")
+    x.add_argument("--act", default=None, help="activation, for a checkpoint that does not record one")
     c = sub.add_parser("cache", help="the decoded-dataset cache: info or clear")
     c.add_argument("action", choices=["info", "clear"])
     return p
@@ -332,6 +336,22 @@ def cmd_predict(a) -> int:
     return 2 if failed else 0
 
 
+def cmd_export(a) -> int:
+    from engine.checkpoint import load_checkpoint
+    from engine.export import export_onnx
+
+    model = load_checkpoint(a.checkpoint, act=a.act)
+    for note in model.notes:
+        print(f"note: {note}", file=sys.stderr)
+    out = export_onnx(model, a.onnx)
+    w, h = model.norm_size
+    print(
+        f"wrote {out}: input [N, 1, {h}, {w}] float32 in [-1, 1], outputs logits and probabilities "
+        f"over {len(model.classes)} classes"
+    )
+    return 0
+
+
 def escape_field(text: str) -> str:
     """A TSV field on one line: backslash, tab, newline and carriage return escaped as \\\\ \\t \\n \\r."""
     return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
@@ -366,6 +386,7 @@ def main(argv: list[str]) -> int:
             "predict": cmd_predict,
             "gradcheck": cmd_gradcheck,
             "cache": cmd_cache,
+            "export": cmd_export,
         }[a.command](a)
     except UserError as exc:
         print(f"error: {escape_field(str(exc))}", file=sys.stderr)

@@ -137,6 +137,24 @@ class TrainConfig:
         sizes = [in_features, *parse_hidden_sizes(self.hidden), n_classes]
         return " → ".join(map(str, sizes)) + f", {self.act}"
 
+    def auto_name(self) -> str:
+        """A run's name made from what distinguishes it: ``adam lr 2e-3 wd 0.15 · 64 relu``."""
+
+        def num(v: float) -> str:
+            text = f"{v:g}"
+            if "e" in text:
+                mant, exp = text.split("e")
+                text = f"{mant}e{int(exp)}"
+            return text
+
+        parts = [self.optim, f"lr {num(self.lr)}"]
+        if self.weight_decay:
+            parts.append(f"wd {num(self.weight_decay)}")
+        if self.momentum and self.optim in MOMENTUM_OPTIMIZERS:
+            parts.append(f"m {num(self.momentum)}")
+        hidden = ",".join(map(str, parse_hidden_sizes(self.hidden)))
+        return " ".join(parts) + f" · {hidden} {self.act}"
+
     def effective_lines(self) -> list[str]:
         """Every hyperparameter as ``name = value``, in a fixed order (printed before training)."""
         out = []

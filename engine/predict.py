@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from engine.checkpoint import Model
-from engine.data.images import load_image, normalize
+from engine.data.folders import class_files
+from engine.data.images import is_image_file, load_image, normalize
 from engine.errors import UserError
 from engine.model.maths import softmax
 
@@ -61,3 +62,28 @@ def classify_files(
             r.top = [(model.classes[k], float(row[k])) for k in order]
             r.label, r.probability = r.top[0]
     return results
+
+
+def image_files(folder: str | os.PathLike) -> list[str]:
+    """Every image file under ``folder`` (recursively, hidden entries skipped), sorted."""
+    out = []
+    for root, dirs, files in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        out += [os.path.join(root, f) for f in sorted(files) if not f.startswith(".") and is_image_file(f)]
+    return out
+
+
+def labelled_files(folder: str | os.PathLike, classes: list[str]) -> list[tuple[str, int]] | None:
+    """``(file, class index)`` for a folder whose subfolders are all class names of the model
+    (case-insensitive), with the same rules as the folder-per-class dataset layout; else None."""
+    from pathlib import Path
+
+    root = Path(folder)
+    lookup = {c.lower(): i for i, c in enumerate(classes)}
+    try:
+        found = class_files(root, root, [])
+    except UserError:
+        return None
+    if not found or not all(name.lower() in lookup for name in found):
+        return None
+    return [(str(f), lookup[name.lower()]) for name in sorted(found) for f in found[name]]

@@ -43,7 +43,7 @@ def run_app(argv: list[str]) -> int:
     dataset = next((a for a in argv if not a.startswith("-")), None)
     window = MainWindow(dataset_path=dataset)
     window.show()
-    from gui.worker import start_task
+    from gui.tasks import start_task
 
     warm = start_task(warm_up)
     warm.finished.connect(settle_heap)
@@ -51,7 +51,7 @@ def run_app(argv: list[str]) -> int:
     if "--quit-when-ready" in argv:  # start-up smoke test: open, load the data, report, leave
 
         def ready(ds):
-            print(f"ready: {window.windowTitle()} | {window.dataset_status.text()}", flush=True)
+            print(f"ready: {window.windowTitle()} | {window.dataset_status.message()}", flush=True)
             window.close()
             app.quit()
 

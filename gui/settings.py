@@ -22,7 +22,11 @@ DEFAULTS: dict[str, Any] = {
     "geometry": b"",
     "window_state": b"",
     "splitter": b"",
-    "last_dir": "",
+    "last_dir": "",  # where files were last opened from
+    "last_save_dir": "",  # where a checkpoint was last saved (Save As starts there)
+    "last_export_dir": "",
+    "show_legends": True,
+    "smoothing": 0.95,
 }
 MAX_RECENT = 8
 
@@ -56,7 +60,10 @@ def read(key: str) -> Any:
         if isinstance(value, QByteArray):
             return value.data()
         return bytes(value) if isinstance(value, (bytes, bytearray)) else default
-    return type(default)(value)
+    try:
+        return type(default)(value)
+    except (TypeError, ValueError):
+        return default
 
 
 def write(key: str, value: Any) -> None:

@@ -1,8 +1,9 @@
-"""Runs engine work off the GUI thread and hands results back as Qt signals (via superqt).
+"""The training run's event stream, batched for the GUI (the one redraw throttle).
 
-Training: the engine's event stream is batched here so the GUI gets ~20 updates a
-second however fast steps come, and the best-validation weights are auto-saved
-from the worker thread (no I/O on the GUI thread, no torn reads of the weights).
+The engine's events are gathered here and handed over about five times a second (and at
+once on pause and at the end), so the text and the plots are drawn from the same batch: the
+plot is never behind the progress text. The best-validation weights are auto-saved from the
+worker thread (no I/O on the GUI thread, no torn reads of the weights).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from engine.checkpoint import Model, save_checkpoint
 from engine.errors import UserError
 from engine.training.run import EvalEvent, FailedEvent, FinishedEvent, StepEvent, TrainingRun
 
-EMIT_INTERVAL = 0.2  # seconds between batched updates to the GUI (progress text at 5 Hz)
+EMIT_INTERVAL = 0.2  # seconds between batched updates: text and plots both redraw at ≤ 5 Hz
 WEIGHTS_INTERVAL = 0.5  # seconds between first-layer snapshots for the Weights view
 
 
@@ -32,14 +33,18 @@ class Update:
     autosaved: str = ""
 
 
-def training_stream(run: TrainingRun, model: Model, autosave: Path | None):
-    """Yield :class:`Update` batches from ``run.events()``."""
+def training_stream(run: TrainingRun, model: Model, autosave: Path | None, max_steps: int | None = None):
+    """Yield :class:`Update` batches from ``run.events()``; stop after ``max_steps`` steps if given."""
     pending = Update()
     last_emit = last_weights = 0.0
+    n_steps = 0
     for ev in run.events():
         now = time.perf_counter()
         if isinstance(ev, StepEvent):
             pending.steps.append(ev)
+            n_steps += 1
+            if max_steps is not None and n_steps >= max_steps:
+                run.stop()  # honoured before the next step
         else:
             pending.events.append(ev)
             if isinstance(ev, EvalEvent) and ev.best_epoch == ev.epoch and autosave is not None:
@@ -60,11 +65,6 @@ def training_stream(run: TrainingRun, model: Model, autosave: Path | None):
         yield pending
 
 
-def start_training(run: TrainingRun, model: Model, autosave: Path | None):
+def start_training(run: TrainingRun, model: Model, autosave: Path | None, max_steps: int | None = None):
     """A superqt GeneratorWorker (not yet started) around :func:`training_stream`."""
-    return create_worker(training_stream, run, model, autosave, _start_thread=False, _ignore_errors=True)
-
-
-def start_task(fn, *args, **kwargs):
-    """Any blocking call (dataset decoding, classification, checkpoint I/O) as a worker."""
-    return create_worker(fn, *args, _start_thread=False, _ignore_errors=True, **kwargs)
+    return create_worker(training_stream, run, model, autosave, max_steps, _start_thread=False, _ignore_errors=True)

@@ -37,6 +37,26 @@ def detect_layout(path: Path) -> str:
     raise UserError(f"{path}: no dataset found (expected train.json, IDX files or class folders)")
 
 
+def folder_kind(path) -> str | None:
+    """What a dropped folder holds: ``dataset`` (a course or IDX layout, or class folders split
+    into train/val/test), ``classes`` (one folder per class, no split folders: a dataset, or a
+    labelled set to classify), or None (no dataset layout: plain images, perhaps)."""
+    p = Path(path)
+    try:
+        layout = detect_layout(p)
+    except UserError:
+        return None
+    if layout in ("course", "idx"):
+        return "dataset"
+    from engine.data.folders import split_roots
+
+    try:
+        roots = split_roots(p)
+    except UserError:
+        return None
+    return "dataset" if roots["train"] is not None else "classes"
+
+
 def layout_of(path) -> str:
     """The layout name, ``builtin`` for the generated letters."""
     return "builtin" if is_builtin(path) else detect_layout(Path(path).expanduser().resolve())

@@ -30,6 +30,21 @@ class Evaluation:
         self.conf = probs[np.arange(len(y)), self.pred]
         self.names = names or []
 
+    @classmethod
+    def empty(cls, split: str, classes: list[str]) -> Evaluation:
+        """A split without images (e.g. no validation split): shown as such, not as stale results."""
+        return cls(split, np.zeros((0, 1, 1), np.uint8), np.zeros(0, np.int64), np.zeros((0, len(classes))), classes)
+
+    def per_class_accuracy(self) -> np.ndarray:
+        """Accuracy per true class; NaN for a class with no images in this split (not 0 %)."""
+        k = len(self.classes)
+        out = np.full(k, np.nan)
+        for c in range(k):
+            mask = self.y == c
+            if mask.any():
+                out[c] = float((self.pred[mask] == c).mean())
+        return out
+
     @property
     def accuracy(self) -> float:
         return float((self.pred == self.y).mean()) if len(self.y) else float("nan")

@@ -51,7 +51,7 @@ def window(qtbot, small_letters, answers):
 
     w = MainWindow(load_default=False)
     qtbot.addWidget(w)
-    w._set_dataset(small_letters)
+    w.session.set_dataset(small_letters)
     w.show()
     yield w
     w.shutdown_workers()

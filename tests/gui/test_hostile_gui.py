@@ -39,7 +39,7 @@ def test_a_malformed_checkpoint_names_the_key_in_the_window(window, qtbot, tmp_p
     payload["class_names"] = 5
     torch.save(payload, path)
     window.dirty = False
-    window.model = None
+    window.session.model = None
     window.open_checkpoint(str(path))
     qtbot.waitUntil(lambda: "class_names" in getattr(window, "_last_error", ""), timeout=20000)
     assert window.model is None

@@ -4,7 +4,7 @@ from PySide6.QtWidgets import QToolButton
 
 from engine.config import TrainConfig
 from gui import settings
-from gui.hyperparameters import HyperparameterPanel
+from gui.views.hyperparameters import HyperparameterPanel
 
 
 def test_invalid_values_are_refused_inline(qtbot):
@@ -64,6 +64,6 @@ def test_values_persist_between_launches(window, qtbot, small_letters):
 
 def test_invalid_panel_blocks_start(window):
     window.hyper.lr.setText("-5")
-    assert not window.start_button.isEnabled()
+    assert not window.run_controls.start_button.isEnabled()
     window.start_training()
-    assert window.run is None and "Some hyperparameters are invalid" in window._last_error
+    assert not window.training and "Some hyperparameters are invalid" in window._last_error

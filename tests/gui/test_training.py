@@ -29,43 +29,44 @@ def test_worker_signal_sequence(qtbot, small_letters):
 def test_train_from_the_window(window, qtbot):
     window.hyper.set_config(TrainConfig(epochs=3, batch_size=16))
     with qtbot.waitSignal(window.training_finished, timeout=60000) as sig:
-        window.act_start.trigger()
-        assert window.run is not None and not window.hyper.lr.isEnabled()  # locked mid-run
+        window.actions.start.trigger()
+        assert window.training and not window.hyper.lr.isEnabled()  # locked mid-run
     final = sig.args[0]
     assert isinstance(final, FinishedEvent) and not final.stopped
     p = window.plots
     steps = 3 * (-(-len(window.dataset.train) // 16))
-    assert p.buffers["step_raw"].n == steps and p.buffers["epoch_loss"].n == 3 and p.buffers["val_acc"].n == 3
-    p._redraw(everything=True)
-    x, y = p.step_smooth.getData()
+    b = p.current.buffers
+    assert b["step_raw"].n == steps and b["epoch_loss"].n == 3 and b["val_acc"].n == 3
+    x, y = p.items["step_smooth"].getData()  # drawn with the last batch, no redraw pending
     assert len(x) == steps and np.isfinite(y).all()
     assert p.best_line.isVisible()
-    assert window.progress.value() == window.progress.maximum()
-    assert "Finished" in window.progress_label.text() and "test accuracy" in window.result_label.text()
-    assert window.hyper.lr.isEnabled() and window.act_save.isEnabled()
+    assert window.run_controls.progress.value() == window.run_controls.progress.maximum()
+    rc = window.run_controls
+    assert "Finished" in rc.progress_label.text() and "test accuracy" in rc.result_label.text()
+    assert window.hyper.lr.isEnabled() and window.actions.save.isEnabled()
     window.tabs.setCurrentWidget(window.weights_panel)
     assert window.weights_panel.image.image is not None and window.weights_panel.image.image.shape[0] > 32
     qtbot.waitUntil(lambda: window.browser.ev is not None, timeout=10000)  # evaluated on val afterwards
     assert window.browser.model.rowCount() == len(window.dataset.val)
-    assert window.windowTitle().endswith("unsaved model*")
+    assert window.windowTitle().endswith(window.model.name + "*") and "Backprop Studio" not in window.windowTitle()
 
 
 def test_pause_resume_stop(window, qtbot):
     window.hyper.set_config(TrainConfig(epochs=5000, batch_size=1))
     window.start_training()
-    qtbot.waitUntil(lambda: window.plots.buffers["step_raw"].n > 10, timeout=20000)
-    window.act_pause.trigger()
-    assert window.run.paused and window.pause_button.text() == "Resume"
+    qtbot.waitUntil(lambda: window.plots.current.buffers["step_raw"].n > 10, timeout=20000)
+    window.actions.pause.trigger()
+    assert window.controller.paused and window.run_controls.pause_button.text() == "Resume"
     qtbot.wait(300)
-    n = window.plots.buffers["step_raw"].n
+    n = window.plots.current.buffers["step_raw"].n
     qtbot.wait(400)
-    assert window.plots.buffers["step_raw"].n == n
-    window.act_pause.trigger()
-    qtbot.waitUntil(lambda: window.plots.buffers["step_raw"].n > n, timeout=10000)
+    assert window.plots.current.buffers["step_raw"].n == n
+    window.actions.pause.trigger()
+    qtbot.waitUntil(lambda: window.plots.current.buffers["step_raw"].n > n, timeout=10000)
     with qtbot.waitSignal(window.training_finished, timeout=10000) as sig:
-        window.act_stop.trigger()
+        window.actions.stop.trigger()
     assert sig.args[0].stopped
-    assert window.run is None and window.start_button.isEnabled()
+    assert not window.training and window.run_controls.start_button.isEnabled()
 
 
 def test_divergence_is_reported_and_curves_kept(window, qtbot):
@@ -74,13 +75,13 @@ def test_divergence_is_reported_and_curves_kept(window, qtbot):
         window.start_training()
     assert isinstance(sig.args[0], FailedEvent)
     assert "diverged at epoch" in window._last_error and "lower the learning rate" in window._last_error
-    assert window.plots.buffers["step_raw"].n > 0
+    assert window.plots.current.buffers["step_raw"].n > 0
     assert window.model.network.weights_finite()
 
 
 def test_best_validation_weights_are_autosaved(window, qtbot):
     from engine.checkpoint import load_checkpoint
-    from gui.main_window import autosave_path
+    from gui.session import autosave_path
 
     window.hyper.set_config(TrainConfig(epochs=2, batch_size=32))
     with qtbot.waitSignal(window.training_finished, timeout=60000):
@@ -93,15 +94,60 @@ def test_closing_mid_run_stops_the_thread(window, qtbot, answers):
     script, asked = answers
     window.hyper.set_config(TrainConfig(epochs=5000, batch_size=1))
     window.start_training()
-    qtbot.waitUntil(lambda: window.plots.buffers["step_raw"].n > 5, timeout=20000)
+    qtbot.waitUntil(lambda: window.plots.current.buffers["step_raw"].n > 5, timeout=20000)
+    seen_paused = []
+    question = QMessageBox.question
+
+    def spy(*args, **kwargs):  # the run must be paused while the question is on screen
+        n = window.plots.current.buffers["step_raw"].n
+        qtbot.wait(300)
+        seen_paused.append((window.controller.paused, window.plots.current.buffers["step_raw"].n - n))
+        return question(*args, **kwargs)
+
+    QMessageBox.question = spy
     script += [QMessageBox.Cancel]
     window.close()
-    assert window.isVisible() and window.run is not None  # cancelled: still training
-    script += [QMessageBox.Yes, QMessageBox.Discard]
+    assert window.isVisible() and window.training and not window.controller.paused  # cancelled: trains on
+    assert seen_paused[0][0]
+    assert not window.tasks.is_cancelled()  # a cancelled quit leaves opening and classifying working
+    script += [QMessageBox.Discard]
     window.close()
-    assert asked == ["Training in Progress", "Training in Progress", "Unsaved Model"]
-    assert not window.isVisible()
+    assert asked == ["Training in Progress", "Training in Progress"]  # one question per attempt
+    assert not window.isVisible() and not window.training
     # the autouse fixture then checks that no worker thread is left
+
+
+def test_cancelled_quit_leaves_opening_working(window, qtbot, answers, tmp_path):
+    script, asked = answers
+    window.hyper.set_config(TrainConfig(epochs=5000, batch_size=1))
+    window.start_training()
+    qtbot.waitUntil(lambda: window.plots.current.buffers["step_raw"].n > 5, timeout=20000)
+    script += [QMessageBox.Cancel]
+    window.close()
+    window.controller.stop()
+    qtbot.waitUntil(lambda: not window.training, timeout=20000)
+    window.dirty = False
+    with qtbot.waitSignal(window.dataset_loaded, timeout=60000):
+        window.open_dataset("builtin")
+    assert window.dataset.name == "Built-in letters"
+
+
+def test_quit_with_save_asks_for_the_file_before_stopping(window, qtbot, answers, monkeypatch, tmp_path):
+    from PySide6.QtWidgets import QFileDialog
+
+    script, asked = answers
+    window.hyper.set_config(TrainConfig(epochs=5000, batch_size=1))
+    window.start_training()
+    qtbot.waitUntil(lambda: window.plots.current.buffers["step_raw"].n > 5, timeout=20000)
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: ("", ""))  # the save dialog cancelled
+    script += [QMessageBox.Save]
+    window.close()
+    assert window.isVisible() and window.training and not window.controller.paused  # nothing was stopped
+    target = tmp_path / "quit.pt"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(target), ""))
+    script += [QMessageBox.Save]
+    window.close()
+    assert not window.isVisible() and target.exists() and not window.training
 
 
 def test_previous_runs_stay_faint_and_log_scale(window, qtbot):
@@ -111,18 +157,19 @@ def test_previous_runs_stay_faint_and_log_scale(window, qtbot):
             window.start_training()
         window.dirty = False
     p = window.plots
-    assert len(p._previous) == 1 and len(p._previous[0]) == 4
+    assert len(p.previous) == 1 and len(p.previous[0][1]) == 4
     legend = {label.text: label for _, label in p.loss_plot.getPlotItem().legend.items}
-    previous = [label for text, label in legend.items() if text.startswith("adamw lr 0.002")]
+    previous = [label for text, label in legend.items() if text.startswith("adamw lr 0.002 wd")]
     assert previous and "batch_size: 64" in previous[0].toolTip()  # hyperparameters on hover
-    window.act_log.trigger()
+    window.actions.log.trigger()
     assert p.log_box.isChecked() and p.loss_plot.getPlotItem().ctrl.logYCheck.isChecked()
     p.clear_previous()
-    assert not p._previous
+    assert not p.previous
+    assert all(label.text for _, label in p.loss_plot.getPlotItem().legend.items)  # no blank entry
 
 
 def test_resume_training_from_an_opened_checkpoint(window, qtbot, tmp_path, monkeypatch):
-    from PySide6.QtWidgets import QFileDialog
+    from PySide6.QtWidgets import QFileDialog, QInputDialog
 
     window.hyper.set_config(TrainConfig(epochs=2, batch_size=64))
     with qtbot.waitSignal(window.training_finished, timeout=60000):
@@ -131,11 +178,16 @@ def test_resume_training_from_an_opened_checkpoint(window, qtbot, tmp_path, monk
     assert window.save()
     with qtbot.waitSignal(window.model_changed, timeout=20000):
         window.open_checkpoint(str(tmp_path / "r.pt"))
-    window.hyper.epochs.setValue(4)
+    asked = []
+    monkeypatch.setattr(QInputDialog, "getInt", lambda *a, **k: (asked.append(a[2]), (2, True))[1])
+    legend = window.plots.loss_plot.getPlotItem().legend
     with qtbot.waitSignal(window.training_finished, timeout=60000) as sig:
-        window.act_resume_training.trigger()
+        window.actions.resume.trigger()
+    assert "finished all 2 epochs" in asked[0] and "how many more" in asked[0]  # asked, not silently +1
     assert sig.args[0].epoch == 4 and window.model.history.epoch == [1, 2, 3, 4]
-    assert window.plots.buffers["epoch_loss"].n == 4
+    assert window.plots.current.buffers["epoch_loss"].n == 4 and window.hyper.epochs.value() == 4
+    assert all(label.text for _, label in legend.items)  # no blank legend entry
+    assert window.model.name == window.model.config.auto_name()  # the run's name travelled in the file
 
 
 def test_bad_dataset_folder_is_reported(window, qtbot, tmp_path):

@@ -37,6 +37,7 @@ from engine.model.network import available_devices
 
 ERROR_STYLE = "border: 1px solid #D55E00;"
 MAX_LAYERS = 8
+MAX_UNITS = 65536  # units per hidden layer
 
 
 def _parse_float(text: str) -> float:
@@ -217,7 +218,9 @@ class HyperparameterPanel(QWidget):
         row = QWidget()
         h = QHBoxLayout(row)
         h.setContentsMargins(0, 0, 0, 0)
-        spin = QSpinBox(minimum=1, maximum=65536)
+        # The spin box accepts any count the user types; config() says why one is refused,
+        # rather than the box silently reverting 0 or clamping 999999.
+        spin = QSpinBox(minimum=0, maximum=9_999_999)
         spin.setValue(size)
         spin.setPrefix(f"h{len(self.layer_spins) + 1}: ")
         spin.valueChanged.connect(self._on_edit)
@@ -283,6 +286,12 @@ class HyperparameterPanel(QWidget):
             if f.error:
                 errors.append(f"{name.capitalize()}: {f.error}.")
             values[name] = v
+        for i, spin in enumerate(self.layer_spins):
+            bad = not 1 <= spin.value() <= MAX_UNITS
+            spin.setStyleSheet(ERROR_STYLE if bad else "")
+            spin.setToolTip(f"must be 1 to {MAX_UNITS:,} units" if bad else "")
+            if bad:
+                errors.append(f"Hidden layer {i + 1}: {spin.value():,} units — a layer has 1 to {MAX_UNITS:,} units.")
         if errors:
             self.error_label.setText(" ".join(errors))
             return None

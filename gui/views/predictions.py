@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QAbstractListModel, QModelIndex, QSize, Qt, Signal
+from PySide6.QtCore import QAbstractListModel, QModelIndex, QSize, Qt
 from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 
 from engine.model.evaluation import SORTS, Evaluation
 from gui import style
-from gui.widgets import ConfusionMatrix, ProbabilityBars, gray_pixmap
+from gui.widgets.common import ConfusionMatrix, ProbabilityBars, gray_pixmap
 
 THUMB = 48
 CELL = 92
@@ -79,19 +79,18 @@ class GalleryModel(QAbstractListModel):
 
 
 class PredictionBrowser(QWidget):
-    """Shows an :class:`Evaluation`; asks for one with ``evaluate_requested(split)``."""
+    """Shows the session's :class:`Evaluation`; choosing a split evaluates it."""
 
-    evaluate_requested = Signal(str)
-
-    def __init__(self, parent=None):
+    def __init__(self, session, parent=None):
         super().__init__(parent)
+        self.session = session
         self.ev: Evaluation | None = None
         self.cell: tuple[int, int] | None = None
         self.split = QComboBox()
         self.split.addItems(["val", "test", "train"])
         self.eval_button = QPushButton("Evaluate")
         self.eval_button.setToolTip("Run the current model on the chosen split")
-        self.eval_button.clicked.connect(lambda: self.evaluate_requested.emit(self.split.currentText()))
+        self.eval_button.clicked.connect(self.evaluate)
         self.wrong_only = QCheckBox("Misclassified only")
         self.sort = QComboBox()
         self.sort.addItems(SORTS)
@@ -99,21 +98,16 @@ class PredictionBrowser(QWidget):
         self.clear_cell = QPushButton("Show all")
         self.clear_cell.clicked.connect(lambda: self.set_cell(None))
         self.clear_cell.setVisible(False)
-        self.summary = QLabel("Train or open a model, then Evaluate.")
+        self.summary = QLabel("Train or open a model to see its predictions.")
+        self.summary.setMinimumWidth(10)
         top = QHBoxLayout()
-        for w in (
-            QLabel("Split"),
-            self.split,
-            self.eval_button,
-            self.wrong_only,
-            QLabel("Sort"),
-            self.sort,
-            self.cell_label,
-            self.clear_cell,
-        ):
+        for w in (QLabel("Split"), self.split, self.eval_button, self.wrong_only, QLabel("Sort"), self.sort):
             top.addWidget(w)
         top.addStretch()
-        top.addWidget(self.summary)
+        second = QHBoxLayout()  # a second row: the top row stays narrow enough for small screens
+        second.addWidget(self.summary, 1)
+        second.addWidget(self.cell_label)
+        second.addWidget(self.clear_cell)
 
         self.model = GalleryModel(self)
         self.gallery = QListView()
@@ -149,6 +143,13 @@ class PredictionBrowser(QWidget):
         self.per_class.setMouseEnabled(x=False, y=False)
         self.bars = pg.BarGraphItem(x=[], height=[], width=0.7, brush=style.TRAIN)
         self.per_class.addItem(self.bars)
+        # A class without images in this split is not 0 %: a hatched grey outline and "n/a".
+        self.empty_bars = pg.BarGraphItem(
+            x=[], height=[], width=0.7, brush=pg.mkBrush(153, 153, 153, 60, style=Qt.BDiagPattern), pen="#999999"
+        )
+        self.per_class.addItem(self.empty_bars)
+        self.per_class.getAxis("left").enableAutoSIPrefix(False)
+        self.per_class.setLabel("left", "accuracy (hatched: no images of the class in this split)")
         side = QTabWidget()
         side.addTab(self.confusion, "Confusion matrix")
         side.addTab(self.per_class, "Per-class accuracy")
@@ -164,21 +165,73 @@ class PredictionBrowser(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(top)
+        layout.addLayout(second)
         layout.addWidget(split, 1)
         self.wrong_only.toggled.connect(self._refilter)
         self.sort.currentIndexChanged.connect(self._refilter)
+        self.split.activated.connect(lambda _i: self.evaluate())
+        session.evaluated.connect(self.set_evaluation)
+        session.model_changed.connect(self._on_model_changed)
+        session.dataset_changed.connect(self._on_dataset_changed)
+
+    def evaluate(self) -> None:
+        """Run the open model on the chosen split (also when the split is changed)."""
+        split = self.split.currentText()
+        if self.session.model is None or self.session.training:
+            return
+        if self.ev is not None and self.ev.split != split:
+            self.summary.setText(f"Evaluating on {split}…")
+        self.session.evaluate(split)
+
+    def _on_model_changed(self, model) -> None:
+        self.clear()
+        if model is None:
+            return
+        if self.session.training:
+            self.summary.setText("Training: the predictions show when the run ends (or press Evaluate).")
+        else:
+            self.summary.setText("Evaluating…")
+            self.evaluate()
+
+    def _on_dataset_changed(self, _ds) -> None:
+        if self.ev is not None and not self.session.training and self.session.model is not None:
+            self.evaluate()
+
+    def clear(self) -> None:
+        self.ev = None
+        self.cell = None
+        self.model.set(None, np.zeros(0, np.int64))
+        self.confusion.setRowCount(0)
+        self.confusion.setColumnCount(0)
+        self.bars.setOpts(x=[], height=[])
+        self.empty_bars.setOpts(x=[], height=[])
+        self.cell_label.setText("")
+        self.clear_cell.setVisible(False)
+        self.detail_image.clear()
+        self.detail_text.setText("")
+        self.detail_bars.set_items([])
 
     def set_evaluation(self, ev: Evaluation) -> None:
         self.ev = ev
         self.cell = None
         self.split.setCurrentText(ev.split)
-        self.summary.setText(f"{ev.split}: {len(ev.y)} images, accuracy <b>{ev.accuracy * 100:.1f}%</b>")
+        if len(ev.y):
+            name = self.session.model.name if self.session.model is not None else "model"
+            self.summary.setText(
+                f"<b>{name}</b> on {ev.split}: {len(ev.y)} images, accuracy <b>{ev.accuracy * 100:.1f}%</b>"
+            )
+        else:
+            self.summary.setText(f"The dataset has no {ev.split} images.")
         self.confusion.set_data(ev.y, ev.pred, ev.classes)
+        self.clear_cell.setVisible(False)
+        self.cell_label.setText("")
         k = len(ev.classes)
-        per = np.array([(ev.pred[ev.y == c] == c).mean() if (ev.y == c).any() else 0 for c in range(k)])
-        self.bars.setOpts(x=np.arange(k), height=per)
+        per = ev.per_class_accuracy()
+        empty = np.isnan(per)
+        self.bars.setOpts(x=np.arange(k)[~empty], height=per[~empty])
+        self.empty_bars.setOpts(x=np.arange(k)[empty], height=np.ones(int(empty.sum())))
         ax = self.per_class.getAxis("bottom")
-        ax.setTicks([[(i, c[:3]) for i, c in enumerate(ev.classes)]])
+        ax.setTicks([[(i, c[:3] + ("\nn/a" if empty[i] else "")) for i, c in enumerate(ev.classes)]])
         self._refilter()
 
     def set_cell(self, cell: tuple[int, int] | None) -> None:
@@ -188,6 +241,7 @@ class PredictionBrowser(QWidget):
             self.cell_label.setText(f"true {t} → predicted {p}")
         else:
             self.cell_label.setText("")
+            self.confusion.clear_highlight()
         self.clear_cell.setVisible(cell is not None)
         self._refilter()
 

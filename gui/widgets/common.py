@@ -83,6 +83,11 @@ class ConfusionMatrix(QTableWidget):
         self.cellClicked.connect(self.cell_chosen)
         self.matrix = np.zeros((0, 0), np.int64)
 
+    def clear_highlight(self) -> None:
+        """No chosen cell: the selection and the highlighted headers go."""
+        self.clearSelection()
+        self.setCurrentCell(-1, -1)
+
     def set_data(self, y_true: np.ndarray, y_pred: np.ndarray, classes: list[str]) -> None:
         k = len(classes)
         m = np.zeros((k, k), np.int64)

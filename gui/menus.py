@@ -1,0 +1,150 @@
+"""The menu bar and its keyboard shortcuts; the Help ▸ Keyboard Shortcuts list is made from it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QMenu
+
+VIEWS = ["Training", "Predictions", "Classify", "Dataset", "Weights"]
+
+
+@dataclass
+class Actions:
+    open_ckpt: QAction
+    recent: QMenu
+    save: QAction
+    save_as: QAction
+    recover: QAction
+    open_data: QAction
+    builtin: QAction
+    classify: QAction
+    export_plots: QAction
+    export_curves: QAction
+    export_sheet: QAction
+    export_onnx: QAction
+    quit: QAction
+    start: QAction
+    resume: QAction
+    one_step: QAction
+    reset: QAction
+    pause: QAction
+    stop: QAction
+    evaluate: QAction
+    log: QAction
+    legends: QAction
+    clear_previous: QAction
+    gradcheck: QAction
+    shortcuts: QAction
+    about: QAction
+
+
+def _action(window, menu, text, slot, shortcut=None, tip="", checkable=False) -> QAction:
+    act = QAction(text, window)
+    if shortcut:
+        keys = shortcut if isinstance(shortcut, list) else [shortcut]
+        act.setShortcuts([QKeySequence(k) for k in keys])
+    act.setStatusTip(tip)
+    act.setToolTip(tip or text.replace("&", "").rstrip("…"))
+    act.setCheckable(checkable)
+    act.triggered.connect(slot)
+    menu.addAction(act)
+    return act
+
+
+def build_menus(w) -> Actions:
+    """Every menu of the main window ``w``; each item calls one of its methods."""
+    mb = w.menuBar()
+    f = mb.addMenu("&File")
+    open_ckpt = _action(w, f, "&Open Checkpoint…", w.ask_open_checkpoint, QKeySequence.Open)
+    recent = f.addMenu("Open &Recent")
+    save = _action(w, f, "&Save Checkpoint", w.save, QKeySequence.Save)
+    save_as = _action(w, f, "Save Checkpoint &As…", w.save_as, "Ctrl+Shift+S")
+    recover = _action(
+        w, f, "Recover Autosaved Model", w.recover_autosave, tip="The best-validation weights of the last run"
+    )
+    f.addSeparator()
+    open_data = _action(w, f, "Open &Dataset…", w.ask_open_dataset, "Ctrl+D")
+    builtin = _action(w, f, "Use &Built-in Letters", lambda: w.open_dataset("builtin"))
+    f.addSeparator()
+    classify = _action(w, f, "&Classify Images…", w.ask_classify, "Ctrl+I")
+    ex = f.addMenu("&Export")
+    export_plots = _action(w, ex, "&Plots as PNG or SVG…", w.export_plots, "Ctrl+Shift+E")
+    export_curves = _action(w, ex, "&Curves as CSV…", w.export_curves)
+    export_sheet = _action(w, ex, "&Misclassified Images as Contact Sheet…", w.export_misclassified)
+    export_onnx = _action(w, ex, "Model as &ONNX…", w.export_onnx, tip="For Netron and onnxruntime")
+    f.addSeparator()
+    quit_ = _action(w, f, "&Quit", w.close, QKeySequence.Quit)
+
+    t = mb.addMenu("&Train")
+    start = _action(w, t, "&Start Training", lambda: w.start_training(), ["Ctrl+R", "F5"])
+    resume = _action(
+        w,
+        t,
+        "&Resume Training",
+        lambda: w.start_training(resume=True),
+        "Ctrl+Shift+R",
+        "Continue training the open model",
+    )
+    one_step = _action(w, t, "Train &One Step", w.train_one_step, "Ctrl+T", "Train the open model for one step")
+    reset = _action(w, t, "Reset &Weights", w.reset_weights, "Ctrl+Shift+T", "A fresh untrained model")
+    pause = _action(w, t, "&Pause / Resume", w.controller.toggle_pause, "Space")
+    stop = _action(w, t, "S&top", w.controller.stop, "Esc")
+    t.addSeparator()
+    evaluate = _action(w, t, "&Evaluate Model", w.browser.evaluate, "Ctrl+E", "Evaluate on the chosen split")
+
+    v = mb.addMenu("&View")
+    log = _action(w, v, "&Log-scale Loss", lambda: w.plots.set_log_loss(not w.plots.log_box.isChecked()), "Ctrl+L")
+    legends = _action(w, v, "Show Le&gends", lambda on: w.plots.set_legends_visible(on), "Ctrl+Shift+L", checkable=True)
+    legends.setChecked(w.plots.legend_box.isChecked())
+    w.plots.legend_box.toggled.connect(legends.setChecked)
+    clear_previous = _action(w, v, "&Clear Earlier Runs", w.plots.clear_previous)
+    v.addSeparator()
+    for i, name in enumerate(VIEWS):
+        _action(w, v, name, lambda _=False, i=i: w.tabs.setCurrentIndex(i), f"Ctrl+{i + 1}")
+
+    tools = mb.addMenu("T&ools")
+    gradcheck = _action(w, tools, "&Gradient Check", w.gradient_check, "Ctrl+G")
+    h = mb.addMenu("&Help")
+    shortcuts = _action(w, h, "&Keyboard Shortcuts", w.show_shortcuts, "F1")
+    about = _action(w, h, "&About Backprop Studio", w.show_about)
+    return Actions(
+        open_ckpt,
+        recent,
+        save,
+        save_as,
+        recover,
+        open_data,
+        builtin,
+        classify,
+        export_plots,
+        export_curves,
+        export_sheet,
+        export_onnx,
+        quit_,
+        start,
+        resume,
+        one_step,
+        reset,
+        pause,
+        stop,
+        evaluate,
+        log,
+        legends,
+        clear_previous,
+        gradcheck,
+        shortcuts,
+        about,
+    )
+
+
+def shortcut_rows(actions: Actions) -> list[tuple[str, str]]:
+    """(keys, what) for every action with a shortcut, in menu order."""
+    rows = []
+    for act in vars(actions).values():
+        if isinstance(act, QAction) and act.shortcuts():
+            keys = " / ".join(k.toString(QKeySequence.NativeText) for k in act.shortcuts())
+            rows.append((keys, act.text().replace("&", "").rstrip("…")))
+    rows.append(("Ctrl+1 … Ctrl+5", "Switch view: " + ", ".join(VIEWS)))
+    return rows

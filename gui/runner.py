@@ -1,0 +1,114 @@
+"""The run controller: starts a :class:`TrainingRun` off the GUI thread, forwards pause,
+resume and stop, and re-emits its batched events as signals. Views connect to it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PySide6.QtCore import QObject, QThreadPool, Signal
+
+from engine.checkpoint import Model
+from engine.training.run import FailedEvent, FinishedEvent, TrainingRun
+from gui.session import autosave_path
+from gui.tasks import describe_error
+from gui.worker import Update, start_training
+
+
+@dataclass
+class RunStart:
+    run: TrainingRun
+    model: Model
+    resume: bool
+    total_steps: int  # steps this run will take at most
+    start_step: int  # global steps done before it
+    one_step: bool = False
+
+
+class RunController(QObject):
+    started = Signal(object)  # RunStart
+    updated = Signal(object)  # Update
+    finished = Signal(object)  # the final FinishedEvent or FailedEvent
+    state_changed = Signal()  # running or paused changed
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.run: TrainingRun | None = None
+        self.info: RunStart | None = None
+        self._worker = None
+        self._final = None
+
+    @property
+    def running(self) -> bool:
+        return self.run is not None
+
+    @property
+    def paused(self) -> bool:
+        return self.run is not None and self.run.paused
+
+    def start(self, run: TrainingRun, model: Model, resume: bool = False, one_step: bool = False) -> None:
+        if self.running:
+            return
+        c, h = run.config, run.history
+        steps = max(1, -(-len(run.dataset.train) // c.batch_size))
+        done = h.epochs_completed * steps + (h.position.step if h.position else 0)
+        total = 1 if one_step else max(1, c.epochs * steps - done)
+        self.run, self._final = run, None
+        self.info = RunStart(run, model, resume, total, done, one_step)
+        self._worker = start_training(run, model, autosave_path(), 1 if one_step else None)
+        self._worker.yielded.connect(self._on_update)
+        self._worker.errored.connect(self._on_error)
+        self._worker.finished.connect(self._on_finished)
+        self.started.emit(self.info)
+        self._worker.start()
+        self.state_changed.emit()
+
+    def toggle_pause(self) -> None:
+        if self.run is None:
+            return
+        if self.run.paused:
+            self.run.resume()
+        else:
+            self.run.pause()
+        self.state_changed.emit()
+
+    def pause(self) -> None:
+        if self.run is not None and not self.run.paused:
+            self.run.pause()
+            self.state_changed.emit()
+
+    def resume(self) -> None:
+        if self.run is not None and self.run.paused:
+            self.run.resume()
+            self.state_changed.emit()
+
+    def stop(self) -> None:
+        if self.run is not None:
+            self.run.stop()
+
+    def shutdown(self, timeout_ms: int = 10000) -> bool:
+        """Stop the run and wait for its thread (the window is closing)."""
+        self.stop()
+        if self._worker is not None:
+            self._worker.quit()
+        done = QThreadPool.globalInstance().waitForDone(timeout_ms)
+        if done and self.run is not None:  # joined: the run is over, whatever signals are still queued
+            self.run, self._worker, self._final = None, None, None
+            self.state_changed.emit()
+        return done
+
+    def _on_update(self, update: Update) -> None:
+        for ev in update.events:
+            if isinstance(ev, (FinishedEvent, FailedEvent)):
+                self._final = ev
+        self.updated.emit(update)
+
+    def _on_error(self, exc) -> None:
+        self._final = FailedEvent(0, 0, f"stopped with an error: {describe_error(exc)}")
+
+    def _on_finished(self) -> None:
+        if self.run is None:  # already shut down (the window closed)
+            return
+        final = self._final
+        self.run, self._worker, self._final = None, None, None
+        self.state_changed.emit()
+        self.finished.emit(final)

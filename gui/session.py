@@ -1,0 +1,352 @@
+"""What is open — dataset, model, its file, unsaved state, the run's name — with change signals,
+and the one open/save path per kind. Menus, Open Recent, drops and start-up all call these.
+
+Views receive the session and connect to its signals; nothing here shows a dialog (the window
+asks the user, then calls the session), so the session can be driven by tests directly.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QObject, Signal
+
+from engine.checkpoint import Model, dataset_record, load_checkpoint, save_checkpoint
+from engine.config import TrainConfig
+from engine.data.dataset import Dataset
+from engine.data.layouts import folder_kind, is_builtin
+from engine.data.layouts import open_dataset as engine_open_dataset
+from engine.errors import UserError
+from engine.model.network import build_network
+from engine.predict import classify_files, image_files, labelled_files, predict_arrays
+from engine.training.history import History
+from engine.training.run import TrainingRun
+from gui import settings
+from gui.tasks import Tasks, describe_error
+
+CHECKPOINT_SUFFIXES = (".pt", ".pth", ".ckpt", ".tar")
+
+
+def autosave_path() -> Path:
+    """Where the best-validation weights of a run are kept, beside the settings file."""
+    return settings.settings_dir() / "autosave-best-val.pt"
+
+
+@dataclasses.dataclass
+class Classified:
+    """The result of classifying files: predictions, and the labels when a labelled folder was given."""
+
+    results: list
+    model: Model
+    labelled_root: str | None = None
+    y_true: np.ndarray | None = None
+    y_pred: np.ndarray | None = None
+
+
+class Session(QObject):
+    dataset_changed = Signal(object)  # Dataset
+    model_changed = Signal(object)  # Model or None (a new model, not new weights during a run)
+    state_changed = Signal()  # file path, unsaved state or name changed
+    evaluated = Signal(object)  # an Evaluation
+    classified = Signal(object)  # Classified
+    error = Signal(str, str)  # title, message
+    message = Signal(str, int)  # status text, milliseconds
+
+    def __init__(self, tasks: Tasks, parent=None):
+        super().__init__(parent)
+        self.tasks = tasks
+        self.dataset: Dataset | None = None
+        self.model: Model | None = None
+        self.checkpoint_path: str | None = None
+        self.dirty = False
+        self.training = False  # set by the run controller; some actions wait for the run
+
+    # == datasets ===========================================================================
+    def open_dataset(self, path: str, split_seed: int = 0, val_split: float = 0.1) -> None:
+        """The one way a dataset is opened (menu, recent, drop, start-up)."""
+        if self.training:
+            self.error.emit("Open Dataset", "Stop the training run before opening another dataset.")
+            return
+        tasks = self.tasks
+        name = "the built-in letters" if is_builtin(path) else os.path.basename(str(path).rstrip("/")) or str(path)
+
+        def progress(done, total, message):
+            if tasks.is_cancelled():
+                raise UserError(f"{path}: opening cancelled because the window closed")
+            tasks.report(done, total, message)
+
+        def load():
+            return engine_open_dataset(path, progress=progress, split_seed=split_seed, val_split=val_split)
+
+        def failed(exc):
+            self.error.emit("Open Dataset", describe_error(exc))
+            if self.dataset is None and not is_builtin(path) and not tasks.is_cancelled():
+                self.open_dataset("builtin", split_seed, val_split)
+
+        tasks.run(load, on_done=self.set_dataset, label=f"Opening {name}", on_error=failed)
+
+    def set_dataset(self, ds: Dataset) -> None:
+        self.dataset = ds
+        settings.write("last_dataset", ds.source)
+        if ds.source != "builtin":
+            settings.add_recent("recent_datasets", ds.source)
+        msg = f"Opened {ds.describe()}"
+        if ds.skipped:
+            msg += f" — skipped {len(ds.skipped)} unreadable image(s): {ds.skipped[0]}"
+        self.message.emit(msg, 10000)
+        self.dataset_changed.emit(ds)
+
+    def set_split(self, ds: Dataset) -> Dataset:
+        """Make ``ds`` (the open dataset, re-split) current; the dataset views follow."""
+        if ds is not self.dataset:
+            self.dataset = ds
+            self.dataset_changed.emit(ds)
+        return ds
+
+    def dataset_for(self, model: Model) -> Dataset:
+        """The open dataset split as ``model`` was trained on it (its test images never trained it)."""
+        rec = model.dataset
+        seed = int(rec.get("split_seed", model.config.split_seed))
+        val = float(rec.get("val_split", model.config.val_split))
+        return self.set_split(self.dataset.with_split(seed, val))
+
+    def model_fits_dataset(self, model: Model) -> str:
+        """ "" if ``model`` can run on the open dataset, else the reason."""
+        ds = self.dataset
+        if ds is None:
+            return "open a dataset first"
+        if len(model.classes) != len(ds.classes) or tuple(model.norm_size) != tuple(ds.norm_size):
+            return (
+                f"the model has {len(model.classes)} classes and {model.norm_size[0]}×{model.norm_size[1]} "
+                f"inputs; {ds.name} has {len(ds.classes)} classes and {ds.norm_size[0]}×{ds.norm_size[1]}"
+            )
+        return ""
+
+    # == models =============================================================================
+    def open_checkpoint(self, path: str, device: str = "cpu", then=None) -> None:
+        """The one way a checkpoint is opened (menu, recent, drop, recovery). ``then`` runs
+        only after it opened (a drop of a checkpoint with images classifies them then)."""
+        if self.training:
+            self.error.emit("Open Checkpoint", "Stop the training run before opening a checkpoint.")
+            return
+
+        def opened(model):
+            self.set_model(model, path)
+            if then is not None:
+                then()
+
+        self.tasks.run(load_checkpoint, path, device, on_done=opened, label=f"Opening {os.path.basename(path)}")
+
+    def set_model(self, model: Model, path: str | None) -> None:
+        is_autosave = path is not None and Path(path) == autosave_path()
+        self.checkpoint_path = None if is_autosave else path
+        self.dirty = self.checkpoint_path is None
+        if not model.name:
+            model.name = Path(path).stem if path and not is_autosave else model.config.auto_name()
+        self.model = model
+        if self.dataset is not None and not self.model_fits_dataset(model):
+            self.dataset_for(model)
+        if self.checkpoint_path:
+            settings.add_recent("recent_checkpoints", path)
+            self.message.emit(f"Opened checkpoint {path}", 8000)
+        self.model_changed.emit(model)
+        self.state_changed.emit()
+
+    def new_model(self, config: TrainConfig, name: str = "") -> Model:
+        """Fresh weights from ``config`` on the open dataset (Reset weights): epoch 0, unsaved."""
+        ds = self.set_split(self.dataset.with_split(config.split_seed, config.val_split))
+        network = build_network(config, ds.in_features, len(ds.classes))
+        model = Model(
+            network,
+            list(ds.classes),
+            ds.norm_size,
+            config,
+            History(),
+            dataset_name=ds.name,
+            dataset=dataset_record(ds),
+            name=name or config.auto_name(),
+        )
+        self.checkpoint_path = None
+        self.dirty = True
+        self.model = model
+        self.model_changed.emit(model)
+        self.state_changed.emit()
+        return model
+
+    def training_run(self, config: TrainConfig, name: str, resume: bool, epochs: int | None = None) -> TrainingRun:
+        """A run of ``config`` on the open dataset: a new model, or the open one continued
+        (``resume``) to ``epochs``. The run's model becomes the open model."""
+        if resume:
+            model = self.model
+            problem = self.model_fits_dataset(model)
+            if problem:
+                raise UserError(f"Cannot resume: {problem}.")
+            config = TrainConfig.from_dict({**model.config.to_dict(), "epochs": epochs or model.config.epochs})
+            ds = self.dataset_for(model)
+            run = TrainingRun(config, ds, model.network, model.history)
+            model.config = run.config
+            if name:
+                model.name = name
+        else:
+            ds = self.set_split(self.dataset.with_split(config.split_seed, config.val_split))
+            run = TrainingRun(config, ds)
+            model = Model(
+                run.network,
+                list(ds.classes),
+                ds.norm_size,
+                run.config,
+                run.history,
+                dataset_name=ds.name,
+                dataset=dataset_record(ds),
+                name=name or run.config.auto_name(),
+            )
+            self.checkpoint_path = None
+            self.model = model
+            self.model_changed.emit(model)
+        self.dirty = True
+        self.state_changed.emit()
+        return run
+
+    def rename(self, name: str) -> None:
+        if self.model is not None and name and name != self.model.name:
+            self.model.name = name
+            self.dirty = True
+            self.state_changed.emit()
+
+    def save_to(self, path: str) -> bool:
+        """Save synchronously: a checkpoint of this size writes in milliseconds, and callers
+        (quit, close) must know it succeeded before going on."""
+        if self.model is None or self.training:
+            return False
+        try:
+            save_checkpoint(path, self.model)
+        except UserError as exc:
+            self.error.emit("Save Checkpoint", str(exc))
+            return False
+        self.checkpoint_path = path
+        self.dirty = False
+        settings.add_recent("recent_checkpoints", path)
+        settings.write("last_save_dir", str(Path(path).parent))
+        self.message.emit(f"Saved {path}", 6000)
+        self.state_changed.emit()
+        return True
+
+    def default_save_path(self) -> str:
+        """The last folder a model was saved to (else the user's documents), and the run's name."""
+        from PySide6.QtCore import QStandardPaths
+
+        folder = settings.read("last_save_dir")
+        if not folder or not os.path.isdir(folder):
+            folder = QStandardPaths.writableLocation(QStandardPaths.DocumentsLocation) or str(Path.home())
+        name = self.model.name if self.model is not None and self.model.name else "model"
+        safe = "".join(ch if ch.isalnum() or ch in "-_.,+ " else "_" for ch in name).strip(" .") or "model"
+        return os.path.join(folder, safe[:80] + ".pt")
+
+    # == evaluation and classification ======================================================
+    def evaluate(self, split: str) -> None:
+        from engine.model.evaluation import Evaluation
+
+        if self.model is None or self.dataset is None or self.training:
+            return
+        problem = self.model_fits_dataset(self.model)
+        if problem:
+            self.error.emit("Evaluate", f"Cannot evaluate on {self.dataset.name}: {problem}.")
+            return
+        s = self.dataset.split(split)
+        if len(s) == 0:
+            self.message.emit(f"{self.dataset.name} has no {split} images.", 8000)
+            self.evaluated.emit(Evaluation.empty(split, self.dataset.classes))
+            return
+        model, classes = self.model, self.dataset.classes
+        self.tasks.run(
+            predict_arrays,
+            model,
+            s.x,
+            on_done=lambda probs: self.evaluated.emit(Evaluation(split, s.x, s.y, probs, classes, s.names)),
+            label=f"Evaluating on {split}",
+        )
+
+    def expand_images(self, paths: list[str]) -> tuple[list[str], list[int], str | None]:
+        """Files to classify from files and folders; labels when a folder's subfolders are classes."""
+        files: list[str] = []
+        labels: list[int] = []
+        labelled_root = None
+        for p in paths:
+            if os.path.isdir(p):
+                lab = labelled_files(p, self.model.classes) if self.model is not None else None
+                if lab is not None and not files:
+                    labelled_root = p
+                    files += [f for f, _ in lab]
+                    labels += [y for _, y in lab]
+                else:
+                    files += image_files(p)
+            else:
+                files.append(p)
+        if labelled_root is not None and len(labels) != len(files):
+            labelled_root, labels = None, []
+        return files, labels, labelled_root
+
+    def classify_paths(self, paths: list[str]) -> None:
+        """The one way images are classified (menu, drop, Add images). Folders are expanded;
+        labelled folders are scored."""
+        if self.model is None:
+            self.error.emit("Classify Images", "Open a checkpoint or train a model first, then drop images again.")
+            return
+        if self.training:
+            self.error.emit("Classify Images", "Classify once the training run has finished or been stopped.")
+            return
+        files, labels, labelled_root = self.expand_images(paths)
+        if not files:
+            self.error.emit("Classify Images", f"No image files found in {', '.join(paths)}.")
+            return
+        model, tasks = self.model, self.tasks
+
+        def work():
+            return classify_files(
+                model,
+                files,
+                progress=lambda d, t: tasks.report(d, t, "classifying"),
+                cancelled=tasks.is_cancelled,
+            )
+
+        def done(results):
+            out = Classified(results, model)
+            if labelled_root is not None and len(labels) == len(results):
+                good = [i for i, r in enumerate(results) if not r.error]
+                out.labelled_root = labelled_root
+                out.y_true = np.asarray([labels[i] for i in good], np.int64)
+                out.y_pred = np.asarray([model.classes.index(results[i].label) for i in good], np.int64)
+            n_err = sum(bool(r.error) for r in results)
+            self.message.emit(
+                f"Classified {len(results) - n_err} image(s)" + (f", {n_err} could not be read" if n_err else ""), 8000
+            )
+            self.classified.emit(out)
+
+        tasks.run(work, on_done=done, label=f"Classifying {len(files)} image(s)")
+
+    def route_paths(self, paths: list[str], device: str = "cpu") -> None:
+        """Dropped paths: a checkpoint opens, a dataset folder opens, images and image folders
+        are classified (after the checkpoint, when both were dropped)."""
+        ckpts = [p for p in paths if p.lower().endswith(CHECKPOINT_SUFFIXES) and os.path.isfile(p)]
+        rest = [p for p in paths if p not in ckpts]
+        datasets = []
+        for p in rest:
+            if os.path.isdir(p):
+                kind = folder_kind(p)
+                labelled = self.model is not None and labelled_files(p, self.model.classes) is not None
+                if kind == "dataset" or (kind == "classes" and not labelled and not ckpts):
+                    datasets.append(p)
+        images = [p for p in rest if p not in datasets]
+        if datasets and not ckpts:
+            self.open_dataset(datasets[0], *self._split_settings())
+        if ckpts:
+            self.open_checkpoint(ckpts[0], device, then=(lambda: self.classify_paths(images)) if images else None)
+        elif images:
+            self.classify_paths(images)
+
+    def _split_settings(self) -> tuple[int, float]:
+        c = TrainConfig.from_dict(settings.read("hyperparameters"))
+        return c.split_seed, c.val_split

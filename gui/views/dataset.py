@@ -1,0 +1,71 @@
+"""The Dataset tab: sample images and the class balance of each split."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel, QSplitter, QVBoxLayout, QWidget
+
+from engine.data.dataset import Dataset
+from gui import style
+from gui.session import Session
+from gui.widgets.common import mosaic
+
+
+class DatasetPanel(QWidget):
+    """A grid of sample images and the class balance of each split."""
+
+    def __init__(self, session: Session, parent=None):
+        super().__init__(parent)
+        self.info = QLabel()
+        self.info.setWordWrap(True)
+        self.samples = pg.PlotWidget(title="Training samples")
+        self.samples.setAspectLocked(True)
+        self.samples.hideAxis("left")
+        self.samples.hideAxis("bottom")
+        self.samples.invertY(True)
+        self.sample_image = pg.ImageItem()
+        self.sample_image.setLevels([0, 255])
+        self.samples.addItem(self.sample_image)
+        self.balance = pg.PlotWidget(title="Class balance")
+        item = self.balance.getPlotItem()
+        self.legend = pg.LegendItem(offset=None, colCount=3)  # below the axis: never over the bars
+        item.layout.addItem(self.legend, 4, 1)
+        item.legend = self.legend
+        self.balance.getAxis("left").enableAutoSIPrefix(False)
+        self.balance.setLabel("left", "images")
+        self.bar_items: list[pg.BarGraphItem] = []
+        split = QSplitter(Qt.Horizontal)
+        split.addWidget(self.samples)
+        split.addWidget(self.balance)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.info)
+        layout.addWidget(split, 1)
+        session.dataset_changed.connect(self.set_dataset)
+
+    def set_dataset(self, ds: Dataset) -> None:
+        skipped = f" — {len(ds.skipped)} unreadable image(s) skipped" if ds.skipped else ""
+        self.info.setText(f"<b>{ds.name}</b> ({ds.layout}) · {ds.describe().split(': ', 1)[1]}{skipped}")
+        if ds.skipped:
+            self.info.setToolTip("\n".join(ds.skipped[:30]))
+        n = min(len(ds.train), 160)
+        grid = mosaic(ds.train.x[:n], cols=16, pad=2, fill=128)
+        self.sample_image.setImage(grid, levels=(0, 255))
+        for item in self.bar_items:
+            self.balance.removeItem(item)
+        self.bar_items.clear()
+        legend = self.balance.getPlotItem().legend
+        legend.clear()
+        k = len(ds.classes)
+        for j, (name, split, color) in enumerate(
+            (("train", ds.train, style.TRAIN), ("val", ds.val, style.OKABE_ITO["orange"]), ("test", ds.test, style.VAL))
+        ):
+            counts = np.bincount(split.y, minlength=k)[:k] if len(split) else np.zeros(k)
+            item = pg.BarGraphItem(
+                x=np.arange(k) + (j - 1) * 0.27, height=counts, width=0.27, brush=color, pen=None, name=name
+            )
+            self.balance.addItem(item)  # named items join the legend by themselves
+            self.bar_items.append(item)
+        self.balance.getAxis("bottom").setTicks([[(i, c[:3]) for i, c in enumerate(ds.classes)]])

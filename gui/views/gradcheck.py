@@ -1,0 +1,76 @@
+"""Tools ▸ Gradient Check: every hand-written backward against numerical differentiation."""
+
+from __future__ import annotations
+
+import math
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QHeaderView,
+    QLabel,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+)
+
+from engine.inspect.gradcheck import CheckResult
+from gui import style
+
+
+class NumberItem(QTableWidgetItem):
+    """A number: shown as 1.95e-09, sorted by value, right-aligned; "—" when there is none."""
+
+    def __init__(self, value: float):
+        ok = isinstance(value, (int, float)) and math.isfinite(value)
+        super().__init__(f"{value:.2e}" if ok else "—")
+        self.value = float(value) if ok else math.inf
+        self.setData(Qt.UserRole, self.value)
+        self.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
+
+    def __lt__(self, other):
+        return self.value < getattr(other, "value", math.inf)
+
+
+class GradcheckDialog(QDialog):
+    """A pass/fail table of the engine's gradient check."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setWindowTitle("Gradient Check")
+        self.resize(560, 560)
+        self.status = QLabel("Checking every hand-written backward against numerical differentiation…")
+        self.status.setWordWrap(True)
+        self.table = QTableWidget(0, 4)
+        self.table.setHorizontalHeaderLabels(["Engine", "Operation", "Result", "Max |error|"])
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.verticalHeader().setVisible(False)
+        self.table.setEditTriggers(QTableWidget.NoEditTriggers)
+        buttons = QDialogButtonBox(QDialogButtonBox.Close)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.status)
+        layout.addWidget(self.table)
+        layout.addWidget(buttons)
+
+    def set_results(self, results: list[CheckResult]) -> None:
+        self.table.setSortingEnabled(False)
+        self.table.setRowCount(len(results))
+        for i, r in enumerate(results):
+            cells = [r.engine, r.op, "PASS" if r.passed else "FAIL", r.max_error]
+            for j, value in enumerate(cells):
+                item = NumberItem(value) if j == 3 else QTableWidgetItem(value)
+                if j == 2:
+                    item.setForeground(QColor(style.OKABE_ITO["green"] if r.passed else style.VAL))
+                if r.detail:
+                    item.setToolTip(r.detail)
+                self.table.setItem(i, j, item)
+        self.table.setSortingEnabled(True)
+        n_fail = sum(not r.passed for r in results)
+        self.status.setText(
+            f"{len(results) - n_fail} of {len(results)} checks passed."
+            + ("" if not n_fail else f" {n_fail} FAILED — hover a row for details.")
+        )

@@ -1,0 +1,171 @@
+"""Run controls: Train, Pause, Stop, one step, reset weights, the run's name, progress with ETA,
+and the text made from the run's events. Receives the run controller and the session."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QGridLayout,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QStyle,
+    QVBoxLayout,
+    QWidget,
+)
+
+from engine.training.run import EpochEvent, EvalEvent, FailedEvent, FinishedEvent, WarningEvent, format_duration
+from gui.runner import RunController, RunStart
+from gui.session import Session
+from gui.worker import Update
+
+
+def finished_text(ev: FinishedEvent) -> str:
+    """ "Finished epoch 10", "Stopped after epoch 27", "Stopped at epoch 28, step 3/150 (epoch not finished)"."""
+    where = ev.where()
+    return where[0].upper() + where[1:]
+
+
+class RunControls(QWidget):
+    train_requested = Signal()
+    step_requested = Signal()
+    reset_requested = Signal()
+
+    def __init__(self, controller: RunController, session: Session, parent=None):
+        super().__init__(parent)
+        self.controller, self.session = controller, session
+        icons = self.style()
+        self.start_button = QPushButton(icons.standardIcon(QStyle.SP_MediaPlay), "Train")
+        self.start_button.setToolTip("Start training a new model (Ctrl+R, F5)")
+        self.pause_button = QPushButton(icons.standardIcon(QStyle.SP_MediaPause), "Pause")
+        self.pause_button.setToolTip("Pause or resume (Space)")
+        self.stop_button = QPushButton(icons.standardIcon(QStyle.SP_MediaStop), "Stop")
+        self.stop_button.setToolTip("Stop after the current step (Esc)")
+        self.step_button = QPushButton(icons.standardIcon(QStyle.SP_MediaSkipForward), "One step")
+        self.step_button.setToolTip("Train the open model for exactly one step, then stop (Ctrl+T)")
+        self.reset_button = QPushButton(icons.standardIcon(QStyle.SP_BrowserReload), "Reset weights")
+        self.reset_button.setToolTip("A fresh, untrained model from the hyperparameters (Ctrl+Shift+T)")
+        self.start_button.clicked.connect(self.train_requested)
+        self.pause_button.clicked.connect(controller.toggle_pause)
+        self.stop_button.clicked.connect(controller.stop)
+        self.step_button.clicked.connect(self.step_requested)
+        self.reset_button.clicked.connect(self.reset_requested)
+        self.name = QLineEdit()
+        self.name.setPlaceholderText("run name (made from its settings if empty)")
+        self.name.setToolTip("The run's name: shown in legends, saved in its checkpoint")
+        self.name.editingFinished.connect(lambda: session.rename(self.name.text().strip()))
+        self.progress = QProgressBar()
+        self.progress.setFormat("%p%")
+        self.progress_label = QLabel("Ready.")
+        self.progress_label.setWordWrap(True)
+        self.result_label = QLabel()
+        self.result_label.setWordWrap(True)
+        self.result_label.setTextFormat(Qt.RichText)
+        grid = QGridLayout()
+        grid.setContentsMargins(0, 0, 0, 0)
+        grid.addWidget(self.start_button, 0, 0)
+        grid.addWidget(self.pause_button, 0, 1)
+        grid.addWidget(self.stop_button, 0, 2)
+        grid.addWidget(self.step_button, 1, 0, 1, 1)
+        grid.addWidget(self.reset_button, 1, 1, 1, 2)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(QLabel("<b>Run</b>"))
+        layout.addWidget(self.name)
+        layout.addLayout(grid)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.progress_label)
+        layout.addWidget(self.result_label)
+        self._steps_done = 0
+        self._info: RunStart | None = None
+        controller.started.connect(self._on_started)
+        controller.updated.connect(self._on_update)
+        controller.state_changed.connect(self.update_buttons)
+        session.model_changed.connect(self._on_model_changed)
+        session.state_changed.connect(self._on_state_changed)
+        self.can_start = True
+        self.update_buttons()
+
+    # -- state -----------------------------------------------------------------------
+    def update_buttons(self) -> None:
+        running, paused = self.controller.running, self.controller.paused
+        has_data = self.session.dataset is not None
+        self.start_button.setEnabled(not running and has_data and self.can_start)
+        self.step_button.setEnabled(not running and has_data and self.can_start)
+        self.reset_button.setEnabled(not running and has_data and self.can_start)
+        self.pause_button.setEnabled(running)
+        self.stop_button.setEnabled(running)
+        self.name.setEnabled(True)
+        self.pause_button.setText("Resume" if paused else "Pause")
+        self.pause_button.setIcon(self.style().standardIcon(QStyle.SP_MediaPlay if paused else QStyle.SP_MediaPause))
+        if paused:
+            self.progress_label.setText(self.progress_label.text().split("\nPaused")[0] + "\nPaused — Space resumes.")
+
+    def _on_model_changed(self, model) -> None:
+        self.name.setText(model.name if model is not None else "")
+        if model is not None and not self.controller.running:
+            h = model.history
+            test = f", test accuracy {h.test_acc * 100:.1f}%" if h.test_acc is not None else ""
+            arch = model.config.summary(model.norm_size[0] * model.norm_size[1], len(model.classes))
+            notes = "".join(f"<br><i>{n}</i>" for n in model.notes)
+            trained = f"trained {h.where()}" if h.epoch or h.position else "untrained"
+            self.result_label.setText(f"<b>{model.name}</b>: {arch}, {trained}{test}.{notes}")
+
+    def _on_state_changed(self) -> None:
+        m = self.session.model
+        if m is not None and self.name.text() != m.name and not self.name.hasFocus():
+            self.name.setText(m.name)
+
+    # -- events ----------------------------------------------------------------------
+    def _on_started(self, info: RunStart) -> None:
+        self._info, self._steps_done = info, 0
+        self.progress.setRange(0, info.total_steps)
+        self.progress.setValue(0)
+        self.result_label.setText("")
+        h, c = info.run.history, info.run.config
+        if info.resume and (h.epoch or h.position):
+            at = h.position
+            start = f"epoch {at.epoch}, step {at.step + 1}" if at else f"epoch {h.epochs_completed + 1}"
+            self.progress_label.setText(f"Resuming at {start}, to epoch {c.epochs}…")
+        else:
+            self.progress_label.setText("Starting…")
+
+    def _on_update(self, update: Update) -> None:
+        info = self._info
+        if update.steps and info is not None:
+            last = update.steps[-1]
+            self._steps_done += len(update.steps)
+            self.progress.setValue(min(self._steps_done, self.progress.maximum()))
+            rate = last.samples_per_sec
+            bs = info.run.config.batch_size
+            eta_epoch = (last.steps_per_epoch - last.step) * bs / max(rate, 1e-9)
+            eta_run = (info.total_steps - self._steps_done) * bs / max(rate, 1e-9)
+            self.progress_label.setText(
+                f"Epoch {last.epoch}/{info.run.config.epochs} · step {last.step}/{last.steps_per_epoch}\n"
+                f"{rate:,.0f} samples/s · ETA epoch {format_duration(eta_epoch)} · run {format_duration(eta_run)}"
+                + ("\nPaused — Space resumes." if self.controller.paused else "")
+            )
+        for ev in update.events:
+            if isinstance(ev, EvalEvent):
+                self.result_label.setText(
+                    f"Validation: loss {ev.val_loss:.4f}, accuracy {ev.val_acc * 100:.1f}% "
+                    f"(best {ev.best_val_acc * 100:.1f}% at epoch {ev.best_epoch})"
+                )
+            elif isinstance(ev, EpochEvent) and info is not None and not len(info.run.dataset.val):
+                self.result_label.setText(f"Train: loss {ev.train_loss:.4f}, accuracy {ev.train_acc * 100:.1f}%")
+            elif isinstance(ev, WarningEvent):
+                self.result_label.setText(f"<b>Warning</b>: {ev.message}")
+            elif isinstance(ev, FinishedEvent):
+                self._on_finished(ev)
+            elif isinstance(ev, FailedEvent):
+                self.progress_label.setText(f"Failed: {ev.reason}.")
+
+    def _on_finished(self, ev: FinishedEvent) -> None:
+        test = f"test accuracy {ev.test_acc * 100:.1f}%" if ev.test_acc is not None else "no test split"
+        how = "Stopped" if ev.stopped else "Finished"
+        self.progress_label.setText(f"{finished_text(ev)} in {format_duration(ev.elapsed)}.")
+        if self._info is not None and self._info.one_step:
+            self.progress_label.setText(f"One step: {finished_text(ev).lower()}.")
+        text = self.result_label.text()
+        self.result_label.setText((text + "<br>" if text else "") + f"<b>{how}</b>: {test}.")

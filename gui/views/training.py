@@ -1,0 +1,614 @@
+"""Live training curves: loss (per step raw and smoothed, per epoch, validation) and accuracy,
+for the current run and, faint underneath, earlier runs — each labelled by its run's name.
+
+Curves are created once and fed with ``setData`` from doubling NumPy buffers. Redraws happen
+when a batch of events arrives (the worker's batching is the one throttle), so the plot is
+never behind the progress text. What TensorBoard users expect is here: a smoothing slider
+(EMA, the raw curve faint behind), an x axis in epochs, steps or wall time, a hover readout,
+and legends that sit outside the data. Ranges ignore non-finite and absurd values (a
+diverged run): the curve stops at the plot's edge and a marker says where it left.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QPushButton, QSlider, QVBoxLayout, QWidget
+
+from engine.training.run import EpochEvent, EvalEvent, History, StepEvent
+from gui import style
+
+X_AXES = ("epoch", "step", "wall time (s)")
+DEFAULT_SMOOTHING = 0.95
+ABSURD = 100.0  # a value this many times the lower quartile of a plot's values is off scale
+MAX_POINTS = 1200  # per step curve on screen: about one point per pixel column
+SERIES = ("step_raw", "epoch_loss", "val_loss", "train_acc", "val_acc")
+
+
+class GrowingBuffer:
+    """x/y float arrays that double when full; ``view()`` gives the filled slices."""
+
+    def __init__(self, capacity: int = 1024):
+        self.x = np.empty(capacity, np.float64)
+        self.y = np.empty(capacity, np.float64)
+        self.n = 0
+
+    def extend(self, xs, ys) -> None:
+        k = len(xs)
+        if self.n + k > len(self.x):
+            cap = max(2 * len(self.x), self.n + k)
+            for name in ("x", "y"):
+                new = np.empty(cap, np.float64)
+                new[: self.n] = getattr(self, name)[: self.n]
+                setattr(self, name, new)
+        self.x[self.n : self.n + k] = xs
+        self.y[self.n : self.n + k] = ys
+        self.n += k
+
+    def view(self):
+        return self.x[: self.n], self.y[: self.n]
+
+    def clear(self) -> None:
+        self.n = 0
+
+
+def envelope(x: np.ndarray, y: np.ndarray, max_points: int = MAX_POINTS) -> tuple[np.ndarray, np.ndarray]:
+    """At most ~``max_points`` points that keep each bucket's min and max (peaks stay visible)."""
+    n = len(y)
+    stride = -(-2 * n // max_points) if n > max_points else 1
+    if stride == 1:
+        return x, y
+    m = (n // stride) * stride
+    yb = y[:m].reshape(-1, stride)
+    xb = x[:m].reshape(-1, stride)
+    xs = np.repeat(xb[:, stride // 2], 2)
+    ys = np.empty(2 * len(yb))
+    with np.errstate(invalid="ignore"):
+        ys[0::2], ys[1::2] = np.nanmin(yb, 1) if np.isnan(yb).any() else yb.min(1), yb.max(1)
+    return np.concatenate([xs, x[m:]]), np.concatenate([ys, y[m:]])
+
+
+def ema(values: np.ndarray, a: float, start: float | None = None) -> np.ndarray:
+    """Exponential moving average ``e_i = a e_(i-1) + (1-a) v_i`` (``e_-1 = start``, or v_0), vectorised:
+    ``e_i = a^(i+1) e_-1 + (1-a) a^i Σ_k≤i a^-k v_k``, in chunks short enough for a^-k to stay finite."""
+    out = np.empty(len(values))
+    if not len(values):
+        return out
+    prev = values[0] if start is None else start
+    chunk = 2000 if a < 0.99 else 500
+    for lo in range(0, len(values), chunk):
+        v = values[lo : lo + chunk]
+        k = np.arange(len(v))
+        out[lo : lo + len(v)] = a ** (k + 1) * prev + (1 - a) * a**k * np.cumsum(v * a ** (-k.astype(float)))
+        prev = out[lo + len(v) - 1]
+    return out
+
+
+def smooth(values: np.ndarray, a: float) -> np.ndarray:
+    """TensorBoard's smoothing: a debiased EMA of the finite values (non-finite ones are skipped)."""
+    if a <= 0 or not len(values):
+        return values.copy()
+    out = np.full(len(values), np.nan)
+    ok = np.isfinite(values)
+    v = values[ok]
+    if len(v):
+        biased = ema(v, a, 0.0)
+        out[ok] = biased / (1 - a ** np.arange(1, len(v) + 1))
+    return out
+
+
+def off_scale_cap(series: list[np.ndarray], log: bool) -> float:
+    """The highest value a plot shows: values beyond ``ABSURD`` × the lower quartile (or past
+    1.5 × the highest starting value, whichever is higher) are off scale. Inf when nothing is."""
+    finite = [s[np.isfinite(s) & ((s > 0) if log else True)] for s in series]
+    finite = [s for s in finite if len(s)]
+    if not finite:
+        return math.inf
+    allv = np.concatenate(finite)
+    q1 = float(np.percentile(allv, 25))
+    firsts = max(float(s[0]) for s in finite)
+    if q1 > 0:
+        cap = max(ABSURD * q1, 1.5 * firsts)
+    else:
+        spread = float(np.percentile(allv, 75) - q1) or 1.0
+        cap = max(q1 + ABSURD * spread, firsts + abs(firsts) * 0.5)
+    return cap if allv.max() > cap else math.inf
+
+
+class RunCurves:
+    """The data of one run's curves, x in (fractional) epochs, with step and wall-time maps."""
+
+    def __init__(self, name: str = ""):
+        self.name = name
+        self.buffers = {k: GrowingBuffer() for k in SERIES}
+        self.times = GrowingBuffer()  # x: epoch fraction, y: seconds since the run started
+        self.steps_per_epoch = 1
+        self.best: tuple[int, float] | None = None
+
+    def add_steps(self, steps: list[StepEvent]) -> None:
+        per = steps[0].steps_per_epoch
+        self.steps_per_epoch = per
+        xs = np.array([(s.epoch - 1) + s.step / per for s in steps])
+        self.buffers["step_raw"].extend(xs, [s.loss for s in steps])
+        self.times.extend(xs, [s.elapsed for s in steps])
+
+    def add_history(self, h: History, steps_per_epoch: int | None = None) -> None:
+        if h.step_loss:
+            done = h.epochs_completed + (1 if h.position else 0)
+            per = steps_per_epoch or max(1, round(len(h.step_loss) / max(done, 1)))
+            self.steps_per_epoch = per
+            ys = np.asarray(h.step_loss, np.float64)
+            self.buffers["step_raw"].extend(np.arange(1, len(ys) + 1) / per, ys)
+        self.buffers["epoch_loss"].extend(h.epoch, h.train_loss)
+        self.buffers["train_acc"].extend(h.epoch, h.train_acc)
+        self.buffers["val_loss"].extend(h.val_epoch, h.val_loss)
+        self.buffers["val_acc"].extend(h.val_epoch, h.val_acc)
+        self.best = tuple(h.best) if h.best else None
+
+    def empty(self) -> bool:
+        return not any(b.n for b in self.buffers.values())
+
+    def map_x(self, x: np.ndarray, axis: str) -> np.ndarray:
+        if axis == X_AXES[1]:
+            return x * self.steps_per_epoch
+        if axis == X_AXES[2]:
+            tx, ty = self.times.view()
+            if not len(tx):
+                return np.full(len(x), np.nan)  # a loaded history has no wall times
+            return np.interp(x, np.concatenate([[0.0], tx]), np.concatenate([[0.0], ty]))
+        return x
+
+    def copy(self) -> RunCurves:
+        """A frozen copy for an earlier run, the step curve cut to at most ~MAX_POINTS."""
+        out = RunCurves(self.name)
+        out.steps_per_epoch, out.best = self.steps_per_epoch, self.best
+        for k, b in self.buffers.items():
+            x, y = b.view()
+            out.buffers[k].extend(x, y)
+        out.times.extend(*self.times.view())
+        return out
+
+
+def _curve(plot, color, name, width=2.0, style_=Qt.SolidLine, alpha=255, symbol=None):
+    item = pg.PlotDataItem(
+        [],
+        [],
+        pen=style.pen(color, width, style_, alpha),
+        name=name,
+        symbol=symbol,
+        symbolSize=6,
+        symbolBrush=color,
+        symbolPen=None,
+        connect="finite",
+    )
+    plot.addItem(item)
+    item.setClipToView(True)
+    return item
+
+
+def _outside_legend(plot: pg.PlotWidget, columns: int) -> pg.LegendItem:
+    """A legend below the plot's x axis: it never covers data. Named items join it by themselves."""
+    item = plot.getPlotItem()
+    legend = pg.LegendItem(offset=None, colCount=columns, verSpacing=-4, horSpacing=18)
+    legend.setBrush(None)
+    item.layout.addItem(legend, 4, 1)
+    item.legend = legend
+    return legend
+
+
+class TrainingPlots(QWidget):
+    """Two linked plots (loss, accuracy) of the current run and earlier ones."""
+
+    readout_changed = Signal(str)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.loss_plot = pg.PlotWidget()
+        self.acc_plot = pg.PlotWidget()
+        self.legends = []
+        for p, label in ((self.loss_plot, "loss"), (self.acc_plot, "accuracy")):
+            p.setLabel("left", label)
+            p.setLabel("bottom", "epoch")
+            for ax in ("left", "bottom"):
+                p.getAxis(ax).enableAutoSIPrefix(False)  # never "epoch (x0.001)" or "loss (x1e+27)"
+            p.setMouseEnabled(x=True, y=True)
+            self.legends.append(_outside_legend(p, 3))
+        self.acc_plot.setXLink(self.loss_plot)
+        self.acc_plot.setYRange(0, 1, padding=0.02)
+        self.loss_plot.setYRange(0, 1)
+        self.loss_plot.setXRange(0, 1, padding=0.02)
+        self._fit_y = True
+        self.loss_plot.getViewBox().sigRangeChangedManually.connect(lambda *_: setattr(self, "_fit_y", False))
+        self.loss_plot.getPlotItem().autoBtn.clicked.connect(self._auto_range)
+        lp, ap = self.loss_plot, self.acc_plot
+        self.items = {
+            "step_raw": _curve(lp, style.TRAIN, "train loss (per step)", 1.0, alpha=45),
+            "step_smooth": _curve(lp, style.TRAIN, "train loss (smoothed)", 2.0),
+            "epoch_loss": _curve(lp, style.OKABE_ITO["sky"], "train loss (epoch)", 2.0, Qt.DashDotLine, symbol="o"),
+            "val_loss": _curve(lp, style.VAL, "validation loss", 2.5, Qt.DashLine, symbol="t"),
+            "train_acc": _curve(ap, style.TRAIN, "train accuracy", 2.5, symbol="o"),
+            "val_acc": _curve(ap, style.VAL, "validation accuracy", 2.5, Qt.DashLine, symbol="t"),
+        }
+        self.items["step_raw"].setData([], [], antialias=False)
+        self.best_line = pg.InfiniteLine(
+            angle=90,
+            pen=style.pen(style.BEST, 1.5, Qt.DotLine),
+            label="best val",
+            labelOpts={"position": 0.08, "color": style.BEST, "anchors": [(0, 0), (0, 0)]},
+        )
+        self.best_line.setVisible(False)
+        ap.addItem(self.best_line)
+        self.best_marker = pg.ScatterPlotItem(size=18, symbol="star", brush=style.BEST, pen=pg.mkPen("k", width=1))
+        self.best_marker.setZValue(20)
+        ap.addItem(self.best_marker)
+        self.off_scale = pg.ScatterPlotItem(size=14, symbol="t1", brush=style.VAL, pen=pg.mkPen("k", width=1))
+        self.off_scale.setZValue(20)
+        lp.addItem(self.off_scale)
+        self.off_scale_text = pg.TextItem(color=style.VAL, anchor=(0, 0))
+        self.off_scale_text.setZValue(21)
+        lp.addItem(self.off_scale_text, ignoreBounds=True)
+        self.off_scale_text.setVisible(False)
+        self.off_scale_points: list[tuple[float, float]] = []  # (x, value) where a curve left the plot
+        self.hover_line = pg.InfiniteLine(angle=90, pen=style.pen(style.OKABE_ITO["grey"], 1, Qt.DotLine))
+        self.hover_line.setVisible(False)
+        lp.addItem(self.hover_line, ignoreBounds=True)
+
+        self.current = RunCurves()
+        self.previous: list[tuple[RunCurves, list]] = []  # (curves, [(key, plot item)])
+        self._epochs = 1
+
+        self.smoothing = QSlider(Qt.Horizontal)
+        self.smoothing.setRange(0, 999)
+        self.smoothing.setValue(int(DEFAULT_SMOOTHING * 1000))
+        self.smoothing.setMaximumWidth(140)
+        self.smoothing.setToolTip("Smoothing of the per-step loss (exponential moving average, as TensorBoard)")
+        self.smoothing_label = QLabel()
+        self.smoothing.valueChanged.connect(self._on_smoothing)
+        self.x_axis = QComboBox()
+        self.x_axis.addItems(X_AXES)
+        self.x_axis.setToolTip("Horizontal axis: epochs, optimisation steps or seconds of training")
+        self.x_axis.currentIndexChanged.connect(lambda _: self.redraw(fit_x=True))
+        self.log_box = QCheckBox("Log loss")
+        self.log_box.setToolTip("Log-scale loss axis (Ctrl+L)")
+        self.log_box.toggled.connect(self.set_log_loss)
+        self.legend_box = QCheckBox("Legend")
+        self.legend_box.setChecked(True)
+        self.legend_box.toggled.connect(self.set_legends_visible)
+        self.keep_box = QCheckBox("Keep earlier runs")
+        self.keep_box.setToolTip("Keep earlier runs faint underneath, labelled by run name")
+        self.keep_box.setChecked(True)
+        clear = QPushButton("Clear earlier")
+        clear.setToolTip("Remove the earlier runs' curves")
+        clear.clicked.connect(self.clear_previous)
+        self.readout = QLabel(" ")
+        self.readout.setTextFormat(Qt.PlainText)
+        self.readout.setMinimumWidth(10)
+        bar = QHBoxLayout()
+        bar.setSpacing(8)
+        bar.addWidget(QLabel("Smoothing"))
+        bar.addWidget(self.smoothing)
+        bar.addWidget(self.smoothing_label)
+        bar.addWidget(QLabel("x"))
+        bar.addWidget(self.x_axis)
+        for w in (self.log_box, self.legend_box, self.keep_box):
+            bar.addWidget(w)
+        bar.addStretch()
+        bar.addWidget(clear)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.setSpacing(2)
+        layout.addLayout(bar)
+        layout.addWidget(self.readout)
+        layout.addWidget(lp, 3)
+        layout.addWidget(ap, 2)
+        self._on_smoothing(self.smoothing.value(), redraw=False)
+        self._hover_proxies = [
+            pg.SignalProxy(p.scene().sigMouseMoved, rateLimit=30, slot=lambda ev, p=p: self._on_hover(p, ev[0]))
+            for p in (lp, ap)
+        ]
+
+    # -- data in ---------------------------------------------------------------------
+    def add_update(self, steps: list[StepEvent], events: list) -> None:
+        """One batch from the worker: everything in it is drawn now, together."""
+        if steps:
+            self.current.add_steps(steps)
+        for ev in events:
+            if isinstance(ev, EpochEvent):
+                self.current.buffers["epoch_loss"].extend([ev.epoch], [ev.train_loss])
+                self.current.buffers["train_acc"].extend([ev.epoch], [ev.train_acc])
+            elif isinstance(ev, EvalEvent):
+                self.current.buffers["val_loss"].extend([ev.epoch], [ev.val_loss])
+                self.current.buffers["val_acc"].extend([ev.epoch], [ev.val_acc])
+                self.current.best = (ev.best_epoch, ev.best_val_acc)
+        if steps or events:
+            self.redraw()
+
+    def show_history(self, h: History, name: str, steps_per_epoch: int | None = None) -> None:
+        """Replace the current curves with a saved history (an opened checkpoint, a resume)."""
+        self.current = RunCurves(name)
+        self.current.add_history(h, steps_per_epoch)
+        self._fit_y = True
+        self.redraw(fit_x=True)
+
+    # -- runs ------------------------------------------------------------------------
+    def set_epoch_range(self, epochs: int) -> None:
+        """The x axis spans the whole run: the user sees the horizon, and axes are not re-laid out
+        on every update."""
+        self._epochs = max(1, epochs)
+        self._fit_x()
+
+    def start_run(self, name: str, tooltip: str = "", keep_current: bool = False) -> None:
+        """Begin a new run: the current curves become a faint earlier run (if asked and not empty)."""
+        if self.keep_box.isChecked() and not self.current.empty() and not keep_current:
+            self._add_previous(self.current, tooltip=self._tooltip)
+        if not keep_current:
+            self.current = RunCurves(name)
+        self.current.name = name
+        self._tooltip = tooltip
+        self._fit_y = True
+        self.redraw()
+
+    _tooltip = ""
+
+    def _add_previous(self, curves: RunCurves, tooltip: str = "") -> None:
+        color = style.PREVIOUS[len(self.previous) % len(style.PREVIOUS)]
+        items = []
+        for key, plot, st, named in (
+            ("step_smooth", self.loss_plot, Qt.SolidLine, True),
+            ("val_loss", self.loss_plot, Qt.DashLine, False),
+            ("train_acc", self.acc_plot, Qt.SolidLine, True),
+            ("val_acc", self.acc_plot, Qt.DashLine, False),
+        ):
+            item = pg.PlotDataItem([], [], pen=style.pen(color, 1.5, st, 120), connect="finite")
+            item.setZValue(-10)
+            plot.addItem(item)
+            if named:
+                plot.getPlotItem().legend.addItem(item, curves.name or "earlier run")
+            items.append((key, item))
+        self.previous.append((curves.copy(), items))
+        if tooltip:
+            for legend in self.legends:
+                for _sample, label in legend.items:
+                    if label.text == (curves.name or "earlier run"):
+                        label.setToolTip(tooltip)
+        self.redraw()
+
+    def clear_previous(self) -> None:
+        for _curves, items in self.previous:
+            for _key, item in items:
+                plot = self.loss_plot if _key in ("step_smooth", "val_loss") else self.acc_plot
+                plot.getPlotItem().legend.removeItem(item)
+                plot.removeItem(item)
+        self.previous.clear()
+        self._fit_y = True
+        self.redraw(fit_x=True)
+
+    def reset(self) -> None:
+        self.current = RunCurves()
+        self._fit_y = True
+        self.redraw(fit_x=True)
+
+    # -- options ---------------------------------------------------------------------
+    def set_log_loss(self, on: bool) -> None:
+        self.loss_plot.setLogMode(y=on)
+        self._fit_y = True
+        if self.log_box.isChecked() != on:
+            self.log_box.setChecked(on)
+        self.redraw()
+
+    def set_legends_visible(self, on: bool) -> None:
+        for plot, legend in zip((self.loss_plot, self.acc_plot), self.legends):
+            layout = plot.getPlotItem().layout
+            if on and legend.parentItem() is None:
+                layout.addItem(legend, 4, 1)
+                legend.setVisible(True)
+            elif not on and legend.parentItem() is not None:
+                layout.removeItem(legend)
+                legend.setParentItem(None)
+                legend.setVisible(False)
+        if self.legend_box.isChecked() != on:
+            self.legend_box.setChecked(on)
+
+    def _on_smoothing(self, value: int, redraw: bool = True) -> None:
+        self.smoothing_label.setText(f"{value / 1000:.3f}".rstrip("0").rstrip(".") if value else "0")
+        if redraw:
+            self.redraw()
+
+    @property
+    def smoothing_factor(self) -> float:
+        return self.smoothing.value() / 1000
+
+    def _auto_range(self) -> None:
+        self._fit_y = True
+        self.redraw(fit_x=True)
+
+    # -- drawing ---------------------------------------------------------------------
+    def series(self, curves: RunCurves, key: str, axis: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(x, y) of one series as drawn (x on the chosen axis; the smoothed curve computed)."""
+        axis = axis or self.x_axis.currentText()
+        src = "step_raw" if key == "step_smooth" else key
+        x, y = curves.buffers[src].view()
+        if key == "step_smooth":
+            y = smooth(y, self.smoothing_factor)
+        return curves.map_x(x, axis), y
+
+    def redraw(self, fit_x: bool = False) -> None:
+        """Push every curve's data to its item, with off-scale values cut at the plot's edge."""
+        log = self.log_box.isChecked()
+        loss_keys = ("step_raw", "step_smooth", "epoch_loss", "val_loss")
+        data = {k: self.series(self.current, k) for k in self.items}
+        prev = [{k: self.series(c, k) for k, _ in items} for c, items in self.previous]
+        cap = off_scale_cap([data[k][1] for k in loss_keys] + [d[k][1] for d in prev for k in d if k in loss_keys], log)
+        self.off_scale_points = []
+        for key, item in self.items.items():
+            x, y = data[key]
+            if key in loss_keys:
+                y = self._cut(x, y, cap)
+            if key.startswith("step_"):
+                x, y = envelope(x, y)
+            item.setData(x, y)
+        for d, (_curves, items) in zip(prev, self.previous):
+            for key, item in items:
+                x, y = d[key]
+                if key in loss_keys:
+                    y = self._cut(x, y, cap, mark=False)
+                item.setData(*envelope(x, y))
+        best = self.current.best
+        if best:
+            bx = self.current.map_x(np.array([float(best[0])]), self.x_axis.currentText())
+            self.best_line.setValue(float(bx[0]))
+            self.best_line.setVisible(bool(np.isfinite(bx[0])))
+            self.best_marker.setData(bx, [best[1]])
+        else:
+            self.best_line.setVisible(False)
+            self.best_marker.setData([], [])
+        self._show_off_scale(cap, log)
+        if self._fit_y:
+            self._fit_loss_range(cap, log)
+        if fit_x:
+            self._fit_x()
+
+    def _cut(self, x: np.ndarray, y: np.ndarray, cap: float, mark: bool = True) -> np.ndarray:
+        bad = ~np.isfinite(y) | (y > cap)
+        if not bad.any():
+            return y
+        if mark:
+            i = int(np.argmax(bad))
+            self.off_scale_points.append((float(x[i]), float(y[i])))
+        y = y.copy()
+        y[bad] = np.nan
+        return y
+
+    def _show_off_scale(self, cap: float, log: bool) -> None:
+        if not self.off_scale_points:
+            self.off_scale.setData([], [])
+            self.off_scale_text.setVisible(False)
+            return
+        top = math.log10(cap) if log else cap
+        xs = [p[0] for p in self.off_scale_points]
+        self.off_scale.setData(xs, [cap] * len(xs))
+        worst = max(p[1] for p in self.off_scale_points)
+        self.off_scale_text.setText(f"▲ off scale: loss reached {worst:.3g}")
+        self.off_scale_text.setPos(min(xs), top)
+        self.off_scale_text.setVisible(True)
+
+    def _fit_loss_range(self, cap: float, log: bool) -> None:
+        keys = ("step_raw", "epoch_loss", "val_loss")
+        parts = [self.series(self.current, k)[1] for k in keys]
+        parts += [self.series(c, k)[1] for c, items in self.previous for k, _ in items if k in ("val_loss",)]
+        parts += [self.series(c, "step_smooth")[1] for c, _ in self.previous]
+        ys = np.concatenate(parts) if parts else np.zeros(0)
+        ys = ys[np.isfinite(ys) & (ys <= cap)]
+        if log:
+            ys = np.log10(ys[ys > 0])
+        if not len(ys):
+            self.loss_plot.getViewBox().setYRange(0, 1) if not log else self.loss_plot.getViewBox().setYRange(-1, 1)
+            return
+        lo, hi = float(ys.min()), float(ys.max())
+        if math.isfinite(cap):
+            hi = max(hi, math.log10(cap) if log else cap)
+        if not log:
+            lo = min(lo, 0.0) if lo >= 0 and lo < 0.5 * hi else lo
+        span = max(hi - lo, 1e-3)
+        self.loss_plot.getViewBox().setYRange(lo - 0.05 * span, hi + 0.08 * span, padding=0)
+
+    def _fit_x(self) -> None:
+        axis = self.x_axis.currentText()
+        for plot in (self.loss_plot, self.acc_plot):
+            plot.setLabel("bottom", axis)
+        hi = float(self._epochs)
+        for curves in [self.current] + [c for c, _ in self.previous]:
+            if not curves.empty():
+                hi = max(hi, max((b.view()[0].max() for b in curves.buffers.values() if b.n), default=0))
+        if axis == X_AXES[0]:
+            end = hi
+        else:
+            ends = []
+            for curves in [self.current] + [c for c, _ in self.previous]:
+                x = curves.map_x(np.array([hi]), axis)
+                last = curves.map_x(curves.buffers["step_raw"].view()[0][-1:], axis)
+                if axis == X_AXES[2] and curves is self.current and len(last) and np.isfinite(last[0]):
+                    tx, ty = curves.times.view()
+                    if len(tx) and tx[-1] > 0:  # extrapolate the run's wall time to its last epoch
+                        ends.append(ty[-1] / tx[-1] * self._epochs)
+                ends += [v for v in np.concatenate([x, last]) if np.isfinite(v)]
+            end = max(ends, default=1.0)
+        self.loss_plot.setXRange(0, max(end, 1e-9), padding=0.02)
+
+    # -- hover readout ---------------------------------------------------------------
+    def _on_hover(self, plot: pg.PlotWidget, pos) -> None:
+        vb = plot.getViewBox()
+        if not vb.sceneBoundingRect().contains(pos):
+            self.hover_line.setVisible(False)
+            return
+        text = self.readout_at(plot, vb.mapSceneToView(pos))
+        self.readout.setText(text or " ")
+        self.readout_changed.emit(text)
+
+    def readout_at(self, plot: pg.PlotWidget, point) -> str:
+        """The run, epoch/step and value of the point nearest ``point`` (view coordinates) on ``plot``."""
+        vb = plot.getViewBox()
+        (x0, x1), (y0, y1) = vb.viewRange()
+        sx, sy = max(x1 - x0, 1e-12), max(y1 - y0, 1e-12)
+        log = plot is self.loss_plot and self.log_box.isChecked()
+        keys = ("step_smooth", "epoch_loss", "val_loss") if plot is self.loss_plot else ("train_acc", "val_acc")
+        names = {
+            "step_smooth": "train loss (smoothed)",
+            "epoch_loss": "train loss (epoch)",
+            "val_loss": "validation loss",
+            "train_acc": "train accuracy",
+            "val_acc": "validation accuracy",
+        }
+        best = None
+        runs = [(self.current, keys)] + [(c, [k for k, _ in items if k in keys]) for c, items in self.previous]
+        for curves, ks in runs:
+            for key in ks:
+                x, y = self.series(curves, key)
+                if not len(x):
+                    continue
+                yy = np.log10(np.where(y > 0, y, np.nan)) if log else y
+                d = ((x - point.x()) / sx) ** 2 + ((yy - point.y()) / sy) ** 2
+                if not np.isfinite(d).any():
+                    continue
+                i = int(np.nanargmin(d))
+                if best is None or d[i] < best[0]:
+                    best = (float(d[i]), curves, key, i, float(x[i]), float(y[i]))
+        if best is None or best[0] > 0.02:
+            self.hover_line.setVisible(False)
+            return ""
+        _, curves, key, i, x, y = best
+        src = "step_raw" if key == "step_smooth" else key
+        epoch_x = float(curves.buffers[src].view()[0][i])
+        if key.startswith("step"):
+            where = f"epoch {math.ceil(epoch_x - 1e-9)} · step {round(epoch_x * curves.steps_per_epoch):,}"
+        else:
+            where = f"epoch {round(epoch_x)}"
+        if plot is self.loss_plot:
+            self.hover_line.setValue(x)
+            self.hover_line.setVisible(True)
+        value = f"{y * 100:.2f}%" if key.endswith("acc") else f"{y:.4g}"
+        return f"{curves.name or 'this run'} · {where} · {names[key]} {value}"
+
+    # -- export ----------------------------------------------------------------------
+    def curve_rows(self) -> list[tuple[str, str, float, int, float]]:
+        """Every point of every run: (run, series, epoch, step, value)."""
+        rows = []
+        for curves in [c for c, _ in self.previous] + [self.current]:
+            for key in SERIES:
+                x, y = curves.buffers[key].view()
+                for xi, yi in zip(x, y):
+                    step = round(xi * curves.steps_per_epoch) if key == "step_raw" else ""
+                    rows.append((curves.name or "this run", key, float(xi), step, float(yi)))
+        return rows
+
+    def write_csv(self, path: str) -> int:
+        rows = self.curve_rows()
+        with open(path, "w", newline="", encoding="utf-8") as fh:
+            w = csv.writer(fh)
+            w.writerow(["run", "series", "epoch", "step", "value"])
+            w.writerows(rows)
+        return len(rows)
