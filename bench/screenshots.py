@@ -19,11 +19,13 @@ def main() -> int:
     out.mkdir(parents=True, exist_ok=True)
     dark = "--dark" in sys.argv
     data = sys.argv[sys.argv.index("--data") + 1] if "--data" in sys.argv else "builtin"
-    tag = ("-dark" if dark else "") + ("" if data == "builtin" else "-" + Path(data).name)
+    size = sys.argv[sys.argv.index("--size") + 1] if "--size" in sys.argv else "1500x920"
+    width, height = (int(v) for v in size.split("x"))
+    tag = ("-dark" if dark else "") + ("" if data == "builtin" else "-" + Path(data).name) + f"-{size}"
     os.environ.setdefault("BACKPROP_STUDIO_SETTINGS", os.path.join(tempfile.mkdtemp(), "s.ini"))
     from PySide6.QtCore import QEventLoop, QTimer
     from PySide6.QtGui import QColor, QPalette
-    from PySide6.QtWidgets import QApplication
+    from PySide6.QtWidgets import QApplication, QMessageBox
 
     app = QApplication([])
     app.setStyle("Fusion")
@@ -49,8 +51,8 @@ def main() -> int:
 
     apply_plot_theme()
     w = MainWindow(load_default=False)
-    w.resize(1500, 920)
-    w.move(40, 30)
+    w.resize(width, height)
+    w.move(0, 0)
     w.show()
     loop = QEventLoop()
 
@@ -64,9 +66,11 @@ def main() -> int:
         QTimer.singleShot(ms, loop.quit)
         loop.exec()
 
-    def shot(name):
+    def shot(name, whole_screen=False):
         pause(300)
-        app.primaryScreen().grabWindow(0).save(str(out / f"{name}{tag}.png"))
+        g = w.frameGeometry()
+        args = () if whole_screen else (g.x(), g.y(), g.width(), g.height())
+        app.primaryScreen().grabWindow(0, *args).save(str(out / f"{name}{tag}.png"))
 
     w.open_dataset(data)
     wait(w.dataset_loaded)
@@ -84,9 +88,9 @@ def main() -> int:
     )
     w.start_training()
     pause(1500)
-    w.toggle_pause()
+    w.controller.toggle_pause()
     shot("2-training-live")
-    w.toggle_pause()
+    w.controller.toggle_pause()
     wait(w.training_finished)
     pause(800)
     w.tabs.setCurrentWidget(w.plots)
@@ -107,8 +111,19 @@ def main() -> int:
     shot("7-dataset")
     dialog = w.gradient_check()
     pause(6000)
-    shot("8-gradcheck")
+    shot("8-gradcheck", whole_screen=True)
     dialog.close()
+    w.dirty = False
+    w.hyper.set_config(TrainConfig(epochs=3, engine="numpy", lr=100.0, batch_size=64, optim="sgd"))
+    w.start_training()
+    wait(w.training_finished)
+    pause(500)
+    for box in w.findChildren(QMessageBox):
+        box.close()
+    w.tabs.setCurrentWidget(w.plots)
+    shot("9-diverged")
+    w.plots.set_log_loss(True)
+    shot("9b-diverged-log")
     w.dirty = False
     w.close()
     print("\n".join(str(p) for p in sorted(out.glob("*.png"))))

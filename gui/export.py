@@ -19,21 +19,16 @@ PUBLICATION_WIDTH = 2400  # pixels: a full-width figure at 300 dpi
 
 
 def export_plots(plots, path: str, width: int = PUBLICATION_WIDTH) -> list[str]:
-    """Loss above accuracy. ``.png``: one image ``width`` pixels wide; ``.svg``: ``<name>-loss.svg``
-    and ``<name>-accuracy.svg`` (SVG has no way to stack two scenes). Returns the files written."""
+    """Loss above accuracy, in one file: ``.png`` ``width`` pixels wide, or ``.svg`` (vector).
+    Returns the files written."""
     p = Path(path)
-    items = [("loss", plots.loss_plot.getPlotItem()), ("accuracy", plots.acc_plot.getPlotItem())]
     try:
         if p.suffix.lower() == ".svg":
-            out = []
-            for name, item in items:
-                target = p.with_name(f"{p.stem}-{name}.svg")
-                pg.exporters.SVGExporter(item).export(str(target))
-                out.append(str(target))
-            return out
+            _export_svg(plots, p)
+            return [str(p)]
         images = []
-        for _name, item in items:
-            ex = pg.exporters.ImageExporter(item)
+        for plot in (plots.loss_plot, plots.acc_plot):
+            ex = pg.exporters.ImageExporter(plot.getPlotItem())
             ex.parameters()["width"] = width
             ex.parameters()["antialias"] = True
             images.append(ex.export(toBytes=True))
@@ -47,10 +42,38 @@ def export_plots(plots, path: str, width: int = PUBLICATION_WIDTH) -> list[str]:
             y += im.height()
         painter.end()
         if not sheet.save(str(p)):
-            raise OSError(f"{p}: cannot write the image")
+            raise OSError(0, "cannot write the image", str(p))
         return [str(p)]
     except OSError as exc:
         raise UserError(f"{p}: cannot write here ({getattr(exc, 'strerror', None) or exc})") from None
+
+
+def _export_svg(plots, path: Path) -> None:
+    """Both plots as vector drawing through QSvgGenerator (pyqtgraph's SVG exporter cannot parse
+    the paths current Qt writes: pyqtgraph issue #3485)."""
+    from PySide6.QtCore import QRect, QRectF, QSize
+    from PySide6.QtSvg import QSvgGenerator
+
+    widgets = (plots.loss_plot, plots.acc_plot)
+    w = max(x.width() for x in widgets)
+    h = sum(x.height() for x in widgets)
+    gen = QSvgGenerator()
+    gen.setFileName(str(path))
+    gen.setSize(QSize(w, h))
+    gen.setViewBox(QRect(0, 0, w, h))
+    gen.setTitle("Backprop Studio: training curves")
+    painter = QPainter()
+    if not painter.begin(gen):
+        raise OSError(0, "cannot write the drawing", str(path))
+    try:
+        y = 0
+        for x in widgets:  # QGraphicsView.render: the scene drawn as vector paths, not a bitmap
+            x.render(painter, QRectF(0, y, x.width(), x.height()), x.viewport().rect())
+            y += x.height()
+    finally:
+        painter.end()
+    if not path.exists() or path.stat().st_size == 0:
+        raise OSError(0, "cannot write the drawing", str(path))
 
 
 def export_misclassified(ev, path: str) -> int:

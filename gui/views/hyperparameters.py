@@ -237,6 +237,7 @@ class HyperparameterPanel(QWidget):
         if len(self.layer_spins) <= 1:
             return
         self.layer_spins.remove(spin)
+        row.hide()
         row.setParent(None)
         row.deleteLater()
         for i, s in enumerate(self.layer_spins):
@@ -248,8 +249,10 @@ class HyperparameterPanel(QWidget):
         was = self._building
         self._building = True
         while self.layer_spins:
-            spin = self.layer_spins.pop()
-            spin.parentWidget().setParent(None)
+            row = self.layer_spins.pop().parentWidget()
+            row.hide()
+            row.setParent(None)
+            row.deleteLater()
         for h in c.hidden:
             self._add_layer(int(h))
         self.act.setCurrentText(c.act)

@@ -102,15 +102,16 @@ def smooth(values: np.ndarray, a: float) -> np.ndarray:
 
 
 def off_scale_cap(series: list[np.ndarray], log: bool) -> float:
-    """The highest value a plot shows: values beyond ``ABSURD`` × the lower quartile (or past
-    1.5 × the highest starting value, whichever is higher) are off scale. Inf when nothing is."""
+    """The highest value a plot shows: values beyond ``ABSURD`` × the lower quartile of all its
+    values, or 1.5 × the value its longest (per-step) curve starts at, whichever is higher, are off
+    scale: a diverged run's 1e27 does not squash every other curve to a line. Inf when none is."""
     finite = [s[np.isfinite(s) & ((s > 0) if log else True)] for s in series]
     finite = [s for s in finite if len(s)]
     if not finite:
         return math.inf
     allv = np.concatenate(finite)
     q1 = float(np.percentile(allv, 25))
-    firsts = max(float(s[0]) for s in finite)
+    firsts = float(max(finite, key=len)[0])  # where the longest (per-step) curve starts
     if q1 > 0:
         cap = max(ABSURD * q1, 1.5 * firsts)
     else:
@@ -448,6 +449,9 @@ class TrainingPlots(QWidget):
             x, y = data[key]
             if key in loss_keys:
                 y = self._cut(x, y, cap)
+            if item.opts["symbol"] is not None:  # points, not a line: cut ones are left out
+                keep = np.isfinite(y)
+                x, y = x[keep], y[keep]
             if key.startswith("step_"):
                 x, y = envelope(x, y)
             item.setData(x, y)
@@ -460,9 +464,9 @@ class TrainingPlots(QWidget):
         best = self.current.best
         if best:
             bx = self.current.map_x(np.array([float(best[0])]), self.x_axis.currentText())
-            self.best_line.setValue(float(bx[0]))
+            self.best_line.setValue(float(bx[0]) if np.isfinite(bx[0]) else 0.0)
             self.best_line.setVisible(bool(np.isfinite(bx[0])))
-            self.best_marker.setData(bx, [best[1]])
+            self.best_marker.setData(bx if np.isfinite(bx[0]) else [], [best[1]] if np.isfinite(bx[0]) else [])
         else:
             self.best_line.setVisible(False)
             self.best_marker.setData([], [])
@@ -488,6 +492,8 @@ class TrainingPlots(QWidget):
             self.off_scale.setData([], [])
             self.off_scale_text.setVisible(False)
             return
+        if not math.isfinite(cap):  # only non-finite values left the plot: mark them at its top
+            cap = 10 ** self.loss_plot.getViewBox().viewRange()[1][1] if log else self.loss_plot.viewRange()[1][1]
         top = math.log10(cap) if log else cap
         xs = [p[0] for p in self.off_scale_points]
         self.off_scale.setData(xs, [cap] * len(xs))
