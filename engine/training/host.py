@@ -1,0 +1,510 @@
+"""The run host: training in worker processes, behind the same event stream as :class:`TrainingRun`.
+
+A :class:`RunHost` keeps one warm worker (started with ``spawn``, imports done) so a run starts
+at once. :meth:`RunHost.start` hands the worker a job — the config, the weights, optimiser state
+and history to continue from — and the dataset's arrays through one block of shared memory
+(no decoding in the worker, nothing big pickled through a pipe). The returned
+:class:`HostedRun` has :class:`TrainingRun`'s interface: ``events()``, ``pause()``,
+``resume()``, ``stop()``, ``paused``, ``config``, ``dataset``, ``network``, ``history``.
+Events come back in small batches through a queue whose feeder thread never blocks training;
+pause and stop travel as process-shared events and are honoured within one step.
+
+Failure is contained: an exception in the worker, a crash (segfault), ``os._exit``, a kill or an
+exhausted memory limit ends the stream with a :class:`FailedEvent` saying so, and the next run
+starts on a fresh worker. A worker that does not answer Stop within ``grace`` seconds is killed.
+Workers never outlive the host's process: each watches a lifeline pipe and exits when it breaks.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import queue
+import signal
+import threading
+import time
+from dataclasses import dataclass, field
+from multiprocessing import shared_memory
+
+import numpy as np
+
+from engine.config import TrainConfig
+from engine.data.dataset import Dataset, Split
+from engine.model.network import Network, build_network
+from engine.training.history import History
+from engine.training.run import EvalEvent, FailedEvent, FinishedEvent, StepEvent, TrainingRun
+
+BATCH_SECONDS = 0.05  # the worker sends what it has at least this often
+FIRST_LAYER_SECONDS = 0.5  # first-layer snapshots for the Weights view
+SIGNAL_NAMES = {signal.SIGKILL: "killed", signal.SIGSEGV: "segmentation fault", signal.SIGTERM: "terminated"}
+if hasattr(signal, "SIGBUS"):
+    SIGNAL_NAMES[signal.SIGBUS] = "bus error"
+SIGNAL_NAMES[signal.SIGABRT] = "aborted"
+
+
+# == the dataset through shared memory ========================================================
+@dataclass
+class SharedDataset:
+    """Where each split's arrays lie in one shared-memory block, and the dataset's small fields."""
+
+    shm_name: str
+    layout: dict  # split -> (x offset, x shape, y offset, n)
+    fields: dict  # name, source, layout, classes, norm_size, fingerprint, split_seed, val_split, fixed_split
+
+
+def share_dataset(ds: Dataset) -> tuple[shared_memory.SharedMemory, SharedDataset]:
+    parts = {k: getattr(ds, k) for k in ("train", "val", "test")}
+    size = sum(s.x.nbytes + s.y.astype(np.int64).nbytes for s in parts.values()) or 1
+    shm = shared_memory.SharedMemory(create=True, size=size)
+    layout, off = {}, 0
+    for k, s in parts.items():
+        x = np.ascontiguousarray(s.x, np.uint8)
+        y = np.ascontiguousarray(s.y, np.int64)
+        np.ndarray(x.shape, np.uint8, shm.buf, off)[...] = x
+        xo, off = off, off + x.nbytes
+        np.ndarray(y.shape, np.int64, shm.buf, off)[...] = y
+        layout[k] = (xo, tuple(x.shape), off, len(y))
+        off += y.nbytes
+    fields = {
+        "name": ds.name,
+        "source": ds.source,
+        "layout": ds.layout,
+        "classes": list(ds.classes),
+        "norm_size": tuple(ds.norm_size),
+        "fingerprint": ds.fingerprint,
+        "split_seed": ds.split_seed,
+        "val_split": ds.val_split,
+        "fixed_split": ds.fixed_split,
+    }
+    return shm, SharedDataset(shm.name, layout, fields)
+
+
+def attach_dataset(spec: SharedDataset) -> tuple[shared_memory.SharedMemory, Dataset]:
+    """The dataset as views into the shared block (read-only: the worker never writes it)."""
+    shm = shared_memory.SharedMemory(name=spec.shm_name)
+    splits = {}
+    for k, (xo, shape, yo, n) in spec.layout.items():
+        x = np.ndarray(shape, np.uint8, shm.buf, xo)
+        y = np.ndarray((n,), np.int64, shm.buf, yo)
+        x.flags.writeable = y.flags.writeable = False
+        splits[k] = Split(x, y)
+    f = spec.fields
+    ds = Dataset(
+        f["name"],
+        f["source"],
+        f["layout"],
+        f["classes"],
+        tuple(f["norm_size"]),
+        splits["train"],
+        splits["val"],
+        splits["test"],
+        fingerprint=f["fingerprint"],
+        split_seed=f["split_seed"],
+        val_split=f["val_split"],
+        fixed_split=f["fixed_split"],
+    )
+    return shm, ds
+
+
+# == the worker process ========================================================================
+@dataclass
+class Job:
+    config: dict
+    data: SharedDataset
+    weights: list[np.ndarray] | None
+    optimizer_state: dict | None
+    history: dict
+    max_steps: int | None = None
+    memory_limit: int | None = None  # bytes of address space, where the platform can limit it
+    test_hook: str = ""  # tests only: "raise", "segfault", "exit", "hang" after the first step
+
+
+def _watch_lifeline(conn) -> None:
+    """Exit as soon as the parent is gone (its end of the pipe closes, whatever killed it)."""
+    try:
+        conn.recv()
+    except (EOFError, OSError):
+        pass
+    os._exit(0)
+
+
+def worker_main(jobs, events, stop, resume, lifeline) -> None:  # pragma: no cover - runs in a child process
+    """A worker: import everything, then run jobs until told to quit (``None``)."""
+    threading.Thread(target=_watch_lifeline, args=(lifeline,), daemon=True).start()
+    import torch  # noqa: F401 - the warm-up: imports happen before the first job
+
+    while True:
+        job = jobs.get()
+        if job is None:
+            return
+        _run_job(job, events, stop, resume)
+
+
+def _limit_memory(limit: int | None) -> None:
+    if not limit:
+        return
+    try:
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    except (ImportError, ValueError, OSError):
+        pass  # not on this platform: the run goes on without a limit
+
+
+def _run_job(job: Job, events, stop, resume) -> None:  # pragma: no cover - runs in a child process
+    shm = None
+    try:
+        _limit_memory(job.memory_limit)
+        shm, ds = attach_dataset(job.data)
+        config = TrainConfig.from_dict(job.config).validate()
+        net = build_network(config, ds.in_features, len(ds.classes), weights=job.weights)
+        if job.optimizer_state is not None:
+            net.load_optimizer_state(job.optimizer_state)
+        run = TrainingRun(config, ds, net, History.from_dict(job.history))
+        run._stop, run._resume = stop, resume  # process-shared: the host pauses and stops it
+        batch: list = []
+        last_send = last_layer = time.perf_counter()
+        n_steps = 0
+        for ev in run.events():
+            batch.append(ev)
+            now = time.perf_counter()
+            if isinstance(ev, StepEvent):
+                n_steps += 1
+                if job.test_hook and n_steps == 2:
+                    _test_hook(job.test_hook)
+                if job.max_steps is not None and n_steps >= job.max_steps:
+                    run.stop()
+            if isinstance(ev, EvalEvent) and ev.best_epoch == ev.epoch:
+                batch.append(("best", net.weights()))
+            if now - last_layer >= FIRST_LAYER_SECONDS:
+                batch.append(("first_layer", net.weights()[0]))
+                last_layer = now
+            final = isinstance(ev, (FinishedEvent, FailedEvent))
+            if final or now - last_send >= BATCH_SECONDS or not resume.is_set():
+                if final:
+                    batch.append(("first_layer", net.weights()[0]))
+                    batch.append(("result", net.weights(), net.optimizer_state(), run.history.to_dict()))
+                events.put(batch)
+                batch, last_send = [], now
+    except MemoryError:
+        events.put([("error", "ran out of memory: use a smaller model, batch or dataset")])
+    except Exception as exc:  # noqa: BLE001 - reported to the host as a failed run
+        events.put([("error", f"stopped with an error: {exc or type(exc).__name__}")])
+    finally:
+        if shm is not None:
+            shm.close()
+
+
+def _test_hook(kind: str) -> None:  # pragma: no cover - runs in a child process
+    if kind == "raise":
+        raise RuntimeError("a deliberate failure")
+    if kind == "segfault":
+        import ctypes
+
+        ctypes.string_at(0)
+    if kind == "exit":
+        os._exit(3)
+    if kind == "hang":
+        while True:
+            time.sleep(1)
+    if kind == "memory":
+        raise MemoryError
+
+
+def death_reason(exitcode: int | None) -> str:
+    """Words for how a worker ended without a result."""
+    if exitcode is None:
+        return "the training process stopped answering and was killed"
+    if exitcode < 0:
+        sig = -exitcode
+        try:
+            name = SIGNAL_NAMES.get(sig) or signal.Signals(sig).name
+        except ValueError:
+            name = ""
+        how = "killed" if sig == signal.SIGKILL else "ended"
+        return f"the training process was {how} (signal {sig}{': ' + name if name else ''})"
+    return f"the training process exited unexpectedly (exit status {exitcode})"
+
+
+# == the host ===================================================================================
+@dataclass
+class _Worker:
+    process: mp.Process
+    jobs: object
+    events: object
+    stop: object
+    resume: object
+    lifeline: object  # the parent's end: closing it (or dying) ends the worker
+
+
+class RunHost:
+    """Starts runs in worker processes; keeps one warm. Close it (or use ``with``) when done."""
+
+    def __init__(self, warm: bool = True, memory_limit: int | None = None, grace: float = 3.0):
+        self._ctx = mp.get_context("spawn")
+        self.memory_limit = memory_limit
+        self.grace = grace
+        self._spare: _Worker | None = None
+        self._lock = threading.Lock()
+        self._runs: list[HostedRun] = []
+        self._closed = False
+        if warm:
+            self.warm()
+
+    def warm(self) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            if self._spare is None or not self._spare.process.is_alive():
+                self._spare = self._spawn()
+
+    def _spawn(self) -> _Worker:
+        ctx = self._ctx
+        jobs, events = ctx.Queue(), ctx.Queue()
+        stop, resume = ctx.Event(), ctx.Event()
+        parent_end, child_end = ctx.Pipe()
+        p = ctx.Process(
+            target=worker_main, args=(jobs, events, stop, resume, child_end), daemon=True, name="backprop-worker"
+        )
+        p.start()
+        child_end.close()
+        return _Worker(p, jobs, events, stop, resume, parent_end)
+
+    def _take(self) -> _Worker:
+        with self._lock:
+            w, self._spare = self._spare, None
+        if w is None or not w.process.is_alive():
+            w = self._spawn()
+        return w
+
+    def start(
+        self,
+        config: TrainConfig,
+        dataset: Dataset,
+        network: Network | None = None,
+        history: History | None = None,
+        max_steps: int | None = None,
+        test_hook: str = "",
+    ) -> HostedRun:
+        """Start training in a worker; a new network from ``config`` unless one is given to continue."""
+        config = config.validate()
+        network = network or build_network(config, dataset.in_features, len(dataset.classes))
+        history = history if history is not None else History()
+        shm, spec = share_dataset(dataset)
+        worker = self._take()
+        worker.stop.clear()
+        worker.resume.set()
+        job = Job(
+            config.to_dict(),
+            spec,
+            network.weights(),
+            network.optimizer_state(),
+            history.to_dict(),
+            max_steps,
+            self.memory_limit,
+            test_hook,
+        )
+        worker.jobs.put(job)
+        run = HostedRun(self, worker, shm, config, dataset, network, history)
+        self._runs.append(run)
+        return run
+
+    def _retire(self, worker: _Worker, reusable: bool) -> None:
+        """After a run: the worker becomes the spare if healthy and none is there; else it ends."""
+        with self._lock:
+            if reusable and worker.process.is_alive() and self._spare is None:
+                self._spare = worker
+                return
+            need_spare = self._spare is None and not self._closed
+        _end(worker)
+        if need_spare:  # a fresh warm worker for the next run, started off the caller's thread
+            threading.Thread(target=self.warm, daemon=True).start()
+
+    def close(self) -> None:
+        """Stop every run and end every worker (joined; killed if they do not leave in time)."""
+        self._closed = True
+        for run in list(self._runs):
+            run.stop()
+            run.abandon()
+        with self._lock:
+            spare, self._spare = self._spare, None
+        if spare is not None:
+            _end(spare)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def _end(w: _Worker, timeout: float = 2.0) -> None:
+    try:
+        w.jobs.put(None)
+    except (OSError, ValueError):
+        pass
+    w.process.join(timeout)
+    if w.process.is_alive():
+        w.process.kill()
+        w.process.join(5)
+    w.lifeline.close()
+    for q in (w.jobs, w.events):
+        q.close()
+        q.cancel_join_thread()
+
+
+@dataclass
+class _State:
+    first_layer: np.ndarray | None = None
+    best_weights: list[np.ndarray] | None = None
+    result: tuple | None = None
+    extras: list = field(default_factory=list)
+
+
+class HostedRun:
+    """A run in a worker process, with :class:`TrainingRun`'s interface.
+
+    ``network`` and ``history`` are the host-side objects: at the end they hold the worker's final
+    weights, optimiser state and history. ``best_weights`` holds the latest best-validation weights
+    (for autosave), ``first_layer`` the latest first-layer snapshot.
+    """
+
+    def __init__(self, host, worker, shm, config, dataset, network, history):
+        self._host, self._worker, self._shm = host, worker, shm
+        self.config, self.dataset, self.network, self.history = config, dataset, network, history
+        self._state = _State()
+        self._stop_asked: float | None = None
+        self._done = False
+
+    # -- control (any thread) -----------------------------------------------------------
+    def pause(self) -> None:
+        self._worker.resume.clear()
+
+    def resume(self) -> None:
+        self._worker.resume.set()
+
+    def stop(self) -> None:
+        if self._stop_asked is None:
+            self._stop_asked = time.monotonic()
+        self._worker.stop.set()
+        self._worker.resume.set()
+
+    @property
+    def paused(self) -> bool:
+        return not self._worker.resume.is_set()
+
+    @property
+    def first_layer(self) -> np.ndarray | None:
+        return self._state.first_layer
+
+    @property
+    def best_weights(self) -> list[np.ndarray] | None:
+        return self._state.best_weights
+
+    @property
+    def pid(self) -> int | None:
+        return self._worker.process.pid
+
+    # -- the stream ---------------------------------------------------------------------
+    def event_batches(self, poll: float = 0.05):
+        """Batches of events as the worker sends them (extras folded into the run's state);
+        ends after the final event. A dead or stuck worker ends it with a FailedEvent."""
+        w = self._worker
+        try:
+            while not self._done:
+                try:
+                    batch = w.events.get(timeout=poll)
+                except queue.Empty:
+                    batch = self._check_alive()
+                    if batch is None:
+                        continue
+                except (EOFError, OSError):
+                    batch = [FailedEvent(0, 0, death_reason(w.process.exitcode))]
+                out = []
+                for item in batch:
+                    if isinstance(item, tuple):
+                        out += self._extra(item)
+                    else:
+                        out.append(item)
+                if any(isinstance(e, (FinishedEvent, FailedEvent)) for e in out):
+                    self._finish(out)
+                if out:
+                    yield out
+        finally:
+            if not self._done:  # the consumer left early (closed generator)
+                self.abandon()
+
+    def events(self):
+        """One event at a time, as :meth:`TrainingRun.events`."""
+        for batch in self.event_batches():
+            yield from batch
+
+    def run(self, on_event=None):
+        last = None
+        for last in self.events():
+            if on_event:
+                on_event(last)
+        return last
+
+    def _extra(self, item: tuple) -> list:
+        kind = item[0]
+        if kind == "first_layer":
+            self._state.first_layer = item[1]
+        elif kind == "best":
+            self._state.best_weights = item[1]
+        elif kind == "result":
+            self._state.result = item[1:]
+        elif kind == "error":
+            return [FailedEvent(0, 0, item[1])]
+        return []
+
+    def _check_alive(self):
+        p = self._worker.process
+        if not p.is_alive():
+            try:  # a final batch may still be in the pipe
+                return self._worker.events.get(timeout=0.2)
+            except (queue.Empty, EOFError, OSError):
+                return [FailedEvent(0, 0, death_reason(p.exitcode))]
+        if self._stop_asked is not None and time.monotonic() - self._stop_asked > self._host.grace:
+            p.kill()
+            p.join(5)
+            return [
+                FailedEvent(0, 0, f"the training process did not stop within {self._host.grace:g} s and was killed")
+            ]
+        return None
+
+    def _finish(self, out: list) -> None:
+        """The run ended: bring its weights, optimiser state and history home; retire the worker."""
+        self._done = True
+        result = self._state.result
+        if result is not None:
+            weights, opt_state, hist = result
+            self.network.set_weights(weights)
+            try:
+                self.network.load_optimizer_state(opt_state)
+            except (ValueError, KeyError, RuntimeError, TypeError):
+                pass
+            new = History.from_dict(hist)
+            self.history.__dict__.update(new.__dict__)
+        healthy = result is not None and self._worker.process.is_alive()
+        self._release(healthy)
+
+    def abandon(self) -> None:
+        """The host closes or the consumer left: end this run's worker now."""
+        if not self._done:
+            self._done = True
+            self._worker.stop.set()
+            self._worker.resume.set()
+            self._release(False)
+
+    def _release(self, reusable: bool) -> None:
+        if self._shm is not None:
+            self._shm.close()
+            try:
+                self._shm.unlink()
+            except FileNotFoundError:
+                pass
+            self._shm = None
+        if self in self._host._runs:
+            self._host._runs.remove(self)
+        self._host._retire(self._worker, reusable)
