@@ -33,7 +33,10 @@ def main() -> int:
     ap.add_argument("--epochs", type=int, default=20)
     ap.add_argument("--engine", default="torch")
     ap.add_argument("--repeats", type=int, default=2)
+    ap.add_argument("--quick", action="store_true", help="fewer epochs and repeats: under a minute")
     a = ap.parse_args()
+    if a.quick:
+        a.epochs, a.repeats = 3, 1
     tmp = tempfile.mkdtemp()
     os.environ["BACKPROP_STUDIO_SETTINGS"] = os.path.join(tmp, "settings.ini")
 
@@ -77,7 +80,40 @@ def main() -> int:
     w.show()
     warm_up()  # as run_app does, in the background there
     settle_heap()
-    w._set_dataset(ds)
+    w.session.set_dataset(ds)
+    w.hyper.set_config(config)
+    w.controller.warm()
+    time.sleep(3)  # the warm worker finishes its imports, as it does while a user looks at the window
+    # Train click -> first step event, and Stop -> idle, with the warm worker
+    first_step, stop_idle = [], []
+    for _ in range(3):
+        w.dirty = False
+        w.hyper.set_config(TrainConfig(epochs=50, engine=a.engine).validate())
+        got = {}
+        loop = QEventLoop()
+
+        def on_update(u, got=got, loop=loop):
+            if u.steps and "t" not in got:
+                got["t"] = time.perf_counter()
+                loop.quit()
+
+        w.controller.updated.connect(on_update)
+        t = time.perf_counter()
+        w.start_training()
+        loop.exec()
+        first_step.append(got["t"] - t)
+        w.controller.updated.disconnect(on_update)
+        w.training_finished.connect(loop.quit)
+        t = time.perf_counter()
+        w.controller.stop()
+        loop.exec()
+        stop_idle.append(time.perf_counter() - t)
+        w.training_finished.disconnect(loop.quit)
+    print(
+        f"warm worker: Train click -> first step shown {1000 * min(first_step):.0f} ms (median "
+        f"{1000 * sorted(first_step)[1]:.0f}; target <= 300 ms); Stop -> idle {1000 * min(stop_idle):.0f} ms "
+        f"(median {1000 * sorted(stop_idle)[1]:.0f}; target <= 100 ms)"
+    )
     w.hyper.set_config(config)
     gui_rates, head_rates, lateness_all = [], [], []
     # Throughput runs go without the probe timer (its 100 wake-ups a second compete for the GIL
@@ -116,11 +152,11 @@ def main() -> int:
     print(
         f"throughput ({a.engine}, batch {config.batch_size}, {a.epochs} epochs of {len(ds.train)}): "
         f"headless {head:,.0f} samples/s, in the app with live plots {gui:,.0f} samples/s, "
-        f"ratio {gui / head:.2f}x (target >= 0.9x)"
+        f"ratio {gui / head:.2f}x (target >= 0.98x)"
     )
     print(
         f"event loop while training: 10 ms timer lateness p50 {np.percentile(lat, 50):.1f} ms, "
-        f"p99 {np.percentile(lat, 99):.1f} ms, max {lat.max():.1f} ms over {len(lat)} ticks (target p99 <= 50 ms)"
+        f"p99 {np.percentile(lat, 99):.1f} ms, max {lat.max():.1f} ms over {len(lat)} ticks (target p99 <= 16 ms)"
     )
 
     # 3. drop one image → prediction shown
@@ -145,6 +181,34 @@ def main() -> int:
     print(f"drop one image → prediction shown: median {np.median(times):.0f} ms (target <= 100 ms)")
     w.dirty = False
     w.close()
+
+    # 4. two runs at once on two workers vs one after the other (the run host, no window)
+    from engine.training.host import RunHost
+
+    two = TrainConfig(epochs=max(2, a.epochs // 4), engine=a.engine, seed=1).validate()
+    with RunHost() as host:
+        host.start(TrainConfig(epochs=1, engine=a.engine).validate(), ds).run()  # warm
+        host.warm()
+        t = time.perf_counter()
+        host.start(two, ds).run()
+        host.start(two, ds).run()
+        sequential = time.perf_counter() - t
+        host.warm()
+        time.sleep(3)
+        t = time.perf_counter()
+        runs = [host.start(two, ds), host.start(two, ds)]
+        import threading
+
+        threads = [threading.Thread(target=r.run) for r in runs]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+        parallel = time.perf_counter() - t
+    print(
+        f"two runs ({two.epochs} epochs each): one after the other {sequential:.1f} s, at once on two "
+        f"workers {parallel:.1f} s, ratio {parallel / sequential:.2f}x (target <= 0.6x; {os.cpu_count()} cores)"
+    )
     return 0
 
 

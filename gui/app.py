@@ -27,6 +27,7 @@ def settle_heap() -> None:
 
 def run_app(argv: list[str]) -> int:
     import pyqtgraph as pg
+    from PySide6.QtCore import QTimer
     from PySide6.QtGui import QIcon
     from PySide6.QtWidgets import QApplication
 
@@ -43,6 +44,7 @@ def run_app(argv: list[str]) -> int:
     dataset = next((a for a in argv if not a.startswith("-")), None)
     window = MainWindow(dataset_path=dataset)
     window.show()
+    QTimer.singleShot(0, window.controller.warm)  # a worker process imports while the user looks
     from gui.tasks import start_task
 
     warm = start_task(warm_up)

@@ -8,10 +8,11 @@ from dataclasses import dataclass
 from PySide6.QtCore import QObject, QThreadPool, Signal
 
 from engine.checkpoint import Model
+from engine.training.host import RunHost
 from engine.training.run import FailedEvent, FinishedEvent, TrainingRun
 from gui.session import autosave_path
 from gui.tasks import describe_error
-from gui.worker import Update, start_training
+from gui.worker import Update, start_hosted, start_training
 
 
 @dataclass
@@ -25,13 +26,18 @@ class RunStart:
 
 
 class RunController(QObject):
+    """Runs in worker processes through a :class:`RunHost` (``processes=True``, the app's way),
+    or in a thread of this process (``processes=False``)."""
+
     started = Signal(object)  # RunStart
     updated = Signal(object)  # Update
     finished = Signal(object)  # the final FinishedEvent or FailedEvent
     state_changed = Signal()  # running or paused changed
 
-    def __init__(self, parent=None):
+    def __init__(self, parent=None, processes: bool = True):
         super().__init__(parent)
+        self.processes = processes
+        self.host: RunHost | None = None
         self.run: TrainingRun | None = None
         self.info: RunStart | None = None
         self._worker = None
@@ -52,15 +58,26 @@ class RunController(QObject):
         steps = max(1, -(-len(run.dataset.train) // c.batch_size))
         done = h.epochs_completed * steps + (h.position.step if h.position else 0)
         total = 1 if one_step else max(1, c.epochs * steps - done)
+        if self.processes:  # the same config, data, weights and history, trained in a worker process
+            hosted = self.warm().start(c, run.dataset, run.network, run.history, 1 if one_step else None)
+            self._worker = start_hosted(hosted, model, autosave_path())
+            run = hosted
+        else:
+            self._worker = start_training(run, model, autosave_path(), 1 if one_step else None)
         self.run, self._final = run, None
         self.info = RunStart(run, model, resume, total, done, one_step)
-        self._worker = start_training(run, model, autosave_path(), 1 if one_step else None)
         self._worker.yielded.connect(self._on_update)
         self._worker.errored.connect(self._on_error)
         self._worker.finished.connect(self._on_finished)
         self.started.emit(self.info)
         self._worker.start()
         self.state_changed.emit()
+
+    def warm(self) -> RunHost:
+        """The host, started on first use (its warm worker then imports while the user looks)."""
+        if self.host is None:
+            self.host = RunHost()
+        return self.host
 
     def toggle_pause(self) -> None:
         if self.run is None:
@@ -90,6 +107,9 @@ class RunController(QObject):
         self.stop()
         if self._worker is not None:
             self._worker.quit()
+        if self.host is not None:
+            self.host.close()  # ends every worker process (the reading thread then returns)
+            self.host = None
         done = QThreadPool.globalInstance().waitForDone(timeout_ms)
         if done and self.run is not None:  # joined: the run is over, whatever signals are still queued
             self.run, self._worker, self._final = None, None, None

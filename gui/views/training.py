@@ -496,7 +496,7 @@ class TrainingPlots(QWidget):
             cap = 10 ** self.loss_plot.getViewBox().viewRange()[1][1] if log else self.loss_plot.viewRange()[1][1]
         top = math.log10(cap) if log else cap
         xs = [p[0] for p in self.off_scale_points]
-        self.off_scale.setData(xs, [cap] * len(xs))
+        self.off_scale.setData(xs, [top] * len(xs))  # a scatter is not log-transformed by the plot
         worst = max(p[1] for p in self.off_scale_points)
         self.off_scale_text.setText(f"▲ off scale: loss reached {worst:.3g}")
         self.off_scale_text.setPos(min(xs), top)

@@ -29,6 +29,10 @@ def _no_thread_left(qapp):
     pool = QThreadPool.globalInstance()
     finished = pool.waitForDone(15000)
     assert finished and pool.activeThreadCount() == 0, "a test left a worker thread running"
+    import multiprocessing
+
+    left = multiprocessing.active_children()  # also reaps the ones that have ended
+    assert not left, f"a test left worker processes running: {left}"
 
 
 @pytest.fixture

@@ -57,6 +57,8 @@ def test_divergence_keeps_the_plot_readable(window, qtbot):
     p.set_log_loss(True)
     lo, hi = p.loss_plot.getViewBox().viewRange()[1]
     assert -3 < lo and hi < 4  # decades: the earlier run's ~1 is not drawn at 1e-27
+    mark_y = p.off_scale.getData()[1]
+    assert len(mark_y) and lo <= mark_y[0] <= hi  # the marker is inside the view in log mode too
     x, y = p.previous[0][1][0][1].getData()  # the earlier run's smoothed loss, as drawn
     assert np.nanmin(y) > 1e-3
 

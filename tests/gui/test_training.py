@@ -195,3 +195,23 @@ def test_bad_dataset_folder_is_reported(window, qtbot, tmp_path):
     window.open_dataset(str(tmp_path / "empty"))
     qtbot.waitUntil(lambda: "no dataset found" in getattr(window, "_last_error", ""), timeout=20000)
     assert window.dataset.name == "small letters"  # the open dataset stays
+
+
+def test_a_killed_training_process_is_a_failed_run_and_the_app_goes_on(window, qtbot):
+    import os
+    import signal
+
+    window.hyper.set_config(TrainConfig(epochs=5000, batch_size=1))
+    window.start_training()
+    qtbot.waitUntil(lambda: window.plots.current.buffers["step_raw"].n > 5, timeout=30000)
+    pid = window.controller.run.pid
+    assert pid != os.getpid()  # training runs in another process
+    with qtbot.waitSignal(window.training_finished, timeout=20000) as sig:
+        os.kill(pid, signal.SIGKILL)
+    assert "killed (signal 9" in sig.args[0].reason and "killed (signal 9" in window._last_error
+    assert window.run_controls.start_button.isEnabled()
+    window.dirty = False
+    window.hyper.set_config(TrainConfig(epochs=1, batch_size=64))
+    with qtbot.waitSignal(window.training_finished, timeout=60000) as sig:
+        window.start_training()  # at once: a fresh worker
+    assert sig.args[0].__class__.__name__ == "FinishedEvent"
