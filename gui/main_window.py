@@ -137,6 +137,7 @@ class MainWindow(QMainWindow):
         sb.addPermanentWidget(self.engine_status)
 
         self.actions = build_menus(self)
+        self._refresh_recent()
         self._connect()
         self._restore_window()
         self._update_controls()
@@ -160,6 +161,8 @@ class MainWindow(QMainWindow):
         s.dataset_changed.connect(self._on_dataset_changed)
         s.model_changed.connect(self._on_model_changed)
         s.state_changed.connect(self._update_controls)
+        s.state_changed.connect(self._refresh_recent)  # a checkpoint opened or saved: the list changed
+        s.dataset_changed.connect(lambda _ds: self._refresh_recent())
         s.evaluated.connect(self._update_controls)  # after the browser took it: the contact sheet can be made
         s.classified.connect(lambda out: self.tabs.setCurrentWidget(self.classify_panel))
         s.classified.connect(lambda out: self.classification_done.emit(out.results))
@@ -221,7 +224,7 @@ class MainWindow(QMainWindow):
         a.builtin.setEnabled(not running)
         a.open_ckpt.setEnabled(not running)
         a.recover.setEnabled(not running and autosave_path().exists())
-        self._refresh_recent()
+        a.recent.setEnabled(not running and not a.recent.isEmpty())
         self._update_title()
 
     def _update_title(self):
