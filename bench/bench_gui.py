@@ -186,7 +186,7 @@ def main() -> int:
     from engine.training.host import RunHost
 
     two = TrainConfig(epochs=max(2, a.epochs // 4), engine=a.engine, seed=1).validate()
-    with RunHost() as host:
+    with RunHost(spares=2) as host:
         host.start(TrainConfig(epochs=1, engine=a.engine).validate(), ds).run()  # warm
         host.warm()
         t = time.perf_counter()

@@ -3,6 +3,7 @@ resume and stop, and re-emits its batched events as signals. Views connect to it
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 from PySide6.QtCore import QObject, QThreadPool, Signal
@@ -76,7 +77,8 @@ class RunController(QObject):
     def warm(self) -> RunHost:
         """The host, started on first use (its warm worker then imports while the user looks)."""
         if self.host is None:
-            self.host = RunHost()
+            # One core stays with the window: a worker using them all makes the plots stutter.
+            self.host = RunHost(threads=max(1, (os.cpu_count() or 1) - 1))
         return self.host
 
     def toggle_pause(self) -> None:

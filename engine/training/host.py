@@ -115,7 +115,8 @@ class Job:
     optimizer_state: dict | None
     history: dict
     max_steps: int | None = None
-    memory_limit: int | None = None  # bytes of address space, where the platform can limit it
+    memory_limit: int | None = None  # bytes of address space beyond the warm worker's, where the OS allows
+    threads: int | None = None  # torch's intra-op threads in the worker (None: torch's default)
     test_hook: str = ""  # tests only: "raise", "segfault", "exit", "hang" after the first step
 
 
@@ -140,13 +141,26 @@ def worker_main(jobs, events, stop, resume, lifeline) -> None:  # pragma: no cov
         _run_job(job, events, stop, resume)
 
 
+def _address_space() -> int:
+    """This process's address space in bytes (0 where the platform does not say)."""
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
 def _limit_memory(limit: int | None) -> None:
-    if not limit:
-        return
+    """Allow the job ``limit`` bytes of address space beyond what the warm worker already holds
+    (no limit for ``None``: a reused worker drops the last job's)."""
     try:
         import resource
 
-        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+        hard = resource.getrlimit(resource.RLIMIT_AS)[1]
+        cap = _address_space() + limit if limit else hard
+        if hard != resource.RLIM_INFINITY:
+            cap = min(cap, hard)
+        resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
     except (ImportError, ValueError, OSError):
         pass  # not on this platform: the run goes on without a limit
 
@@ -155,6 +169,10 @@ def _run_job(job: Job, events, stop, resume) -> None:  # pragma: no cover - runs
     shm = None
     try:
         _limit_memory(job.memory_limit)
+        if job.threads:
+            import torch
+
+            torch.set_num_threads(job.threads)
         shm, ds = attach_dataset(job.data)
         config = TrainConfig.from_dict(job.config).validate()
         net = build_network(config, ds.in_features, len(ds.classes), weights=job.weights)
@@ -209,6 +227,8 @@ def _test_hook(kind: str) -> None:  # pragma: no cover - runs in a child process
             time.sleep(1)
     if kind == "memory":
         raise MemoryError
+    if kind == "allocate":  # a real allocation
+        np.ones(1 << 31, np.uint8)  # 2 GiB: fine without a limit, refused under a smaller one
 
 
 def death_reason(exitcode: int | None) -> str:
@@ -238,25 +258,45 @@ class _Worker:
 
 
 class RunHost:
-    """Starts runs in worker processes; keeps one warm. Close it (or use ``with``) when done."""
+    """Starts runs in worker processes and keeps ``spares`` of them warm (imports done, idle).
 
-    def __init__(self, warm: bool = True, memory_limit: int | None = None, grace: float = 3.0):
+    Several runs may go at once (one worker each); a run that finds no warm worker starts a new
+    one. Close the host (or use ``with``) when done.
+    """
+
+    def __init__(
+        self,
+        warm: bool = True,
+        memory_limit: int | None = None,
+        grace: float = 3.0,
+        spares: int = 1,
+        threads: int | None = None,
+    ):
         self._ctx = mp.get_context("spawn")
+        self.threads = threads
         self.memory_limit = memory_limit
         self.grace = grace
-        self._spare: _Worker | None = None
+        self.spares = max(0, spares)
+        self._idle: list[_Worker] = []
         self._lock = threading.Lock()
         self._runs: list[HostedRun] = []
         self._closed = False
         if warm:
             self.warm()
 
-    def warm(self) -> None:
+    @property
+    def _spare(self) -> _Worker | None:  # the next warm worker a run would take
+        return self._idle[0] if self._idle else None
+
+    def warm(self, n: int | None = None) -> None:
+        """Start workers until ``n`` (default ``spares``) are warm; they start in parallel."""
+        n = self.spares if n is None else n
         with self._lock:
             if self._closed:
                 return
-            if self._spare is None or not self._spare.process.is_alive():
-                self._spare = self._spawn()
+            self._idle = [w for w in self._idle if w.process.is_alive()]
+            while len(self._idle) < n:
+                self._idle.append(self._spawn())
 
     def _spawn(self) -> _Worker:
         ctx = self._ctx
@@ -272,10 +312,12 @@ class RunHost:
 
     def _take(self) -> _Worker:
         with self._lock:
-            w, self._spare = self._spare, None
-        if w is None or not w.process.is_alive():
-            w = self._spawn()
-        return w
+            while self._idle:
+                w = self._idle.pop(0)
+                if w.process.is_alive():
+                    return w
+                _end(w)
+        return self._spawn()
 
     def start(
         self,
@@ -302,6 +344,7 @@ class RunHost:
             history.to_dict(),
             max_steps,
             self.memory_limit,
+            self.threads,
             test_hook,
         )
         worker.jobs.put(job)
@@ -310,12 +353,13 @@ class RunHost:
         return run
 
     def _retire(self, worker: _Worker, reusable: bool) -> None:
-        """After a run: the worker becomes the spare if healthy and none is there; else it ends."""
+        """After a run: the worker goes back to the warm pool if healthy and the pool has room;
+        else it ends (and a fresh one is started if the pool is short)."""
         with self._lock:
-            if reusable and worker.process.is_alive() and self._spare is None:
-                self._spare = worker
+            if reusable and worker.process.is_alive() and not self._closed and len(self._idle) < self.spares:
+                self._idle.append(worker)
                 return
-            need_spare = self._spare is None and not self._closed
+            need_spare = len(self._idle) < self.spares and not self._closed
         _end(worker)
         if need_spare:  # a fresh warm worker for the next run, started off the caller's thread
             threading.Thread(target=self.warm, daemon=True).start()
@@ -327,9 +371,14 @@ class RunHost:
             run.stop()
             run.abandon()
         with self._lock:
-            spare, self._spare = self._spare, None
-        if spare is not None:
-            _end(spare)
+            idle, self._idle = self._idle, []
+        for w in idle:
+            try:
+                w.jobs.put(None)
+            except (OSError, ValueError):
+                pass
+        for w in idle:
+            _end(w)
 
     def __enter__(self):
         return self

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 import threading
 import time
 
@@ -20,6 +21,13 @@ from engine.training.run import EpochEvent, EvalEvent, FailedEvent, FinishedEven
 def host():
     with RunHost() as h:
         yield h
+
+
+def wait_for(cond, timeout=20.0):
+    t = time.perf_counter()
+    while not cond() and time.perf_counter() - t < timeout:
+        time.sleep(0.01)
+    assert cond()
 
 
 def _children_alive(pids) -> list[int]:
@@ -91,12 +99,6 @@ def test_pause_resume_and_stop_across_processes(host, small_letters):
 
     def steps():
         return [e for e in list(seen) if isinstance(e, StepEvent)]
-
-    def wait_for(cond, timeout=20.0):
-        t = time.perf_counter()
-        while not cond() and time.perf_counter() - t < timeout:
-            time.sleep(0.01)
-        assert cond()
 
     wait_for(lambda: len(steps()) > 5)
     run.pause()
@@ -204,3 +206,37 @@ def test_workers_exit_when_their_parent_is_killed(tmp_path):
 def test_death_reasons_are_words():
     assert death_reason(-9) == "the training process was killed (signal 9: killed)"
     assert "segmentation fault" in death_reason(-11) and "exit status 2" in death_reason(2)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="RLIMIT_AS is enforced like this on Linux only")
+def test_a_real_allocation_beyond_the_memory_limit_is_a_failed_run(small_letters):
+    with RunHost(memory_limit=512 << 20) as h:
+        run = h.start(TrainConfig(epochs=3, batch_size=4, engine="numpy"), small_letters, test_hook="allocate")
+        pid = run.pid
+        last = list(run.events())[-1]
+        assert isinstance(last, FailedEvent) and "ran out of memory" in last.reason
+        time.sleep(0.2)
+        assert not _children_alive([pid])
+        # under the same limit, an ordinary run fits
+        assert isinstance(h.start(TrainConfig(epochs=1, engine="numpy"), small_letters).run(), FinishedEvent)
+
+
+def test_a_pool_of_warm_workers_runs_several_at_once(small_letters):
+    config = TrainConfig(epochs=3, batch_size=8, engine="numpy", seed=4)
+    with RunHost(spares=2) as h:
+        warm = {w.process.pid for w in h._idle}
+        assert len(warm) == 2
+        runs = [h.start(config, small_letters), h.start(config, small_letters)]
+        assert {r.pid for r in runs} == warm  # both took a warm worker: no start-up wait
+        ends = []
+        threads = [threading.Thread(target=lambda r=r: ends.append(r.run())) for r in runs]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        assert all(isinstance(e, FinishedEvent) and not e.stopped for e in ends)
+        # the same seed gives the same weights whichever worker ran it
+        for a, b in zip(runs[0].network.weights(), runs[1].network.weights(), strict=True):
+            np.testing.assert_array_equal(a, b)
+        wait_for(lambda: len(h._idle) == 2)  # both went back to the pool
+        assert {w.process.pid for w in h._idle} == warm
