@@ -26,6 +26,7 @@ X_AXES = ("epoch", "step", "wall time (s)")
 DEFAULT_SMOOTHING = 0.95
 ABSURD = 100.0  # a value this many times the lower quartile of a plot's values is off scale
 MAX_POINTS = 1200  # per step curve on screen: about one point per pixel column
+SMOOTH_POINTS = 400  # the smoothed curve: smooth at this density, and far cheaper to paint
 SERIES = ("step_raw", "epoch_loss", "val_loss", "train_acc", "val_acc")
 
 
@@ -70,6 +71,17 @@ def envelope(x: np.ndarray, y: np.ndarray, max_points: int = MAX_POINTS) -> tupl
     with np.errstate(invalid="ignore"):
         ys[0::2], ys[1::2] = np.nanmin(yb, 1) if np.isnan(yb).any() else yb.min(1), yb.max(1)
     return np.concatenate([xs, x[m:]]), np.concatenate([ys, y[m:]])
+
+
+def thin(x: np.ndarray, y: np.ndarray, max_points: int = SMOOTH_POINTS) -> tuple[np.ndarray, np.ndarray]:
+    """At most ~``max_points`` evenly spaced points of a smooth curve (its last point kept): a
+    wide antialiased line is the costliest thing the plots paint, and a smoothed curve loses
+    nothing visible at this density."""
+    n = len(y)
+    if n <= max_points:
+        return x, y
+    idx = np.unique(np.append(np.linspace(0, n - 1, max_points).astype(int), n - 1))
+    return x[idx], y[idx]
 
 
 def ema(values: np.ndarray, a: float, start: float | None = None) -> np.ndarray:
@@ -174,6 +186,25 @@ class RunCurves:
         return out
 
 
+def _push(item, x: np.ndarray, y: np.ndarray) -> None:
+    """``setData`` only when the data changed: an unchanged curve is not repainted (the accuracy
+    plot then repaints once an epoch, not with every batch of steps)."""
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    sig = hash((x.tobytes(), y.tobytes()))
+    if getattr(item, "_pushed", None) == sig:
+        return
+    item._pushed = sig
+    item.setData(x, y)
+
+
+def _faint_curve(plot, color, name, width, alpha):
+    """A pale curve drawn opaque (see :func:`style.faint`); recoloured when the theme changes."""
+    item = _curve(plot, color, name, width)
+    item.setPen(pg.mkPen(style.faint(color, alpha), width=width))
+    item.faint = (color, alpha, width)
+    return item
+
+
 def _curve(plot, color, name, width=2.0, style_=Qt.SolidLine, alpha=255, symbol=None):
     item = pg.PlotDataItem(
         [],
@@ -227,7 +258,7 @@ class TrainingPlots(QWidget):
         self.loss_plot.getPlotItem().autoBtn.clicked.connect(self._auto_range)
         lp, ap = self.loss_plot, self.acc_plot
         self.items = {
-            "step_raw": _curve(lp, style.TRAIN, "train loss (per step)", 1.0, alpha=45),
+            "step_raw": _faint_curve(lp, style.TRAIN, "train loss (per step)", 1.0, alpha=45),
             "step_smooth": _curve(lp, style.TRAIN, "train loss (smoothed)", 2.0),
             "epoch_loss": _curve(lp, style.OKABE_ITO["sky"], "train loss (epoch)", 2.0, Qt.DashDotLine, symbol="o"),
             "val_loss": _curve(lp, style.VAL, "validation loss", 2.5, Qt.DashLine, symbol="t"),
@@ -452,15 +483,17 @@ class TrainingPlots(QWidget):
             if item.opts["symbol"] is not None:  # points, not a line: cut ones are left out
                 keep = np.isfinite(y)
                 x, y = x[keep], y[keep]
-            if key.startswith("step_"):
+            if key == "step_raw":
                 x, y = envelope(x, y)
-            item.setData(x, y)
+            elif key == "step_smooth":
+                x, y = thin(x, y)
+            _push(item, x, y)
         for d, (_curves, items) in zip(prev, self.previous):
             for key, item in items:
                 x, y = d[key]
                 if key in loss_keys:
                     y = self._cut(x, y, cap, mark=False)
-                item.setData(*envelope(x, y))
+                _push(item, *(thin(x, y) if key == "step_smooth" else envelope(x, y)))
         best = self.current.best
         if best:
             bx = self.current.map_x(np.array([float(best[0])]), self.x_axis.currentText())
