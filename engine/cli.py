@@ -81,6 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--out", help="write the checkpoint here")
     t.add_argument("--resume", help="continue training from this checkpoint, exactly where it stopped")
     t.add_argument("--quiet", action="store_true", help="no per-epoch lines")
+    _store_options(t)
     e = sub.add_parser("test", help="evaluate a checkpoint on the split it was trained against")
     e.add_argument("--checkpoint", required=True)
     e.add_argument("--data", default=None, help="dataset folder (default: the one recorded in the checkpoint)")
@@ -96,9 +97,71 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("--checkpoint", required=True)
     x.add_argument("--onnx", required=True, metavar="OUT.onnx", help="where to write the ONNX model")
     x.add_argument("--act", default=None, help="activation, for a checkpoint that does not record one")
+    from engine.runs.sweep import FORMATS, PRUNERS, SEARCHES
+
+    sw = sub.add_parser(
+        "sweep",
+        help="run many configurations × seeds on worker processes and print the results table",
+        description="Sweep hyperparameters with Optuna. Example: sweep --preset letters-course --optim sgd "
+        "--grid momentum=0.88,0.9,0.92,0.95,0.98 --seeds 0,1,2 --workers 2 --format markdown",
+    )
+    sw.add_argument("--data", default="builtin", help="dataset folder (default: the built-in letters)")
+    sw.add_argument("--preset", choices=list(PRESETS), help="the settings every trial starts from")
+    for flags, dest, typ, help_ in TRAIN_OPTIONS:
+        sw.add_argument(*flags, dest=dest, type=typ, default=None, help=f"fixed for every trial: {help_}")
+    sw.add_argument("--norm-size", type=int, default=32, help="input side for image folders (default 32)")
+    sw.add_argument(
+        "--grid",
+        "--param",
+        dest="grid",
+        action="append",
+        default=[],
+        metavar="NAME=VALUES",
+        help="a swept hyperparameter: a list (momentum=0.88,0.9), a range (lr=1e-4..1e-1:5:log; "
+        "a count for grids, a distribution for random/tpe); repeat for several",
+    )
+    sw.add_argument("--seeds", default="0", help="seeds run for every configuration, e.g. 0,1,2 or 0..4")
+    sw.add_argument("--search", choices=SEARCHES, default="grid", help="grid (default), random or tpe")
+    sw.add_argument("--trials", type=int, help="configurations to sample (random, tpe)")
+    sw.add_argument("--minutes", type=float, help="start no trial after this many minutes")
+    sw.add_argument("--prune", choices=PRUNERS, default="none", help="stop poor trials early (on val accuracy)")
+    sw.add_argument("--workers", type=int, default=None, help="trials at once (default: the number of cores)")
+    sw.add_argument("--format", choices=FORMATS, default="markdown", help="the results table's format")
+    sw.add_argument("--storage", help="Optuna storage URL (default: sweeps.db beside the run store)")
+    sw.add_argument("--study", help="the study's name (default: sweep-DATE-TIME)")
+    sw.add_argument("--quiet", action="store_true", help="no per-trial lines")
+    _store_options(sw)
+    sww = sub.add_parser("sweep-worker", help="join a study in shared storage and run its trials until it is done")
+    sww.add_argument("--storage", required=True, help="the study's storage URL (postgresql+psycopg://…)")
+    sww.add_argument("--study", required=True)
+    sww.add_argument("--data", help="this machine's copy of the dataset (default: the path the study recorded)")
+    sww.add_argument("--workers", type=int, default=None, help="trials at once (default: the number of cores)")
+    sww.add_argument("--format", choices=FORMATS, default="markdown")
+    sww.add_argument("--quiet", action="store_true")
+    _store_options(sww)
     c = sub.add_parser("cache", help="the decoded-dataset cache: info or clear")
     c.add_argument("action", choices=["info", "clear"])
     return p
+
+
+def _store_options(p) -> None:
+    p.add_argument(
+        "--runs-db", help="the run store: a file or a database URL (default: runs.db in the user's data folder)"
+    )
+    p.add_argument("--no-record", action="store_true", help="do not record the run(s) in the run store")
+
+
+def _open_store(a):
+    """The run store, or None (with a one-line warning) if it cannot be used: training goes on."""
+    if getattr(a, "no_record", False):
+        return None
+    from engine.runs.store import RunStore, StoreError
+
+    try:
+        return RunStore(a.runs_db)
+    except StoreError as exc:
+        print(f"warning: {exc}", file=sys.stderr)
+        return None
 
 
 def _overrides(a) -> dict:
@@ -106,7 +169,7 @@ def _overrides(a) -> dict:
     given = {dest: getattr(a, dest) for _, dest, _, _ in TRAIN_OPTIONS if getattr(a, dest) is not None}
     if "hidden" in given:
         given["hidden"] = parse_hidden_sizes(given["hidden"])
-    if a.layers is not None:
+    if getattr(a, "layers", None) is not None:
         if a.layers < 2:
             raise UserError(f"--layer: {a.layers} must be at least 2 (one hidden layer)")
         hidden = given.get("hidden")
@@ -128,12 +191,14 @@ def _print_hyperparameters(config, given: dict, note: str = "") -> None:
         print(f"  {line}")
 
 
-def _report(run, a, val: dict):
+def _report(run, a, val: dict, recorder=None):
     """Consume the run, printing a line per epoch (and validation); returns the final event."""
     from engine.training.run import EpochEvent, EvalEvent, FailedEvent, FinishedEvent, WarningEvent
 
     last = None
     for ev in run.events():
+        if recorder is not None:
+            recorder.on_event(ev)
         if isinstance(ev, EvalEvent):
             val.update(val_loss=ev.val_loss, val_acc=ev.val_acc)
             if not a.quiet:
@@ -225,6 +290,14 @@ def cmd_train(a) -> int:
         flush=True,
     )
     val: dict = {}
+    store = _open_store(a)
+    recorder = None
+    if store is not None:
+        from engine.runs.record import RunRecorder
+
+        recorder = RunRecorder(store, config, dataset_record(ds), name=config.auto_name(), source="cli")
+        if recorder.error:
+            print(f"warning: {recorder.error}", file=sys.stderr)
 
     def stop_gently(_sig, _frame):  # first Ctrl+C: stop after this step, still save
         print("stopping after this step (Ctrl+C again to abort)", file=sys.stderr, flush=True)
@@ -233,7 +306,7 @@ def cmd_train(a) -> int:
 
     previous_handler = signal.signal(signal.SIGINT, stop_gently)
     try:
-        last = _report(run, a, val)
+        last = _report(run, a, val, recorder)
     except Exception as exc:  # noqa: BLE001 - a late failure must not take the trained weights with it
         if a.out and run.history.epochs_completed >= 1:
             out = Path(a.out)
@@ -260,6 +333,10 @@ def cmd_train(a) -> int:
     model = Model(
         run.network, ds.classes, ds.norm_size, config, run.history, dataset_name=ds.name, dataset=dataset_record(ds)
     )
+    if recorder is not None:
+        recorder.finish(last, model, run.best_weights)
+        if recorder.error:
+            print(f"warning: {recorder.error}", file=sys.stderr)
     if isinstance(last, FailedEvent):
         print(f"error: {last.reason}", file=sys.stderr)
         if a.out:
@@ -287,6 +364,95 @@ def cmd_train(a) -> int:
         flush=True,
     )
     return 0
+
+
+def _sweep_printer(a, sweep_ref: list):
+    from engine.runs.sweep import TrialInfo
+
+    def on_event(kind, payload):
+        if a.quiet or kind != "trial" or not isinstance(payload, TrialInfo) or payload.state == "running":
+            return
+        t, p = payload, sweep_ref[0].progress()
+        acc = ""
+        if t.val_acc is not None:
+            acc = f"val {t.val_acc:.4f}" + (f" test {t.test_acc:.4f}" if t.test_acc is not None else "")
+        what = {"complete": acc, "pruned": f"pruned at epoch {t.epochs_done} ({acc})"}.get(t.state, t.reason)
+        eta = f", ETA {format_duration(p.eta)}" if p.eta is not None and p.done < p.total else ""
+        print(f"[{p.done}/{p.total}] {t.name}: {what} ({t.seconds:.1f} s{eta})", file=sys.stderr, flush=True)
+
+    return on_event
+
+
+def _run_sweep(a, study, spec, ds) -> int:
+    from engine.runs.sweep import Sweep, format_table, results
+
+    store = _open_store(a)
+    ref: list = []
+    sweep = Sweep(study, spec, ds, workers=a.workers, store=store, on_event=_sweep_printer(a, ref))
+    ref.append(sweep)
+    where = f"; runs recorded in {store.where}" if store else ""
+    print(
+        f"sweep {sweep.name}: {spec.total_trials()} trials ({spec.configurations()} configurations × "
+        f"{len(spec.seeds)} seeds) on {sweep.workers} worker(s){where}",
+        file=sys.stderr,
+        flush=True,
+    )
+
+    def cancel(_sig, _frame):
+        print("cancelling: running trials stop now; finished ones are kept", file=sys.stderr, flush=True)
+        sweep.cancel()
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    previous = signal.signal(signal.SIGINT, cancel)
+    t = time.perf_counter()
+    try:
+        sweep.run()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if sweep.store_error:
+        print(f"warning: {sweep.store_error}", file=sys.stderr)
+    rows = results(study, spec)
+    print(format_table(rows, spec, a.format), end="", flush=True)
+    print(f"{len(sweep.trials)} trials in {format_duration(time.perf_counter() - t)}", file=sys.stderr)
+    return 0 if any(r.val for r in rows) or not sweep.trials else 1
+
+
+def cmd_sweep(a) -> int:
+    from engine.checkpoint import dataset_record
+    from engine.config import LAYOUT_PRESETS
+    from engine.data.layouts import layout_of, open_dataset
+    from engine.runs.sweep import build_spec, default_storage, open_study, parse_seeds
+
+    if a.workers is not None and a.workers < 1:
+        raise UserError(f"--workers: {a.workers} must be at least 1")
+    preset = a.preset or LAYOUT_PRESETS[layout_of(a.data)]
+    spec = build_spec(
+        preset, _overrides(a), a.grid, parse_seeds(a.seeds), a.search, a.trials, a.minutes, a.prune
+    )  # every value checked before anything runs
+    ds = open_dataset(
+        a.data,
+        norm_size=(a.norm_size, a.norm_size),
+        split_seed=spec.base["split_seed"],
+        val_split=spec.base["val_split"],
+    )
+    spec.dataset = {**dataset_record(ds), "norm_size": list(ds.norm_size)}
+    name = a.study or time.strftime("sweep-%Y%m%d-%H%M%S")
+    study, spec = open_study(a.storage or default_storage(), name, spec)
+    return _run_sweep(a, study, spec, ds)
+
+
+def cmd_sweep_worker(a) -> int:
+    from engine.data.layouts import open_dataset
+    from engine.runs.sweep import check_fingerprint, open_study
+
+    if a.workers is not None and a.workers < 1:
+        raise UserError(f"--workers: {a.workers} must be at least 1")
+    study, spec = open_study(a.storage, a.study)
+    data = a.data or spec.dataset.get("path") or "builtin"
+    norm = tuple(spec.dataset.get("norm_size") or (32, 32))
+    ds = open_dataset(data, norm_size=norm, split_seed=spec.base["split_seed"], val_split=spec.base["val_split"])
+    check_fingerprint(spec, ds)
+    return _run_sweep(a, study, spec, ds)
 
 
 def cmd_test(a) -> int:
@@ -387,6 +553,8 @@ def main(argv: list[str]) -> int:
             "gradcheck": cmd_gradcheck,
             "cache": cmd_cache,
             "export": cmd_export,
+            "sweep": cmd_sweep,
+            "sweep-worker": cmd_sweep_worker,
         }[a.command](a)
     except UserError as exc:
         print(f"error: {escape_field(str(exc))}", file=sys.stderr)

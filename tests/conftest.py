@@ -17,6 +17,8 @@ FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
 @pytest.fixture(autouse=True, scope="session")
 def _private_cache(tmp_path_factory):
     os.environ["BACKPROP_STUDIO_CACHE"] = str(tmp_path_factory.mktemp("cache"))
+    # runs and sweeps are recorded in a private store, never in the user's data folder
+    os.environ["BACKPROP_STUDIO_RUNS_DB"] = str(tmp_path_factory.mktemp("runs") / "runs.db")
     yield
 
 

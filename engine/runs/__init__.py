@@ -1,0 +1,1 @@
+"""Experiments: the run store (every run recorded) and sweeps (Optuna) on the run host."""

@@ -1,0 +1,129 @@
+"""Recording a run's event stream into the run store, whoever consumes the stream."""
+
+from __future__ import annotations
+
+import copy
+import json
+import time
+
+from engine.runs.store import EpochRow, RunStore, downsample
+from engine.training.run import EpochEvent, EvalEvent, FailedEvent, FinishedEvent, StepEvent
+
+FLUSH_SECONDS = 1.0  # epochs reach the database at least this often (and at the end)
+
+
+def status_of(last) -> tuple[str, str]:
+    """The run's final status and message from its last event (``None``: it never ended)."""
+    if isinstance(last, FinishedEvent):
+        return ("stopped" if last.stopped else "finished"), ("" if not last.stopped else last.where())
+    if isinstance(last, FailedEvent):
+        return ("diverged" if last.reason.startswith("diverged") else "failed"), last.reason
+    return "interrupted", "the run ended without a result"
+
+
+class RunRecorder:
+    """Feed it every event (:meth:`on_event`) and the end (:meth:`finish`).
+
+    Writing never takes a run down: if the store fails, recording stops and ``error`` says why.
+    """
+
+    def __init__(
+        self,
+        store: RunStore,
+        config,
+        dataset: dict,
+        *,
+        name: str,
+        source: str,
+        sweep: str | None = None,
+        trial: int | None = None,
+    ):
+        self.store = store
+        self.error = ""
+        self.run_id: int | None = None
+        self._pending: dict[int, EpochRow] = {}
+        self._fields: dict = {}
+        self._steps: list[tuple[int, float]] = []
+        self._last_flush = time.monotonic()
+        try:
+            self.run_id = store.start_run(
+                name=name, config=config.to_dict(), dataset=dataset, source=source, sweep=sweep, trial=trial
+            )
+        except Exception as exc:  # noqa: BLE001 - the run goes on unrecorded
+            self.error = f"the run is not recorded: {exc}"
+
+    def on_event(self, ev) -> None:
+        if self.run_id is None:
+            return
+        if isinstance(ev, StepEvent):
+            self._steps.append((ev.global_step, ev.loss))
+            return
+        if isinstance(ev, EpochEvent):
+            row = self._pending.setdefault(ev.epoch, EpochRow(ev.epoch, None, None, None, None))
+            row.train_loss, row.train_acc = ev.train_loss, ev.train_acc
+            self._fields.update(
+                epochs_done=ev.epoch, train_loss=ev.train_loss, train_acc=ev.train_acc, wall_time=ev.elapsed
+            )
+        elif isinstance(ev, EvalEvent):
+            row = self._pending.setdefault(ev.epoch, EpochRow(ev.epoch, None, None, None, None))
+            row.val_loss, row.val_acc = ev.val_loss, ev.val_acc
+            self._fields.update(
+                val_loss=ev.val_loss, val_acc=ev.val_acc, best_val_acc=ev.best_val_acc, best_epoch=ev.best_epoch
+            )
+        else:
+            return
+        if time.monotonic() - self._last_flush >= FLUSH_SECONDS:
+            self.flush()
+
+    def flush(self, **extra) -> None:
+        if self.run_id is None:
+            return
+        try:
+            self.store.write_progress(self.run_id, list(self._pending.values()), **{**self._fields, **extra})
+        except Exception as exc:  # noqa: BLE001
+            self.error = f"the run store stopped recording: {exc}"
+            self.run_id = None
+            return
+        self._pending.clear()
+        self._fields.clear()
+        self._last_flush = time.monotonic()
+
+    def finish(self, last, model=None, best_weights=None) -> None:
+        """Close the run: status, results, the per-step loss and (given a model) its checkpoints."""
+        if self.run_id is None:
+            return
+        status, message = status_of(last)
+        fields = {"status": status, "message": message, "ended": time.time()}
+        if isinstance(last, FinishedEvent):
+            fields.update(
+                test_acc=last.test_acc,
+                test_acc_at_best=last.best_test_acc,
+                wall_time=last.elapsed,
+                epochs_done=last.epochs_completed,
+            )
+            if last.best_epoch is not None:
+                fields["best_epoch"] = last.best_epoch
+        fields["steps"] = json.dumps(downsample(self._steps))
+        if model is not None:
+            try:
+                fields.update(self._save_models(model, best_weights))
+            except OSError as exc:
+                fields["message"] = (message + "; " if message else "") + f"checkpoint not saved: {exc.strerror}"
+        self.flush(**fields)
+
+    def _save_models(self, model, best_weights) -> dict:
+        from engine.checkpoint import save_checkpoint
+
+        self.store.checkpoints.mkdir(parents=True, exist_ok=True)
+        out = {}
+        final = self.store.checkpoint_path(self.run_id, "final")
+        save_checkpoint(final, model)
+        out["final_checkpoint"] = str(final)
+        if best_weights is not None:
+            best_model = copy.copy(model)
+            best_model.network = copy.deepcopy(model.network)
+            best_model.network.set_weights(best_weights)
+            best = self.store.checkpoint_path(self.run_id, "best")
+            save_checkpoint(best, best_model)
+            out["best_checkpoint"] = str(best)
+        return out

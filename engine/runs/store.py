@@ -1,0 +1,401 @@
+"""The run store: every run, from the window, the CLI or a sweep, recorded as it happens.
+
+An embedded SQLite database (WAL: several processes read and write it at once) in the user's
+data folder by default, or any SQLAlchemy URL (``postgresql+psycopg://…``) so that machines
+sharing a sweep share their runs. The schema is versioned by Alembic (its own version table,
+``runstore_version``, so the store may share a database with Optuna's tables); a database
+written by a newer version is refused with a :class:`StoreError` rather than touched.
+
+A run is inserted ``running`` when it starts, its epochs are written as they come (batched to
+keep the cost far below a percent of training), and it is closed with its status and results.
+A run whose process died (its ``pid`` on this host is gone) is marked ``interrupted`` the next
+time the store is opened; SQLite's journal keeps the file intact whatever happens to a writer.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import socket
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from engine.errors import UserError
+
+STATUSES = ("running", "finished", "stopped", "diverged", "failed", "interrupted")
+MAX_STEP_POINTS = 2000
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+VERSION_TABLE = "runstore_version"
+EDITABLE = ("name", "tags", "note")
+
+
+class StoreError(UserError):
+    """The run store cannot be used (newer schema, not a database, unreachable server)."""
+
+
+def default_location() -> str:
+    """``$BACKPROP_STUDIO_RUNS_DB``, else ``runs.db`` in the user's data folder."""
+    env = os.environ.get("BACKPROP_STUDIO_RUNS_DB")
+    if env:
+        return env
+    import platformdirs
+
+    return str(platformdirs.user_data_path("backprop-studio", appauthor=False) / "runs.db")
+
+
+def database_url(target: str) -> str:
+    """A SQLAlchemy URL for a path or URL; ``postgresql://`` means the psycopg (3) driver."""
+    if "://" not in target:
+        return "sqlite:///" + str(Path(target).expanduser().resolve())
+    if target.startswith(("postgresql://", "postgres://")):
+        return "postgresql+psycopg://" + target.split("://", 1)[1]
+    return target
+
+
+def describe_target(target: str) -> str:
+    """The location without a password, for messages."""
+    if "://" in target and "@" in target:
+        scheme, rest = target.split("://", 1)
+        cred, host = rest.rsplit("@", 1)
+        return f"{scheme}://{cred.split(':', 1)[0]}@{host}"
+    return target
+
+
+def library_versions() -> dict:
+    import platform
+
+    import numpy
+    import torch
+
+    from engine import __version__
+
+    return {
+        "backprop-studio": __version__,
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "numpy": numpy.__version__,
+    }
+
+
+def _pid_alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a zombie is not alive
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().split()[2] != "Z"
+    except (OSError, IndexError):
+        return True
+
+
+@dataclass
+class RunRow:
+    """One recorded run, as the Runs view and the exports see it."""
+
+    id: int
+    name: str
+    tags: list[str]
+    note: str
+    source: str
+    dataset_name: str
+    dataset_path: str
+    dataset_fingerprint: str
+    split_seed: int | None
+    config: dict
+    versions: dict
+    sweep: str | None
+    trial: int | None
+    started: float
+    ended: float | None
+    status: str
+    message: str
+    epochs_done: int
+    train_loss: float | None
+    train_acc: float | None
+    val_loss: float | None
+    val_acc: float | None
+    best_val_acc: float | None
+    best_epoch: int | None
+    test_acc: float | None
+    test_acc_at_best: float | None
+    wall_time: float | None
+    best_checkpoint: str
+    final_checkpoint: str
+    host: str = ""
+    pid: int | None = None
+    extra: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_mapping(cls, m) -> RunRow:
+        d = dict(m)
+        d["tags"] = [t for t in (d.get("tags") or "").split(",") if t]
+        d["config"] = json.loads(d.get("config") or "{}")
+        d["versions"] = json.loads(d.get("versions") or "{}")
+        d.pop("steps", None)
+        d.pop("heartbeat", None)
+        return cls(**{k: v for k, v in d.items() if k in cls.__dataclass_fields__})
+
+
+@dataclass
+class EpochRow:
+    epoch: int
+    train_loss: float | None
+    train_acc: float | None
+    val_loss: float | None
+    val_acc: float | None
+
+
+def downsample(points: list[tuple[int, float]], limit: int = MAX_STEP_POINTS) -> list[list[float]]:
+    """At most ``limit`` (step, loss) points: consecutive steps averaged in equal buckets."""
+    n = len(points)
+    if n <= limit:
+        return [[s, v] for s, v in points]
+    out = []
+    for b in range(limit):
+        lo, hi = b * n // limit, (b + 1) * n // limit
+        chunk = points[lo:hi]
+        finite = [v for _, v in chunk if math.isfinite(v)]
+        loss = sum(finite) / len(finite) if finite else float("nan")
+        out.append([sum(s for s, _ in chunk) / len(chunk), loss])
+    return out
+
+
+def _clean(value):
+    """NaN and infinities as NULL: JSON and PostgreSQL both take them badly."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+class RunStore:
+    """The run store at ``target`` (a path or a SQLAlchemy URL; default :func:`default_location`)."""
+
+    def __init__(self, target: str | os.PathLike | None = None, checkpoints: str | os.PathLike | None = None):
+        import sqlalchemy as sa
+
+        self.target = str(target) if target else default_location()
+        self.url = database_url(self.target)
+        self.where = describe_target(self.target)
+        self.is_sqlite = self.url.startswith("sqlite")
+        if self.is_sqlite:
+            path = Path(self.url[len("sqlite:///") :])
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StoreError(f"{path.parent}: cannot create the run store's folder ({exc.strerror})") from None
+            default_ck = path.parent / "checkpoints"
+        else:
+            import platformdirs
+
+            default_ck = platformdirs.user_data_path("backprop-studio", appauthor=False) / "checkpoints"
+        self.checkpoints = Path(checkpoints) if checkpoints else default_ck
+        kwargs: dict = {}
+        if self.is_sqlite:
+            kwargs["connect_args"] = {"timeout": 30}
+        else:
+            kwargs["pool_pre_ping"] = True
+            kwargs["connect_args"] = {"connect_timeout": 5}
+        try:
+            self.engine = sa.create_engine(self.url, **kwargs)
+        except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError, ImportError) as exc:
+            raise StoreError(f"{self.where}: not a database URL this studio can use ({exc})") from None
+        if self.is_sqlite:
+            sa.event.listen(self.engine, "connect", _sqlite_pragmas)
+        self._meta = sa.MetaData()
+        self._migrate()
+        self.runs_t = sa.Table("runs", self._meta, autoload_with=self.engine)
+        self.epochs_t = sa.Table("epochs", self._meta, autoload_with=self.engine)
+        self.reap()
+
+    # -- schema -----------------------------------------------------------------------
+    def _migrate(self) -> None:
+        import sqlalchemy as sa
+        from alembic import command
+        from alembic.config import Config
+        from alembic.runtime.migration import MigrationContext
+        from alembic.script import ScriptDirectory
+
+        cfg = Config()
+        cfg.set_main_option("script_location", str(MIGRATIONS))
+        script = ScriptDirectory.from_config(cfg)
+        head = script.get_current_head()
+        known = {s.revision for s in script.walk_revisions()}
+        for attempt in range(3):
+            try:
+                with self.engine.begin() as conn:
+                    current = MigrationContext.configure(
+                        conn, opts={"version_table": VERSION_TABLE}
+                    ).get_current_revision()
+                    if current is not None and current not in known:
+                        raise StoreError(
+                            f"{self.where}: written by a newer Backprop Studio (run store schema {current}; "
+                            f"this version knows up to {head}); runs will not be recorded"
+                        )
+                    if current != head:
+                        cfg.attributes["connection"] = conn
+                        command.upgrade(cfg, "head")
+                return
+            except StoreError:
+                raise
+            except sa.exc.OperationalError as exc:
+                msg = str(exc.orig) if exc.orig else str(exc)
+                if "already exists" in msg and attempt < 2:  # another process created it meanwhile
+                    continue
+                raise StoreError(f"{self.where}: cannot open the run store ({_first_line(msg)})") from None
+            except sa.exc.DatabaseError as exc:
+                msg = str(exc.orig) if exc.orig else str(exc)
+                if "already exists" in msg and attempt < 2:
+                    continue
+                raise StoreError(f"{self.where}: not a run store database ({_first_line(msg)})") from None
+
+    def schema_revision(self) -> str | None:
+        from alembic.runtime.migration import MigrationContext
+
+        with self.engine.connect() as conn:
+            return MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE}).get_current_revision()
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # -- writing ----------------------------------------------------------------------
+    def start_run(
+        self,
+        *,
+        name: str,
+        config: dict,
+        dataset: dict,
+        source: str,
+        sweep: str | None = None,
+        trial: int | None = None,
+    ) -> int:
+        now = time.time()
+        values = {
+            "name": name,
+            "source": source,
+            "dataset_name": dataset.get("name", ""),
+            "dataset_path": dataset.get("path", ""),
+            "dataset_fingerprint": dataset.get("fingerprint", ""),
+            "split_seed": dataset.get("split_seed"),
+            "config": json.dumps(config, sort_keys=True),
+            "versions": json.dumps(library_versions(), sort_keys=True),
+            "sweep": sweep,
+            "trial": trial,
+            "started": now,
+            "heartbeat": now,
+            "host": socket.gethostname(),
+            "pid": os.getpid(),
+            "status": "running",
+        }
+        with self.engine.begin() as conn:
+            return int(conn.execute(self.runs_t.insert().values(**values)).inserted_primary_key[0])
+
+    def write_progress(self, run_id: int, epochs: list[EpochRow], **fields) -> None:
+        """Epoch rows (inserted or updated) and run fields, in one transaction."""
+        t, e = self.runs_t, self.epochs_t
+        with self.engine.begin() as conn:
+            for row in epochs:
+                values = {k: _clean(getattr(row, k)) for k in ("train_loss", "train_acc", "val_loss", "val_acc")}
+                values = {k: v for k, v in values.items() if v is not None}
+                done = conn.execute(
+                    e.update().where(e.c.run_id == run_id, e.c.epoch == row.epoch).values(**values)
+                ).rowcount
+                if not done:
+                    conn.execute(e.insert().values(run_id=run_id, epoch=row.epoch, **values))
+            fields = {k: _clean(v) for k, v in fields.items()}
+            conn.execute(t.update().where(t.c.id == run_id).values(heartbeat=time.time(), **fields))
+
+    def edit(self, run_id: int, **fields) -> None:
+        """Rename, tag or annotate (``name``, ``tags`` as a list, ``note``)."""
+        bad = set(fields) - set(EDITABLE)
+        if bad:
+            raise ValueError(f"not editable: {', '.join(sorted(bad))}")
+        if "tags" in fields:
+            fields["tags"] = ",".join(t.strip().replace(",", " ") for t in fields["tags"] if t.strip())
+        with self.engine.begin() as conn:
+            conn.execute(self.runs_t.update().where(self.runs_t.c.id == run_id).values(**fields))
+
+    def delete(self, run_ids: list[int], files: bool = True) -> int:
+        """Delete runs (their epochs too) and, by default, their checkpoint files."""
+        rows = [r for r in (self.run(i) for i in run_ids) if r is not None]
+        with self.engine.begin() as conn:
+            conn.execute(self.epochs_t.delete().where(self.epochs_t.c.run_id.in_(run_ids)))
+            conn.execute(self.runs_t.delete().where(self.runs_t.c.id.in_(run_ids)))
+        if files:
+            for r in rows:
+                for p in (r.best_checkpoint, r.final_checkpoint):
+                    if p and Path(p).parent == self.checkpoints:
+                        Path(p).unlink(missing_ok=True)
+        return len(rows)
+
+    def reap(self) -> int:
+        """Runs left ``running`` by a process of this host that no longer exists become ``interrupted``."""
+        t = self.runs_t
+        me = socket.gethostname()
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                t.select()
+                .with_only_columns(t.c.id, t.c.pid, t.c.heartbeat)
+                .where(t.c.status == "running", t.c.host == me)
+            ).all()
+        dead = [(r.id, r.heartbeat) for r in rows if not _pid_alive(r.pid)]
+        with self.engine.begin() as conn:
+            for run_id, heartbeat in dead:
+                conn.execute(
+                    t.update()
+                    .where(t.c.id == run_id, t.c.status == "running")
+                    .values(status="interrupted", ended=heartbeat, message="its process ended before the run did")
+                )
+        return len(dead)
+
+    # -- reading ----------------------------------------------------------------------
+    def runs(self, sweep: str | None = None, ids: list[int] | None = None) -> list[RunRow]:
+        t = self.runs_t
+        q = t.select().order_by(t.c.id.desc())
+        if sweep is not None:
+            q = q.where(t.c.sweep == sweep)
+        if ids is not None:
+            q = q.where(t.c.id.in_(ids))
+        with self.engine.connect() as conn:
+            return [RunRow.from_mapping(m) for m in conn.execute(q).mappings()]
+
+    def run(self, run_id: int) -> RunRow | None:
+        rows = self.runs(ids=[run_id])
+        return rows[0] if rows else None
+
+    def epochs(self, run_id: int) -> list[EpochRow]:
+        e = self.epochs_t
+        q = e.select().where(e.c.run_id == run_id).order_by(e.c.epoch)
+        with self.engine.connect() as conn:
+            return [
+                EpochRow(m["epoch"], m["train_loss"], m["train_acc"], m["val_loss"], m["val_acc"])
+                for m in conn.execute(q).mappings()
+            ]
+
+    def steps(self, run_id: int) -> list[tuple[float, float]]:
+        t = self.runs_t
+        with self.engine.connect() as conn:
+            raw = conn.execute(t.select().with_only_columns(t.c.steps).where(t.c.id == run_id)).scalar()
+        return [(s, v if v is not None else float("nan")) for s, v in json.loads(raw or "[]")]
+
+    def checkpoint_path(self, run_id: int, kind: str) -> Path:
+        return self.checkpoints / f"run-{run_id}-{kind}.pt"
+
+
+def _first_line(text: str) -> str:
+    return text.strip().splitlines()[0] if text.strip() else "unknown error"
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.close()
