@@ -667,7 +667,10 @@ def format_table(rows: list[Row], spec: SweepSpec, fmt: str = "markdown") -> str
 
 
 def importances(study) -> dict[str, float]:
-    """Optuna's fANOVA importance of each swept hyperparameter ({} until it can be computed)."""
+    """Optuna's PED-ANOVA importance of each swept hyperparameter ({} until it can be computed).
+
+    PED-ANOVA needs only NumPy (Optuna's fANOVA needs scikit-learn, which the studio does not ship).
+    """
     import optuna
     from optuna.trial import TrialState
 
@@ -675,11 +678,12 @@ def importances(study) -> dict[str, float]:
     varied = {k for k in (done[0].params if done else {}) if len({str(t.params.get(k)) for t in done}) > 1}
     if len(done) < 3 or not varied:
         return {}
+    import warnings
+
+    evaluator = optuna.importance.PedAnovaImportanceEvaluator(target_quantile=max(0.1, min(0.5, 2 / len(done))))
     try:
-        return dict(
-            optuna.importance.get_param_importances(
-                study, evaluator=optuna.importance.FanovaImportanceEvaluator(seed=0), params=sorted(varied)
-            )
-        )
-    except (RuntimeError, ValueError):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return dict(optuna.importance.get_param_importances(study, evaluator=evaluator, params=sorted(varied)))
+    except (RuntimeError, ValueError, ZeroDivisionError):
         return {}

@@ -1,0 +1,240 @@
+"""The run store: recording, concurrency, interruption, migrations, editing."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+
+import pytest
+
+from engine.checkpoint import Model, dataset_record, load_checkpoint
+from engine.config import TrainConfig
+from engine.runs.record import RunRecorder
+from engine.runs.store import MAX_STEP_POINTS, RunStore, StoreError, downsample
+from engine.training.run import FinishedEvent, TrainingRun
+from tests.conftest import ROOT
+
+
+def record(store, ds, config, **kw):
+    run = TrainingRun(config, ds)
+    rec = RunRecorder(store, config, dataset_record(ds), name=config.auto_name(), source="test", **kw)
+    last = None
+    for ev in run.events():
+        rec.on_event(ev)
+        last = ev
+    model = Model(run.network, ds.classes, ds.norm_size, config, run.history, dataset_name=ds.name)
+    run_id = rec.run_id
+    rec.finish(last, model, run.best_weights)
+    assert not rec.error
+    return run_id, run, last
+
+
+def test_a_run_is_recorded_with_everything_a_report_needs(tmp_path, small_letters):
+    store = RunStore(tmp_path / "runs.db")
+    config = TrainConfig(epochs=3, batch_size=4, engine="numpy", seed=2).validate()
+    run_id, run, last = record(store, small_letters, config)
+    row = store.run(run_id)
+    assert row.status == "finished" and row.source == "test"
+    assert row.name == "adamw lr 0.002 wd 0.15 · 64 relu"
+    assert row.config == config.to_dict()  # every effective hyperparameter
+    assert row.dataset_name == small_letters.name and row.split_seed == small_letters.split_seed
+    assert {"torch", "numpy", "python", "backprop-studio"} <= set(row.versions)
+    assert row.epochs_done == 3 and row.ended >= row.started
+    assert row.test_acc == pytest.approx(last.test_acc) and row.test_acc_at_best == pytest.approx(last.best_test_acc)
+    assert row.best_epoch == last.best_epoch and row.best_val_acc == pytest.approx(max(run.history.val_acc))
+    epochs = store.epochs(run_id)
+    assert [e.epoch for e in epochs] == [1, 2, 3]
+    assert [e.train_loss for e in epochs] == pytest.approx(run.history.train_loss)
+    assert [e.val_acc for e in epochs] == pytest.approx(run.history.val_acc)
+    steps = store.steps(run_id)
+    assert len(steps) == len(run.history.step_loss)  # 3 × 78 steps: no downsampling needed
+    # the checkpoints beside the database open, the best one with the best epoch's weights
+    final = load_checkpoint(row.final_checkpoint)
+    best = load_checkpoint(row.best_checkpoint)
+    assert final.history.epochs_completed == 3
+    assert os.path.dirname(row.best_checkpoint) == str(tmp_path / "checkpoints")
+    if last.best_epoch != 3:
+        assert any((a != b).any() for a, b in zip(final.network.weights(), best.network.weights()))
+
+
+def test_the_step_loss_is_downsampled_to_at_most_2000_points():
+    points = [(i, float(i % 10)) for i in range(1, 10001)]
+    out = downsample(points)
+    assert len(out) == MAX_STEP_POINTS
+    assert out[0] == [3.0, 3.0]  # steps 1..5 (losses 1..5): their means
+    assert sum(v for _, v in out) / len(out) == pytest.approx(sum(v for _, v in points) / len(points))
+    assert downsample(points[:50]) == [[s, v] for s, v in points[:50]]
+
+
+def test_statuses_stopped_diverged_failed(tmp_path, small_letters):
+    store = RunStore(tmp_path / "runs.db")
+    config = TrainConfig(epochs=50, batch_size=4, engine="numpy").validate()
+    run = TrainingRun(config, small_letters)
+    rec = RunRecorder(store, config, dataset_record(small_letters), name="s", source="test")
+    for ev in run.events():
+        rec.on_event(ev)
+        if getattr(ev, "global_step", 0) == 5:
+            run.stop()
+        last = ev
+    rec.finish(last)
+    assert store.run(rec.run_id if rec.run_id else 1).status == "stopped"
+    bad = TrainConfig(epochs=3, lr=100, optim="sgd", loss_reduction="sum", init="normal", engine="numpy").validate()
+    run_id, _, last = record(store, small_letters, bad)
+    assert store.run(run_id).status == "diverged" and "diverged" in store.run(run_id).message
+
+
+def test_rename_tag_note_and_delete(tmp_path, small_letters):
+    store = RunStore(tmp_path / "runs.db")
+    run_id, _, _ = record(store, small_letters, TrainConfig(epochs=1, engine="numpy").validate())
+    store.edit(run_id, name="baseline", tags=["course", "table 2"], note="wd as in the report")
+    row = store.run(run_id)
+    assert (row.name, row.tags, row.note) == ("baseline", ["course", "table 2"], "wd as in the report")
+    with pytest.raises(ValueError):
+        store.edit(run_id, status="finished")
+    files = [row.final_checkpoint, row.best_checkpoint]
+    assert all(os.path.exists(f) for f in files)
+    assert store.delete([run_id]) == 1
+    assert store.run(run_id) is None and store.epochs(run_id) == []
+    assert not any(os.path.exists(f) for f in files)
+
+
+def test_a_database_from_a_newer_version_is_refused_untouched(tmp_path):
+    path = tmp_path / "runs.db"
+    RunStore(path).close()
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE runstore_version SET version_num = 'r9999'")
+    before = path.read_bytes()
+    with pytest.raises(StoreError, match="newer Backprop Studio.*r9999.*not be recorded"):
+        RunStore(path)
+    assert path.read_bytes() == before
+
+
+def test_a_file_that_is_not_a_database_is_one_clear_error(tmp_path):
+    path = tmp_path / "runs.db"
+    path.write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(StoreError, match="runs.db: not a run store database"):
+        RunStore(path)
+
+
+def test_the_schema_is_versioned_by_migrations(tmp_path):
+    store = RunStore(tmp_path / "runs.db")
+    assert store.schema_revision() == "r0001"
+    with sqlite3.connect(tmp_path / "runs.db") as db:
+        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+WRITER = """
+import sys, time
+from engine.runs.store import RunStore, EpochRow
+store = RunStore(sys.argv[1])
+for r in range(int(sys.argv[2])):
+    rid = store.start_run(name=f"{sys.argv[3]}-{r}", config={}, dataset={}, source="test")
+    print(rid, flush=True)
+    for e in range(1, int(sys.argv[4]) + 1):
+        store.write_progress(rid, [EpochRow(e, 1.0 / e, 0.5, 1.0, 0.5)], epochs_done=e)
+        time.sleep(float(sys.argv[5]))
+    store.write_progress(rid, [], status="finished")
+"""
+
+
+def _writer(tmp_path, db, runs, tag, epochs, pause):
+    script = tmp_path / "writer.py"
+    script.write_text(WRITER)
+    return subprocess.Popen(
+        [sys.executable, str(script), str(db), str(runs), tag, str(epochs), str(pause)],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def test_two_processes_write_the_store_at_once(tmp_path):
+    db = tmp_path / "runs.db"
+    RunStore(db).close()
+    procs = [_writer(tmp_path, db, 5, tag, 40, 0.0) for tag in ("a", "b")]
+    for p in procs:
+        out, err = p.communicate(timeout=120)
+        assert p.returncode == 0, err
+    store = RunStore(db)
+    rows = store.runs()
+    assert len(rows) == 10 and all(r.status == "finished" and r.epochs_done == 40 for r in rows)
+    assert {r.name[0] for r in rows} == {"a", "b"}
+    assert all(len(store.epochs(r.id)) == 40 for r in rows)
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_a_writer_killed_mid_run_leaves_it_interrupted_and_the_database_intact(tmp_path):
+    db = tmp_path / "runs.db"
+    RunStore(db).close()
+    p = _writer(tmp_path, db, 1, "k", 100000, 0.0)  # writes as fast as it can
+    run_id = int(p.stdout.readline())
+    time.sleep(0.5)
+    p.send_signal(signal.SIGKILL)
+    p.wait(10)
+    store = RunStore(db)  # opening reaps runs whose process is gone
+    row = store.run(run_id)
+    assert row.status == "interrupted" and row.epochs_done > 0
+    assert len(store.epochs(run_id)) == row.epochs_done
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_the_running_process_own_runs_are_not_reaped(tmp_path, small_letters):
+    store = RunStore(tmp_path / "runs.db")
+    rid = store.start_run(name="live", config={}, dataset={}, source="test")
+    RunStore(tmp_path / "runs.db")  # another open while this process still runs it
+    assert store.run(rid).status == "running"
+
+
+def test_the_cli_records_its_runs(tmp_path):
+    db = tmp_path / "cli.db"
+    out = subprocess.run(
+        [sys.executable, "main.py", "train", "--epochs", "2", "--engine", "numpy", "--quiet", "--runs-db", str(db)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert out.returncode == 0, out.stderr
+    rows = RunStore(db).runs()
+    assert len(rows) == 1 and rows[0].status == "finished" and rows[0].source == "cli" and rows[0].epochs_done == 2
+    newer = subprocess.run(
+        [sys.executable, "main.py", "train", "--epochs", "1", "--engine", "numpy", "--quiet", "--no-record"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert newer.returncode == 0
+
+
+def test_a_newer_store_does_not_stop_training(tmp_path):
+    db = tmp_path / "runs.db"
+    RunStore(db).close()
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE runstore_version SET version_num = 'r9999'")
+    out = subprocess.run(
+        [sys.executable, "main.py", "train", "--epochs", "1", "--engine", "numpy", "--quiet", "--runs-db", str(db)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert out.returncode == 0
+    assert "warning:" in out.stderr and "newer Backprop Studio" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_recording_survives_a_finished_event(small_letters, tmp_path):
+    # a FinishedEvent without a model: no checkpoint paths, the status still closes
+    store = RunStore(tmp_path / "runs.db")
+    rec = RunRecorder(store, TrainConfig(), dataset_record(small_letters), name="x", source="test")
+    rec.finish(FinishedEvent(1, 0.1, 0.5, False, 1.0, epochs_completed=1, step=4, steps_per_epoch=4))
+    row = store.runs()[0]
+    assert row.status == "finished" and row.final_checkpoint == "" and row.test_acc == 0.5

@@ -1,0 +1,330 @@
+"""Sweeps: the search space, Optuna studies on the run host, pruning, the results table, storage."""
+
+from __future__ import annotations
+
+import csv
+import glob
+import io
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+import pytest
+
+from engine.checkpoint import dataset_record
+from engine.errors import UserError
+from engine.runs.store import RunStore
+from engine.runs.sweep import Sweep, build_spec, format_table, importances, open_study, parse_param, results
+from tests.conftest import ROOT
+
+
+def sqlite_url(tmp_path) -> str:
+    return f"sqlite:///{tmp_path / 'sweeps.db'}"
+
+
+def spec_for(ds, grid, seeds=(0,), **kw):
+    base = {"engine": "numpy", "epochs": 3, "batch_size": 16}
+    base.update(kw.pop("base", {}))
+    spec = build_spec("letters", base, grid, list(seeds), **kw)
+    spec.dataset = {**dataset_record(ds), "norm_size": list(ds.norm_size)}
+    return spec
+
+
+# -- the search space ----------------------------------------------------------------------
+def test_params_lists_and_ranges():
+    assert parse_param("momentum=0.88,0.9").grid_values() == [0.88, 0.9]
+    assert parse_param("lr=1e-4..1e-2:3:log").grid_values() == [1e-4, 1e-3, 1e-2]
+    assert parse_param("weight_decay=0..0.2:3").grid_values() == [0.0, 0.1, 0.2]
+    assert parse_param("batch_size=8..64:4:log").grid_values() == [8, 16, 32, 64]
+    assert parse_param("hidden=64,128x64").grid_values() == ["64", "128x64"]
+    assert parse_param("optim=SGD,adam").grid_values() == ["sgd", "adam"]
+
+
+@pytest.mark.parametrize(
+    "grid, message",
+    [
+        ("lr=-1", "--grid lr=-1.0: learning rate: -1.0 must be greater than 0"),
+        ("optim=sgd,nadam", "--grid optim=nadam: optimizer: unknown 'nadam'"),
+        ("colour=red", "--grid colour: not a hyperparameter"),
+        ("momentum=0.9,1.5", "--grid momentum=1.5: momentum: 1.5 must be in [0, 1)"),
+        ("lr=1..0.1", "the range's low end must be below its high end"),
+        ("lr=0..1:log", "a log range must be above 0"),
+        ("seed=1,2", "--seeds"),
+        ("momentum", "write name=values"),
+        ("batch_size=8,x", "--grid batch_size=x: not a whole number"),
+    ],
+)
+def test_an_invalid_grid_is_refused_naming_it(small_letters, grid, message):
+    with pytest.raises(UserError) as err:
+        spec_for(small_letters, [grid])
+    assert message in str(err.value)
+
+
+def test_random_search_needs_a_budget(small_letters):
+    with pytest.raises(UserError, match="--trials"):
+        spec_for(small_letters, ["lr=1e-4..1e-1:log"], search="random")
+
+
+# -- running -------------------------------------------------------------------------------
+def test_a_two_worker_grid_sweep_fills_the_table_and_the_run_store(tmp_path, small_letters):
+    spec = spec_for(small_letters, ["lr=0.001,0.01"], seeds=(0, 1))
+    study, spec = open_study(sqlite_url(tmp_path), "grid", spec)
+    store = RunStore(tmp_path / "runs.db")
+    seen = []
+    sweep = Sweep(study, spec, small_letters, workers=2, store=store, on_event=lambda k, p: seen.append(k))
+    trials = sweep.run()
+    assert len(trials) == 4 and all(t.state == "complete" for t in trials)
+    assert {(t.params["lr"], t.seed) for t in trials} == {(0.001, 0), (0.001, 1), (0.01, 0), (0.01, 1)}
+    rows = results(study, spec)
+    assert [r.params["lr"] for r in rows] == [0.001, 0.01]
+    assert all(len(r.val) == 2 and len(r.test) == 2 for r in rows)
+    assert sum(r.best for r in rows) == 1
+    runs = store.runs(sweep="grid")
+    assert len(runs) == 4 and all(r.status == "finished" and r.source == "sweep" for r in runs)
+    assert {r.config["seed"] for r in runs} == {0, 1} and {r.config["lr"] for r in runs} == {0.001, 0.01}
+    # the table's numbers are the runs' numbers
+    by_cfg = {}
+    for r in runs:
+        by_cfg.setdefault(r.config["lr"], []).append(r.val_acc)
+    for row in rows:
+        assert sorted(row.val) == pytest.approx(sorted(by_cfg[row.params["lr"]]))
+    assert "progress" in seen and "event" in seen
+    assert sweep.progress().done == 4
+
+
+def test_a_seeded_trial_is_the_same_run_as_train(tmp_path, small_letters):
+    from engine.config import TrainConfig
+    from engine.training.run import TrainingRun
+
+    spec = spec_for(small_letters, ["lr=0.004"], seeds=(3,))
+    study, spec = open_study(sqlite_url(tmp_path), "same", spec)
+    (trial,) = Sweep(study, spec, small_letters, workers=1).run()
+    alone = TrainingRun(
+        TrainConfig(engine="numpy", epochs=3, batch_size=16, lr=0.004, seed=3).validate(), small_letters
+    )
+    last = alone.run()
+    assert trial.val_acc == alone.history.val_acc[-1] and trial.test_acc == last.test_acc
+
+
+def test_pruning_stops_a_poor_trial_early(tmp_path, small_letters):
+    spec = spec_for(
+        small_letters,
+        ["lr=0.01,0.009,0.0000001"],
+        base={"epochs": 30, "batch_size": 1, "optim": "sgd", "momentum": 0.9},
+        prune="median",
+    )
+    study, spec = open_study(sqlite_url(tmp_path), "prune", spec)
+    store = RunStore(tmp_path / "runs.db")
+    trials = Sweep(study, spec, small_letters, workers=1, store=store).run()  # one worker: grid order
+    states = {t.params["lr"]: t.state for t in trials}
+    assert states == {0.01: "complete", 0.009: "complete", 0.0000001: "pruned"}
+    poor = next(r for r in store.runs(sweep="prune") if r.config["lr"] == 0.0000001)
+    assert poor.epochs_done < 20 and len(store.epochs(poor.id)) < 20 and poor.status == "stopped"
+    good = next(r for r in store.runs(sweep="prune") if r.config["lr"] == 0.01)
+    assert good.epochs_done == 30
+    row = next(r for r in results(study, spec) if r.params["lr"] == 0.0000001)
+    assert row.pruned == 1 and not row.val
+
+
+def test_random_search_runs_each_sampled_configuration_with_every_seed(tmp_path, small_letters):
+    spec = spec_for(small_letters, ["lr=1e-4..1e-1:log", "act=relu,tanh"], seeds=(0, 1), search="random", trials=3)
+    study, spec = open_study(sqlite_url(tmp_path), "random", spec)
+    trials = Sweep(study, spec, small_letters, workers=2).run()
+    assert len(trials) == 6
+    rows = results(study, spec)
+    assert len(rows) == 3 and all(len(r.val) == 2 for r in rows)
+    assert all(1e-4 <= r.params["lr"] <= 1e-1 and r.params["act"] in ("relu", "tanh") for r in rows)
+    imp = importances(study)
+    assert set(imp) <= {"lr", "act"} and (not imp or abs(sum(imp.values()) - 1) < 1e-6)
+
+
+def test_cancel_stops_running_trials_and_keeps_finished_ones(tmp_path, small_letters):
+    spec = spec_for(small_letters, ["lr=0.001,0.002,0.003,0.004"], base={"epochs": 200, "batch_size": 4})
+    study, spec = open_study(sqlite_url(tmp_path), "cancel", spec)
+    sweep = None
+
+    def on_event(kind, payload):
+        if kind == "event" and getattr(payload[1], "global_step", 0) == 20:
+            sweep.cancel()
+
+    sweep = Sweep(study, spec, small_letters, workers=2, on_event=on_event)
+    t = time.perf_counter()
+    trials = sweep.run()
+    assert time.perf_counter() - t < 30
+    assert len(trials) <= 2 and all(t.state == "cancelled" for t in trials)
+
+
+def test_a_study_name_cannot_be_created_twice(tmp_path, small_letters):
+    spec = spec_for(small_letters, ["lr=0.001"])
+    open_study(sqlite_url(tmp_path), "twice", spec)
+    with pytest.raises(UserError, match="--study twice: already exists"):
+        open_study(sqlite_url(tmp_path), "twice", spec)
+
+
+def test_an_unreachable_storage_is_one_line_naming_it():
+    t = time.perf_counter()
+    with pytest.raises(UserError) as err:
+        open_study("postgresql+psycopg://someone:secret@127.0.0.1:1/nowhere", "x")
+    msg = str(err.value)
+    assert msg.startswith("--storage postgresql+psycopg://someone@127.0.0.1:1/nowhere: cannot use it")
+    assert "\n" not in msg and "secret" not in msg
+    assert time.perf_counter() - t < 30
+
+
+def test_the_cli_refuses_a_bad_grid_before_anything_runs(tmp_path):
+    db = tmp_path / "runs.db"
+    for grid, expect in (("lr=-1", "lr=-1"), ("optim=nadam", "unknown 'nadam'")):
+        out = subprocess.run(
+            [sys.executable, "main.py", "sweep", "--grid", grid, "--runs-db", str(db)]
+            + ["--storage", sqlite_url(tmp_path)],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert out.returncode == 2
+        lines = out.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("error: --grid") and expect in lines[0]
+    assert not (tmp_path / "sweeps.db").exists() and not db.exists()  # nothing was created
+
+
+# -- the table -----------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory, small_letters):
+    tmp = tmp_path_factory.mktemp("table")
+    spec = spec_for(small_letters, ["weight_decay=0.05,0.15", "act=relu,tanh"], seeds=(0, 1))
+    study, spec = open_study(sqlite_url(tmp), "table", spec)
+    Sweep(study, spec, small_letters, workers=2).run()
+    return study, spec
+
+
+def test_csv_parses_back(finished):
+    study, spec = finished
+    rows = list(csv.DictReader(io.StringIO(format_table(results(study, spec), spec, "csv"))))
+    assert len(rows) == 4
+    assert {r["weight_decay"] for r in rows} == {"0.05", "0.15"} and {r["act"] for r in rows} == {"relu", "tanh"}
+    assert all(0 <= float(r["val_acc_mean"]) <= 1 and r["runs"] == "2" for r in rows)
+    assert [r["best"] for r in rows].count("yes") == 1
+
+
+def test_markdown_is_a_table(finished):
+    study, spec = finished
+    lines = format_table(results(study, spec), spec, "markdown").strip().splitlines()
+    assert len(lines) == 2 + 4
+    assert all(line.startswith("|") and line.endswith("|") and line.count("|") == 6 for line in lines)
+    assert set(lines[1]) <= set("|-")
+    assert "epoch-3 validation accuracy (%)" in lines[0] and sum("★" in line for line in lines) == 1
+
+
+def test_latex_is_a_tabular(finished):
+    study, spec = finished
+    text = format_table(results(study, spec), spec, "latex")
+    lines = text.strip().splitlines()
+    assert lines[0] == r"\begin{tabular}{llrrr}" and lines[-1] == r"\end{tabular}"
+    body = [line for line in lines if line.endswith(r"\\")]
+    assert len(body) == 5 and all(line.count(" & ") == 4 for line in body)
+    assert r"weight\_decay" in body[0] and r"$\pm$" in text and text.count(r"\textbf{") == 5
+
+
+# -- PostgreSQL: several machines share a sweep --------------------------------------------
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def postgres():
+    """A private PostgreSQL server (as the postgres user when we are root), stopped afterwards."""
+    bins = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+    if not bins:
+        pytest.skip("PostgreSQL's server is not installed (/usr/lib/postgresql/*/bin); .ci/run installs it")
+    bindir = os.path.dirname(bins[-1])
+    root = tempfile.mkdtemp(prefix="bps-pg-")
+    as_user: list[str] = []
+    if os.geteuid() == 0:  # initdb and postgres refuse to run as root
+        shutil.chown(root, "postgres", "postgres")
+        as_user = ["runuser", "-u", "postgres", "--"]
+    data = os.path.join(root, "data")
+    subprocess.run(
+        [*as_user, f"{bindir}/initdb", "-D", data, "-A", "trust", "-U", "postgres", "--no-sync"],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    port = _free_port()
+    server = subprocess.Popen(
+        [*as_user, f"{bindir}/postgres", "-D", data, "-p", str(port), "-k", root]
+        + ["-c", "listen_addresses=127.0.0.1", "-c", "fsync=off"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    import psycopg
+
+    deadline = time.time() + 30
+    while True:
+        try:
+            psycopg.connect(f"host=127.0.0.1 port={port} user=postgres dbname=postgres", connect_timeout=2).close()
+            break
+        except psycopg.OperationalError:
+            if time.time() > deadline or server.poll() is not None:
+                server.kill()
+                pytest.fail("the private PostgreSQL server did not start")
+            time.sleep(0.2)
+    try:
+        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
+    finally:
+        server.terminate()
+        try:
+            server.wait(20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait(5)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def test_a_two_worker_sweep_on_postgresql(postgres, small_letters):
+    spec = spec_for(small_letters, ["lr=0.001,0.01"], seeds=(0, 1))
+    study, spec = open_study(postgres, "pg-local", spec)
+    store = RunStore(postgres)  # the run store can live in the same database
+    trials = Sweep(study, spec, small_letters, workers=2, store=store).run()
+    assert len(trials) == 4 and all(t.state == "complete" for t in trials)
+    assert len(store.runs(sweep="pg-local")) == 4
+    assert all(len(r.val) == 2 for r in results(study, spec))
+
+
+def test_sweep_workers_on_two_machines_share_one_study(postgres, tmp_path):
+    """Two sweep-worker processes (as on two machines) pull the trials of one study until it is done."""
+    data = tmp_path / "letters"
+    from tests.conftest import write_course_layout
+
+    write_course_layout(data, (26, 8, 8))
+    from engine.data.layouts import open_dataset
+
+    ds = open_dataset(str(data))
+    spec = spec_for(ds, ["lr=0.001,0.003,0.01"], seeds=(0, 1), base={"epochs": 4, "batch_size": 4})
+    study, spec = open_study(postgres, "pg-shared", spec)
+    cmd = [sys.executable, "main.py", "sweep-worker", "--storage", postgres, "--study", "pg-shared"]
+    cmd += ["--workers", "1", "--runs-db", postgres, "--format", "csv"]
+    procs = [
+        subprocess.Popen(
+            cmd + ["--data", str(data)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for _ in range(2)
+    ]
+    outs = [p.communicate(timeout=300) for p in procs]
+    assert all(p.returncode == 0 for p in procs), [o[1] for o in outs]
+    study, spec = open_study(postgres, "pg-shared")
+    rows = results(study, spec)
+    assert len(rows) == 3 and all(len(r.val) == 2 for r in rows)
+    runs = RunStore(postgres).runs(sweep="pg-shared")
+    assert len(runs) == 6 and len({r.pid for r in runs}) == 2  # both workers ran trials
+    # a worker whose data differs from the study's is refused in one line
+    other = tmp_path / "other"
+    write_course_layout(other, (26, 8, 8), seed=5)
+    bad = subprocess.run(cmd + ["--data", str(other)], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and "content fingerprint" in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
