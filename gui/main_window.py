@@ -42,6 +42,7 @@ from gui.views.gradcheck import GradcheckDialog
 from gui.views.hyperparameters import HyperparameterPanel
 from gui.views.predictions import PredictionBrowser
 from gui.views.run_controls import RunControls
+from gui.views.runs import RunsView
 from gui.views.training import TrainingPlots
 from gui.views.weights import WeightsPanel
 from gui.widgets.drop_zone import DropZone
@@ -111,6 +112,10 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.classify_panel, "Classify")
         self.tabs.addTab(self.dataset_panel, "Dataset")
         self.tabs.addTab(self.weights_panel, "Weights")
+        self.runs_view = RunsView(self.controller)
+        self.tabs.addTab(self.runs_view, "Runs")
+        self.runs_view.open_model.connect(lambda path: self.session.open_checkpoint(path))
+        self.runs_view.train_again.connect(self._train_again)
 
         self.splitter = QSplitter(Qt.Horizontal)
         self.splitter.addWidget(left)
@@ -460,6 +465,19 @@ class MainWindow(QMainWindow):
             if not self.reset_weights():
                 return
         self.start_training(resume=True, one_step=True)
+
+    def _train_again(self, config: dict) -> None:
+        """The Runs view's "Train Again": its settings in the panel, ready for Train."""
+        from engine.config import TrainConfig
+        from engine.errors import UserError
+
+        try:
+            self.hyper.set_config(TrainConfig.from_dict(config).validate())
+        except UserError as exc:
+            self.show_status(f"Cannot use that run's settings: {exc}")
+            return
+        self.tabs.setCurrentWidget(self.plots)
+        self.show_status("Settings filled in from the run: press Start Training (Ctrl+R)")
 
     def reset_weights(self) -> bool:
         """A fresh, untrained model from the panel's hyperparameters (asks first if unsaved)."""

@@ -34,6 +34,8 @@ class RunController(QObject):
     updated = Signal(object)  # Update
     finished = Signal(object)  # the final FinishedEvent or FailedEvent
     state_changed = Signal()  # running or paused changed
+    recorded = Signal(int)  # a run's row in the run store changed (its id)
+    store_problem = Signal(str)  # the run store cannot be used: runs are not recorded
 
     def __init__(self, parent=None, processes: bool = True):
         super().__init__(parent)
@@ -43,6 +45,10 @@ class RunController(QObject):
         self.info: RunStart | None = None
         self._worker = None
         self._final = None
+        self._store = None
+        self._store_error = ""
+        self.store_location: str | None = None  # None: the default (settings may set another)
+        self.recorder = None
 
     @property
     def running(self) -> bool:
@@ -67,12 +73,47 @@ class RunController(QObject):
             self._worker = start_training(run, model, autosave_path(), 1 if one_step else None)
         self.run, self._final = run, None
         self.info = RunStart(run, model, resume, total, done, one_step)
+        self.recorder = None if one_step else self._recorder(run, model)
         self._worker.yielded.connect(self._on_update)
         self._worker.errored.connect(self._on_error)
         self._worker.finished.connect(self._on_finished)
         self.started.emit(self.info)
         self._worker.start()
         self.state_changed.emit()
+
+    def store(self):
+        """The run store, opened on first use; None (said once by ``store_problem``) if unusable."""
+        if self._store is None and not self._store_error:
+            from engine.runs.store import RunStore, StoreError
+
+            try:
+                self._store = RunStore(self.store_location)
+            except StoreError as exc:
+                self._store_error = str(exc)
+                self.store_problem.emit(self._store_error)
+        return self._store
+
+    def set_store(self, location: str | None) -> None:
+        """Use another run store from the next run on."""
+        if self._store is not None:
+            self._store.close()
+        self._store, self._store_error, self.store_location = None, "", location or None
+
+    def _recorder(self, run, model):
+        store = self.store()
+        if store is None:
+            return None
+        from engine.checkpoint import dataset_record
+        from engine.runs.record import RunRecorder
+
+        rec = RunRecorder(
+            store, run.config, dataset_record(run.dataset), name=model.name or run.config.auto_name(), source="gui"
+        )
+        if rec.error:
+            self.store_problem.emit(rec.error)
+            return None
+        self.recorded.emit(rec.run_id)
+        return rec
 
     def warm(self) -> RunHost:
         """The host, started on first use (its warm worker then imports while the user looks)."""
@@ -107,6 +148,9 @@ class RunController(QObject):
     def shutdown(self, timeout_ms: int = 10000) -> bool:
         """Stop the run and wait for its thread (the window is closing)."""
         self.stop()
+        rec, self.recorder = self.recorder, None
+        if rec is not None:  # closed mid-run: recorded as interrupted, with what it reached
+            rec.finish(self._final)
         if self._worker is not None:
             self._worker.quit()
         if self.host is not None:
@@ -119,6 +163,11 @@ class RunController(QObject):
         return done
 
     def _on_update(self, update: Update) -> None:
+        if self.recorder is not None:
+            for ev in update.steps:
+                self.recorder.on_event(ev)
+            for ev in update.events:
+                self.recorder.on_event(ev)
         for ev in update.events:
             if isinstance(ev, (FinishedEvent, FailedEvent)):
                 self._final = ev
@@ -131,6 +180,16 @@ class RunController(QObject):
         if self.run is None:  # already shut down (the window closed)
             return
         final = self._final
+        run, info = self.run, self.info
         self.run, self._worker, self._final = None, None, None
+        rec, self.recorder = self.recorder, None
+        if rec is not None and rec.run_id is not None:
+            rid = rec.run_id
+            rec.finish(
+                final, info.model if isinstance(final, FinishedEvent) else None, getattr(run, "best_weights", None)
+            )
+            if rec.error:
+                self.store_problem.emit(rec.error)
+            self.recorded.emit(rid)
         self.state_changed.emit()
         self.finished.emit(final)

@@ -1,0 +1,399 @@
+"""The Runs tab: every recorded run as a sortable, filterable table; selected runs' curves
+overlaid (loss and validation accuracy, one colour per run, legend by name); rename, tag,
+note, delete; open a run's model; train again with its settings; export rows and curves."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QItemSelectionModel, QSortFilterProxyModel, Qt, Signal
+from PySide6.QtGui import QStandardItem, QStandardItemModel
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QHBoxLayout,
+    QInputDialog,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QPushButton,
+    QSplitter,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from engine.runs.store import STATUSES, RunRow
+
+HEADERS = ["id", "name", "status", "dataset", "optimizer", "lr", "wd", "hidden", "seed", "epochs", "val acc"]
+HEADERS += ["best val", "test acc", "test @ best", "time", "tags", "note", "started"]
+SORT_ROLE = Qt.UserRole + 1
+ID_ROLE = Qt.UserRole + 2
+
+
+def _num(v, fmt="{:.4f}") -> tuple[str, float]:
+    return ("", -math.inf) if v is None else (fmt.format(v), float(v))
+
+
+class _Filter(QSortFilterProxyModel):
+    """Text in name/tags/note, dataset, status, and a minimum validation accuracy."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.text, self.dataset, self.status, self.min_val = "", "", "", 0.0
+        self.setSortRole(SORT_ROLE)
+
+    def filterAcceptsRow(self, row, parent) -> bool:
+        m = self.sourceModel()
+
+        def cell(col):
+            return m.index(row, col, parent).data() or ""
+
+        if self.text:
+            hay = " ".join(cell(HEADERS.index(c)) for c in ("name", "tags", "note")).lower()
+            if self.text.lower() not in hay:
+                return False
+        if self.dataset and cell(3) != self.dataset:
+            return False
+        if self.status and cell(2) != self.status:
+            return False
+        if self.min_val > 0:
+            v = m.index(row, HEADERS.index("val acc"), parent).data(SORT_ROLE)
+            if v is None or v < self.min_val:
+                return False
+        return True
+
+
+class RunsView(QWidget):
+    """Needs the run controller (its store) and two callbacks from the window."""
+
+    open_model = Signal(str)  # a checkpoint path
+    train_again = Signal(dict)  # a config dict
+
+    def __init__(self, controller, parent=None):
+        super().__init__(parent)
+        self.controller = controller
+        self.rows: dict[int, RunRow] = {}
+        self.model = QStandardItemModel(0, len(HEADERS))
+        self.model.setHorizontalHeaderLabels(HEADERS)
+        self.proxy = _Filter(self)
+        self.proxy.setSourceModel(self.model)
+        self.table = QTableView()
+        self.table.setModel(self.proxy)
+        self.table.setSortingEnabled(True)
+        self.table.sortByColumn(0, Qt.DescendingOrder)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.ExtendedSelection)
+        self.table.setEditTriggers(QAbstractItemView.NoEditTriggers)
+        self.table.verticalHeader().hide()
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.setAlternatingRowColors(True)
+        self.table.selectionModel().selectionChanged.connect(self._on_selection)
+        self.table.doubleClicked.connect(lambda _i: self.rename())
+
+        self.search = QLineEdit(placeholderText="filter: text in name, tags or note")
+        self.search.setClearButtonEnabled(True)
+        self.dataset_box = QComboBox()
+        self.status_box = QComboBox()
+        self.status_box.addItems(["any status", *STATUSES])
+        self.min_val = QDoubleSpinBox(minimum=0, maximum=1, singleStep=0.05, decimals=2, prefix="val acc ≥ ")
+        self.search.textChanged.connect(self._filter_changed)
+        self.dataset_box.currentIndexChanged.connect(self._filter_changed)
+        self.status_box.currentIndexChanged.connect(self._filter_changed)
+        self.min_val.valueChanged.connect(self._filter_changed)
+        filters = QHBoxLayout()
+        for w in (self.search, self.dataset_box, self.status_box, self.min_val):
+            filters.addWidget(w)
+        filters.setStretch(0, 1)
+
+        self.buttons = {}
+        actions = QHBoxLayout()
+        for key, text, slot, tip in (
+            ("refresh", "Refresh", self.refresh, "Read the run store again"),
+            ("rename", "Rename…", self.rename, "Rename the selected run"),
+            ("tags", "Tags…", self.edit_tags, "Tags of the selected runs, comma-separated"),
+            ("note", "Note…", self.edit_note, "A note on the selected run"),
+            ("open", "Open Model", self.open_selected, "Open the selected run's final checkpoint"),
+            ("again", "Train Again", self.train_again_selected, "Fill the hyperparameters with this run's"),
+            ("export", "Export Rows…", self.export_rows, "The selected rows as CSV, Markdown or LaTeX"),
+            ("curves", "Export Curves…", self.export_curves, "The selected runs' per-epoch curves as CSV"),
+            ("delete", "Delete…", self.delete_selected, "Delete the selected runs and their checkpoints"),
+        ):
+            b = QPushButton(text)
+            b.setToolTip(tip)
+            b.clicked.connect(slot)
+            self.buttons[key] = b
+            actions.addWidget(b)
+        actions.addStretch(1)
+        self.status = QLabel("")
+        self.status.setWordWrap(True)
+
+        self.loss_plot = pg.PlotWidget(title="loss (train solid, validation dashed)")
+        self.acc_plot = pg.PlotWidget(title="validation accuracy")
+        for p in (self.loss_plot, self.acc_plot):
+            p.setLabel("bottom", "epoch")
+            p.showGrid(x=True, y=True, alpha=0.2)
+            p.getPlotItem().getAxis("left").enableAutoSIPrefix(False)
+        self.acc_plot.setYRange(0, 1)
+        self.legend = self.acc_plot.addLegend(offset=(-10, 10))
+        plots = QSplitter(Qt.Horizontal)
+        plots.addWidget(self.loss_plot)
+        plots.addWidget(self.acc_plot)
+
+        top = QWidget()
+        tl = QVBoxLayout(top)
+        tl.setContentsMargins(0, 0, 0, 0)
+        tl.addLayout(filters)
+        tl.addWidget(self.table, 1)
+        tl.addLayout(actions)
+        tl.addWidget(self.status)
+        split = QSplitter(Qt.Vertical)
+        split.addWidget(top)
+        split.addWidget(plots)
+        split.setStretchFactor(0, 3)
+        split.setStretchFactor(1, 2)
+        lay = QVBoxLayout(self)
+        lay.addWidget(split)
+        controller.recorded.connect(lambda _id: self.refresh() if self.isVisible() else self._mark_stale())
+        controller.store_problem.connect(lambda msg: self.status.setText(f"Runs are not recorded: {msg}"))
+        self._stale = True
+        self._update_buttons()
+
+    # -- data ----------------------------------------------------------------------------
+    def _mark_stale(self) -> None:
+        self._stale = True
+
+    def showEvent(self, ev) -> None:
+        super().showEvent(ev)
+        if self._stale:
+            self.refresh()
+
+    def refresh(self) -> None:
+        store = self.controller.store()
+        self._stale = False
+        if store is None:
+            return
+        selected = set(self.selected_ids())
+        rows = store.runs()
+        self.rows = {r.id: r for r in rows}
+        self.model.setRowCount(0)
+        for r in rows:
+            self.model.appendRow(self._items(r))
+        datasets = sorted({r.dataset_name for r in rows})
+        current = self.dataset_box.currentText()
+        self.dataset_box.blockSignals(True)
+        self.dataset_box.clear()
+        self.dataset_box.addItems(["any dataset", *datasets])
+        if current in datasets:
+            self.dataset_box.setCurrentText(current)
+        self.dataset_box.blockSignals(False)
+        self.status.setText(f"{len(rows)} runs in {store.where}")
+        if selected:
+            self.select_ids(selected)
+        self._on_selection()
+
+    def _items(self, r: RunRow) -> list[QStandardItem]:
+        c = r.config
+        import time as _t
+
+        values = [
+            (str(r.id), r.id),
+            (r.name, r.name.lower()),
+            (r.status, r.status),
+            (r.dataset_name, r.dataset_name),
+            (str(c.get("optim", "")), str(c.get("optim", ""))),
+            _num(c.get("lr"), "{:g}"),
+            _num(c.get("weight_decay"), "{:g}"),
+            (",".join(map(str, c.get("hidden", []))), sum(c.get("hidden", []) or [0])),
+            _num(c.get("seed"), "{:d}") if isinstance(c.get("seed"), int) else ("", -1),
+            (str(r.epochs_done), r.epochs_done),
+            _num(r.val_acc),
+            _num(r.best_val_acc),
+            _num(r.test_acc),
+            _num(r.test_acc_at_best),
+            _num(r.wall_time, "{:.1f} s"),
+            (", ".join(r.tags), ", ".join(r.tags)),
+            (r.note, r.note),
+            (_t.strftime("%Y-%m-%d %H:%M", _t.localtime(r.started)), r.started),
+        ]
+        items = []
+        for text, key in values:
+            it = QStandardItem(text)
+            it.setData(key, SORT_ROLE)
+            it.setData(r.id, ID_ROLE)
+            items.append(it)
+        if r.message:
+            items[2].setToolTip(r.message)
+        items[1].setToolTip(r.name)
+        return items
+
+    def _filter_changed(self) -> None:
+        self.proxy.text = self.search.text().strip()
+        self.proxy.dataset = self.dataset_box.currentText() if self.dataset_box.currentIndex() > 0 else ""
+        self.proxy.status = self.status_box.currentText() if self.status_box.currentIndex() > 0 else ""
+        self.proxy.min_val = self.min_val.value()
+        self.proxy.invalidate()
+
+    def selected_ids(self) -> list[int]:
+        rows = {i.row() for i in self.table.selectionModel().selectedRows()}
+        return [self.proxy.index(r, 0).data(ID_ROLE) for r in sorted(rows)]
+
+    def select_ids(self, ids) -> None:
+        sel = self.table.selectionModel()
+        sel.clearSelection()
+        for r in range(self.proxy.rowCount()):
+            if self.proxy.index(r, 0).data(ID_ROLE) in ids:
+                sel.select(self.proxy.index(r, 0), QItemSelectionModel.Select | QItemSelectionModel.Rows)
+
+    def selected_rows(self) -> list[RunRow]:
+        return [self.rows[i] for i in self.selected_ids() if i in self.rows]
+
+    # -- the overlay ---------------------------------------------------------------------
+    def _on_selection(self, *_):
+        self._update_buttons()
+        self.loss_plot.clear()
+        self.acc_plot.clear()
+        self.legend.clear()
+        store = self.controller.store()
+        if store is None:
+            return
+        for k, r in enumerate(self.selected_rows()[:12]):
+            color = pg.intColor(k, hues=max(3, min(12, len(self.selected_ids()))), values=1, maxValue=220)
+            ep = store.epochs(r.id)
+            x = np.array([e.epoch for e in ep], float)
+            tl = np.array([np.nan if e.train_loss is None else e.train_loss for e in ep])
+            vl = np.array([np.nan if e.val_loss is None else e.val_loss for e in ep])
+            va = np.array([np.nan if e.val_acc is None else e.val_acc for e in ep])
+            self.loss_plot.plot(x, tl, pen=pg.mkPen(color, width=2), connect="finite")
+            self.loss_plot.plot(x, vl, pen=pg.mkPen(color, width=2, style=Qt.DashLine), connect="finite")
+            self.acc_plot.plot(x, va, pen=pg.mkPen(color, width=2), connect="finite", name=f"#{r.id} {r.name}")
+        self.acc_plot.setYRange(0, 1)
+
+    def _update_buttons(self) -> None:
+        n = len(self.selected_ids())
+        for key in ("rename", "note", "open", "again"):
+            self.buttons[key].setEnabled(n == 1)
+        for key in ("tags", "export", "curves", "delete"):
+            self.buttons[key].setEnabled(n >= 1)
+        if n == 1:
+            r = self.selected_rows()[0] if self.selected_rows() else None
+            self.buttons["open"].setEnabled(bool(r and (r.final_checkpoint or r.best_checkpoint)))
+
+    # -- actions -------------------------------------------------------------------------
+    def rename(self) -> None:
+        rows = self.selected_rows()
+        if len(rows) != 1:
+            return
+        name, ok = QInputDialog.getText(self, "Rename Run", "Name:", text=rows[0].name)
+        if ok and name.strip():
+            self.controller.store().edit(rows[0].id, name=name.strip())
+            self.refresh()
+
+    def edit_tags(self) -> None:
+        rows = self.selected_rows()
+        if not rows:
+            return
+        text, ok = QInputDialog.getText(
+            self, "Tags", "Tags (comma-separated):", text=", ".join(rows[0].tags) if len(rows) == 1 else ""
+        )
+        if ok:
+            tags = [t.strip() for t in text.split(",") if t.strip()]
+            for r in rows:
+                self.controller.store().edit(r.id, tags=tags)
+            self.refresh()
+
+    def edit_note(self) -> None:
+        rows = self.selected_rows()
+        if len(rows) != 1:
+            return
+        text, ok = QInputDialog.getMultiLineText(self, "Note", f"Note on #{rows[0].id} {rows[0].name}:", rows[0].note)
+        if ok:
+            self.controller.store().edit(rows[0].id, note=text)
+            self.refresh()
+
+    def delete_selected(self, confirm: bool = True) -> None:
+        rows = self.selected_rows()
+        if not rows:
+            return
+        if confirm:
+            answer = QMessageBox.question(
+                self,
+                "Delete Runs",
+                f"Delete {len(rows)} run(s) and their checkpoints from the run store? This cannot be undone.",
+                QMessageBox.Yes | QMessageBox.Cancel,
+                QMessageBox.Cancel,
+            )
+            if answer != QMessageBox.Yes:
+                return
+        running = [r.id for r in rows if r.status == "running"]
+        ids = [r.id for r in rows if r.status != "running"]
+        self.controller.store().delete(ids)
+        self.refresh()
+        if running:
+            self.status.setText(f"{len(running)} running run(s) were kept: stop them first")
+
+    def open_selected(self) -> None:
+        rows = self.selected_rows()
+        if len(rows) == 1:
+            path = rows[0].final_checkpoint or rows[0].best_checkpoint
+            if path:
+                self.open_model.emit(path)
+
+    def train_again_selected(self) -> None:
+        rows = self.selected_rows()
+        if len(rows) == 1:
+            self.train_again.emit(dict(rows[0].config))
+
+    def export_rows(self, path: str | None = None) -> str | None:
+        from engine.runs.tables import format_runs
+
+        rows = self.selected_rows()
+        if not rows:
+            return None
+        if path is None:
+            path, _ = QFileDialog.getSaveFileName(
+                self, "Export Runs", "runs.md", "Markdown (*.md);;CSV (*.csv);;LaTeX (*.tex)"
+            )
+            if not path:
+                return None
+        fmt = {"csv": "csv", "tex": "latex"}.get(path.rsplit(".", 1)[-1].lower(), "markdown")
+        try:
+            _write(path, format_runs(rows, fmt))
+        except OSError as exc:
+            self.status.setText(f"Could not write {path}: {exc.strerror}")
+            return None
+        self.status.setText(f"Wrote {len(rows)} run(s) to {path}")
+        return path
+
+    def export_curves(self, path: str | None = None) -> str | None:
+        from engine.runs.tables import curves_csv
+
+        rows = self.selected_rows()
+        if not rows:
+            return None
+        if path is None:
+            path, _ = QFileDialog.getSaveFileName(self, "Export Curves", "curves.csv", "CSV (*.csv)")
+            if not path:
+                return None
+        try:
+            _write(path, curves_csv(self.controller.store(), rows))
+        except OSError as exc:
+            self.status.setText(f"Could not write {path}: {exc.strerror}")
+            return None
+        self.status.setText(f"Wrote the curves of {len(rows)} run(s) to {path}")
+        return path
+
+
+def _write(path: str, text: str) -> None:
+    import os
+    import tempfile
+
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".export-")
+    with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+        fh.write(text)
+    os.replace(tmp, path)

@@ -1,0 +1,90 @@
+"""The Runs tab: runs trained in the window are recorded and listed; overlay, edit, export, delete."""
+
+from __future__ import annotations
+
+import csv
+import io
+import sqlite3
+
+from PySide6.QtWidgets import QInputDialog, QMessageBox
+
+from engine.config import TrainConfig
+from engine.runs.store import RunStore
+
+
+def train(window, qtbot, **kw):
+    window.hyper.set_config(TrainConfig(epochs=kw.pop("epochs", 2), batch_size=32, engine="numpy", **kw))
+    with qtbot.waitSignal(window.training_finished, timeout=60000):
+        window.actions.start.trigger()
+
+
+def test_runs_trained_in_the_window_are_recorded_and_listed(window, qtbot, tmp_path, monkeypatch):
+    window.controller.set_store(str(tmp_path / "runs.db"))
+    train(window, qtbot, lr=0.001)
+    train(window, qtbot, lr=0.004, epochs=3)
+    view = window.runs_view
+    window.tabs.setCurrentWidget(view)
+    rows = RunStore(tmp_path / "runs.db").runs()
+    assert [r.status for r in rows] == ["finished", "finished"] and [r.source for r in rows] == ["gui", "gui"]
+    assert [r.epochs_done for r in rows] == [3, 2] and rows[0].config["lr"] == 0.004
+    assert rows[0].final_checkpoint and rows[0].best_checkpoint
+    assert view.proxy.rowCount() == 2
+    # selecting both overlays their curves: loss (train + val per run) and validation accuracy
+    view.select_ids({r.id for r in rows})
+    assert len(view.acc_plot.listDataItems()) == 2 and len(view.loss_plot.listDataItems()) == 4
+    names = [item.text for _sample, item in view.legend.items]
+    assert all(any(r.name in n for n in names) for r in rows)
+    # filter by text, by minimum validation accuracy
+    view.select_ids({rows[1].id})
+    monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("baseline run", True))
+    view.rename()
+    assert RunStore(tmp_path / "runs.db").run(rows[1].id).name == "baseline run"
+    view.search.setText("baseline")
+    assert view.proxy.rowCount() == 1
+    view.search.setText("")
+    view.min_val.setValue(1.0)
+    assert view.proxy.rowCount() == 0
+    view.min_val.setValue(0.0)
+    assert view.proxy.rowCount() == 2
+    # export the selected rows: CSV parses back, Markdown is a table, LaTeX a tabular
+    view.select_ids({r.id for r in rows})
+    view.export_rows(str(tmp_path / "runs.csv"))
+    parsed = list(csv.DictReader(io.StringIO((tmp_path / "runs.csv").read_text())))
+    assert {p["name"] for p in parsed} == {"baseline run", rows[0].name} and {p["lr"] for p in parsed} == {
+        "0.001",
+        "0.004",
+    }
+    view.export_rows(str(tmp_path / "runs.md"))
+    md = (tmp_path / "runs.md").read_text().strip().splitlines()
+    assert len(md) == 4 and len({line.count("|") for line in md}) == 1
+    view.export_rows(str(tmp_path / "runs.tex"))
+    tex = (tmp_path / "runs.tex").read_text()
+    assert tex.startswith(r"\begin{tabular}") and tex.strip().endswith(r"\end{tabular}")
+    view.export_curves(str(tmp_path / "curves.csv"))
+    curves = list(csv.DictReader(io.StringIO((tmp_path / "curves.csv").read_text())))
+    assert len(curves) == 5 and {c["epoch"] for c in curves} == {"1", "2", "3"}
+    # train again with a run's settings
+    view.select_ids({rows[0].id})
+    window.hyper.set_config(TrainConfig(lr=0.05, engine="numpy"))
+    view.train_again_selected()
+    assert window.hyper.config().lr == 0.004 and window.hyper.config().epochs == 3
+    # delete, confirmed
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.Yes)
+    view.select_ids({rows[0].id})
+    view.delete_selected()
+    assert [r.id for r in RunStore(tmp_path / "runs.db").runs()] == [rows[1].id]
+    assert view.proxy.rowCount() == 1
+
+
+def test_a_newer_store_is_said_and_training_goes_on(window, qtbot, tmp_path):
+    db = tmp_path / "runs.db"
+    RunStore(db).close()
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE runstore_version SET version_num = 'r9999'")
+    window.controller.set_store(str(db))
+    problems = []
+    window.controller.store_problem.connect(problems.append)
+    train(window, qtbot)
+    assert problems and "newer Backprop Studio" in problems[0]
+    window.tabs.setCurrentWidget(window.runs_view)
+    assert "not recorded" in window.runs_view.status.text()
