@@ -43,6 +43,7 @@ from gui.views.hyperparameters import HyperparameterPanel
 from gui.views.predictions import PredictionBrowser
 from gui.views.run_controls import RunControls
 from gui.views.runs import RunsView
+from gui.views.sweeps import NewSweepDialog, SweepPanel
 from gui.views.training import TrainingPlots
 from gui.views.weights import WeightsPanel
 from gui.widgets.drop_zone import DropZone
@@ -114,6 +115,9 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.weights_panel, "Weights")
         self.runs_view = RunsView(self.controller)
         self.tabs.addTab(self.runs_view, "Runs")
+        self.sweep_panel = SweepPanel(self.controller)
+        self.tabs.addTab(self.sweep_panel, "Sweep")
+        self.sweep_panel.finished.connect(self.runs_view._mark_stale)
         self.runs_view.open_model.connect(lambda path: self.session.open_checkpoint(path))
         self.runs_view.train_again.connect(self._train_again)
 
@@ -466,6 +470,31 @@ class MainWindow(QMainWindow):
                 return
         self.start_training(resume=True, one_step=True)
 
+    def new_sweep(self, dialog: NewSweepDialog | None = None) -> bool:
+        """Training ▸ New Sweep: the panel's settings are the base; the dialog says what varies."""
+        from engine.errors import UserError
+
+        if self.sweep_panel.running:
+            self.error("New Sweep", "A sweep is already running: cancel it first.")
+            return False
+        if self.dataset is None:
+            self.error("New Sweep", "Open a dataset first.")
+            return False
+        base = self.hyper.config()
+        if base is None:
+            return False
+        dialog = dialog or NewSweepDialog(self)
+        dialog.base = base.to_dict()
+        if dialog.spec is None and dialog.exec() != NewSweepDialog.Accepted:
+            return False
+        try:
+            self.sweep_panel.start(dialog.spec, self.dataset, dialog.workers.value())
+        except UserError as exc:
+            self.error("New Sweep", str(exc))
+            return False
+        self.tabs.setCurrentWidget(self.sweep_panel)
+        return True
+
     def _train_again(self, config: dict) -> None:
         """The Runs view's "Train Again": its settings in the panel, ready for Train."""
         from engine.config import TrainConfig
@@ -724,5 +753,6 @@ class MainWindow(QMainWindow):
     def shutdown_workers(self, timeout_ms: int = 10000):
         """Stop the run and wait for every worker thread, so none outlives the window."""
         self.tasks.cancelled.set()  # first: long tasks give up while the run stops
+        self.sweep_panel.shutdown(timeout_ms / 1000)
         self.controller.shutdown(timeout_ms)
         self.tasks.cancel_all(timeout_ms)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMenu
 
-VIEWS = ["Training", "Predictions", "Classify", "Dataset", "Weights"]
+VIEWS = ["Training", "Predictions", "Classify", "Dataset", "Weights", "Runs", "Sweep"]
 
 
 @dataclass
@@ -32,6 +32,7 @@ class Actions:
     pause: QAction
     stop: QAction
     evaluate: QAction
+    new_sweep: QAction
     log: QAction
     legends: QAction
     clear_previous: QAction
@@ -93,6 +94,10 @@ def build_menus(w) -> Actions:
     stop = _action(w, t, "S&top", w.controller.stop, "Esc")
     t.addSeparator()
     evaluate = _action(w, t, "&Evaluate Model", w.browser.evaluate, "Ctrl+E", "Evaluate on the chosen split")
+    t.addSeparator()
+    new_sweep = _action(
+        w, t, "New S&weep…", w.new_sweep, "Ctrl+Shift+W", "Many configurations × seeds on worker processes"
+    )
 
     v = mb.addMenu("&View")
     log = _action(w, v, "&Log-scale Loss", lambda: w.plots.set_log_loss(not w.plots.log_box.isChecked()), "Ctrl+L")
@@ -130,6 +135,7 @@ def build_menus(w) -> Actions:
         pause,
         stop,
         evaluate,
+        new_sweep,
         log,
         legends,
         clear_previous,
@@ -146,5 +152,5 @@ def shortcut_rows(actions: Actions) -> list[tuple[str, str]]:
         if isinstance(act, QAction) and act.shortcuts():
             keys = " / ".join(k.toString(QKeySequence.NativeText) for k in act.shortcuts())
             rows.append((keys, act.text().replace("&", "").rstrip("…")))
-    rows.append(("Ctrl+1 … Ctrl+5", "Switch view: " + ", ".join(VIEWS)))
+    rows.append((f"Ctrl+1 … Ctrl+{len(VIEWS)}", "Switch view: " + ", ".join(VIEWS)))
     return rows

@@ -1,0 +1,321 @@
+"""Sweeps in the window: a New Sweep dialog, and the Sweep tab — progress with ETA, the results
+table filling in, the trials' validation curves overlaid live, cancel, a parallel-coordinates
+plot of swept values against validation accuracy, and Optuna's parameter importances."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from engine.errors import UserError
+from engine.runs.sweep import PRUNERS, SEARCHES
+from engine.training.history import format_duration
+from engine.training.run import EvalEvent
+
+
+class NewSweepDialog(QDialog):
+    """What to sweep: one ``name=values`` per line, seeds, search, budget, pruning, workers."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        import os
+
+        self.setWindowTitle("New Sweep")
+        self.grid = QPlainTextEdit("weight_decay=0.08,0.1,0.12,0.15,0.18")
+        self.grid.setToolTip("One hyperparameter per line: a list (momentum=0.88,0.9) or a range (lr=1e-4..1e-1:5:log)")
+        self.seeds = QLineEdit("0,1,2")
+        self.search = QComboBox()
+        self.search.addItems(SEARCHES)
+        self.trials = QSpinBox(minimum=1, maximum=10000, value=10)
+        self.prune = QComboBox()
+        self.prune.addItems(PRUNERS)
+        self.workers = QSpinBox(minimum=1, maximum=64, value=os.cpu_count() or 1)
+        self.error = QLabel("")
+        self.error.setStyleSheet("color: #c0392b")
+        self.error.setWordWrap(True)
+        form = QFormLayout(self)
+        form.addRow("Swept hyperparameters:", self.grid)
+        form.addRow("Seeds:", self.seeds)
+        form.addRow("Search:", self.search)
+        form.addRow("Configurations (random, TPE):", self.trials)
+        form.addRow("Stop poor trials early:", self.prune)
+        form.addRow("Workers:", self.workers)
+        form.addRow(self.error)
+        buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
+        buttons.button(QDialogButtonBox.Ok).setText("Start Sweep")
+        buttons.accepted.connect(self._check)
+        buttons.rejected.connect(self.reject)
+        form.addRow(buttons)
+        self.base: dict = {}
+        self.spec = None
+
+    def spec_for(self, base: dict):
+        """The validated sweep spec over ``base`` (the panel's settings), or a UserError."""
+        from engine.runs.sweep import SweepSpec, parse_param, parse_seeds
+
+        lines = [ln.strip() for ln in self.grid.toPlainText().splitlines() if ln.strip()]
+        search = self.search.currentText()
+        spec = SweepSpec(
+            dict(base),
+            [parse_param(ln) for ln in lines],
+            parse_seeds(self.seeds.text()),
+            search,
+            self.trials.value() if search != "grid" else None,
+            None,
+            self.prune.currentText(),
+        )
+        return spec.validate()
+
+    def _check(self) -> None:
+        try:
+            self.spec = self.spec_for(self.base)
+        except UserError as exc:
+            self.error.setText(str(exc))
+            return
+        self.accept()
+
+
+class _Bridge(QObject):
+    """The sweep's threads talk to the window through queued signals."""
+
+    trial = Signal(object)
+    event = Signal(int, object)
+    done = Signal(object)
+
+
+class SweepPanel(QWidget):
+    """The Sweep tab. :meth:`start` runs a sweep in the background on the run host's workers."""
+
+    finished = Signal()
+
+    def __init__(self, controller, parent=None):
+        super().__init__(parent)
+        self.controller = controller
+        self.sweep = None
+        self.study = None
+        self.spec = None
+        self._thread: threading.Thread | None = None
+        self._curves: dict[int, tuple] = {}
+        self.bridge = _Bridge()
+        self.bridge.trial.connect(self._on_trial)
+        self.bridge.event.connect(self._on_event)
+        self.bridge.done.connect(self._on_done)
+
+        self.title = QLabel("No sweep yet: Training ▸ New Sweep… (Ctrl+Shift+W)")
+        self.progress = QProgressBar()
+        self.progress.setFormat("%v / %m trials")
+        self.cancel_button = QPushButton("Cancel Sweep")
+        self.cancel_button.setEnabled(False)
+        self.cancel_button.clicked.connect(self.cancel)
+        head = QHBoxLayout()
+        head.addWidget(self.title, 1)
+        head.addWidget(self.progress, 1)
+        head.addWidget(self.cancel_button)
+        self.table = QTableWidget(0, 0)
+        self.table.setEditTriggers(QTableWidget.NoEditTriggers)
+        self.table.verticalHeader().hide()
+        self.curves = pg.PlotWidget(title="trials: validation accuracy")
+        self.curves.setLabel("bottom", "epoch")
+        self.curves.setYRange(0, 1)
+        self.parallel = pg.PlotWidget(title="parallel coordinates: swept values → validation accuracy")
+        self.parallel.getPlotItem().hideAxis("left")
+        self.importance = pg.PlotWidget(title="parameter importance (PED-ANOVA)")
+        self.importance.setYRange(0, 1)
+        plots = QSplitter(Qt.Horizontal)
+        for p in (self.curves, self.parallel, self.importance):
+            plots.addWidget(p)
+        split = QSplitter(Qt.Vertical)
+        split.addWidget(self.table)
+        split.addWidget(plots)
+        lay = QVBoxLayout(self)
+        lay.addLayout(head)
+        lay.addWidget(split, 1)
+        self._tick = QTimer(self, interval=1000, timeout=self._update_progress)
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def start(self, spec, dataset, workers: int, storage: str | None = None, name: str | None = None) -> None:
+        from engine.checkpoint import dataset_record
+        from engine.runs.sweep import Sweep, default_storage, open_study
+
+        spec.dataset = {**dataset_record(dataset), "norm_size": list(dataset.norm_size)}
+        name = name or time.strftime("sweep-%Y%m%d-%H%M%S")
+        self.study, self.spec = open_study(storage or default_storage(), name, spec)
+        b = self.bridge
+        self.sweep = Sweep(
+            self.study,
+            self.spec,
+            dataset,
+            workers=workers,
+            store=self.controller.store(),
+            on_event=lambda kind, p: (
+                b.trial.emit(p) if kind == "trial" else (b.event.emit(*p) if kind == "event" else None)
+            ),
+        )
+        self.curves.clear()
+        self._curves.clear()
+        self.progress.setRange(0, self.spec.total_trials())
+        self.progress.setValue(0)
+        self.title.setText(f"{name}: {self.spec.configurations()} configurations × {len(self.spec.seeds)} seeds")
+        self.cancel_button.setEnabled(True)
+        self._refresh_table()
+
+        def work():
+            error = None
+            try:
+                self.sweep.run()
+            except Exception as exc:  # noqa: BLE001 - said in the window
+                error = exc
+            b.done.emit(error)
+
+        self._thread = threading.Thread(target=work, daemon=True, name="sweep")
+        self._thread.start()
+        self._tick.start()
+
+    def cancel(self) -> None:
+        if self.sweep is not None:
+            self.sweep.cancel()
+            self.cancel_button.setEnabled(False)
+            self.title.setText(self.title.text() + " — cancelling")
+
+    def shutdown(self, timeout: float = 30) -> None:
+        """The window closes: cancel and wait for the sweep's workers to leave."""
+        if self.running:
+            self.sweep.cancel()
+            self._thread.join(timeout)
+        self._tick.stop()
+
+    # -- live updates ----------------------------------------------------------------------
+    def _on_trial(self, info) -> None:
+        if info.state == "running":
+            color = pg.intColor(info.number, hues=9, maxValue=220)
+            item = self.curves.plot([], [], pen=pg.mkPen(color, width=1.5))
+            self._curves[info.number] = (item, [], [])
+            return
+        self._update_progress()
+        self._refresh_table()
+
+    def _on_event(self, number: int, ev) -> None:
+        if isinstance(ev, EvalEvent) and number in self._curves:
+            item, xs, ys = self._curves[number]
+            xs.append(ev.epoch)
+            ys.append(ev.val_acc)
+            item.setData(xs, ys)
+
+    def _update_progress(self) -> None:
+        if self.sweep is None:
+            return
+        p = self.sweep.progress()
+        self.progress.setValue(p.done)
+        eta = f", ETA {format_duration(p.eta)}" if p.eta is not None and p.done < p.total else ""
+        self.progress.setFormat(f"%v / %m trials ({p.running} running{eta})")
+
+    def _on_done(self, error) -> None:
+        self._tick.stop()
+        self._update_progress()
+        self._refresh_table()
+        self._draw_importance()
+        self.cancel_button.setEnabled(False)
+        state = "cancelled" if self.sweep.cancelled else "done"
+        if error is not None:
+            state = f"stopped: {error}"
+        self.title.setText(f"{self.sweep.name}: {state}")
+        self.finished.emit()
+
+    # -- the table and the plots -------------------------------------------------------------
+    def rows(self):
+        from engine.runs.sweep import results
+
+        with self.sweep._lock:
+            return results(self.study, self.spec)
+
+    def _refresh_table(self) -> None:
+        if self.study is None:
+            return
+        rows = self.rows()
+        names = [p.name for p in self.spec.params]
+        heads = [*names, f"epoch-{self.spec.epochs()} val acc (%)", "test acc (%)", "runs"]
+        self.table.setColumnCount(len(heads))
+        self.table.setHorizontalHeaderLabels(heads)
+        self.table.setRowCount(len(rows))
+        from engine.runs.sweep import _ms
+
+        for i, r in enumerate(rows):
+            cells = [*(str(r.params.get(n, "")) for n in names), _ms(r.val), _ms(r.test), str(len(r.val))]
+            if r.pruned:
+                cells[-1] += f" ({r.pruned} pruned)"
+            for j, text in enumerate(cells):
+                it = QTableWidgetItem(("★ " if r.best and j == 0 else "") + text)
+                if r.best:
+                    f = it.font()
+                    f.setBold(True)
+                    it.setFont(f)
+                self.table.setItem(i, j, it)
+        self.table.resizeColumnsToContents()
+        self._draw_parallel(rows, names)
+
+    def _draw_parallel(self, rows, names) -> None:
+        """One polyline per configuration across the swept axes (each scaled to [0, 1]) to the
+        validation accuracy, coloured from poor (blue) to good (red)."""
+        p = self.parallel
+        p.clear()
+        scored = [r for r in rows if r.val]
+        if not scored or not names:
+            return
+        cols = []
+        for n in names:
+            vals = [r.params.get(n) for r in scored]
+            try:
+                nums = np.array([float(v) for v in vals])
+                lo, hi = nums.min(), nums.max()
+                cols.append((nums - lo) / (hi - lo) if hi > lo else np.full(len(nums), 0.5))
+            except (TypeError, ValueError):
+                cats = sorted({str(v) for v in vals})
+                cols.append(np.array([cats.index(str(v)) / max(1, len(cats) - 1) for v in vals]))
+        acc = np.array([np.mean(r.val) for r in scored])
+        lo, hi = acc.min(), acc.max()
+        cols.append((acc - lo) / (hi - lo) if hi > lo else np.full(len(acc), 0.5))
+        cmap = pg.colormap.get("CET-D1")
+        for k in range(len(scored)):
+            y = [c[k] for c in cols]
+            color = cmap.map(float(cols[-1][k]), mode="qcolor")
+            p.plot(list(range(len(y))), y, pen=pg.mkPen(color, width=3 if scored[k].best else 1.5))
+        axis = p.getPlotItem().getAxis("bottom")
+        axis.setTicks([[(i, n) for i, n in enumerate([*names, "val acc"])]])
+
+    def _draw_importance(self) -> None:
+        from engine.runs.sweep import importances
+
+        self.importance.clear()
+        if self.study is None:
+            return
+        imp = importances(self.study)
+        if not imp:
+            return
+        names = list(imp)
+        self.importance.addItem(pg.BarGraphItem(x=np.arange(len(names)), height=list(imp.values()), width=0.6))
+        self.importance.getPlotItem().getAxis("bottom").setTicks([[(i, n) for i, n in enumerate(names)]])

@@ -1,0 +1,61 @@
+"""A sweep started and cancelled from the window; a finished one fills the table and the plots."""
+
+from __future__ import annotations
+
+from engine.config import TrainConfig
+from engine.runs.store import RunStore
+
+
+def dialog_for(window, grid: str, seeds="0", **kw):
+    from gui.views.sweeps import NewSweepDialog
+
+    d = NewSweepDialog(window)
+    d.grid.setPlainText(grid)
+    d.seeds.setText(seeds)
+    d.workers.setValue(kw.get("workers", 2))
+    d.spec = d.spec_for(window.hyper.config().to_dict())
+    return d
+
+
+def test_a_sweep_from_the_window_fills_the_table_and_the_plots(window, qtbot, tmp_path, monkeypatch):
+    monkeypatch.setenv("BACKPROP_STUDIO_RUNS_DB", str(tmp_path / "runs.db"))
+    window.controller.set_store(str(tmp_path / "runs.db"))
+    window.hyper.set_config(TrainConfig(epochs=3, batch_size=32, engine="numpy"))
+    panel = window.sweep_panel
+    with qtbot.waitSignal(panel.finished, timeout=120000):
+        assert window.new_sweep(dialog_for(window, "lr=0.001,0.004\nact=relu,tanh"))
+        assert window.tabs.currentWidget() is panel and panel.running
+    assert panel.progress.value() == panel.progress.maximum() == 4
+    assert panel.table.rowCount() == 4 and panel.table.columnCount() == 5
+    assert sum(panel.table.item(r, 0).text().startswith("★") for r in range(4)) == 1
+    assert len(panel.curves.listDataItems()) == 4 and all(
+        len(i.getData()[0]) == 3 for i in panel.curves.listDataItems()
+    )
+    assert len(panel.parallel.listDataItems()) == 4
+    runs = RunStore(tmp_path / "runs.db").runs(sweep=panel.sweep.name)
+    assert len(runs) == 4 and all(r.status == "finished" for r in runs)
+    assert (tmp_path / "sweeps.db").exists()  # the default storage sits beside the run store
+
+
+def test_a_bad_value_in_the_dialog_is_named_before_anything_runs(window):
+    from gui.views.sweeps import NewSweepDialog
+
+    d = NewSweepDialog(window)
+    d.base = window.hyper.config().to_dict()
+    d.grid.setPlainText("lr=-1")
+    d._check()
+    assert "lr=-1" in d.error.text() and d.spec is None and not window.sweep_panel.running
+
+
+def test_cancel_stops_the_running_trials_and_leaves_no_process(window, qtbot, tmp_path, monkeypatch):
+    monkeypatch.setenv("BACKPROP_STUDIO_RUNS_DB", str(tmp_path / "runs.db"))
+    window.controller.set_store(str(tmp_path / "runs.db"))
+    window.hyper.set_config(TrainConfig(epochs=500, batch_size=1, engine="numpy"))
+    panel = window.sweep_panel
+    assert window.new_sweep(dialog_for(window, "lr=0.001,0.002,0.003"))
+    qtbot.waitUntil(lambda: any(len(c[1]) >= 1 for c in panel._curves.values()), timeout=60000)
+    with qtbot.waitSignal(panel.finished, timeout=30000):
+        panel.cancel_button.click()
+    assert "cancelled" in panel.title.text() and not panel.running
+    runs = RunStore(tmp_path / "runs.db").runs(sweep=panel.sweep.name)
+    assert runs and all(r.status == "stopped" and r.epochs_done < 500 for r in runs)
