@@ -36,6 +36,7 @@ test-fast: lint
 bench: $(STAMP)
 	$(PY) bench/bench_engine.py
 	$(PY) bench/bench_gui.py
+	$(PY) bench/bench_sweep.py
 
 gradcheck: $(STAMP)
 	$(PY) main.py gradcheck
