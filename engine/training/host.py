@@ -396,7 +396,10 @@ def _end(w: _Worker, timeout: float = 2.0) -> None:
     if w.process.is_alive():
         w.process.kill()
         w.process.join(5)
-    w.lifeline.close()
+    try:
+        w.lifeline.close()
+    except OSError:  # closed meanwhile by another thread ending the same worker (a run ending as the host closes)
+        pass
     for q in (w.jobs, w.events):
         q.close()
         q.cancel_join_thread()

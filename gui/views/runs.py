@@ -112,6 +112,7 @@ class RunsView(QWidget):
 
         self.buttons = {}
         actions = QHBoxLayout()
+        actions2 = QHBoxLayout()  # two rows: the tab fits a 1024-pixel-wide screen
         for key, text, slot, tip in (
             ("refresh", "Refresh", self.refresh, "Read the run store again"),
             ("rename", "Rename…", self.rename, "Rename the selected run"),
@@ -127,8 +128,9 @@ class RunsView(QWidget):
             b.setToolTip(tip)
             b.clicked.connect(slot)
             self.buttons[key] = b
-            actions.addWidget(b)
+            (actions if len(self.buttons) <= 5 else actions2).addWidget(b)
         actions.addStretch(1)
+        actions2.addStretch(1)
         self.status = QLabel("")
         self.status.setWordWrap(True)
 
@@ -150,6 +152,7 @@ class RunsView(QWidget):
         tl.addLayout(filters)
         tl.addWidget(self.table, 1)
         tl.addLayout(actions)
+        tl.addLayout(actions2)
         tl.addWidget(self.status)
         split = QSplitter(Qt.Vertical)
         split.addWidget(top)

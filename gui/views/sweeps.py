@@ -123,7 +123,9 @@ class SweepPanel(QWidget):
         self.bridge.event.connect(self._on_event)
         self.bridge.done.connect(self._on_done)
 
-        self.title = QLabel("No sweep yet: Training ▸ New Sweep… (Ctrl+Shift+W)")
+        self.title = QLabel("No sweep yet: Train ▸ New Sweep… (Ctrl+Shift+W)")
+        self.title.setWordWrap(True)
+        self.title.setMinimumWidth(120)
         self.progress = QProgressBar()
         self.progress.setFormat("%v / %m trials")
         self.cancel_button = QPushButton("Cancel Sweep")
