@@ -422,29 +422,46 @@ class Sweep:
         from optuna.trial import TrialState
 
         with self._lock:
-            if self._cancel.is_set():
-                return None
-            if self.spec.minutes and time.perf_counter() - self._t0 > 60 * self.spec.minutes:
-                return None
-            trials = self.study.get_trials(deepcopy=False)
-            waiting = any(t.state == TrialState.WAITING for t in trials)
-            if not waiting:
-                if self.spec.search == "grid":
+            while True:
+                if self._cancel.is_set():
                     return None
-                leads = sum(1 for t in trials if t.user_attrs.get("lead"))
-                if leads >= self.spec.configurations():
+                if self.spec.minutes and time.perf_counter() - self._t0 > 60 * self.spec.minutes:
                     return None
-            trial = self.study.ask(self.spec.distributions())
-            attrs = trial.user_attrs
-            if "seed" in attrs:
-                seed = int(attrs["seed"])
-            else:  # a new sampled configuration: its other seeds wait for any worker
-                seed = self.spec.seeds[0]
-                trial.set_user_attr("seed", seed)
-                trial.set_user_attr("lead", True)
+                trials = self.study.get_trials(deepcopy=False)
+                if not any(t.state == TrialState.WAITING for t in trials):
+                    if self.spec.search == "grid":
+                        return None
+                    if sum(1 for t in trials if t.user_attrs.get("lead")) >= self.spec.configurations():
+                        return None
+                trial = self.study.ask(self.spec.distributions())
+                seed = self._claim(trial)
+                if seed is not None:
+                    return trial, seed
+
+    def _claim(self, trial) -> int | None:
+        """The seed of an asked trial, or None if it is surplus: another worker (here or on another
+        machine) took the last waiting trial or the last configuration between our check and our
+        ask, so Optuna sampled a trial the sweep does not need. A surplus trial is told failed
+        (marked ``surplus``) and counts nowhere."""
+        from optuna.trial import TrialState
+
+        attrs = trial.user_attrs
+        if "seed" in attrs:
+            return int(attrs["seed"])
+        if self.spec.search != "grid":
+            trial.set_user_attr("lead", True)
+            earlier = sum(
+                1 for t in self.study.get_trials(deepcopy=False) if t.user_attrs.get("lead") and t.number < trial.number
+            )
+            if earlier < self.spec.configurations():  # a new sampled configuration: its other seeds wait
                 for s in self.spec.seeds[1:]:
                     self.study.enqueue_trial(dict(trial.params), user_attrs={"seed": s}, skip_if_exists=False)
-            return trial, seed
+                trial.set_user_attr("seed", self.spec.seeds[0])
+                return self.spec.seeds[0]
+            trial.set_user_attr("lead", False)
+        trial.set_user_attr("surplus", True)
+        self.study.tell(trial, state=TrialState.FAIL)
+        return None
 
     def _work(self, host) -> None:
         while True:

@@ -238,3 +238,22 @@ def test_recording_survives_a_finished_event(small_letters, tmp_path):
     rec.finish(FinishedEvent(1, 0.1, 0.5, False, 1.0, epochs_completed=1, step=4, steps_per_epoch=4))
     row = store.runs()[0]
     assert row.status == "finished" and row.final_checkpoint == "" and row.test_acc == 0.5
+
+
+def test_the_best_checkpoint_holds_the_best_weights_not_the_final_ones(tmp_path, small_letters):
+    import numpy as np
+
+    store = RunStore(tmp_path / "runs.db")
+    config = TrainConfig(epochs=1, engine="numpy").validate()
+    run = TrainingRun(config, small_letters)
+    last = run.run()
+    best = [np.full_like(w, 0.25) for w in run.network.weights()]  # plainly not the final weights
+    rec = RunRecorder(store, config, dataset_record(small_letters), name="b", source="test")
+    model = Model(run.network, small_letters.classes, small_letters.norm_size, config, run.history)
+    rec.finish(last, model, best)
+    row = store.runs()[0]
+    for got, want in zip(load_checkpoint(row.best_checkpoint).network.weights(), best):
+        np.testing.assert_array_equal(got, want)
+    final = load_checkpoint(row.final_checkpoint).network.weights()
+    for got, want in zip(final, run.network.weights()):
+        np.testing.assert_array_equal(got, want)  # and the final model was left as it was
