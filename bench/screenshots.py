@@ -23,6 +23,7 @@ def main() -> int:
     width, height = (int(v) for v in size.split("x"))
     tag = ("-dark" if dark else "") + ("" if data == "builtin" else "-" + Path(data).name) + f"-{size}"
     os.environ.setdefault("BACKPROP_STUDIO_SETTINGS", os.path.join(tempfile.mkdtemp(), "s.ini"))
+    os.environ.setdefault("BACKPROP_STUDIO_RUNS_DB", os.path.join(tempfile.mkdtemp(), "runs.db"))
     from PySide6.QtCore import QEventLoop, QTimer
     from PySide6.QtGui import QColor, QPalette
     from PySide6.QtWidgets import QApplication, QMessageBox
@@ -124,6 +125,22 @@ def main() -> int:
     shot("9-diverged")
     w.plots.set_log_loss(True)
     shot("9b-diverged-log")
+    # the runs recorded so far, the last two overlaid
+    w.tabs.setCurrentWidget(w.runs_view)
+    w.runs_view.refresh()
+    w.runs_view.select_ids(set(sorted(w.runs_view.rows)[-2:]))
+    shot("10-runs")
+    # a small sweep from the window: the table, the curves, parallel coordinates, importance
+    from gui.views.sweeps import NewSweepDialog
+
+    d = NewSweepDialog(w)
+    d.grid.setPlainText("lr=0.001,0.003,0.01\nact=relu,tanh")
+    d.seeds.setText("0,1")
+    w.hyper.set_config(TrainConfig(epochs=4, batch_size=32, engine="numpy"))
+    d.spec = d.spec_for(w.hyper.config().to_dict())
+    w.new_sweep(d)
+    wait(w.sweep_panel.finished, 300000)
+    shot("11-sweep")
     w.dirty = False
     w.close()
     print("\n".join(str(p) for p in sorted(out.glob("*.png"))))

@@ -92,6 +92,8 @@ class RunsView(QWidget):
         self.table.verticalHeader().hide()
         self.table.horizontalHeader().setStretchLastSection(True)
         self.table.setAlternatingRowColors(True)
+        self.table.setWordWrap(False)
+        self.table.setTextElideMode(Qt.ElideRight)
         self.table.selectionModel().selectionChanged.connect(self._on_selection)
         self.table.doubleClicked.connect(lambda _i: self.rename())
 
@@ -195,6 +197,9 @@ class RunsView(QWidget):
             self.dataset_box.setCurrentText(current)
         self.dataset_box.blockSignals(False)
         self.status.setText(f"{len(rows)} runs in {store.where}")
+        self.table.resizeColumnsToContents()
+        name_col = HEADERS.index("name")
+        self.table.setColumnWidth(name_col, min(max(self.table.columnWidth(name_col), 160), 320))
         if selected:
             self.select_ids(selected)
         self._on_selection()

@@ -141,7 +141,7 @@ class SweepPanel(QWidget):
         self.curves = pg.PlotWidget(title="trials: validation accuracy")
         self.curves.setLabel("bottom", "epoch")
         self.curves.setYRange(0, 1)
-        self.parallel = pg.PlotWidget(title="parallel coordinates: swept values → validation accuracy")
+        self.parallel = pg.PlotWidget(title="parallel coordinates (red: best)")
         self.parallel.getPlotItem().hideAxis("left")
         self.importance = pg.PlotWidget(title="parameter importance (PED-ANOVA)")
         self.importance.setYRange(0, 1)
@@ -308,6 +308,8 @@ class SweepPanel(QWidget):
             p.plot(list(range(len(y))), y, pen=pg.mkPen(color, width=3 if scored[k].best else 1.5))
         axis = p.getPlotItem().getAxis("bottom")
         axis.setTicks([[(i, n) for i, n in enumerate([*names, "val acc"])]])
+        p.setXRange(-0.15, len(names) + 0.15, padding=0)
+        p.setYRange(-0.05, 1.05, padding=0)
 
     def _draw_importance(self) -> None:
         from engine.runs.sweep import importances
