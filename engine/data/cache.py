@@ -167,3 +167,13 @@ def evict(keep: Path | None = None, cap: int | None = None) -> None:
             continue
         p.unlink(missing_ok=True)
         total -= size
+
+
+def lookup(fp: str, norm_size, classes: list[str], use_cache: bool = True):
+    """The cache key of decoded images with content fingerprint ``fp`` at ``norm_size``, and the
+    cached ``(meta, pools)`` if they are there and were made for the same classes and size."""
+    key = f"{fp}-{norm_size[0]}x{norm_size[1]}"
+    hit = load_pools(key) if use_cache else None
+    if hit and hit[0]["classes"] == classes and tuple(hit[0]["norm_size"]) == tuple(norm_size):
+        return key, hit
+    return key, None

@@ -47,9 +47,8 @@ def open_course(root: Path, norm_size, progress, use_cache, split_seed=0, val_sp
             ys[s].append(LETTERS.index(letter))
     present = [root / n for n in JSONS.values()] + [f for s in files for f in files[s] if f.is_file()]
     fp = cache.fingerprint("course", present, root.resolve())
-    key = f"{fp}-{norm_size[0]}x{norm_size[1]}"
-    hit = cache.load_pools(key) if use_cache else None
-    if hit and hit[0]["classes"] == LETTERS and tuple(hit[0]["norm_size"]) == tuple(norm_size):
+    key, hit = cache.lookup(fp, norm_size, LETTERS, use_cache)
+    if hit:
         meta, pools = hit
         skipped = meta.get("skipped", [])
     else:

@@ -67,9 +67,8 @@ def open_folders(root: Path, norm_size, progress, use_cache, split_seed=0, val_s
         raise UserError(f"{root}: no class folders with images found")
     all_files = [f for files in per_pool.values() for fs in files.values() for f in fs]
     fp = cache.fingerprint("folders", all_files, root)
-    key = f"{fp}-{norm_size[0]}x{norm_size[1]}"
-    hit = cache.load_pools(key) if use_cache else None
-    if hit and hit[0]["classes"] == classes and tuple(hit[0]["norm_size"]) == tuple(norm_size):
+    key, hit = cache.lookup(fp, norm_size, classes, use_cache)
+    if hit:
         meta, pools = hit
         skipped = meta.get("skipped", [])
     else:

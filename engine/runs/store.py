@@ -19,7 +19,7 @@ import math
 import os
 import socket
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from engine.errors import UserError
@@ -35,14 +35,16 @@ class StoreError(UserError):
     """The run store cannot be used (newer schema, not a database, unreachable server)."""
 
 
-def default_location() -> str:
-    """``$BACKPROP_STUDIO_RUNS_DB``, else ``runs.db`` in the user's data folder."""
-    env = os.environ.get("BACKPROP_STUDIO_RUNS_DB")
-    if env:
-        return env
+def data_dir() -> Path:
+    """The user's data folder for Backprop Studio (platformdirs)."""
     import platformdirs
 
-    return str(platformdirs.user_data_path("backprop-studio", appauthor=False) / "runs.db")
+    return platformdirs.user_data_path("backprop-studio", appauthor=False)
+
+
+def default_location() -> str:
+    """``$BACKPROP_STUDIO_RUNS_DB``, else ``runs.db`` in the user's data folder."""
+    return os.environ.get("BACKPROP_STUDIO_RUNS_DB") or str(data_dir() / "runs.db")
 
 
 def database_url(target: str) -> str:
@@ -130,7 +132,6 @@ class RunRow:
     final_checkpoint: str
     host: str = ""
     pid: int | None = None
-    extra: dict = field(default_factory=dict)
 
     @classmethod
     def from_mapping(cls, m) -> RunRow:
@@ -192,9 +193,7 @@ class RunStore:
                 raise StoreError(f"{path.parent}: cannot create the run store's folder ({exc.strerror})") from None
             default_ck = path.parent / "checkpoints"
         else:
-            import platformdirs
-
-            default_ck = platformdirs.user_data_path("backprop-studio", appauthor=False) / "checkpoints"
+            default_ck = data_dir() / "checkpoints"
         self.checkpoints = Path(checkpoints) if checkpoints else default_ck
         kwargs: dict = {}
         if self.is_sqlite:
@@ -244,16 +243,16 @@ class RunStore:
                 return
             except StoreError:
                 raise
-            except sa.exc.OperationalError as exc:
+            except sa.exc.DatabaseError as exc:
                 msg = str(exc.orig) if exc.orig else str(exc)
                 if "already exists" in msg and attempt < 2:  # another process created it meanwhile
                     continue
-                raise StoreError(f"{self.where}: cannot open the run store ({_first_line(msg)})") from None
-            except sa.exc.DatabaseError as exc:
-                msg = str(exc.orig) if exc.orig else str(exc)
-                if "already exists" in msg and attempt < 2:
-                    continue
-                raise StoreError(f"{self.where}: not a run store database ({_first_line(msg)})") from None
+                what = (
+                    "cannot open the run store"
+                    if isinstance(exc, sa.exc.OperationalError)
+                    else "not a run store database"
+                )
+                raise StoreError(f"{self.where}: {what} ({_first_line(msg)})") from None
 
     def schema_revision(self) -> str | None:
         from alembic.runtime.migration import MigrationContext
@@ -323,7 +322,7 @@ class RunStore:
 
     def delete(self, run_ids: list[int], files: bool = True) -> int:
         """Delete runs (their epochs too) and, by default, their checkpoint files."""
-        rows = [r for r in (self.run(i) for i in run_ids) if r is not None]
+        rows = self.runs(ids=run_ids)
         with self.engine.begin() as conn:
             conn.execute(self.epochs_t.delete().where(self.epochs_t.c.run_id.in_(run_ids)))
             conn.execute(self.runs_t.delete().where(self.runs_t.c.id.in_(run_ids)))

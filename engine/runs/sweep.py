@@ -250,16 +250,13 @@ def parse_seeds(text: str) -> list[int]:
 # == storage =====================================================================================
 def default_storage() -> str:
     """``sweeps.db`` beside the run store (a file: no server to start)."""
-    from engine.runs.store import default_location
-
-    loc = default_location()
-    if "://" in loc:
-        import platformdirs
-
-        return "sqlite:///" + str(platformdirs.user_data_path("backprop-studio", appauthor=False) / "sweeps.db")
     from pathlib import Path
 
-    path = Path(loc).expanduser().resolve().parent / "sweeps.db"
+    from engine.runs.store import data_dir, default_location
+
+    loc = default_location()
+    folder = data_dir() if "://" in loc else Path(loc).expanduser().resolve().parent
+    path = folder / "sweeps.db"
     path.parent.mkdir(parents=True, exist_ok=True)
     return "sqlite:///" + str(path)
 
@@ -561,6 +558,11 @@ class Sweep:
         self.on_event("trial", info)
         self.on_event("progress", self.progress())
 
+    def results(self) -> list[Row]:
+        """The table as it stands (safe while trials run)."""
+        with self._lock:
+            return results(self.study, self.spec)
+
     def progress(self) -> Progress:
         total = self.spec.total_trials()
         done = sum(1 for t in self.trials if t.state != "running")
@@ -617,7 +619,7 @@ def results(study, spec: SweepSpec) -> list[Row]:
     return out
 
 
-def _ms(xs: list[float], pct: bool = True) -> str:
+def mean_std(xs: list[float], pct: bool = True) -> str:
     if not xs:
         return "–"
     m, s = float(np.mean(xs)), float(np.std(xs)) if len(xs) > 1 else 0.0
@@ -651,7 +653,7 @@ def format_table(rows: list[Row], spec: SweepSpec, fmt: str = "markdown") -> str
             extra.append(f"{r.failed} failed")
         return f"{len(r.val)}" + (f" ({', '.join(extra)})" if extra else "")
 
-    body = [[*(str(r.params.get(n, "")) for n in names), _ms(r.val), _ms(r.test), note(r)] for r in rows]
+    body = [[*(str(r.params.get(n, "")) for n in names), mean_std(r.val), mean_std(r.test), note(r)] for r in rows]
     head = [*names, val_h, test_h, "runs"]
     if fmt == "latex":
 

@@ -5,6 +5,7 @@ note, delete; open a run's model; train again with its settings; export rows and
 from __future__ import annotations
 
 import math
+import time
 
 import numpy as np
 import pyqtgraph as pg
@@ -206,8 +207,6 @@ class RunsView(QWidget):
 
     def _items(self, r: RunRow) -> list[QStandardItem]:
         c = r.config
-        import time as _t
-
         values = [
             (str(r.id), r.id),
             (r.name, r.name.lower()),
@@ -226,7 +225,7 @@ class RunsView(QWidget):
             _num(r.wall_time, "{:.1f} s"),
             (", ".join(r.tags), ", ".join(r.tags)),
             (r.note, r.note),
-            (_t.strftime("%Y-%m-%d %H:%M", _t.localtime(r.started)), r.started),
+            (time.strftime("%Y-%m-%d %H:%M", time.localtime(r.started)), r.started),
         ]
         items = []
         for text, key in values:

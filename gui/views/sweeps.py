@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from engine.errors import UserError
-from engine.runs.sweep import PRUNERS, SEARCHES
+from engine.runs.sweep import PRUNERS, SEARCHES, mean_std
 from engine.training.history import format_duration
 from engine.training.run import EvalEvent
 
@@ -105,6 +105,15 @@ class _Bridge(QObject):
     done = Signal(object)
 
 
+def _forward(bridge: _Bridge, kind: str, payload) -> None:
+    """From the sweep's threads: trials, and validation events only (the curves need nothing
+    else; a queued signal per training step would flood the GUI thread)."""
+    if kind == "trial":
+        bridge.trial.emit(payload)
+    elif kind == "event" and isinstance(payload[1], EvalEvent):
+        bridge.event.emit(*payload)
+
+
 class SweepPanel(QWidget):
     """The Sweep tab. :meth:`start` runs a sweep in the background on the run host's workers."""
 
@@ -174,9 +183,7 @@ class SweepPanel(QWidget):
             dataset,
             workers=workers,
             store=self.controller.store(),
-            on_event=lambda kind, p: (
-                b.trial.emit(p) if kind == "trial" else (b.event.emit(*p) if kind == "event" else None)
-            ),
+            on_event=lambda kind, p: _forward(b, kind, p),
         )
         self.curves.clear()
         self._curves.clear()
@@ -249,25 +256,17 @@ class SweepPanel(QWidget):
         self.finished.emit()
 
     # -- the table and the plots -------------------------------------------------------------
-    def rows(self):
-        from engine.runs.sweep import results
-
-        with self.sweep._lock:
-            return results(self.study, self.spec)
-
     def _refresh_table(self) -> None:
         if self.study is None:
             return
-        rows = self.rows()
+        rows = self.sweep.results()
         names = [p.name for p in self.spec.params]
         heads = [*names, f"epoch-{self.spec.epochs()} val acc (%)", "test acc (%)", "runs"]
         self.table.setColumnCount(len(heads))
         self.table.setHorizontalHeaderLabels(heads)
         self.table.setRowCount(len(rows))
-        from engine.runs.sweep import _ms
-
         for i, r in enumerate(rows):
-            cells = [*(str(r.params.get(n, "")) for n in names), _ms(r.val), _ms(r.test), str(len(r.val))]
+            cells = [*(str(r.params.get(n, "")) for n in names), mean_std(r.val), mean_std(r.test), str(len(r.val))]
             if r.pruned:
                 cells[-1] += f" ({r.pruned} pruned)"
             for j, text in enumerate(cells):

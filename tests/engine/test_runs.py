@@ -193,26 +193,23 @@ def test_the_running_process_own_runs_are_not_reaped(tmp_path, small_letters):
     assert store.run(rid).status == "running"
 
 
-def test_the_cli_records_its_runs(tmp_path):
-    db = tmp_path / "cli.db"
-    out = subprocess.run(
-        [sys.executable, "main.py", "train", "--epochs", "2", "--engine", "numpy", "--quiet", "--runs-db", str(db)],
+def train_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "main.py", "train", "--engine", "numpy", "--quiet", *args],
         cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=300,
     )
+
+
+def test_the_cli_records_its_runs(tmp_path):
+    db = tmp_path / "cli.db"
+    out = train_cli("--epochs", "2", "--runs-db", str(db))
     assert out.returncode == 0, out.stderr
     rows = RunStore(db).runs()
     assert len(rows) == 1 and rows[0].status == "finished" and rows[0].source == "cli" and rows[0].epochs_done == 2
-    newer = subprocess.run(
-        [sys.executable, "main.py", "train", "--epochs", "1", "--engine", "numpy", "--quiet", "--no-record"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert newer.returncode == 0
+    assert train_cli("--epochs", "1", "--no-record").returncode == 0
 
 
 def test_a_newer_store_does_not_stop_training(tmp_path):
@@ -220,13 +217,7 @@ def test_a_newer_store_does_not_stop_training(tmp_path):
     RunStore(db).close()
     with sqlite3.connect(db) as conn:
         conn.execute("UPDATE runstore_version SET version_num = 'r9999'")
-    out = subprocess.run(
-        [sys.executable, "main.py", "train", "--epochs", "1", "--engine", "numpy", "--quiet", "--runs-db", str(db)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    out = train_cli("--epochs", "1", "--runs-db", str(db))
     assert out.returncode == 0
     assert "warning:" in out.stderr and "newer Backprop Studio" in out.stderr and "Traceback" not in out.stderr
 
