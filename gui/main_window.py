@@ -66,6 +66,7 @@ class MainWindow(QMainWindow):
         self.tasks = Tasks(self)
         self.session = Session(self.tasks, self)
         self.controller = RunController(self)
+        self.controller.store_location = settings.read("runs_db") or None
         self._last_error = ""
 
         saved = TrainConfig.from_dict(settings.read("hyperparameters"))
@@ -120,6 +121,7 @@ class MainWindow(QMainWindow):
         self.sweep_panel.finished.connect(self.runs_view._mark_stale)
         self.runs_view.open_model.connect(lambda path: self.session.open_checkpoint(path))
         self.runs_view.train_again.connect(self._train_again)
+        self.runs_view.show_in_training.connect(self._show_runs_in_training)
 
         self.splitter = QSplitter(Qt.Horizontal)
         self.splitter.addWidget(left)
@@ -508,6 +510,10 @@ class MainWindow(QMainWindow):
         self.tabs.setCurrentWidget(self.plots)
         self.show_status("Settings filled in from the run: press Start Training (Ctrl+R)")
 
+    def _show_runs_in_training(self, runs: list) -> None:
+        self.plots.add_stored_runs(runs)
+        self.tabs.setCurrentWidget(self.plots)
+
     def reset_weights(self) -> bool:
         """A fresh, untrained model from the panel's hyperparameters (asks first if unsaved)."""
         if self.training or self.dataset is None:
@@ -657,6 +663,31 @@ class MainWindow(QMainWindow):
         self.session.route_paths(paths, self.hyper.device.currentText())
 
     # == tools and help =====================================================================
+    def choose_run_store(self, location: str | None = None) -> bool:
+        """Where runs are recorded: a file or a database URL (empty: the default); remembered."""
+        from engine.runs.store import RunStore, StoreError, default_location
+
+        if location is None:
+            text, ok = QInputDialog.getText(
+                self,
+                "Run Store",
+                f"Record runs in this file or database URL (empty: the default, {default_location()}):",
+                text=self.controller.store_location or "",
+            )
+            if not ok:
+                return False
+            location = text.strip()
+        try:
+            RunStore(location or None).close()
+        except StoreError as exc:
+            self.error("Run Store", str(exc))
+            return False
+        settings.write("runs_db", location)
+        self.controller.set_store(location or None)
+        self.runs_view.refresh()
+        self.show_status(f"Runs are recorded in {location or default_location()}")
+        return True
+
     def gradient_check(self):
         dialog = GradcheckDialog(self)
         dialog.setAttribute(Qt.WA_DeleteOnClose)

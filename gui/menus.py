@@ -111,6 +111,7 @@ def build_menus(w) -> Actions:
 
     tools = mb.addMenu("T&ools")
     gradcheck = _action(w, tools, "&Gradient Check", w.gradient_check, "Ctrl+G")
+    _action(w, tools, "&Run Store Location…", w.choose_run_store, tip="The file or database URL runs are recorded in")
     h = mb.addMenu("&Help")
     shortcuts = _action(w, h, "&Keyboard Shortcuts", w.show_shortcuts, "F1")
     about = _action(w, h, "&About Backprop Studio", w.show_about)

@@ -27,6 +27,7 @@ DEFAULTS: dict[str, Any] = {
     "last_export_dir": "",
     "show_legends": True,
     "smoothing": 0.95,
+    "runs_db": "",  # the run store: a file or a database URL; empty for the default
 }
 MAX_RECENT = 8
 

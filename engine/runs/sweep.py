@@ -500,17 +500,19 @@ class Sweep:
         if self._cancel.is_set():
             run.stop()
         last, pruned = None, False
+        pruning = self.spec.prune != "none"
         for ev in run.events():
             if recorder:
                 recorder.on_event(ev)
             self.on_event("event", (trial.number, ev))
             if isinstance(ev, EvalEvent):
                 info.val_acc, info.epochs_done = ev.val_acc, ev.epoch
-                with self._lock:
-                    trial.report(ev.val_acc, ev.epoch)
-                    if not pruned and trial.should_prune():
-                        pruned = True
-                        run.stop()
+                if pruning:  # a report is a database write: only when a pruner reads it (the store has the curve)
+                    with self._lock:
+                        trial.report(ev.val_acc, ev.epoch)
+                        if not pruned and trial.should_prune():
+                            pruned = True
+                            run.stop()
             last = ev
         with self._lock:
             self._runs.pop(trial.number, None)

@@ -74,6 +74,7 @@ class RunsView(QWidget):
 
     open_model = Signal(str)  # a checkpoint path
     train_again = Signal(dict)  # a config dict
+    show_in_training = Signal(list)  # [(name, epochs, steps)] of the selected runs, from the store
 
     def __init__(self, controller, parent=None):
         super().__init__(parent)
@@ -123,6 +124,7 @@ class RunsView(QWidget):
             ("note", "Note…", self.edit_note, "A note on the selected run"),
             ("open", "Open Model", self.open_selected, "Open the selected run's final checkpoint"),
             ("again", "Train Again", self.train_again_selected, "Fill the hyperparameters with this run's"),
+            ("overlay", "Show in Training", self.show_selected_in_training, "Overlay these runs on the Training tab"),
             ("export", "Export Rows…", self.export_rows, "The selected rows as CSV, Markdown or LaTeX"),
             ("curves", "Export Curves…", self.export_curves, "The selected runs' per-epoch curves as CSV"),
             ("delete", "Delete…", self.delete_selected, "Delete the selected runs and their checkpoints"),
@@ -131,7 +133,7 @@ class RunsView(QWidget):
             b.setToolTip(tip)
             b.clicked.connect(slot)
             self.buttons[key] = b
-            (actions if len(self.buttons) <= 5 else actions2).addWidget(b)
+            (actions if len(self.buttons) <= 6 else actions2).addWidget(b)
         actions.addStretch(1)
         actions2.addStretch(1)
         self.status = QLabel("")
@@ -284,7 +286,7 @@ class RunsView(QWidget):
         n = len(self.selected_ids())
         for key in ("rename", "note", "open", "again"):
             self.buttons[key].setEnabled(n == 1)
-        for key in ("tags", "export", "curves", "delete"):
+        for key in ("tags", "export", "curves", "delete", "overlay"):
             self.buttons[key].setEnabled(n >= 1)
         if n == 1:
             r = self.selected_rows()[0] if self.selected_rows() else None
@@ -354,6 +356,15 @@ class RunsView(QWidget):
         rows = self.selected_rows()
         if len(rows) == 1:
             self.train_again.emit(dict(rows[0].config))
+
+    def show_selected_in_training(self) -> None:
+        """The selected runs, named, under the Training tab's current run (at most 12)."""
+        store = self.controller.store()
+        if store is None:
+            return
+        runs = [(f"#{r.id} {r.name}", store.epochs(r.id), store.steps(r.id)) for r in self.selected_rows()[:12]]
+        if runs:
+            self.show_in_training.emit(runs)
 
     def export_rows(self, path: str | None = None) -> str | None:
         from engine.runs.tables import format_runs

@@ -162,6 +162,19 @@ class RunCurves:
         self.buffers["val_acc"].extend(h.val_epoch, h.val_acc)
         self.best = tuple(h.best) if h.best else None
 
+    def add_stored(self, epochs, steps) -> None:
+        """A run from the run store: its per-epoch rows and its (global step, loss) points."""
+        if steps:
+            last = steps[-1][0]
+            per = max(1, round(last / max(len(epochs), 1)))
+            self.steps_per_epoch = per
+            xs, ys = zip(*steps, strict=True)
+            self.buffers["step_raw"].extend(np.asarray(xs, float) / per, np.asarray(ys, float))
+        for key, attr in (("epoch_loss", "train_loss"), ("train_acc", "train_acc")):
+            self.buffers[key].extend(*_column(epochs, attr))
+        for key, attr in (("val_loss", "val_loss"), ("val_acc", "val_acc")):
+            self.buffers[key].extend(*_column(epochs, attr))
+
     def empty(self) -> bool:
         return not any(b.n for b in self.buffers.values())
 
@@ -184,6 +197,12 @@ class RunCurves:
             out.buffers[k].extend(x, y)
         out.times.extend(*self.times.view())
         return out
+
+
+def _column(epochs, attr: str) -> tuple[list[int], list[float]]:
+    """The epochs that have ``attr`` and its values (validation may not run every epoch)."""
+    pairs = [(e.epoch, getattr(e, attr)) for e in epochs if getattr(e, attr) is not None]
+    return [p[0] for p in pairs], [p[1] for p in pairs]
 
 
 def _push(item, x: np.ndarray, y: np.ndarray) -> None:
@@ -408,6 +427,16 @@ class TrainingPlots(QWidget):
                     if label.text == (curves.name or "earlier run"):
                         label.setToolTip(tooltip)
         self.redraw()
+
+    def add_stored_runs(self, runs) -> None:
+        """Runs from the run store, ``[(name, epochs, steps)]``, faint under the current run."""
+        for name, epochs, steps in runs:
+            curves = RunCurves(name)
+            curves.add_stored(epochs, steps)
+            if not curves.empty():
+                self._add_previous(curves, tooltip=f"{name} (from the Runs tab)")
+        self._fit_y = True
+        self.redraw(fit_x=True)
 
     def clear_previous(self) -> None:
         for _curves, items in self.previous:

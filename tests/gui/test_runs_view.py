@@ -88,3 +88,43 @@ def test_a_newer_store_is_said_and_training_goes_on(window, qtbot, tmp_path):
     assert problems and "newer Backprop Studio" in problems[0]
     window.tabs.setCurrentWidget(window.runs_view)
     assert "not recorded" in window.runs_view.status.text()
+
+
+def test_stored_runs_shown_in_training_are_named_and_drawn(window, qtbot, tmp_path):
+    window.controller.set_store(str(tmp_path / "runs.db"))
+    window.plots.keep_box.setChecked(False)  # only the overlay puts curves underneath
+    train(window, qtbot, lr=0.002, epochs=3)
+    row = RunStore(tmp_path / "runs.db").runs()[0]
+    window.plots.clear_previous()
+    window.tabs.setCurrentWidget(window.runs_view)
+    window.runs_view.select_ids({row.id})
+    window.runs_view.buttons["overlay"].click()
+    assert window.tabs.currentWidget() is window.plots
+    assert len(window.plots.previous) == 1
+    curves, items = window.plots.previous[0]
+    assert curves.name == f"#{row.id} {row.name}"
+    x, y = curves.buffers["val_acc"].view()
+    stored = RunStore(tmp_path / "runs.db").epochs(row.id)
+    assert list(x) == [1, 2, 3] and list(y) == [e.val_acc for e in stored]
+    sx, _sy = curves.buffers["step_raw"].view()
+    assert len(sx) and abs(sx[-1] - 3.0) < 0.05  # global steps mapped back to epochs
+    labels = [label.text for _s, label in window.plots.loss_plot.getPlotItem().legend.items]
+    assert curves.name in labels
+
+
+def test_the_run_store_location_is_chosen_checked_and_remembered(window, qtbot, tmp_path):
+    from gui import settings
+
+    newer = tmp_path / "newer.db"
+    RunStore(newer).close()
+    with sqlite3.connect(newer) as conn:
+        conn.execute("UPDATE runstore_version SET version_num = 'r9999'")
+    errors = []
+    window.error = lambda title, msg: errors.append(msg)
+    assert not window.choose_run_store(str(newer))
+    assert errors and "newer" in errors[0] and settings.read("runs_db") == ""
+    mine = tmp_path / "mine.db"
+    assert window.choose_run_store(str(mine))
+    assert settings.read("runs_db") == str(mine)
+    train(window, qtbot)
+    assert len(RunStore(mine).runs()) == 1
