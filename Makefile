@@ -37,6 +37,7 @@ bench: $(STAMP)
 	$(PY) bench/bench_engine.py
 	$(PY) bench/bench_gui.py
 	$(PY) bench/bench_sweep.py
+	$(PY) bench/bench_userfn.py
 
 gradcheck: $(STAMP)
 	$(PY) main.py gradcheck

@@ -51,6 +51,8 @@ TRAIN_OPTIONS = [
         "validation fraction where the data has no validation split (0: train on all of it)",
     ),
     (("--split-seed",), "split_seed", int, "seed of the train/val/test split where the data has none"),
+    (("--functions",), "functions", str, "your own ops, FILE.py[,FILE.py] (with --engine user)"),
+    (("--function-roles",), "function_roles", str, "corrections of the roles found: Class=role,…"),
 ]
 
 
@@ -93,6 +95,14 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--act", default=None, help="activation, for a checkpoint that does not record one")
     pr.add_argument("images", nargs="+")
     sub.add_parser("gradcheck", help="check every hand-written backward numerically")
+    ck = sub.add_parser("check", help="check your own backward passes (Functions or NumPy ops) against the reference")
+    ck.add_argument("files", nargs="+", metavar="FILE.py", help="your modules (a course's network.py, losses.py, …)")
+    ck.add_argument("--role", action="append", default=[], metavar="CLASS=ROLE", help="correct a role found")
+    ck.add_argument("--act", help="the activation of the end-to-end MLP check (default: the first found)")
+    ck.add_argument("--race", action="store_true", help="also train beside the reference and report where they part")
+    ck.add_argument("--data", default="builtin", help="the data of the race (default: the built-in letters)")
+    ck.add_argument("--steps", type=int, default=200, help="steps of the race (default 200)")
+    ck.add_argument("--time-limit", type=float, default=60.0, help="seconds your code may take (default 60)")
     x = sub.add_parser("export", help="export a checkpoint for other tools (ONNX: Netron, onnxruntime)")
     x.add_argument("--checkpoint", required=True)
     x.add_argument("--onnx", required=True, metavar="OUT.onnx", help="where to write the ONNX model")
@@ -169,6 +179,13 @@ def _overrides(a) -> dict:
     given = {dest: getattr(a, dest) for _, dest, _, _ in TRAIN_OPTIONS if getattr(a, dest) is not None}
     if "hidden" in given:
         given["hidden"] = parse_hidden_sizes(given["hidden"])
+    if "functions" in given:
+        files = [f.strip() for f in given["functions"].split(",") if f.strip()]
+        for f in files:
+            if not Path(f).is_file():
+                raise UserError(f"--functions {f}: no such file")
+        given["functions"] = [str(Path(f).resolve()) for f in files]
+        given.setdefault("engine", "user")
     if getattr(a, "layers", None) is not None:
         if a.layers < 2:
             raise UserError(f"--layer: {a.layers} must be at least 2 (one hidden layer)")
@@ -274,13 +291,20 @@ def cmd_train(a) -> int:
     print(f"data: {ds.describe()} (ready in {time.perf_counter() - t0:.1f} s)", flush=True)
     for s in ds.skipped[:5]:
         print(f"warning: skipped {s}", file=sys.stderr)
+    host = None
     if resumed:
         if resumed.classes != ds.classes or resumed.norm_size != ds.norm_size:
             raise UserError(f"{a.resume}: its classes/input size do not match {a.data}")
         _fingerprint_warning(resumed, ds, a.resume)
         resumed.network.config = config
-        run = TrainingRun(config, ds, resumed.network, resumed.history)
         print(f"resuming {resumed.history.where()}", flush=True)
+    if config.engine == "user":  # the user's code runs only in a worker process
+        from engine.training.host import RunHost
+
+        host = RunHost(spares=1)
+        run = host.start(config, ds, resumed and resumed.network, resumed and resumed.history)
+    elif resumed:
+        run = TrainingRun(config, ds, resumed.network, resumed.history)
     else:
         run = TrainingRun(config, ds)
     _print_hyperparameters(config, given)
@@ -330,6 +354,8 @@ def cmd_train(a) -> int:
         raise
     finally:
         signal.signal(signal.SIGINT, previous_handler)
+        if host is not None:
+            host.close()
     model = Model(
         run.network, ds.classes, ds.norm_size, config, run.history, dataset_name=ds.name, dataset=dataset_record(ds)
     )
@@ -543,6 +569,68 @@ def cmd_gradcheck(a) -> int:
     return 0 if all(r.passed for r in results) else 1
 
 
+def cmd_check(a) -> int:
+    from engine.inspect.functions import format_race, format_report
+    from engine.inspect.sandbox import SandboxError, run_sandboxed
+    from engine.model.userops import ROLES, parse_roles
+
+    files = []
+    for f in a.files:
+        p = Path(f)
+        if not p.is_file():
+            raise UserError(f"{f}: no such file")
+        if p.suffix != ".py":
+            raise UserError(f"{f}: not a Python file (.py)")
+        files.append(str(p.resolve()))
+    roles = parse_roles(",".join(a.role))
+    for name, role in roles.items():
+        if role not in ROLES:
+            raise UserError(f"--role {name}={role}: unknown role; choose one of {', '.join(ROLES)}")
+    try:
+        res, output = run_sandboxed(
+            "engine.inspect.functions.check_files", files, roles, a.act, files=files, time_limit=a.time_limit
+        )
+    except SandboxError as exc:
+        print(f"{', '.join(Path(f).name for f in files)}: {exc}", file=sys.stderr)
+        if exc.output.strip():
+            print("its last output:\n" + exc.output.strip()[-800:], file=sys.stderr)
+        return 1
+    if not res["ops"]:
+        print(
+            f"{', '.join(Path(f).name for f in files)}: no torch.autograd.Function subclasses or classes with "
+            "forward and backward found",
+            file=sys.stderr,
+        )
+        return 1
+    print(format_report(res))
+    ok = res["passed"]
+    if a.race:
+        from engine.data.images import normalize
+        from engine.data.layouts import open_dataset
+
+        ds = open_dataset(a.data)
+        act = res["mlp"].get("act") or "relu"
+        try:
+            race, _out = run_sandboxed(
+                "engine.inspect.functions.race_files",
+                files,
+                roles,
+                act,
+                normalize(ds.train.x[:2000]),
+                ds.train.y[:2000],
+                [32],
+                a.steps,
+                files=files,
+                time_limit=a.time_limit,
+            )
+        except SandboxError as exc:
+            print(f"race: {exc}", file=sys.stderr)
+            return 1
+        print(format_race(race))
+        ok = ok and not race.get("error") and race.get("first_difference") is None
+    return 0 if ok else 1
+
+
 def main(argv: list[str]) -> int:
     try:
         a = build_parser().parse_args(argv)
@@ -551,6 +639,7 @@ def main(argv: list[str]) -> int:
             "test": cmd_test,
             "predict": cmd_predict,
             "gradcheck": cmd_gradcheck,
+            "check": cmd_check,
             "cache": cmd_cache,
             "export": cmd_export,
             "sweep": cmd_sweep,

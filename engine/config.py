@@ -13,7 +13,7 @@ from engine.errors import UserError
 
 OPTIMIZERS = ("sgd", "adam", "adamw", "adagrad", "rmsprop", "adadelta")
 ACTIVATIONS = ("relu", "sigmoid", "tanh", "identity")
-ENGINES = ("torch", "numpy")
+ENGINES = ("torch", "numpy", "user")  # user: the user's own Functions/operators, in a worker
 INITS = ("he", "xavier", "normal")
 LOSS_REDUCTIONS = ("mean", "sum")
 # Optimizers whose update uses momentum (the GUI shows the field only for these).
@@ -78,6 +78,8 @@ class TrainConfig:
     val_split: float = 0.1
     split_seed: int = 0
     preset: str = "letters"
+    functions: list[str] = field(default_factory=list)  # the user's files, for engine "user"
+    function_roles: str = ""  # "Class=role,…": the user's corrections of the roles found
 
     def validate(self) -> TrainConfig:
         """Return a normalised copy, or raise :class:`UserError` naming the bad value."""
@@ -116,8 +118,18 @@ class TrainConfig:
                 raise UserError(f"{_LABELS[name]}: {value} is too large")
         if not isinstance(c.device, str) or not c.device:
             raise UserError(f"device: {c.device!r} is not a device name")
-        if c.engine == "numpy" and c.device != "cpu":
-            raise UserError("device: the numpy engine runs on the CPU only")
+        if c.engine in ("numpy", "user") and c.device != "cpu":
+            raise UserError(f"device: the {c.engine} engine runs on the CPU only")
+        if not isinstance(c.functions, (list, tuple)) or not all(isinstance(f, str) for f in c.functions):
+            raise UserError(f"functions: {c.functions!r} is not a list of files")
+        c.functions = list(c.functions)
+        if c.engine == "user" and not c.functions:
+            raise UserError(
+                "engine: 'user' trains with your own functions: load them first "
+                "(File ▸ Load Your Functions…, or --functions FILE.py)"
+            )
+        if not isinstance(c.function_roles, str):
+            raise UserError(f"function roles: {c.function_roles!r} is not text")
         if not isinstance(c.preset, str):
             c.preset = ""
         return c

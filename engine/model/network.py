@@ -267,8 +267,117 @@ def build_network(
     config: TrainConfig, in_features: int, n_classes: int, weights: list[np.ndarray] | None = None
 ) -> Network:
     """The network of ``config.engine``; its parameter count is checked before anything is allocated."""
+    if config.engine == "user":
+        from engine.model.userops import in_worker
+
+        if in_worker():  # the user's code runs only in worker processes
+            return UserNetwork(config, in_features, n_classes, weights)
+        # elsewhere (the window's predictions, a checkpoint opened) the reference computes the
+        # same forward pass
     cls = NumpyNetwork if config.engine == "numpy" else TorchNetwork
     return cls(config, in_features, n_classes, weights)
+
+
+class UserNetwork(TorchNetwork):
+    """An MLP whose forward and backward passes are the user's own ops (engine ``user``).
+
+    torch Functions train through ``.apply`` and autograd, as the course's ``MLP`` does;
+    NumPy operators through their ``forward``/``backward`` in float32. The optimizer is
+    PyTorch's, as for the torch engine, so the two differ only in the user's ops."""
+
+    engine = "user"
+
+    def _build(self, weights):
+        from engine.model.userops import load_kit
+
+        super()._build(weights)
+        self.kit, self.found = load_kit(self.config.functions, self.config.function_roles)
+        missing = self.kit.missing(self.config.act)
+        if missing:
+            raise ValueError("your functions lack " + ", ".join(missing))
+        styles = {style for _cls, style, _v in self.kit.ops.values()}
+        self._autograd = styles == {"torch"}  # all torch Functions: called directly, in torch
+
+    def _target(self, role: str, y, n_classes: int):
+        from engine.model.userops import onehot
+
+        if self.kit.ops[role][2].get("labels") == "onehot":
+            return torch.from_numpy(onehot(y.numpy(), n_classes).astype(np.float32))
+        return y
+
+    def _direct_step(self, x, y):
+        """Forward and backward through the user's Functions called directly (no autograd graph,
+        as the reference's fused path): (loss tensor, logits), the parameters' .grad set."""
+        from engine.model.userops import Ctx
+
+        kit, act = self.kit, self.config.act
+
+        def call(role, *inputs, needs=None):
+            cls = kit.ops[role][0]
+            ctx = Ctx(len(inputs), needs)
+            return cls.forward(ctx, *inputs), (cls, ctx)
+
+        def first(out):
+            return out[0] if isinstance(out, (tuple, list)) else out
+
+        n_layers = len(self._params) // 2
+        layer = kit.layer_kind()
+        in_out = layer == "linear" and kit.ops["linear"][2].get("w_layout") == "in_out"
+        tape, h = [], x
+        with torch.no_grad():
+            for i in range(n_layers):
+                W, b = self._params[2 * i], self._params[2 * i + 1]
+                if layer == "linear":
+                    h, node = call("linear", h, W.t() if in_out else W, b, needs=(i > 0, True, True))
+                else:
+                    h, node = call("matmul", h, W.t(), needs=(i > 0, True))
+                tape.append(("layer", i, node))
+                if i < n_layers - 1:
+                    h, node = call(act, h)
+                    tape.append(("act", i, node))
+            logits = h
+            if kit.loss_kind() == "cross_entropy":
+                loss, node = call("cross_entropy", logits, self._target("cross_entropy", y, logits.shape[1]))
+                tape.append(("loss", 0, node))
+            else:
+                q, n1 = call("softmax", logits)
+                logq, n2 = call("log", q)
+                loss, n3 = call("nll", logq, self._target("nll", y, logits.shape[1]))
+                tape += [("act", 0, n1), ("act", 0, n2), ("loss", 0, n3)]
+            g = torch.ones((), dtype=logits.dtype)
+            for kind, i, (cls, ctx) in reversed(tape):
+                out = cls.backward(ctx, g)
+                if kind == "layer":
+                    grads = list(out)
+                    dW = grads[1].t() if (in_out or layer == "matmul") else grads[1]
+                    self._params[2 * i].grad = dW.contiguous()
+                    if layer == "linear":
+                        self._params[2 * i + 1].grad = grads[2]
+                    else:
+                        self._params[2 * i + 1].grad = torch.zeros_like(self._params[2 * i + 1])
+                    g = grads[0]
+                else:
+                    g = first(out)
+        return loss, logits
+
+    def train_step(self, x, y):
+        from engine.model.userops import mlp_loss_and_grads
+
+        if self._autograd:
+            loss_t, logits = self._direct_step(x, y)
+            loss = float(loss_t.reshape(-1)[0])
+            if not math.isfinite(loss):
+                return loss, 0
+        else:
+            params = [p.detach().numpy() for p in self._params]
+            loss, grads, logits_np = mlp_loss_and_grads(self.kit, self.config.act, params, x.numpy(), y.numpy())
+            if not math.isfinite(loss):
+                return loss, 0
+            for p, g in zip(self._params, grads, strict=True):
+                p.grad = torch.from_numpy(np.ascontiguousarray(g, np.float32))
+            logits = torch.from_numpy(np.asarray(logits_np))
+        self._opt.step()
+        return loss, int((logits.argmax(1) == y).sum())
 
 
 def _fused(cls, params, **kw) -> torch.optim.Optimizer:

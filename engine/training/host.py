@@ -132,6 +132,7 @@ def _watch_lifeline(conn) -> None:
 def worker_main(jobs, events, stop, resume, lifeline) -> None:  # pragma: no cover - runs in a child process
     """A worker: import everything, then run jobs until told to quit (``None``)."""
     threading.Thread(target=_watch_lifeline, args=(lifeline,), daemon=True).start()
+    os.environ["BACKPROP_STUDIO_WORKER"] = "1"  # the user's own functions may be imported here
     import torch  # noqa: F401 - the warm-up: imports happen before the first job
 
     while True:

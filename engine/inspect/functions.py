@@ -1,0 +1,532 @@
+"""Check the user's own ops against the studio's reference, and say what is wrong in words.
+
+Everything here that calls user code runs in a sandbox child (:mod:`engine.inspect.sandbox`):
+:func:`check_files` and :func:`race_files` are the children's entry points and return plain
+data (dicts, lists, numbers, strings) that the CLI and the window show.
+
+Each op with a role is run on random inputs at batch sizes 1, 8 and 37 in float64: the forward
+error and each input's gradient error relative to the reference. A failure is then matched
+against the signatures of the usual mistakes (a factor of the batch size, a transposed weight
+gradient, an unsummed bias gradient, an activation derivative through the wrong tensor, an
+overflowing softmax, a saved tensor changed in place, the wrong number of gradients, results
+that change from call to call, a failure at batch size 1) and each match is said in plain words
+with its evidence. Then the whole MLP built from the ops is checked end to end against central
+finite differences.
+"""
+
+from __future__ import annotations
+
+import re
+import traceback
+from pathlib import Path
+
+import numpy as np
+
+from engine.model import userops as U
+
+BATCHES = (1, 8, 37)
+FWD_TOL = 1e-6
+GRAD_TOL = 1e-5
+E2E_TOL = 1e-5
+GRAD_NAMES = {
+    "linear": ["x", "W", "b"],
+    "matmul": ["x", "W"],
+    "cross_entropy": ["logits", "labels"],
+    "nll": ["log-probabilities", "labels"],
+}
+
+
+def rel_err(a, b) -> float:
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    if a.shape != b.shape:
+        return float("inf")
+    if not np.all(np.isfinite(a)):
+        return float("inf")
+    denom = max(np.linalg.norm(b), 1e-12)
+    return float(np.linalg.norm(a - b) / denom)
+
+
+def user_frames(exc: BaseException, files: list[str], limit: int = 6) -> str:
+    """The traceback trimmed to frames in the user's files, and the error line."""
+    wanted = {str(Path(f).resolve()) for f in files}
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if str(Path(f.filename).resolve()) in wanted]
+    lines = [f'  File "{Path(f.filename).name}", line {f.lineno}, in {f.name}\n    {f.line or ""}' for f in frames]
+    err = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+    return "\n".join([*lines[-limit:], err]) if lines else err
+
+
+# == one op ======================================================================================
+def _constant_factor(u, r) -> float | None:
+    """s if u ≈ s·r for one constant s (r not ~0), else None."""
+    u, r = np.asarray(u, np.float64), np.asarray(r, np.float64)
+    if u.shape != r.shape or not np.all(np.isfinite(u)):
+        return None
+    rr = float((r * r).sum())
+    if rr < 1e-20:
+        return None
+    s = float((u * r).sum() / rr)
+    if np.linalg.norm(u - s * r) > 1e-6 * max(np.linalg.norm(u), 1e-12):
+        return None
+    return s
+
+
+def _activation_alternatives(role: str, x, g) -> dict:
+    """What an activation's backward gives when written with the wrong tensor."""
+    sig = 1 / (1 + np.exp(-x))
+    if role == "sigmoid":
+        return {
+            "input": g * x * (1 - x),  # σ'(x) written as x(1-x): the input where the output is needed
+            "output": g * (1 / (1 + np.exp(-sig))) * (1 - 1 / (1 + np.exp(-sig))),  # σ(y)(1-σ(y)): through y
+        }
+    if role == "tanh":
+        t = np.tanh(x)
+        return {"input": g * (1 - x * x), "output": g * (1 - np.tanh(t) ** 2)}
+    return {}
+
+
+def _diagnose_grad(role, k, name, u, r, n, x, g) -> list[str]:
+    """Plain-words reasons for a wrong gradient ``u`` (reference ``r``) of input ``k``."""
+    out = []
+    u = None if u is None else np.asarray(u, np.float64)
+    if u is None:
+        return [f"backward returned None for the gradient of {name}"]
+    if role in ("linear", "matmul") and k == 1 and u.shape == r.T.shape and u.shape != r.shape:
+        if np.allclose(u, r.T, rtol=1e-6, atol=1e-9):
+            out.append(
+                f"the gradient of {name} is transposed: it has shape {list(u.shape)}, {name} has "
+                f"{list(r.shape)} (dW = gᵀ x for y = x Wᵀ + b)"
+            )
+            return out
+    if role == "linear" and k == 2 and u.ndim == 2 and u.shape[0] == n and u.shape[1:] == r.shape:
+        if np.allclose(u.sum(0), r, rtol=1e-6, atol=1e-9):
+            out.append(
+                f"the bias gradient is not summed over the batch: shape {list(u.shape)} where b has "
+                f"{list(r.shape)} (db = Σ over the batch of g)"
+            )
+            return out
+    if u.shape != r.shape:
+        out.append(f"the gradient of {name} has shape {list(u.shape)}, expected {list(r.shape)}")
+        return out
+    for which, alt in _activation_alternatives(role, x, g).items():
+        if rel_err(u, alt) < 1e-6:
+            if which == "input":
+                out.append(
+                    f"the derivative is written with the input x where it needs the output y: "
+                    f"{'σ′ = y(1 − y)' if role == 'sigmoid' else 'tanh′ = 1 − y²'}, with y from forward"
+                )
+            else:
+                out.append(
+                    "the derivative applies the activation again to its output: use y directly "
+                    f"({'σ′ = y(1 − y)' if role == 'sigmoid' else 'tanh′ = 1 − y²'})"
+                )
+            return out
+    s = _constant_factor(u, r)
+    if s is not None and n > 1:
+        if abs(s - n) < 1e-6 * n:
+            out.append(
+                f"the gradient of {name} is {n}× the reference at batch size {n} (a factor equal to the "
+                f"batch size): the loss is a batch mean: did you divide by N?"
+            )
+        elif abs(s * n - 1) < 1e-6:
+            out.append(
+                f"the gradient of {name} is 1/{n} of the reference at batch size {n}: divided by the "
+                f"batch size once too often (or a mean where a sum is needed)"
+            )
+        elif abs(s + 1) < 1e-6:
+            out.append(f"the gradient of {name} has the wrong sign")
+        elif abs(s - 1) > 1e-6:
+            out.append(f"the gradient of {name} is off by a constant factor {s:.4g}")
+    return out
+
+
+def _run_once(cls, style, role, variant, inputs, g):
+    op = U.Op(cls, style, len(inputs))
+    given = U.user_inputs(role, inputs, variant)
+    before = [np.array(a, copy=True) for a in given]
+    with np.errstate(all="ignore"):
+        out = op.forward(*given)
+    changed = [i for i, (a, b) in enumerate(zip(given, before, strict=True)) if not np.array_equal(a, b)]
+    with np.errstate(all="ignore"):
+        grads = op.backward(g)
+    return op, np.asarray(out, np.float64), list(grads), changed, op.modified_saved()
+
+
+def check_op(f: U.Found, cls, variant: dict, files: list[str]) -> dict:
+    """The checks of one op: rows per batch size, and diagnoses."""
+    role = f.role
+    res = {
+        "name": f.name,
+        "role": role,
+        "style": f.style,
+        "how": f.how,
+        "file": Path(f.file).name,
+        "line": f.line,
+        "rows": [],
+        "diagnoses": [],
+        "passed": True,
+        "forward_error": 0.0,
+        "grad_errors": {},
+    }
+    if role in ("ignore",):
+        res["passed"] = None
+        return res
+    diags: dict[str, tuple[str, list[int]]] = {}  # the same finding at several batch sizes is said once
+    current = {"n": 0}
+
+    def say(text):
+        key = re.sub(r"\d+", "N", text)
+        first, seen = diags.setdefault(key, (text, []))
+        if current["n"] and current["n"] not in seen:
+            seen.append(current["n"])
+
+    names = GRAD_NAMES.get(role, ["x"])
+    rng = np.random.default_rng(0)
+    for n in BATCHES:
+        current["n"] = n
+        row = {"batch": n, "forward": None, "grads": {}, "error": ""}
+        res["rows"].append(row)
+        if role == "activation":
+            inputs = U.probe_inputs("relu", n, rng)
+        else:
+            inputs = U.probe_inputs(role, n, rng, variant=variant)
+        x = inputs[0]
+        try:
+            with np.errstate(all="ignore"):
+                ref = U.reference_forward(role, inputs, variant) if role != "activation" else None
+            if role in ("cross_entropy", "nll"):
+                g = np.asarray(1.0)
+            else:
+                g = rng.standard_normal(x.shape if ref is None else np.shape(ref))
+            op, out, grads, changed, modified = _run_once(cls, f.style, role, variant, inputs, g)
+        except Exception as exc:  # noqa: BLE001 - their error, shown with their frames
+            text = user_frames(exc, files)
+            row["error"] = text
+            res["passed"] = False
+            continue
+        if changed:
+            say(
+                "forward changes its input in place (input "
+                + ", ".join(names[i] if i < len(names) else str(i) for i in changed)
+                + "): the caller's array, or a tensor saved for backward, is modified; work on a copy"
+            )
+        if modified:
+            say(
+                "a tensor saved for backward was then modified in place in forward (saved tensor "
+                f"#{modified[0] + 1}): backward sees the changed values; save a copy or avoid the in-place op"
+            )
+        # the number of gradients: one per forward input (torch), or one per differentiable input
+        n_inputs = len(inputs)
+        n_diff = n_inputs - (1 if role in ("cross_entropy", "nll") else 0)
+        count_wrong = (f.style != "numpy" and len(grads) != n_inputs) or (
+            f.style == "numpy" and len(grads) not in (n_inputs, n_diff)
+        )
+        if f.style != "numpy" and len(grads) != n_inputs:
+            say(f"backward returns {len(grads)} gradient(s); forward takes {n_inputs} inputs (return one per input)")
+        elif f.style == "numpy" and len(grads) not in (n_inputs, n_diff):
+            say(f"backward returns {len(grads)} gradient(s) for {n_diff} differentiable input(s)")
+        if role == "activation":
+            row["forward"] = 0.0 if out.shape == x.shape else float("inf")
+        else:
+            row["forward"] = rel_err(out, ref)
+            if not np.isfinite(row["forward"]) or row["forward"] > FWD_TOL:
+                res["passed"] = False
+        if role != "activation":
+            with np.errstate(all="ignore"):
+                refs = U.reference_backward(role, inputs, g, variant)
+            for k in range(n_diff):
+                u = grads[k] if k < len(grads) else None
+                err = rel_err(u, refs[k]) if u is not None else float("inf")
+                row["grads"][names[k] if k < len(names) else f"input {k}"] = err
+                if err > GRAD_TOL:
+                    res["passed"] = False
+                    if u is None and count_wrong:
+                        continue
+                    for d in _diagnose_grad(role, k, names[k] if k < len(names) else f"input {k}", u, refs[k], n, x, g):
+                        say(d)
+        # the same inputs again: the same numbers?
+        try:
+            _op2, out2, grads2, _c, _m = _run_once(cls, f.style, role, variant, inputs, g)
+            same = np.allclose(out2, out, rtol=1e-12, atol=0, equal_nan=True) and all(
+                (a is None and b is None)
+                or (a is not None and b is not None and np.allclose(a, b, rtol=1e-12, atol=0, equal_nan=True))
+                for a, b in zip(grads, grads2, strict=False)
+            )
+            if not same:
+                res["passed"] = False
+                say("non-deterministic: the same inputs give different results on a second call")
+        except Exception:  # noqa: BLE001 - the first call worked; a second that fails is said above
+            pass
+    failed = [r for r in res["rows"] if r["error"]]
+    current["n"] = 0
+    if failed:
+        last = failed[0]["error"].splitlines()[-1]
+        if len(failed) == 1 and failed[0]["batch"] == 1:
+            say(f"fails on batch size 1 (works on larger batches): {last}")
+        else:
+            sizes = ", ".join(str(r["batch"]) for r in failed)
+            say(f"raises an error at batch size {sizes}: {last}")
+    if role in ("softmax", "cross_entropy"):
+        _check_overflow(cls, f.style, role, variant, say, res)
+    errs = [r["forward"] for r in res["rows"] if r["forward"] is not None]
+    res["forward_error"] = max(errs) if errs else None
+    for r in res["rows"]:
+        for k, v in r["grads"].items():
+            res["grad_errors"][k] = max(res["grad_errors"].get(k, 0.0), v)
+    if any(r["error"] for r in res["rows"]):
+        res["passed"] = False
+    if diags:
+        res["passed"] = False
+    res["diagnoses"] = [
+        text + (f" (also at batch sizes {', '.join(map(str, seen[1:]))})" if len(seen) > 1 else "")
+        for text, seen in diags.values()
+    ]
+    return res
+
+
+def _check_overflow(cls, style, role, variant, say, res) -> None:
+    rng = np.random.default_rng(7)
+    inputs = U.probe_inputs(role, 4, rng, variant=variant)
+    inputs[0] = inputs[0] * 500  # logits in the hundreds: exp overflows without the max subtracted
+    try:
+        with np.errstate(all="ignore"):
+            out = np.asarray(U.Op(cls, style, len(inputs)).forward(*U.user_inputs(role, inputs, variant)), np.float64)
+    except Exception as exc:  # noqa: BLE001
+        say(f"fails for large logits (about 1000): {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}")
+        res["passed"] = False
+        return
+    if not np.all(np.isfinite(out)):
+        hint = "" if role == "softmax" else " and take log-softmax as z − max − log Σ exp(z − max)"
+        say(
+            f"{'softmax' if role == 'softmax' else 'the loss'} is not finite for large logits (about "
+            f"{np.abs(inputs[0]).max():.0f}): exp overflows (or log of an underflowed 0); subtract each "
+            f"row's max before exp{hint}"
+        )
+        res["passed"] = False
+
+
+# == the whole MLP ===============================================================================
+def check_mlp(kit: U.Kit, act: str) -> dict:
+    """Gradients of an MLP built from the user's ops against central finite differences of
+    the same ops' forward pass (float64, 7 → 5 → 4, batch 3)."""
+    missing = kit.missing(act)
+    if missing:
+        return {"ran": False, "why": "needs " + ", ".join(missing), "passed": None}
+    rng = np.random.default_rng(3)
+    sizes = [7, 5, 4]
+    params = []
+    for i in range(len(sizes) - 1):
+        params.append(rng.standard_normal((sizes[i + 1], sizes[i])) * 0.7)
+        params.append(rng.standard_normal(sizes[i + 1]) * 0.1)
+    x = rng.standard_normal((3, 7))
+    y = np.array([0, 3, 1])
+    names = [f"layer {i // 2 + 1} {'W' if i % 2 == 0 else 'b'}" for i in range(len(params))]
+    try:
+        _loss, grads, _ = U.mlp_loss_and_grads(kit, act, params, x, y)
+    except Exception as exc:  # noqa: BLE001
+        return {"ran": True, "passed": False, "why": f"the MLP's backward failed: {exc}", "errors": {}}
+
+    def loss_at(ps):
+        return U.mlp_loss_and_grads(kit, act, ps, x, y)[0]
+
+    errors = {}
+    eps = 1e-6
+    for i, p in enumerate(params):
+        if kit.layer_kind() == "matmul" and i % 2 == 1:
+            continue  # a matmul network has no biases
+        num = np.zeros_like(p)
+        for idx in np.ndindex(p.shape):
+            plus = [q.copy() for q in params]
+            minus = [q.copy() for q in params]
+            plus[i][idx] += eps
+            minus[i][idx] -= eps
+            num[idx] = (loss_at(plus) - loss_at(minus)) / (2 * eps)
+        errors[names[i]] = rel_err(grads[i], num)
+    worst = max(errors.values()) if errors else 0.0
+    return {
+        "ran": True,
+        "passed": bool(worst <= E2E_TOL),
+        "errors": errors,
+        "worst": worst,
+        "why": "" if worst <= E2E_TOL else f"the network's gradients differ from finite differences ({worst:.2e})",
+    }
+
+
+# == the sandbox's entry points ==================================================================
+def check_files(paths: list[str], roles: dict | None = None, act: str | None = None) -> dict:
+    """Load, find, assign roles, check each op and the whole MLP. Runs in a sandbox child."""
+    modules = U.load_modules(paths)
+    found, classes = U.discover(modules)
+    variants = U.assign_roles(found, classes, roles or {})
+    results = [check_op(f, classes[f.name], variants.get(f.name, {}), paths) for f in found]
+    kit = U.build_kit(found, classes, variants)
+    acts = [a for a in U.ACTIVATIONS if a in kit.ops and a != "identity"] or [a for a in U.ACTIVATIONS if a in kit.ops]
+    act = act or (acts[0] if acts else "relu")
+    mlp = check_mlp(kit, act)
+    mlp["act"] = act
+    checked = [r for r in results if r["passed"] is not None]
+    return {
+        "ops": [f.to_dict() for f in found],
+        "results": results,
+        "mlp": mlp,
+        "passed": bool(checked) and all(r["passed"] for r in checked) and mlp.get("passed") is not False,
+        "activations": [a for a in U.ACTIVATIONS if a in kit.ops],
+    }
+
+
+def race_files(
+    paths: list[str],
+    roles: dict,
+    act: str,
+    x: np.ndarray,
+    y: np.ndarray,
+    hidden: list[int],
+    steps: int,
+    lr: float = 0.05,
+    batch: int = 8,
+    seed: int = 0,
+    tol: float = 1e-6,
+) -> dict:
+    """The user's MLP and the reference from the same weights on the same batches, SGD in float64:
+    each step's two losses, and the first step (and parameter) where they part. In a sandbox child."""
+    from engine.model.init import initial_weights
+
+    modules = U.load_modules(paths)
+    found, classes = U.discover(modules)
+    variants = U.assign_roles(found, classes, roles or {})
+    kit = U.build_kit(found, classes, variants)
+    missing = kit.missing(act)
+    if missing:
+        return {"error": "your functions lack " + ", ".join(missing)}
+    sizes = [x.shape[1], *hidden, int(y.max()) + 1]
+    start = [w.astype(np.float64) for w in initial_weights(sizes, act, seed)]
+    ref_p = [w.copy() for w in start]
+    usr_p = [w.copy() for w in start]
+    ref_kit = _reference_kit(kit)
+    order = np.random.default_rng(seed).permutation(len(y))
+    names = [f"layer {i // 2 + 1} {'W' if i % 2 == 0 else 'b'}" for i in range(len(start))]
+    ref_loss, usr_loss = [], []
+    first = None
+    n_layers = len(start) // 2  # the order backward computes them: last layer first, W then b
+    backprop_order = [i for k in reversed(range(n_layers)) for i in (2 * k, 2 * k + 1)]
+    if kit.layer_kind() == "matmul":
+        backprop_order = [i for i in backprop_order if i % 2 == 0]
+    for s in range(steps):
+        idx = order[(s * batch) % len(y) :][:batch]
+        if len(idx) < batch:
+            idx = order[:batch]
+        xb, yb = x[idx].astype(np.float64), y[idx]
+        lr_, gr, _ = U.mlp_loss_and_grads(ref_kit, act, ref_p, xb, yb)
+        try:
+            lu, gu, _ = U.mlp_loss_and_grads(kit, act, usr_p, xb, yb)
+        except Exception as exc:  # noqa: BLE001 - their op failed mid-race: the race ends here
+            first = first or {"step": s + 1, "parameter": "", "error": float("inf"), "loss_difference": None}
+            first["stopped"] = user_frames(exc, paths).splitlines()[-1]
+            break
+        ref_loss.append(lr_)
+        usr_loss.append(lu)
+        if not np.isfinite(lu):
+            first = first or {"step": s + 1, "parameter": "", "error": float("inf"), "loss_difference": None}
+            first["stopped"] = "your network's loss is not finite (it diverged)"
+            break
+        bad = [(names[i], rel_err(gu[i], gr[i])) for i in backprop_order if rel_err(gu[i], gr[i]) > tol]
+        if first is None and (bad or abs(lu - lr_) > tol * max(1.0, abs(lr_))):
+            first = {
+                "step": s + 1,
+                "parameter": bad[0][0] if bad else "",
+                "error": bad[0][1] if bad else abs(lu - lr_),
+                "loss_difference": lu - lr_,
+                "all": bad,
+            }
+        if any(not np.isfinite(e) for _n, e in bad):
+            first["stopped"] = "a gradient of the wrong shape or not finite: the race cannot go on"
+            break
+        for p, g in zip(ref_p, gr, strict=True):
+            p -= lr * g
+        for p, g in zip(usr_p, gu, strict=True):
+            p -= lr * np.asarray(g, np.float64)
+    return {"reference": ref_loss, "yours": usr_loss, "first_difference": first, "steps": steps, "tolerance": tol}
+
+
+def _race_bad_names(first: dict) -> str:
+    more = [f"{n} ({e:.1e})" for n, e in first.get("all", [])[1:4]]
+    return f"; then {', '.join(more)}" if more else ""
+
+
+class _RefOp:
+    """The reference as an op: forward/backward from :mod:`engine.model.userops`'s formulas."""
+
+    role = ""
+
+    def forward(self, *inputs):
+        self.inputs = inputs
+        return U.reference_forward(self.role, list(inputs), {})
+
+    def backward(self, g):
+        return tuple(U.reference_backward(self.role, list(self.inputs), g, {}))
+
+
+def _reference_kit(kit: U.Kit) -> U.Kit:
+    ops = {}
+    for role in kit.ops:
+        cls = type(f"Ref_{role}", (_RefOp,), {"role": role})
+        ops[role] = (cls, "numpy", {})
+    return U.Kit(ops)
+
+
+# == reports =====================================================================================
+def _e(v) -> str:
+    if v is None:
+        return "-"
+    return "inf" if not np.isfinite(v) else f"{v:.1e}"
+
+
+def format_report(res: dict) -> str:
+    """The check as a plain-text table, each op's diagnoses under it, then the whole MLP."""
+    lines = [f"{'op':<22} {'role':<14} {'result':<7} {'forward':>8}  gradients (relative error, worst batch)"]
+    for r in res["results"]:
+        verdict = "-" if r["passed"] is None else "PASS" if r["passed"] else "FAIL"
+        grads = ", ".join(f"{k} {_e(v)}" for k, v in r["grad_errors"].items())
+        where = f"{r['file']}:{r['line']}" if r.get("line") else r["file"]
+        lines.append(f"{r['name']:<22} {r['role']:<14} {verdict:<7} {_e(r['forward_error']):>8}  {grads}  ({where})")
+        for d in r["diagnoses"]:
+            lines.append(f"    ✗ {d}")
+        for row in r["rows"]:
+            if row["error"] and len(r["diagnoses"]) == 0:
+                lines.append("    " + row["error"].replace("\n", "\n    "))
+                break
+    m = res["mlp"]
+    if m.get("ran"):
+        errs = ", ".join(f"{k} {_e(v)}" for k, v in m.get("errors", {}).items())
+        verdict = "PASS" if m["passed"] else "FAIL"
+        lines.append(f"whole MLP ({m.get('act')}) vs finite differences: {verdict}  {errs}")
+        if m.get("why") and not m["passed"]:
+            lines.append(f"    ✗ {m['why']}")
+    else:
+        lines.append(f"whole MLP: not checked ({m.get('why', '')})")
+    lines.append("all checks passed" if res["passed"] else "some checks FAILED")
+    return "\n".join(lines)
+
+
+def format_race(res: dict) -> str:
+    if res.get("error"):
+        return res["error"]
+    ref, usr = np.asarray(res["reference"]), np.asarray(res["yours"])
+    lines = []
+    if len(ref):
+        diff = np.abs(ref - usr)
+        lines.append(
+            f"race over {len(ref)} of {res['steps']} steps (same weights, same batches, SGD, float64): loss "
+            f"{ref[0]:.4f} → reference {ref[-1]:.4f}, yours {usr[-1]:.4f}; largest |difference| {diff.max():.2e}"
+        )
+    first = res.get("first_difference")
+    if first:
+        what = ""
+        if first["parameter"]:
+            what = f"; first gradient to differ (in backprop order): {first['parameter']} (relative error "
+            what += f"{first['error']:.2e}){_race_bad_names(first)}"
+        lines.append(f"they part at step {first['step']} (tolerance {res['tolerance']:.0e}){what}")
+        if first.get("stopped"):
+            lines.append(f"the race stopped there: {first['stopped']}")
+    else:
+        lines.append(f"they agree at every step within {res['tolerance']:.0e}")
+    return "\n".join(lines)

@@ -1,0 +1,253 @@
+"""Your own backward passes: found, given roles, checked with diagnoses, raced, trained — and
+their code, run only in a sandbox child, cannot hurt the caller."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from engine.inspect.functions import format_report
+from engine.inspect.sandbox import SandboxError, run_sandboxed
+
+ROOT = Path(__file__).resolve().parents[2]
+FIX = ROOT / "tests" / "fixtures" / "userfn"
+LETTERS = [str(FIX / "letters" / n) for n in ("network.py", "losses.py", "activations.py")]
+MNIST = [str(FIX / "mnist" / "ops.py")]
+
+
+def check(*files, roles=None, **kw):
+    files = [str(f) for f in files]
+    res, _out = run_sandboxed("engine.inspect.functions.check_files", files, roles, files=files, **kw)
+    return res
+
+
+def result(res, name):
+    return next(r for r in res["results"] if r["name"] == name)
+
+
+def mistake(name):
+    return FIX / "mistakes" / f"{name}.py"
+
+
+def test_the_letters_course_shape_is_found_given_roles_and_passes():
+    res = check(*LETTERS)
+    roles = {o["name"]: o["role"] for o in res["ops"]}
+    assert roles == {
+        "LinearFunction": "linear",
+        "CrossEntropyLoss": "cross_entropy",
+        "Tanh": "tanh",
+        "Sigmoid": "sigmoid",
+        "ReLU": "relu",
+        "Identity": "identity",
+    }
+    assert "Linear" not in roles  # an nn.Module with forward only is not an op
+    assert res["passed"] and all(r["passed"] for r in res["results"])
+    assert all(len(r["rows"]) == 3 for r in res["results"])  # batch 1, 8 and 37
+    assert res["mlp"]["passed"] and res["mlp"]["worst"] < 1e-6 and len(res["mlp"]["errors"]) == 4
+    assert "all checks passed" in format_report(res)
+
+
+def test_the_mnist_course_shape_with_memory_dicts_passes():
+    res = check(*MNIST)
+    assert {o["name"]: (o["role"], o["style"]) for o in res["ops"]} == {
+        "Matmul": ("matmul", "numpy"),
+        "Relu": ("relu", "numpy"),
+        "Softmax": ("softmax", "numpy"),
+        "Log": ("log", "numpy"),
+        "NLLLoss": ("nll", "numpy"),
+    }
+    assert res["passed"] and res["mlp"]["passed"]
+    assert set(res["mlp"]["errors"]) == {"layer 1 W", "layer 2 W"}  # a matmul network has no biases
+
+
+def test_a_role_is_found_by_probing_when_the_name_says_nothing(tmp_path):
+    f = tmp_path / "mystery.py"
+    f.write_text(
+        "import torch\n"
+        "class Squash(torch.autograd.Function):\n"
+        "    @staticmethod\n"
+        "    def forward(ctx, x):\n"
+        "        y = torch.tanh(x); ctx.save_for_backward(y); return y\n"
+        "    @staticmethod\n"
+        "    def backward(ctx, g):\n"
+        "        (y,) = ctx.saved_tensors; return g * (1 - y * y)\n"
+    )
+    res = check(f)
+    assert [(o["role"], o["how"]) for o in res["ops"]] == [("tanh", "probe")]
+    assert res["passed"]
+    # and the user may correct a role: as sigmoid it fails, said as a forward error
+    res = check(f, roles={"Squash": "sigmoid"})
+    assert res["ops"][0]["how"] == "user" and not res["results"][0]["passed"]
+    assert res["results"][0]["forward_error"] > 1e-3
+
+
+@pytest.mark.parametrize(
+    "name, op, words",
+    [
+        ("batch_factor", "CrossEntropyLoss", ["8× the reference at batch size 8", "did you divide by N?"]),
+        ("transposed", "LinearFunction", ["gradient of W is transposed", "[5, 3]"]),
+        ("bias_unsummed", "Linear", ["bias gradient is not summed over the batch"]),
+        ("sigmoid_input", "Sigmoid", ["written with the input x where it needs the output y"]),
+        ("tanh_output", "Tanh", ["applies the activation again to its output"]),
+        ("softmax_overflow", "Softmax", ["not finite for large logits", "subtract each row's max"]),
+        ("inplace", "ReLU", ["saved for backward was then modified in place", "changes its input in place"]),
+        ("wrong_count", "LinearFunction", ["backward returns 2 gradient(s); forward takes 3 inputs"]),
+        ("nondeterministic", "ReLU", ["non-deterministic"]),
+        ("batch_one", "CrossEntropyLoss", ["fails on batch size 1 (works on larger batches)", "IndexError"]),
+    ],
+)
+def test_each_usual_mistake_is_diagnosed_in_words(name, op, words):
+    res = check(mistake(name))
+    r = result(res, op)
+    assert r["passed"] is False and not res["passed"]
+    text = " | ".join(r["diagnoses"])
+    for w in words:
+        assert w in text, (w, text)
+    assert "✗" in format_report(res)
+
+
+def test_a_correct_op_gets_no_diagnosis_a_wrong_one_only_its_own():
+    res = check(mistake("sigmoid_input"), *LETTERS[:2])
+    assert result(res, "LinearFunction")["diagnoses"] == [] and result(res, "CrossEntropyLoss")["passed"]
+    assert len(result(res, "Sigmoid")["diagnoses"]) == 1
+
+
+def test_an_error_shows_only_the_users_frames():
+    res = check(FIX / "hostile" / "raises.py")
+    row = result(res, "ReLU")["rows"][1]
+    assert 'File "raises.py", line 13, in forward' in row["error"] and "line 7, in helper" in row["error"]
+    assert "engine" not in row["error"] and "AttributeError" in row["error"].splitlines()[-1]
+
+
+@pytest.mark.parametrize(
+    "name, words",
+    [
+        ("hangs", "did not finish within 3 s"),
+        ("segfault", "crashed the worker (segmentation fault)"),
+        ("exits", "called sys.exit(3)"),
+        ("syntax_error", "SyntaxError"),
+        ("floods", "printed more than"),
+        ("allocates", "ran out of memory"),
+    ],
+)
+def test_hostile_code_ends_as_a_clear_result_with_no_process_left(name, words):
+    before = _children()
+    t = time.perf_counter()
+    with pytest.raises(SandboxError) as info:
+        check(FIX / "hostile" / f"{name}.py", time_limit=3, memory_limit=1 << 30)
+    assert words in str(info.value)
+    assert time.perf_counter() - t < 30
+    assert _children() <= before
+
+
+def _children() -> set[int]:
+    """This process's live child processes."""
+    me = os.getpid()
+    out = set()
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                fields = (d / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == me and fields[0] != "Z":
+                out.add(int(d.name))
+    return out
+
+
+def test_the_user_code_is_not_imported_in_the_calling_process():
+    check(*MNIST)
+    assert "ops" not in sys.modules and "network" not in sys.modules
+    from engine.model.userops import load_modules
+
+    with pytest.raises(RuntimeError, match="only in a worker"):
+        load_modules(MNIST)
+
+
+def race(files, act="relu", steps=200):
+    from engine.data.images import normalize
+    from engine.data.layouts import open_dataset
+
+    ds = open_dataset("builtin")
+    files = [str(f) for f in files]
+    res, _ = run_sandboxed(
+        "engine.inspect.functions.race_files",
+        files,
+        {},
+        act,
+        normalize(ds.train.x[:800]),
+        ds.train.y[:800],
+        [16],
+        steps,
+        files=files,
+    )
+    return res
+
+
+def test_correct_functions_stay_with_the_reference_for_200_steps():
+    res = race(LETTERS)
+    assert res["first_difference"] is None and len(res["yours"]) == 200
+    assert np.max(np.abs(np.subtract(res["yours"], res["reference"]))) < 1e-9
+    assert res["reference"][-1] < res["reference"][0] - 0.3  # it really trained
+    res = race(MNIST, steps=50)
+    assert res["first_difference"] is None
+
+
+def test_a_wrong_function_is_flagged_at_step_1_with_the_right_parameter():
+    # a sigmoid derivative through the input: only the first layer's gradients (behind it) differ
+    res = race([LETTERS[0], LETTERS[1], mistake("sigmoid_input")], act="sigmoid")
+    first = res["first_difference"]
+    assert first["step"] == 1 and first["parameter"] == "layer 1 W"
+    assert {n for n, _e in first["all"]} == {"layer 1 W", "layer 1 b"}
+    # the cross-entropy without 1/N: every gradient is off, the last layer's first in backprop order
+    res = race([LETTERS[0], mistake("batch_factor"), LETTERS[2]])
+    assert res["first_difference"]["step"] == 1 and res["first_difference"]["parameter"] == "layer 2 W"
+
+
+def cli(*args, timeout=120):
+    return subprocess.run(
+        [sys.executable, str(ROOT / "main.py"), *map(str, args)], capture_output=True, text=True, timeout=timeout
+    )
+
+
+def test_cli_check_prints_the_table_and_exits_by_result():
+    ok = cli("check", *LETTERS)
+    assert ok.returncode == 0, ok.stderr
+    assert "LinearFunction" in ok.stdout and "PASS" in ok.stdout and "all checks passed" in ok.stdout
+    bad = cli("check", mistake("transposed"))
+    assert bad.returncode == 1 and "transposed" in bad.stdout and "FAIL" in bad.stdout
+    crash = cli("check", FIX / "hostile" / "segfault.py")
+    assert crash.returncode == 1 and "segmentation fault" in crash.stderr and "Traceback" not in crash.stderr
+    missing = cli("check", "no_such_file.py")
+    assert missing.returncode == 2 and missing.stderr.strip() == "error: no_such_file.py: no such file"
+    role = cli("check", *MNIST, "--role", "Relu=wibble")
+    assert role.returncode == 2 and "Relu=wibble: unknown role" in role.stderr
+
+
+def test_cli_train_with_your_functions_runs_in_a_worker_and_learns(tmp_path):
+    out = tmp_path / "mine.pt"
+    r = cli(
+        "train",
+        "--engine",
+        "user",
+        "--functions",
+        ",".join(LETTERS),
+        "--epochs",
+        "2",
+        "--no-record",
+        "--out",
+        out,
+        timeout=300,
+    )
+    assert r.returncode == 0, r.stderr
+    assert "engine user" in r.stdout and out.exists()
+    acc = float(r.stdout.strip().splitlines()[-1].split("val_acc=")[1].split()[0])
+    assert acc > 0.3
+    r = cli("train", "--engine", "user", "--epochs", "1", "--no-record")
+    assert r.returncode == 2 and "load them first" in r.stderr
