@@ -38,6 +38,7 @@ from gui.style import retheme
 from gui.tasks import Tasks
 from gui.views.classify import ClassifyPanel
 from gui.views.dataset import DatasetPanel
+from gui.views.functions import FunctionsView
 from gui.views.gradcheck import GradcheckDialog
 from gui.views.hyperparameters import HyperparameterPanel
 from gui.views.predictions import PredictionBrowser
@@ -118,6 +119,10 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.runs_view, "Runs")
         self.sweep_panel = SweepPanel(self.controller)
         self.tabs.addTab(self.sweep_panel, "Sweep")
+        self.functions_view = FunctionsView(self.tasks, lambda: self.dataset)
+        self.tabs.addTab(self.functions_view, "Functions")
+        self.functions_view.load_button.clicked.connect(self.ask_load_functions)
+        self.functions_view.train_with.connect(self._train_with_functions)
         self.sweep_panel.finished.connect(self.runs_view._mark_stale)
         self.runs_view.open_model.connect(lambda path: self.session.open_checkpoint(path))
         self.runs_view.train_again.connect(self._train_again)
@@ -653,7 +658,15 @@ class MainWindow(QMainWindow):
         self.open_paths(paths)
 
     def open_paths(self, paths: list[str]):
-        """Route dropped paths through the session's one open path per kind."""
+        """Route dropped paths through the session's one open path per kind (.py files: the
+        user's own functions, to the Functions tab)."""
+        py = [p for p in paths if p.lower().endswith(".py") and os.path.isfile(p)]
+        if py:
+            self.functions_view.add_files(py)
+            self.tabs.setCurrentWidget(self.functions_view)
+            paths = [p for p in paths if p not in py]
+            if not paths:
+                return
         if any(p.lower().endswith(CHECKPOINT_SUFFIXES) and os.path.isfile(p) for p in paths):
             if self.training:
                 self.error("Open Checkpoint", "Stop the training run before opening a checkpoint.")
@@ -661,6 +674,22 @@ class MainWindow(QMainWindow):
             if self.dirty and not self._confirm_discard("open a checkpoint"):
                 return
         self.session.route_paths(paths, self.hyper.device.currentText())
+
+    # == your own functions ==================================================================
+    def ask_load_functions(self) -> None:
+        start = settings.read("last_dir") or str(Path.home())
+        files, _ = QFileDialog.getOpenFileNames(self, "Load Your Functions", start, "Python files (*.py)")
+        if files:
+            settings.write("last_dir", str(Path(files[0]).parent))
+            self.functions_view.load(files)
+            self.tabs.setCurrentWidget(self.functions_view)
+
+    def _train_with_functions(self, files: list, roles: str) -> None:
+        """The Functions tab's "Train with These": engine "user" with these files, ready for Train."""
+        self.hyper.functions, self.hyper.function_roles = list(files), roles
+        self.hyper.engine.setCurrentText("user")
+        self.tabs.setCurrentWidget(self.plots)
+        self.show_status("The next run trains with your functions (engine: user): press Start Training (Ctrl+R)")
 
     # == tools and help =====================================================================
     def choose_run_store(self, location: str | None = None) -> bool:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMenu
 
-VIEWS = ["Training", "Predictions", "Classify", "Dataset", "Weights", "Runs", "Sweep"]
+VIEWS = ["Training", "Predictions", "Classify", "Dataset", "Weights", "Runs", "Sweep", "Functions"]
 
 
 @dataclass
@@ -19,6 +19,7 @@ class Actions:
     recover: QAction
     open_data: QAction
     builtin: QAction
+    load_functions: QAction
     classify: QAction
     export_plots: QAction
     export_curves: QAction
@@ -68,6 +69,14 @@ def build_menus(w) -> Actions:
     f.addSeparator()
     open_data = _action(w, f, "Open &Dataset…", w.ask_open_dataset, "Ctrl+D")
     builtin = _action(w, f, "Use &Built-in Letters", lambda: w.open_dataset("builtin"))
+    load_functions = _action(
+        w,
+        f,
+        "Load Your &Functions…",
+        w.ask_load_functions,
+        "Ctrl+Shift+F",
+        "Your own backward passes, to check and train",
+    )
     f.addSeparator()
     classify = _action(w, f, "&Classify Images…", w.ask_classify, "Ctrl+I")
     ex = f.addMenu("&Export")
@@ -123,6 +132,7 @@ def build_menus(w) -> Actions:
         recover,
         open_data,
         builtin,
+        load_functions,
         classify,
         export_plots,
         export_curves,

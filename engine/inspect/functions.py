@@ -48,8 +48,8 @@ def rel_err(a, b) -> float:
 
 def user_frames(exc: BaseException, files: list[str], limit: int = 6) -> str:
     """The traceback trimmed to frames in the user's files, and the error line."""
-    wanted = {str(Path(f).resolve()) for f in files}
-    frames = [f for f in traceback.extract_tb(exc.__traceback__) if str(Path(f.filename).resolve()) in wanted]
+    folders = {str(Path(f).resolve().parent) for f in files}  # their files and the modules beside them
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if str(Path(f.filename).resolve().parent) in folders]
     lines = [f'  File "{Path(f.filename).name}", line {f.lineno}, in {f.name}\n    {f.line or ""}' for f in frames]
     err = "".join(traceback.format_exception_only(type(exc), exc)).strip()
     return "\n".join([*lines[-limit:], err]) if lines else err

@@ -350,9 +350,9 @@ class UserNetwork(TorchNetwork):
                 if kind == "layer":
                     grads = list(out)
                     dW = grads[1].t() if (in_out or layer == "matmul") else grads[1]
-                    self._params[2 * i].grad = dW.contiguous()
+                    _set_grad(self._params[2 * i], dW.contiguous(), cls, f"layer {i + 1} W")
                     if layer == "linear":
-                        self._params[2 * i + 1].grad = grads[2]
+                        _set_grad(self._params[2 * i + 1], grads[2], cls, f"layer {i + 1} b")
                     else:
                         self._params[2 * i + 1].grad = torch.zeros_like(self._params[2 * i + 1])
                     g = grads[0]
@@ -373,11 +373,21 @@ class UserNetwork(TorchNetwork):
             loss, grads, logits_np = mlp_loss_and_grads(self.kit, self.config.act, params, x.numpy(), y.numpy())
             if not math.isfinite(loss):
                 return loss, 0
-            for p, g in zip(self._params, grads, strict=True):
-                p.grad = torch.from_numpy(np.ascontiguousarray(g, np.float32))
+            for i, (p, g) in enumerate(zip(self._params, grads, strict=True)):
+                who = f"layer {i // 2 + 1} {'W' if i % 2 == 0 else 'b'}"
+                _set_grad(p, torch.from_numpy(np.ascontiguousarray(g, np.float32)), None, who)
             logits = torch.from_numpy(np.asarray(logits_np))
         self._opt.step()
         return loss, int((logits.argmax(1) == y).sum())
+
+
+def _set_grad(p: torch.Tensor, g, cls, who: str) -> None:
+    """A user's gradient onto a parameter, or a message naming the op and the shapes."""
+    if g is None or tuple(g.shape) != tuple(p.shape):
+        op = f"{cls.__name__}.backward" if cls is not None else "your backward"
+        got = "None" if g is None else f"shape {list(g.shape)}"
+        raise ValueError(f"{op} gave the gradient of {who} as {got}; {who} has shape {list(p.shape)}")
+    p.grad = g
 
 
 def _fused(cls, params, **kw) -> torch.optim.Optimizer:

@@ -156,9 +156,19 @@ def discover(modules) -> tuple[list[Found], dict]:
     """The ops defined in ``modules`` (classes imported from elsewhere are skipped) and a map
     from class name to class."""
     found, classes = [], {}
+    folders = {str(Path(getattr(m, "__file__", "") or ".").resolve().parent) for m in modules}
+
+    def theirs(cls, m) -> bool:
+        """Defined in this module, or in another module of the user's folders (``network.py``
+        importing its ``activations.py``)."""
+        if cls.__module__ == m.__name__:
+            return True
+        origin = getattr(sys.modules.get(cls.__module__), "__file__", None)
+        return bool(origin) and str(Path(origin).resolve().parent) in folders
+
     for m in modules:
         for name, cls in vars(m).items():
-            if name.startswith("_") or not isinstance(cls, type) or cls.__module__ != m.__name__:
+            if name.startswith("_") or not isinstance(cls, type) or not theirs(cls, m):
                 continue
             if _is_torch_function(cls):
                 style = "torch"
@@ -180,7 +190,8 @@ def discover(modules) -> tuple[list[Found], dict]:
             except (OSError, TypeError):
                 line = 0
             classes[name] = cls
-            found.append(Found(name, m.__name__, getattr(m, "__file__", ""), line, style, max(arity, 0)))
+            home = sys.modules.get(cls.__module__, m)
+            found.append(Found(name, home.__name__, getattr(home, "__file__", ""), line, style, max(arity, 0)))
     return found, classes
 
 

@@ -93,6 +93,8 @@ class HyperparameterPanel(QWidget):
         super().__init__(parent)
         self.in_features, self.n_classes = in_features, n_classes
         self._building = True
+        self.functions: list[str] = []  # the user's own ops (engine "user"), from the Functions tab
+        self.function_roles = ""
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.AllNonFixedFieldsGrow)
 
@@ -156,6 +158,7 @@ class HyperparameterPanel(QWidget):
         self.engine.addItems(ENGINES)
         self.engine.setItemData(0, "custom torch.autograd.Functions", Qt.ToolTipRole)
         self.engine.setItemData(1, "pure NumPy operators and optimizers", Qt.ToolTipRole)
+        self.engine.setItemData(2, "your own Functions or operators (the Functions tab), in a worker", Qt.ToolTipRole)
         form.addRow("Engine", self.engine)
         self.init = QComboBox()
         self.init.addItems(INITS)
@@ -265,6 +268,8 @@ class HyperparameterPanel(QWidget):
         self.epochs.setValue(c.epochs)
         self.val_interval.setValue(c.val_interval)
         self.engine.setCurrentText(c.engine)
+        if c.functions:  # a config without them (a preset, another run) keeps the ones loaded
+            self.functions, self.function_roles = list(c.functions), c.function_roles
         self.seed.setValue(c.seed)
         self.init.setCurrentText(c.init)
         self.loss_reduction.setCurrentText(c.loss_reduction)
@@ -316,6 +321,8 @@ class HyperparameterPanel(QWidget):
             val_split=round(self.val_split.value(), 4),
             split_seed=self.split_seed.value(),
             preset=self.preset.currentText(),
+            functions=list(self.functions),
+            function_roles=self.function_roles,
         )
         try:
             c = c.validate()

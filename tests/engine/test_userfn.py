@@ -157,6 +157,8 @@ def _children() -> set[int]:
             except OSError:
                 continue
             if int(fields[1]) == me and fields[0] != "Z":
+                if b"resource_tracker" in (d / "cmdline").read_bytes():
+                    continue  # multiprocessing's own helper, started once per process
                 out.add(int(d.name))
     return out
 
@@ -251,3 +253,23 @@ def test_cli_train_with_your_functions_runs_in_a_worker_and_learns(tmp_path):
     assert acc > 0.3
     r = cli("train", "--engine", "user", "--epochs", "1", "--no-record")
     assert r.returncode == 2 and "load them first" in r.stderr
+
+
+def test_the_user_engine_runs_their_backward_in_the_worker():
+    """Proof that training uses their ops, not the reference: a transposed weight gradient
+    fails the run (with the reason), where the reference would have trained."""
+    from engine.config import TrainConfig
+    from engine.data.layouts import open_dataset
+    from engine.training.host import RunHost
+    from engine.training.run import FailedEvent, FinishedEvent
+
+    ds = open_dataset("builtin")
+    wrong = [str(mistake("transposed")), LETTERS[1], LETTERS[2]]
+    with RunHost(spares=1) as host:
+        last = None
+        for ev in host.start(TrainConfig(epochs=1, engine="user", functions=wrong), ds).events():
+            last = ev
+        assert isinstance(last, FailedEvent) and "shape" in last.reason
+        for ev in host.start(TrainConfig(epochs=1, engine="user", functions=MNIST, hidden=[16]), ds).events():
+            last = ev
+        assert isinstance(last, FinishedEvent) and last.test_acc > 0.1  # NumPy ops train too

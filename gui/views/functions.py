@@ -1,0 +1,341 @@
+"""The Functions tab: the user's own ops, checked against the reference with diagnoses, raced
+against it, and handed to the trainer as the "user" engine.
+
+Their code never runs in this process: every check and race is a sandbox child
+(:func:`engine.inspect.sandbox.run_sandboxed`) started from a background task. Saving a file
+re-checks it (when "Re-check on save" is on), keeping the roles the user corrected.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QFileSystemWatcher, Qt, QTimer, Signal
+from PySide6.QtGui import QBrush, QColor
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QPushButton,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from engine.inspect.functions import format_race
+from engine.model.userops import ROLES
+from gui import style
+
+HEADERS = ["op", "role", "result", "forward", "gradients (worst relative error)", "where"]
+PASS, FAIL = QColor("#009E73"), QColor("#D55E00")
+
+
+def _e(v) -> str:
+    if v is None:
+        return "–"
+    return "inf" if not np.isfinite(v) else f"{v:.1e}"
+
+
+def check_task(files: list[str], roles: dict, cancel=None):
+    """Background task: the check in a sandbox child; (result, output) or (None, message)."""
+    from engine.inspect.sandbox import SandboxError, run_sandboxed
+
+    try:
+        res, output = run_sandboxed("engine.inspect.functions.check_files", files, roles, files=files, cancel=cancel)
+        return res, output
+    except SandboxError as exc:
+        return None, str(exc) + (f"\n\nIts last output:\n{exc.output.strip()[-800:]}" if exc.output.strip() else "")
+
+
+def race_task(files, roles, act, x, y, hidden, steps, cancel=None):
+    from engine.inspect.sandbox import SandboxError, run_sandboxed
+
+    try:
+        res, _ = run_sandboxed(
+            "engine.inspect.functions.race_files", files, roles, act, x, y, hidden, steps, files=files, cancel=cancel
+        )
+        return res
+    except SandboxError as exc:
+        return {"error": str(exc)}
+
+
+class FunctionsView(QWidget):
+    """Load, check (with diagnoses), race and train with the user's own ops."""
+
+    checked = Signal(object)  # the check's result dict (None when it did not run)
+    raced = Signal(object)
+    train_with = Signal(list, str)  # files, role corrections ("Class=role,…")
+
+    def __init__(self, tasks, dataset_getter=None, parent=None):
+        super().__init__(parent)
+        self.tasks = tasks
+        self.dataset_getter = dataset_getter or (lambda: None)
+        self.files: list[str] = []
+        self.roles: dict[str, str] = {}  # the user's corrections, kept across reloads
+        self.result: dict | None = None
+        self.race_result: dict | None = None
+        self._busy = False
+
+        self.load_button = QPushButton("Load…")
+        self.load_button.setToolTip("Load your modules (a course's network.py, losses.py, activations.py, …)")
+        self.reload_button = QPushButton("Re-check")
+        self.reload_button.setToolTip("Import the files again and check every op (F6)")
+        self.reload_button.setShortcut("F6")
+        self.reload_button.clicked.connect(self.recheck)
+        self.auto_box = QCheckBox("Re-check on save")
+        self.auto_box.setChecked(True)
+        self.race_button = QPushButton("Race the Reference")
+        self.race_button.setToolTip("Train your network and the reference from the same weights on the same batches")
+        self.race_button.clicked.connect(self.race)
+        self.train_button = QPushButton("Train with These")
+        self.train_button.setToolTip("Use your functions as the engine of the next training run")
+        self.train_button.clicked.connect(lambda: self.train_with.emit(self.files, self._roles_text()))
+        self.files_label = QLabel("No functions loaded: File ▸ Load Your Functions… or drop a .py file here")
+        self.files_label.setWordWrap(True)
+        self.status = QLabel("")
+        bar = QHBoxLayout()
+        for w in (self.load_button, self.reload_button, self.auto_box, self.race_button, self.train_button):
+            bar.addWidget(w)
+        bar.addStretch(1)
+
+        self.table = QTableWidget(0, len(HEADERS))
+        self.table.setHorizontalHeaderLabels(HEADERS)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.NoEditTriggers)
+        self.table.verticalHeader().hide()
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.itemSelectionChanged.connect(self._show_details)
+        self.details = QPlainTextEdit()
+        self.details.setReadOnly(True)
+        self.details.setPlaceholderText("What the check found, in words, with the evidence")
+
+        self.loss_plot = pg.PlotWidget(title="race: loss per step (reference solid, yours dashed)")
+        self.diff_plot = pg.PlotWidget(title="|your loss − reference loss|")
+        for p in (self.loss_plot, self.diff_plot):
+            p.showGrid(x=True, y=True, alpha=0.2)
+            p.setLabel("bottom", "step")
+        self.diff_plot.setLogMode(y=True)
+        self.diff_plot.setXLink(self.loss_plot)
+        self.race_label = QLabel("")
+        self.race_label.setWordWrap(True)
+
+        top = QWidget()
+        tl = QVBoxLayout(top)
+        tl.setContentsMargins(0, 0, 0, 0)
+        tl.addLayout(bar)
+        tl.addWidget(self.files_label)
+        tl.addWidget(self.table, 2)
+        tl.addWidget(self.status)
+        tl.addWidget(self.details, 1)
+        plots = QWidget()
+        pl = QVBoxLayout(plots)
+        pl.setContentsMargins(0, 0, 0, 0)
+        row = QSplitter(Qt.Horizontal)
+        row.addWidget(self.loss_plot)
+        row.addWidget(self.diff_plot)
+        pl.addWidget(row, 1)
+        pl.addWidget(self.race_label)
+        split = QSplitter(Qt.Vertical)
+        split.addWidget(top)
+        split.addWidget(plots)
+        split.setStretchFactor(0, 3)
+        split.setStretchFactor(1, 2)
+        lay = QVBoxLayout(self)
+        lay.addWidget(split)
+
+        self.watcher = QFileSystemWatcher(self)
+        self.watcher.fileChanged.connect(self._file_changed)
+        self._debounce = QTimer(self, singleShot=True, interval=300)
+        self._debounce.timeout.connect(self.recheck)
+        self._update_buttons()
+
+    # -- loading and checking ----------------------------------------------------------------
+    def load(self, files: list[str]) -> None:
+        files = [str(Path(f).resolve()) for f in files]
+        if self.watcher.files():
+            self.watcher.removePaths(self.watcher.files())
+        self.files = files
+        self.roles = {}
+        self.watcher.addPaths(files)
+        self.files_label.setText("Your functions: " + ", ".join(Path(f).name for f in files))
+        self.recheck()
+
+    def add_files(self, files: list[str]) -> None:
+        """Dropped .py files join the ones loaded (a course's modules can come one by one)."""
+        new = [str(Path(f).resolve()) for f in files]
+        self.load([*self.files, *[f for f in new if f not in self.files]])
+
+    def _file_changed(self, path: str) -> None:
+        if path not in self.watcher.files() and Path(path).exists():
+            self.watcher.addPath(path)  # editors that save by replacing the file
+        if self.auto_box.isChecked():
+            self._debounce.start()
+
+    def recheck(self) -> None:
+        if not self.files or self._busy:
+            return
+        self._busy = True
+        self.status.setText("Checking in a worker process…")
+        self._update_buttons()
+        self.tasks.run(
+            check_task,
+            list(self.files),
+            dict(self.roles),
+            self.tasks.is_cancelled,
+            on_done=self._on_checked,
+            label="Checking your functions",
+        )
+
+    def _on_checked(self, got) -> None:
+        self._busy = False
+        res, output = got
+        self.result = res
+        self.table.setRowCount(0)
+        if res is None:
+            self.status.setText("Your code did not finish: see below")
+            self.details.setPlainText(output)
+        elif not res["ops"]:
+            self.status.setText(
+                "No ops found: classes that subclass torch.autograd.Function or have forward and backward"
+            )
+            self.details.setPlainText(output)
+        else:
+            self._fill(res)
+            n_fail = sum(1 for r in res["results"] if r["passed"] is False)
+            m = res["mlp"]
+            mlp = (
+                f"whole MLP ({m.get('act')}) vs finite differences: {'PASS' if m['passed'] else 'FAIL'}"
+                if m.get("ran")
+                else f"whole MLP not checked: {m.get('why', '')}"
+            )
+            ops = f"{len(res['results'])} ops, " + (f"{n_fail} failing" if n_fail else "all pass")
+            self.status.setText(f"{ops}; {mlp}")
+            if self.table.rowCount():
+                self.table.selectRow(0)
+        self._update_buttons()
+        self.checked.emit(res)
+
+    def _fill(self, res: dict) -> None:
+        self.table.setRowCount(len(res["results"]))
+        for i, r in enumerate(res["results"]):
+            verdict = "–" if r["passed"] is None else "PASS" if r["passed"] else "FAIL"
+            grads = ", ".join(f"{k} {_e(v)}" for k, v in r["grad_errors"].items())
+            cells = [r["name"], None, verdict, _e(r["forward_error"]), grads, f"{r['file']}:{r['line']}"]
+            for c, text in enumerate(cells):
+                if text is None:
+                    continue
+                item = QTableWidgetItem(text)
+                if c == 2 and r["passed"] is not None:
+                    item.setForeground(QBrush(PASS if r["passed"] else FAIL))
+                    item.setToolTip("\n".join(r["diagnoses"]) or "matches the reference")
+                self.table.setItem(i, c, item)
+            box = QComboBox()
+            box.addItems(ROLES)
+            box.setCurrentText(r["role"])
+            box.setToolTip(f"found by {r['how'] or 'nothing'}; choose another role to correct it")
+            box.currentTextChanged.connect(lambda role, name=r["name"]: self.set_role(name, role))
+            self.table.setCellWidget(i, 1, box)
+        self.table.resizeColumnsToContents()
+
+    def set_role(self, name: str, role: str) -> None:
+        """The user's correction: kept across reloads, and checked again now."""
+        if role not in ROLES:
+            return
+        self.roles[name] = role
+        self.recheck()
+
+    def _roles_text(self) -> str:
+        return ",".join(f"{k}={v}" for k, v in self.roles.items())
+
+    def _show_details(self) -> None:
+        if not self.result:
+            return
+        rows = self.table.selectionModel().selectedRows()
+        if not rows:
+            return
+        r = self.result["results"][rows[0].row()]
+        lines = [f"{r['name']} ({r['style']}, role {r['role']}, found by {r['how'] or '–'}) — {r['file']}:{r['line']}"]
+        if r["diagnoses"]:
+            lines += ["", *[f"✗ {d}" for d in r["diagnoses"]]]
+        elif r["passed"]:
+            lines.append("✓ forward and every gradient match the reference at batch sizes 1, 8 and 37 (float64)")
+        for row in r["rows"]:
+            grads = ", ".join(f"{k} {_e(v)}" for k, v in row["grads"].items())
+            lines.append(f"  batch {row['batch']:>2}: forward {_e(row['forward'])}  gradients {grads}")
+            if row["error"]:
+                lines.append("    " + row["error"].replace("\n", "\n    "))
+        m = self.result["mlp"]
+        if m.get("ran"):
+            errs = ", ".join(f"{k} {_e(v)}" for k, v in m.get("errors", {}).items())
+            lines += [
+                "",
+                f"Whole MLP ({m.get('act')}) vs finite differences: {'PASS' if m['passed'] else 'FAIL'} {errs}",
+            ]
+        self.details.setPlainText("\n".join(lines))
+
+    # -- race --------------------------------------------------------------------------------
+    def race(self, steps: int = 200) -> bool:
+        from engine.data.images import normalize
+
+        ds = self.dataset_getter()
+        if not self.files or ds is None or self._busy or not len(ds.train):
+            self.race_label.setText("Load your functions and open a dataset first.")
+            return False
+        act = (self.result or {}).get("mlp", {}).get("act") or "relu"
+        n = min(len(ds.train), 2000)
+        self._busy = True
+        self._update_buttons()
+        self.race_label.setText(f"Racing for {steps} steps in a worker process…")
+        self.tasks.run(
+            race_task,
+            list(self.files),
+            dict(self.roles),
+            act,
+            normalize(ds.train.x[:n]),
+            ds.train.y[:n],
+            [32],
+            steps,
+            self.tasks.is_cancelled,
+            on_done=self._on_raced,
+            label="Racing your functions",
+        )
+        return True
+
+    def _on_raced(self, res: dict) -> None:
+        self._busy = False
+        self._update_buttons()
+        self.race_result = res
+        self.loss_plot.clear()
+        self.diff_plot.clear()
+        self.race_label.setText(format_race(res))
+        if res.get("error"):
+            self.raced.emit(res)
+            return
+        ref, usr = np.asarray(res["reference"]), np.asarray(res["yours"])
+        x = np.arange(1, len(ref) + 1)
+        self.loss_plot.plot(x, ref, pen=style.pen(style.TRAIN, 2), name="reference")
+        self.loss_plot.plot(x, usr, pen=style.pen(style.VAL, 2, Qt.DashLine), name="yours")
+        diff = np.abs(ref - usr)
+        self.diff_plot.plot(x, np.maximum(diff, 1e-18), pen=style.pen(style.VAL, 1.5))
+        first = res.get("first_difference")
+        if first:
+            for p in (self.loss_plot, self.diff_plot):
+                line = pg.InfiniteLine(first["step"], angle=90, pen=style.pen(style.BEST, 1.5, Qt.DashLine))
+                line.setToolTip(f"they part here: step {first['step']} {first.get('parameter', '')}")
+                p.addItem(line)
+        self.raced.emit(res)
+
+    def _update_buttons(self) -> None:
+        have = bool(self.files)
+        self.reload_button.setEnabled(have and not self._busy)
+        self.race_button.setEnabled(have and not self._busy)
+        ok = bool(self.result and self.result.get("ops"))
+        self.train_button.setEnabled(have and ok and not self._busy)

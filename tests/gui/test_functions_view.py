@@ -1,0 +1,110 @@
+"""The Functions tab: load (menu or drop), the colour-coded check with diagnoses, role
+corrections kept across re-checks, re-check on save, the race plot, and training with them."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtGui import QDropEvent
+
+from engine.config import TrainConfig
+
+FIX = Path(__file__).resolve().parents[1] / "fixtures" / "userfn"
+LETTERS = [FIX / "letters" / n for n in ("network.py", "losses.py", "activations.py")]
+
+
+def wait_checked(view, qtbot, action):
+    with qtbot.waitSignal(view.checked, timeout=60000) as blocker:
+        action()
+    return blocker.args[0]
+
+
+def drop(window, paths):
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
+    window.dropEvent(QDropEvent(QPointF(100, 100), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier))
+
+
+def test_dropped_functions_are_checked_and_shown_colour_coded(window, qtbot, tmp_path):
+    for f in [*LETTERS, FIX / "mistakes" / "sigmoid_input.py"]:
+        shutil.copy(f, tmp_path / f.name)
+    view = window.functions_view
+    res = wait_checked(view, qtbot, lambda: drop(window, [tmp_path / "network.py", tmp_path / "sigmoid_input.py"]))
+    assert window.tabs.currentWidget() is view
+    names = [view.table.item(i, 0).text() for i in range(view.table.rowCount())]
+    # network.py imports its activations.py: found there too, with the mistaken Sigmoid beside them
+    assert {"LinearFunction", "Sigmoid", "Tanh", "ReLU"} <= set(names)
+    row = names.index("Sigmoid")
+    sig = next(r for r in res["results"] if r["name"] == "Sigmoid" and r["file"] == "sigmoid_input.py")
+    assert sig["passed"] is False
+    verdicts = {
+        view.table.item(i, 0).text() + view.table.item(i, 5).text(): view.table.item(i, 2) for i in range(len(names))
+    }
+    bad = verdicts["Sigmoidsigmoid_input.py:6"]
+    assert bad.text() == "FAIL" and bad.foreground().color().name().lower() == "#d55e00"
+    assert verdicts[f"LinearFunctionnetwork.py:{_line('network.py', 'class LinearFunction')}"].text() == "PASS"
+    view.table.selectRow(row)
+    assert "input x where it needs the output y" in view.details.toPlainText()
+
+
+def _line(name, text):
+    src = next(f for f in LETTERS if f.name == name).read_text().splitlines()
+    return next(i + 1 for i, line in enumerate(src) if line.startswith(text))
+
+
+def test_a_corrected_role_is_kept_across_a_recheck_on_save(window, qtbot, tmp_path):
+    f = tmp_path / "mine.py"
+    f.write_text(
+        "import torch\n"
+        "class Squash(torch.autograd.Function):\n"
+        "    @staticmethod\n"
+        "    def forward(ctx, x):\n"
+        "        y = torch.tanh(x); ctx.save_for_backward(y); return y\n"
+        "    @staticmethod\n"
+        "    def backward(ctx, g):\n"
+        "        (y,) = ctx.saved_tensors; return g * (1 - y)\n"
+    )
+    view = window.functions_view
+    res = wait_checked(view, qtbot, lambda: view.load([str(f)]))
+    assert res["ops"][0]["role"] == "tanh" and res["results"][0]["passed"] is False
+    box = view.table.cellWidget(0, 1)
+    res = wait_checked(view, qtbot, lambda: box.setCurrentText("activation"))
+    assert res["ops"][0]["role"] == "activation" and res["ops"][0]["how"] == "user"
+    # fix the file and save it: checked again by itself, the correction kept
+    res = wait_checked(view, qtbot, lambda: f.write_text(f.read_text().replace("g * (1 - y)", "g * (1 - y * y)")))
+    assert res["ops"][0]["role"] == "activation" and view.roles == {"Squash": "activation"}
+    box = view.table.cellWidget(0, 1)
+    res = wait_checked(view, qtbot, lambda: box.setCurrentText("tanh"))
+    assert res["results"][0]["passed"] is True
+
+
+def test_code_that_crashes_leaves_the_window_usable(window, qtbot):
+    view = window.functions_view
+    res = wait_checked(view, qtbot, lambda: view.load([str(FIX / "hostile" / "segfault.py")]))
+    assert res is None and "segmentation fault" in view.details.toPlainText()
+    res = wait_checked(view, qtbot, lambda: view.load([str(f) for f in LETTERS]))
+    assert res["passed"]
+
+
+def test_race_plot_and_training_with_your_functions(window, qtbot):
+    view = window.functions_view
+    wait_checked(view, qtbot, lambda: view.load([str(f) for f in LETTERS]))
+    with qtbot.waitSignal(view.raced, timeout=120000) as blocker:
+        assert view.race(steps=60)
+    res = blocker.args[0]
+    assert res["first_difference"] is None and len(res["yours"]) == 60
+    assert len(view.loss_plot.listDataItems()) == 2 and "agree at every step" in view.race_label.text()
+    # Train with These: the next run uses engine "user" in a worker, and learns
+    view.train_button.click()
+    config = window.hyper.config()
+    assert config.engine == "user" and config.functions == [str(f.resolve()) for f in LETTERS]
+    window.hyper.set_config(TrainConfig(epochs=2, batch_size=16, engine="user"))
+    assert window.hyper.config().functions  # a config without files keeps the loaded ones
+    with qtbot.waitSignal(window.training_finished, timeout=120000) as blocker:
+        window.actions.start.trigger()
+    ev = blocker.args[0]
+    assert not ev.stopped and ev.epochs_completed == 2 and ev.test_acc > 0.2
+    h = window.session.model.history
+    assert h.train_loss[-1] < h.train_loss[0]  # it learned, with the user's backward
