@@ -58,14 +58,22 @@ def main() -> int:
     loop = QEventLoop()
 
     def wait(signal, ms=120000):
+        """Until ``signal`` (or ``ms``): a timer of its own, stopped after, so a stale one never
+        ends a later wait early."""
+        timer = QTimer(singleShot=True, interval=ms)
+        timer.timeout.connect(loop.quit)
         signal.connect(loop.quit)
-        QTimer.singleShot(ms, loop.quit)
+        timer.start()
         loop.exec()
+        timer.stop()
         signal.disconnect(loop.quit)
 
     def pause(ms):
-        QTimer.singleShot(ms, loop.quit)
+        timer = QTimer(singleShot=True, interval=ms)
+        timer.timeout.connect(loop.quit)
+        timer.start()
         loop.exec()
+        timer.stop()
 
     def shot(name, whole_screen=False):
         pause(300)
@@ -141,6 +149,19 @@ def main() -> int:
     w.new_sweep(d)
     wait(w.sweep_panel.finished, 300000)
     shot("11-sweep")
+    # your own functions: the letters course's modules and one with a mistake, checked and raced
+    fix = ROOT / "tests" / "fixtures" / "userfn"
+    mine = Path(tempfile.mkdtemp())
+    for f in [*(fix / "letters").glob("*.py"), fix / "mistakes" / "sigmoid_input.py"]:
+        (mine / f.name).write_bytes(f.read_bytes())
+    w.functions_view.load([str(mine / n) for n in ("network.py", "losses.py", "sigmoid_input.py")])
+    w.tabs.setCurrentWidget(w.functions_view)
+    wait(w.functions_view.checked)
+    rows = [w.functions_view.table.item(i, 0).text() for i in range(w.functions_view.table.rowCount())]
+    w.functions_view.table.selectRow(rows.index("Sigmoid"))
+    w.functions_view.race()
+    wait(w.functions_view.raced)
+    shot("12-functions")
     w.dirty = False
     w.close()
     print("\n".join(str(p) for p in sorted(out.glob("*.png"))))

@@ -212,10 +212,20 @@ def _report(run, a, val: dict, recorder=None):
     """Consume the run, printing a line per epoch (and validation); returns the final event."""
     from engine.training.run import EpochEvent, EvalEvent, FailedEvent, FinishedEvent, WarningEvent
 
+    from engine.training.health import HealthEvent
+
     last = None
+    said: set[str] = set()
     for ev in run.events():
         if recorder is not None:
             recorder.on_event(ev)
+        if isinstance(ev, HealthEvent):
+            for w in ev.warnings:
+                key = w.split(":")[0] + w.split("(")[0][-12:]  # a layer's finding, said once
+                if key not in said:
+                    said.add(key)
+                    print(f"warning: at epoch {ev.epoch:.1f}: {w}", file=sys.stderr, flush=True)
+            continue
         if isinstance(ev, EvalEvent):
             val.update(val_loss=ev.val_loss, val_acc=ev.val_acc)
             if not a.quiet:

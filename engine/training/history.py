@@ -58,6 +58,7 @@ class History:
     test_loss: float | None = None
     test_acc: float | None = None
     position: Position | None = None
+    health: list = field(default_factory=list)  # layer-health records (engine.training.health), thinned
 
     def to_dict(self) -> dict:
         d = {k: v for k, v in self.__dict__.items() if k != "position"}
@@ -94,6 +95,9 @@ class History:
                 raise ValueError(f"history {k!r} is not a number")
             setattr(h, k, None if v is None else float(v))
         h.position = Position.from_dict(d.get("position"))
+        health = d.get("health", [])
+        ok = isinstance(health, list) and all(isinstance(r, dict) and isinstance(r.get("layers"), list) for r in health)
+        h.health = list(health) if ok else []  # statistics only: a malformed list is dropped, not fatal
         return h
 
     @property

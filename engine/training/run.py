@@ -21,6 +21,8 @@ from engine.data.dataset import Dataset
 from engine.data.images import normalize
 from engine.model.maths import cross_entropy
 from engine.model.network import Network, build_network
+from engine.training.health import PROBE, HealthEvent, HealthMonitor
+from engine.training.health import keep as keep_health
 from engine.training.history import History, Position, format_duration
 
 __all__ = [
@@ -108,7 +110,7 @@ class FailedEvent:
     reason: str
 
 
-Event = StepEvent | EpochEvent | EvalEvent | WarningEvent | FinishedEvent | FailedEvent
+Event = StepEvent | EpochEvent | EvalEvent | WarningEvent | HealthEvent | FinishedEvent | FailedEvent
 
 
 def epoch_order(seed: int, epoch: int, n: int) -> np.ndarray:
@@ -141,13 +143,19 @@ class TrainingRun:
     """Train ``network`` (new, or resumed from a checkpoint) on ``dataset`` under ``config``."""
 
     def __init__(
-        self, config: TrainConfig, dataset: Dataset, network: Network | None = None, history: History | None = None
+        self,
+        config: TrainConfig,
+        dataset: Dataset,
+        network: Network | None = None,
+        history: History | None = None,
+        health: bool = True,
     ):
         self.config = config.validate()
         self.dataset = dataset
         self.network = network or build_network(self.config, dataset.in_features, len(dataset.classes))
         self.history = history or History()
         self.best_weights: list[np.ndarray] | None = None
+        self.health = health  # collect layer health (HealthEvent) every few steps
         self._stop = threading.Event()
         self._resume = threading.Event()
         self._resume.set()
@@ -191,6 +199,12 @@ class TrainingRun:
         good_weights = net.weights()
         best = hist.best
         warned = False
+        monitor = None
+        if self.health and n:
+            probe = slice(0, min(PROBE, n))
+            monitor = HealthMonitor(c.act, normalize(ds.train.x[probe]), y_train_np[probe])
+            monitor.next_step = global_step + 1
+        steps_run, t_run = 0, time.perf_counter()
         for epoch in range(start_epoch, c.epochs + 1):
             te = time.perf_counter()
             order = epoch_order(c.seed, epoch, n)
@@ -202,6 +216,7 @@ class TrainingRun:
             step = first - 1
             for step in range(first, steps + 1):
                 idx = order[(step - 1) * bs : step * bs]
+                before = net.weights() if monitor is not None and monitor.due(global_step + 1) else None
                 loss, n_correct = net.train_step(*net.batch(x_train, y_train, idx))
                 if not math.isfinite(loss):  # undo this epoch: weights, position and its step losses
                     net.set_weights(good_weights)
@@ -231,6 +246,12 @@ class TrainingRun:
                 yield StepEvent(
                     epoch, step, steps, global_step, loss, elapsed, seen / max(time.perf_counter() - te, 1e-9)
                 )
+                steps_run += 1
+                if before is not None:
+                    per_step = (time.perf_counter() - t_run - monitor.spent) / steps_run
+                    hev = monitor.collect(before, net.weights(), global_step, epoch - 1 + step / steps, per_step)
+                    keep_health(hist.health, hev.to_dict())
+                    yield hev
                 if not self._resume.is_set():
                     paused_at = time.perf_counter()
                     self._resume.wait()

@@ -289,7 +289,7 @@ class FunctionsView(QWidget):
         if not self.files or ds is None or self._busy or not len(ds.train):
             self.race_label.setText("Load your functions and open a dataset first.")
             return False
-        act = (self.result or {}).get("mlp", {}).get("act") or "relu"
+        act = self.race_activation()
         n = min(len(ds.train), 2000)
         self._busy = True
         self._update_buttons()
@@ -308,6 +308,15 @@ class FunctionsView(QWidget):
             label="Racing your functions",
         )
         return True
+
+    def race_activation(self) -> str:
+        """A failing activation if there is one (the race then shows where it parts), else the
+        one the whole-MLP check used."""
+        res = self.result or {}
+        for r in res.get("results", []):
+            if r["passed"] is False and r["role"] in ("relu", "sigmoid", "tanh", "identity"):
+                return r["role"]
+        return res.get("mlp", {}).get("act") or "relu"
 
     def _on_raced(self, res: dict) -> None:
         self._busy = False
