@@ -210,9 +210,8 @@ def _print_hyperparameters(config, given: dict, note: str = "") -> None:
 
 def _report(run, a, val: dict, recorder=None):
     """Consume the run, printing a line per epoch (and validation); returns the final event."""
-    from engine.training.run import EpochEvent, EvalEvent, FailedEvent, FinishedEvent, WarningEvent
-
     from engine.training.health import HealthEvent
+    from engine.training.run import EpochEvent, EvalEvent, FailedEvent, FinishedEvent, WarningEvent
 
     last = None
     said: set[str] = set()
