@@ -103,6 +103,21 @@ def build_parser() -> argparse.ArgumentParser:
     ck.add_argument("--data", default="builtin", help="the data of the race (default: the built-in letters)")
     ck.add_argument("--steps", type=int, default=200, help="steps of the race (default 200)")
     ck.add_argument("--time-limit", type=float, default=60.0, help="seconds your code may take (default 60)")
+    ex = sub.add_parser("explain", help="one backward pass step by step for one image, checked")
+    ex.add_argument("--checkpoint", required=True)
+    ex.add_argument("image")
+    ex.add_argument("--label", help="the true class (default: the predicted one)")
+    ex.add_argument("--lr", type=float, default=0.1, help="learning rate of the 'apply this update' line")
+    ex.add_argument("--act", default=None, help="activation, for a checkpoint that does not record one")
+    em = sub.add_parser("embed", help="2-D map of a split's logits or hidden activations (PCA or t-SNE) as CSV")
+    em.add_argument("--checkpoint", required=True)
+    em.add_argument("--data", required=True)
+    em.add_argument("--split", default="test", choices=["train", "val", "test"])
+    em.add_argument("--method", default="pca", choices=["pca", "tsne"])
+    em.add_argument("--layer", type=int, default=None, help="hidden layer (1-based); default: the logits")
+    em.add_argument("--limit", type=int, default=2000, help="at most this many images (default 2000)")
+    em.add_argument("--out", help="CSV file (default: standard output)")
+    em.add_argument("--act", default=None, help="activation, for a checkpoint that does not record one")
     x = sub.add_parser("export", help="export a checkpoint for other tools (ONNX: Netron, onnxruntime)")
     x.add_argument("--checkpoint", required=True)
     x.add_argument("--onnx", required=True, metavar="OUT.onnx", help="where to write the ONNX model")
@@ -640,6 +655,78 @@ def cmd_check(a) -> int:
     return 0 if ok else 1
 
 
+def cmd_explain(a) -> int:
+    from engine.checkpoint import load_checkpoint
+    from engine.data.images import load_image, normalize
+    from engine.inspect.explain import apply_update, explain, format_explanation
+
+    model = load_checkpoint(a.checkpoint, act=a.act)
+    x = normalize(load_image(a.image, model.norm_size)[None])[0].reshape(-1)
+    weights = model.network.weights()
+    if a.label is None:
+        from engine.training.health import forward_backward
+
+        z = forward_backward([w.astype("float64") for w in weights], model.config.act, x[None], [0])[1][-1]
+        label = int(z.argmax())
+    else:
+        wanted = a.label.strip()
+        matches = [i for i, c in enumerate(model.classes) if c.lower() == wanted.lower()]
+        if not matches:
+            raise UserError(f"--label {a.label}: not a class of this model ({', '.join(model.classes[:30])})")
+        label = matches[0]
+    ex = explain(weights, model.config.act, x, label)
+    print(format_explanation(ex, model.classes))
+    before, after = apply_update(weights, model.config.act, x, label, a.lr)
+    print(f"apply this update (SGD, lr {a.lr:g}, this image alone): loss {before:.4f} → {after:.4f}")
+    return 0 if ex.all_checked else 1
+
+
+def cmd_embed(a) -> int:
+    import csv
+
+    from engine.checkpoint import load_checkpoint
+    from engine.data.layouts import open_dataset
+    from engine.inspect.embed import embed_split
+
+    model = load_checkpoint(a.checkpoint, act=a.act)
+    ds = open_dataset(
+        a.data, norm_size=model.norm_size, split_seed=model.config.split_seed, val_split=model.config.val_split
+    )
+    if ds.classes != model.classes:
+        raise UserError(f"{a.data}: its classes differ from the model's")
+    split = ds.split(a.split)
+    if not len(split):
+        raise UserError(f"{a.data}: the {a.split} split is empty")
+    n = min(len(split), max(1, a.limit))
+    hidden = len(model.config.hidden)
+    if a.layer is not None and not 1 <= a.layer <= hidden:
+        raise UserError(f"--layer {a.layer}: this model has hidden layers 1 to {hidden}")
+
+    def progress(done, total):
+        print(f"t-SNE {done}/{total}", file=sys.stderr, flush=True)
+
+    kw = {"progress": progress} if a.method == "tsne" else {}
+    pts = embed_split(model.network.weights(), model.config.act, split.x[:n], a.method, a.layer, **kw)
+    from engine.training.health import forward_backward
+
+    out = open(a.out, "w", newline="") if a.out else sys.stdout  # noqa: SIM115 - closed below
+    try:
+        w = csv.writer(out)
+        w.writerow(["index", "x", "y", "label", "predicted"])
+        from engine.data.images import normalize
+
+        logits = forward_backward(model.network.weights(), model.config.act, normalize(split.x[:n]), split.y[:n])[1][-1]
+        pred = logits.argmax(1)
+        for i in range(n):
+            w.writerow([i, f"{pts[i, 0]:.6g}", f"{pts[i, 1]:.6g}", model.classes[split.y[i]], model.classes[pred[i]]])
+    finally:
+        if a.out:
+            out.close()
+    if a.out:
+        print(f"{n} points ({a.method}, {'logits' if a.layer is None else f'hidden layer {a.layer}'}) → {a.out}")
+    return 0
+
+
 def main(argv: list[str]) -> int:
     try:
         a = build_parser().parse_args(argv)
@@ -649,6 +736,8 @@ def main(argv: list[str]) -> int:
             "predict": cmd_predict,
             "gradcheck": cmd_gradcheck,
             "check": cmd_check,
+            "explain": cmd_explain,
+            "embed": cmd_embed,
             "cache": cmd_cache,
             "export": cmd_export,
             "sweep": cmd_sweep,

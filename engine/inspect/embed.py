@@ -1,0 +1,117 @@
+"""2-D maps of what the network computes: the logits or any hidden layer's activations of a
+split, by PCA (NumPy SVD, instant) or t-SNE (openTSNE, with progress and cancel).
+
+Also the hidden units' favourite images: for each unit of a layer, the training images that
+activate it most.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from engine.data.images import normalize
+from engine.training.health import forward_backward
+
+
+class Cancelled(Exception):
+    pass
+
+
+def layer_outputs(weights: list[np.ndarray], act: str, x: np.ndarray, layer: int | None = None) -> np.ndarray:
+    """Activations of hidden ``layer`` (1-based), or the logits (``None``), for images ``x``
+    (normalised, [N, features]), in chunks so a whole split fits in little memory."""
+    out = []
+    n_layers = len(weights) // 2
+    w = [np.asarray(a, np.float32) for a in weights]
+    for s in range(0, len(x), 2048):
+        xb = np.asarray(x[s : s + 2048], np.float32)
+        _ins, zs, ys, _g, _q = forward_backward(w, act, xb, np.zeros(len(xb), np.int64))
+        out.append(zs[-1] if layer is None or layer >= n_layers else ys[layer - 1])
+    return np.concatenate(out) if out else np.zeros((0, 0), np.float32)
+
+
+def pca(a: np.ndarray, dims: int = 2) -> np.ndarray:
+    """Principal components by SVD of the centred data (signs fixed: largest loading positive)."""
+    a = np.asarray(a, np.float64)
+    centred = a - a.mean(0)
+    _u, _s, vt = np.linalg.svd(centred, full_matrices=False)
+    comps = vt[:dims]
+    signs = np.sign(comps[np.arange(len(comps)), np.abs(comps).argmax(1)])
+    return centred @ (comps * signs[:, None]).T
+
+
+def tsne(
+    a: np.ndarray,
+    seed: int = 0,
+    progress: Callable[[int, int], None] | None = None,
+    cancelled: Callable[[], bool] | None = None,
+    n_iter: int = 500,
+) -> np.ndarray:
+    """openTSNE's t-SNE (PCA initialisation, perplexity 30), reporting its iterations."""
+    from openTSNE import TSNE
+    from openTSNE.callbacks import Callback
+
+    total = 250 + n_iter  # early exaggeration, then the embedding phase
+
+    class Report(Callback):
+        def __init__(self):
+            self.done = 0
+
+        def __call__(self, iteration, error, embedding):
+            self.done += 10
+            if progress:
+                progress(min(self.done, total), total)
+            if cancelled and cancelled():
+                raise Cancelled
+            return False
+
+    a = np.asarray(a, np.float64)
+    perplexity = float(min(30.0, max(2.0, (len(a) - 1) / 3)))
+    model = TSNE(
+        n_components=2,
+        perplexity=perplexity,
+        initialization="pca",
+        random_state=seed,
+        n_jobs=1,
+        n_iter=n_iter,
+        callbacks=Report(),
+        callbacks_every_iters=10,
+        verbose=False,
+    )
+    return np.asarray(model.fit(a))
+
+
+def silhouette(points: np.ndarray, labels: np.ndarray) -> float:
+    """Mean silhouette width (Euclidean), a measure of how apart the classes lie (−1 … 1)."""
+    p = np.asarray(points, np.float64)
+    labels = np.asarray(labels)
+    d = np.sqrt(((p[:, None, :] - p[None, :, :]) ** 2).sum(-1))
+    s = np.zeros(len(p))
+    for i in range(len(p)):
+        same = labels == labels[i]
+        same[i] = False
+        if not same.any():
+            continue
+        a = d[i, same].mean()
+        b = min(d[i, labels == c].mean() for c in np.unique(labels) if c != labels[i])
+        s[i] = (b - a) / max(a, b)
+    return float(s.mean())
+
+
+def embed_split(
+    weights, act: str, x_uint8: np.ndarray, method: str = "pca", layer: int | None = None, **kw
+) -> np.ndarray:
+    feats = layer_outputs(weights, act, normalize(x_uint8), layer)
+    return pca(feats) if method == "pca" else tsne(feats, **kw)
+
+
+def top_images(weights, act: str, x_uint8: np.ndarray, layer: int = 1, k: int = 9) -> np.ndarray:
+    """For each unit of hidden ``layer``, the indices of the ``k`` images activating it most
+    ([units, k], strongest first)."""
+    acts = layer_outputs(weights, act, normalize(x_uint8), layer)
+    k = min(k, len(acts))
+    idx = np.argpartition(-acts, k - 1, axis=0)[:k].T
+    order = np.take_along_axis(-acts.T, idx, 1).argsort(1)
+    return np.take_along_axis(idx, order, 1)
