@@ -41,6 +41,7 @@ from gui.views.dataset import DatasetPanel
 from gui.views.functions import FunctionsView
 from gui.views.gradcheck import GradcheckDialog
 from gui.views.hyperparameters import HyperparameterPanel
+from gui.views.internals import InternalsView
 from gui.views.predictions import PredictionBrowser
 from gui.views.run_controls import RunControls
 from gui.views.runs import RunsView
@@ -121,6 +122,8 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.sweep_panel, "Sweep")
         self.functions_view = FunctionsView(self.tasks, lambda: self.dataset)
         self.tabs.addTab(self.functions_view, "Functions")
+        self.internals = InternalsView(self.session, self.controller, self.tasks)
+        self.tabs.addTab(self.internals, "Internals")
         self.functions_view.load_button.clicked.connect(self.ask_load_functions)
         self.functions_view.train_with.connect(self._train_with_functions)
         self.sweep_panel.finished.connect(self.runs_view._mark_stale)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMenu
 
-VIEWS = ["Training", "Predictions", "Classify", "Dataset", "Weights", "Runs", "Sweep", "Functions"]
+VIEWS = ["Training", "Predictions", "Classify", "Dataset", "Weights", "Runs", "Sweep", "Functions", "Internals"]
 
 
 @dataclass

@@ -1,0 +1,681 @@
+"""The Internals tab: what backprop does inside the network, while it learns.
+
+- **Health**: per layer, ‖∂L/∂W‖, the update ratio ‖ΔW‖/‖W‖ (log scale, the customary 1e-3 band
+  marked), dead ReLUs or saturated units, activation mean ± std; warnings naming the layer.
+- **Distributions**: a layer's weights or gradients as percentile bands over training, and
+  the histogram at a chosen epoch.
+- **Explain**: one image's forward and backward pass, step by step, with formulas, shapes,
+  the numbers, and a check mark per step (both engines and finite differences agree).
+- **Embedding**: a 2-D map of the logits or a hidden layer (PCA at once, t-SNE in the
+  background with progress and Cancel); points coloured by class, misclassified ones ringed.
+- **Units**: a hidden unit's weight image and the training images that activate it most.
+
+The maths is in ``engine.training.health`` and ``engine.inspect``; this module only draws.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QProgressBar,
+    QPushButton,
+    QSlider,
+    QSpinBox,
+    QSplitter,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from engine.training.health import HealthEvent
+from gui import style
+from gui.widgets.common import mosaic
+
+LAYER_COLOURS = [style.OKABE_ITO[k] for k in ("blue", "vermillion", "green", "purple", "orange", "sky")]
+BAND = (3e-4, 3e-3)  # the customary update-to-weight ratio, around 1e-3
+
+
+def _plot(title: str, left: str, log: bool = False) -> pg.PlotWidget:
+    p = pg.PlotWidget(title=title)
+    p.showGrid(x=True, y=True, alpha=0.2)
+    p.setLabel("bottom", "epoch")
+    p.setLabel("left", left)
+    p.getPlotItem().getAxis("left").enableAutoSIPrefix(False)
+    if log:
+        p.setLogMode(y=True)
+    p.addLegend(offset=(-8, 8), labelTextSize="8pt")
+    return p
+
+
+class HealthPanel(QWidget):
+    """Layer health over time, from HealthEvents (live) or a model's stored history."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.records: list[dict] = []
+        self.grad = _plot("gradient norm ‖∂L/∂W‖", "‖∂L/∂W‖", log=True)
+        self.ratio = _plot("update ratio ‖ΔW‖ / ‖W‖ (band: ~1e-3)", "ratio", log=True)
+        self.dead = _plot("dead ReLUs / saturated units", "fraction")
+        self.acts = _plot("activations: mean ± std", "value")
+        self.dead.setYRange(0, 1)
+        band = pg.LinearRegionItem(
+            [np.log10(BAND[0]), np.log10(BAND[1])], orientation="horizontal", movable=False, brush=(0, 158, 115, 40)
+        )
+        band.setZValue(-20)
+        self.ratio.addItem(band)
+        self.warnings = QLabel("")
+        self.warnings.setWordWrap(True)
+        self.warnings.setStyleSheet(f"color: {style.VAL};")
+        self.info = QLabel("Train a model: its layers' health is collected every few steps (about 2 % of the time).")
+        self.info.setWordWrap(True)
+        grid = QSplitter(Qt.Vertical)
+        for pair in ((self.grad, self.ratio), (self.dead, self.acts)):
+            row = QSplitter(Qt.Horizontal)
+            for p in pair:
+                row.addWidget(p)
+            grid.addWidget(row)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(self.info)
+        lay.addWidget(self.warnings)
+        lay.addWidget(grid, 1)
+        self._dirty = False
+
+    def set_records(self, records: list[dict]) -> None:
+        self.records = list(records)
+        self._dirty = True
+        self.redraw()
+
+    def add(self, record: dict) -> None:
+        self.records.append(record)
+        self._dirty = True
+        if self.isVisible():
+            self.redraw()
+
+    def showEvent(self, ev):
+        super().showEvent(ev)
+        if self._dirty:
+            self.redraw()
+
+    def redraw(self) -> None:
+        self._dirty = False
+        for p in (self.grad, self.ratio, self.dead, self.acts):
+            for item in p.listDataItems():
+                p.removeItem(item)
+            if p.getPlotItem().legend is not None:
+                p.getPlotItem().legend.clear()
+        if not self.records:
+            self.warnings.setText("")
+            return
+        x = np.array([r["epoch"] for r in self.records])
+        n_layers = len(self.records[-1]["layers"])
+        for i in range(n_layers):
+            rows = [r["layers"][i] for r in self.records if len(r["layers"]) > i]
+            if len(rows) != len(x):
+                continue
+            name = rows[-1]["name"]
+            c = LAYER_COLOURS[i % len(LAYER_COLOURS)]
+            pen = style.pen(c, 2)
+            self.grad.plot(x, np.maximum([d["grad_norm"] for d in rows], 1e-30), pen=pen, name=name)
+            self.ratio.plot(x, np.maximum([d["update_ratio"] for d in rows], 1e-30), pen=pen, name=name)
+            frac = [d["dead"] if d["dead"] is not None else d["saturated"] for d in rows]
+            if frac[-1] is not None:
+                what = "dead" if rows[-1]["dead"] is not None else "saturated"
+                self.dead.plot(x, [np.nan if f is None else f for f in frac], pen=pen, name=f"{name} {what}")
+            mean = np.array([d["act_mean"] for d in rows])
+            std = np.array([d["act_std"] for d in rows])
+            self.acts.plot(x, mean, pen=pen, name=name)
+            self.acts.plot(x, mean + std, pen=style.pen(c, 1, Qt.DotLine))
+            self.acts.plot(x, mean - std, pen=style.pen(c, 1, Qt.DotLine))
+        last = self.records[-1]
+        self.warnings.setText("⚠ " + "  ⚠ ".join(last["warnings"]) if last["warnings"] else "")
+        self.info.setText(
+            f"{len(self.records)} collections on a fixed probe batch, the last at step {last['global_step']} "
+            f"(epoch {last['epoch']:.2f})."
+        )
+
+
+class DistributionPanel(QWidget):
+    """Percentile bands of a layer's weights or gradients over training, and one histogram."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.records: list[dict] = []
+        self.layer = QComboBox()
+        self.kind = QComboBox()
+        self.kind.addItems(["weights", "gradients"])
+        self.epoch = QSlider(Qt.Horizontal)
+        self.epoch_label = QLabel("")
+        for w in (self.layer, self.kind):
+            w.currentIndexChanged.connect(lambda _i: self.redraw())
+        self.epoch.valueChanged.connect(lambda _v: self._draw_hist())
+        self.bands = _plot("percentiles over training (0–100, 10–90, 25–75, median)", "value")
+        self.hist = pg.PlotWidget(title="histogram")
+        self.hist.showGrid(x=True, y=True, alpha=0.2)
+        bar = QHBoxLayout()
+        for w in (QLabel("Layer"), self.layer, QLabel("of"), self.kind, QLabel("Histogram at"), self.epoch):
+            bar.addWidget(w)
+        bar.addWidget(self.epoch_label)
+        row = QSplitter(Qt.Horizontal)
+        row.addWidget(self.bands)
+        row.addWidget(self.hist)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addLayout(bar)
+        lay.addWidget(row, 1)
+
+    def set_records(self, records: list[dict]) -> None:
+        self.records = records
+        names = [d["name"] for d in records[-1]["layers"]] if records else []
+        if [self.layer.itemText(i) for i in range(self.layer.count())] != names:
+            self.layer.blockSignals(True)
+            self.layer.clear()
+            self.layer.addItems(names)
+            self.layer.blockSignals(False)
+        self.redraw()
+
+    def _key(self) -> str:
+        return "w" if self.kind.currentText() == "weights" else "g"
+
+    def redraw(self) -> None:
+        self.bands.clear()
+        i = self.layer.currentIndex()
+        rows = [r for r in self.records if len(r["layers"]) > i >= 0]
+        if not rows:
+            self.hist.clear()
+            return
+        x = np.array([r["epoch"] for r in rows])
+        pct = np.array([r["layers"][i][f"{self._key()}_pct"] for r in rows])
+        c = style.TRAIN
+        for lo, hi, alpha in ((0, 6, 40), (1, 5, 70), (2, 4, 110)):
+            a = pg.PlotDataItem(x, pct[:, lo], pen=style.pen(c, 0.5, alpha=alpha))
+            b = pg.PlotDataItem(x, pct[:, hi], pen=style.pen(c, 0.5, alpha=alpha))
+            self.bands.addItem(a)
+            self.bands.addItem(b)
+            self.bands.addItem(pg.FillBetweenItem(a, b, brush=pg.mkBrush(style.faint(c, alpha))))
+        self.bands.plot(x, pct[:, 3], pen=style.pen(c, 2), name="median")
+        with_hist = [r for r in rows if f"{self._key()}_hist" in r["layers"][i]]
+        self.epoch.blockSignals(True)
+        self.epoch.setRange(0, max(0, len(with_hist) - 1))
+        self.epoch.setValue(len(with_hist) - 1)
+        self.epoch.blockSignals(False)
+        self._hist_rows = with_hist
+        self._draw_hist()
+
+    def _draw_hist(self) -> None:
+        self.hist.clear()
+        rows = getattr(self, "_hist_rows", [])
+        if not rows:
+            self.epoch_label.setText("")
+            return
+        r = rows[min(self.epoch.value(), len(rows) - 1)]
+        h = r["layers"][self.layer.currentIndex()][f"{self._key()}_hist"]
+        edges = np.array(h["edges"])
+        self.hist.addItem(
+            pg.BarGraphItem(
+                x0=edges[:-1], x1=edges[1:], height=h["counts"], brush=style.faint(style.TRAIN, 160), pen=None
+            )
+        )
+        self.epoch_label.setText(f"epoch {int(np.ceil(r['epoch']))}")
+
+
+class ExplainPanel(QWidget):
+    """One backward pass, step by step, for one image."""
+
+    def __init__(self, session, parent=None):
+        super().__init__(parent)
+        self.session = session
+        self.explanation = None
+        self.image_index: int | None = None
+        self.split = QComboBox()
+        self.split.addItems(["test", "val", "train"])
+        self.index = QSpinBox(minimum=0, maximum=0)
+        self.index.setToolTip("Which image of the split")
+        go = QPushButton("Explain")
+        go.clicked.connect(self.explain_selected)
+        self.prev = QPushButton("◀ Step")
+        self.next = QPushButton("Step ▶")
+        self.prev.setShortcut("Alt+Left")
+        self.next.setShortcut("Alt+Right")
+        self.prev.clicked.connect(lambda: self.steps.setCurrentRow(max(0, self.steps.currentRow() - 1)))
+        self.next.clicked.connect(
+            lambda: self.steps.setCurrentRow(min(self.steps.count() - 1, self.steps.currentRow() + 1))
+        )
+        self.apply_button = QPushButton("Apply This Update")
+        self.apply_button.setToolTip(
+            "One SGD step (the run's learning rate) on this image alone: its loss before and after"
+        )
+        self.apply_button.clicked.connect(self.apply_update)
+        bar = QHBoxLayout()
+        for w in (QLabel("Image"), self.split, self.index, go, self.prev, self.next, self.apply_button):
+            bar.addWidget(w)
+        bar.addStretch(1)
+        self.steps = QListWidget()
+        self.steps.currentRowChanged.connect(self._show_step)
+        self.formula = QLabel("Pick an image and press Explain (or Explain in the Predictions tab).")
+        self.formula.setWordWrap(True)
+        self.formula.setTextFormat(Qt.RichText)
+        self.plot = pg.PlotWidget()
+        self.plot.invertY(True)
+        self.plot.setAspectLocked(False)
+        self.plot.hideAxis("left")
+        self.image = pg.ImageItem()
+        self.image.setColorMap(pg.colormap.get("CET-D1"))
+        self.plot.addItem(self.image)
+        self.result = QLabel("")
+        right = QWidget()
+        rl = QVBoxLayout(right)
+        rl.setContentsMargins(0, 0, 0, 0)
+        rl.addWidget(self.formula)
+        rl.addWidget(self.plot, 1)
+        rl.addWidget(self.result)
+        split = QSplitter(Qt.Horizontal)
+        split.addWidget(self.steps)
+        split.addWidget(right)
+        split.setSizes([330, 700])
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addLayout(bar)
+        lay.addWidget(split, 1)
+        self.split.currentIndexChanged.connect(lambda _i: self._update_range())
+        session.dataset_changed.connect(lambda _d: self._update_range())
+
+    def move(self, by: int) -> None:
+        """A step forwards or backwards through the pass."""
+        self.steps.setCurrentRow(min(max(0, self.steps.currentRow() + by), self.steps.count() - 1))
+
+    def _update_range(self) -> None:
+        ds = self.session.dataset
+        n = len(ds.split(self.split.currentText())) if ds is not None else 0
+        self.index.setMaximum(max(0, n - 1))
+
+    def explain_selected(self) -> bool:
+        ds, model = self.session.dataset, self.session.model
+        if ds is None or model is None:
+            self.formula.setText("Open a dataset and train or open a model first.")
+            return False
+        s = ds.split(self.split.currentText())
+        if not len(s):
+            self.formula.setText(f"The {self.split.currentText()} split is empty.")
+            return False
+        i = min(self.index.value(), len(s) - 1)
+        return self.explain_image(s.x[i], int(s.y[i]))
+
+    def explain_image(self, x_uint8: np.ndarray, label: int) -> bool:
+        from engine.data.images import normalize
+        from engine.inspect.explain import explain
+
+        model = self.session.model
+        if model is None:
+            return False
+        self._x = normalize(np.asarray(x_uint8)[None])[0].reshape(-1)
+        self._label = label
+        self._weights = model.network.weights()
+        self.explanation = explain(self._weights, model.config.act, self._x, label)
+        ex = self.explanation
+        self.steps.clear()
+        for st in ex.steps:
+            mark = "" if st.check is None else ("  ✓" if st.check else "  ✗")
+            shape = "×".join(map(str, st.shape))
+            self.steps.addItem(f"{'→' if st.phase == 'forward' else '←'} {st.name}  [{shape}]{mark}")
+        classes = model.classes
+        self.result.setText(
+            f"label {classes[label]}, predicted {classes[ex.predicted]} (q = {ex.q[ex.predicted]:.3f}); "
+            f"loss −log q_y = {ex.loss:.4f}. "
+            + (
+                "Every backward step equals both engines and finite differences ✓"
+                if ex.all_checked
+                else "Some steps differ ✗"
+            )
+        )
+        self.steps.setCurrentRow(0)
+        return True
+
+    def _show_step(self, row: int) -> None:
+        ex = self.explanation
+        if ex is None or not 0 <= row < len(ex.steps):
+            return
+        st = ex.steps[row]
+        check = ""
+        if st.check is not None:
+            check = f"<br><b>{'✓' if st.check else '✗'}</b> {st.detail}"
+        extra = f"<br>{st.detail}" if st.check is None and st.detail else ""
+        self.formula.setText(
+            f"<span style='font-size:15pt'>{st.formula}</span><br>shape {list(st.shape)}, "
+            f"‖·‖ = {st.norm:.4g}{extra}{check}"
+        )
+        v = np.asarray(st.value, np.float32)
+        model = self.session.model
+        w, h = model.norm_size
+        if v.ndim == 1 and v.size == w * h:
+            img = v.reshape(h, w)
+        elif v.ndim == 2 and v.shape[1] == w * h:  # ∂L/∂W₁: each row at the input's size
+            units = v.reshape(len(v), h, w)
+            img = mosaic(units, int(np.ceil(np.sqrt(len(units)))), pad=1, fill=0.0)
+        elif v.ndim == 2:
+            img = v
+        else:
+            img = v.reshape(1, -1)  # a heat strip
+        lim = float(np.abs(img).max()) or 1.0
+        symmetric = not (st.name in ("x", "q") or (st.name.startswith("y") and model.config.act != "tanh"))
+        self.image.setImage(img, levels=(-lim, lim) if symmetric else (0, lim))
+        self.plot.autoRange()
+
+    def apply_update(self) -> tuple[float, float] | None:
+        from engine.inspect.explain import apply_update
+
+        model = self.session.model
+        if self.explanation is None or model is None:
+            return None
+        before, after = apply_update(self._weights, model.config.act, self._x, self._label, model.config.lr)
+        self.result.setText(
+            f"One SGD step (lr {model.config.lr:g}) on this image alone: its loss {before:.4f} → {after:.4f}"
+        )
+        return before, after
+
+
+class EmbeddingPanel(QWidget):
+    """A 2-D map of the logits or a hidden layer's activations, coloured by class."""
+
+    select_image = Signal(str, int)  # split, index (to show in the Predictions gallery)
+
+    def __init__(self, session, tasks, parent=None):
+        super().__init__(parent)
+        self.session, self.tasks = session, tasks
+        self.points: np.ndarray | None = None
+        self.labels = self.predicted = None
+        self.split = QComboBox()
+        self.split.addItems(["test", "val", "train"])
+        self.layer = QComboBox()
+        self.method = QComboBox()
+        self.method.addItems(["PCA", "t-SNE"])
+        self.go = QPushButton("Compute")
+        self.go.clicked.connect(self.compute)
+        self.cancel = QPushButton("Cancel")
+        self.cancel.setEnabled(False)
+        self.cancel.clicked.connect(self._cancel)
+        self.export = QPushButton("Export CSV…")
+        self.export.clicked.connect(lambda: self.export_csv())
+        self.progress = QProgressBar()
+        self.progress.setVisible(False)
+        bar = QHBoxLayout()
+        for w in (
+            QLabel("Split"),
+            self.split,
+            QLabel("of"),
+            self.layer,
+            self.method,
+            self.go,
+            self.cancel,
+            self.export,
+        ):
+            bar.addWidget(w)
+        bar.addWidget(self.progress, 1)
+        self.plot = pg.PlotWidget(title="")
+        self.plot.showGrid(x=True, y=True, alpha=0.15)
+        self.scatter = pg.ScatterPlotItem(size=9, hoverable=True, tip=self._tip)
+        self.scatter.sigClicked.connect(self._clicked)
+        self.plot.addItem(self.scatter)
+        self.info = QLabel(
+            "Open a model and a dataset, then Compute. Points are coloured by class; ringed ones are misclassified."
+        )
+        self.info.setWordWrap(True)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addLayout(bar)
+        lay.addWidget(self.plot, 1)
+        lay.addWidget(self.info)
+        session.model_changed.connect(self._on_model)
+        self._cancelled = False
+        self._listening = False
+
+    def _on_model(self, model) -> None:
+        self.layer.clear()
+        if model is not None:
+            self.layer.addItem("logits")
+            self.layer.addItems([f"hidden layer {i + 1}" for i in range(len(model.config.hidden))])
+
+    def _tip(self, x, y, data):
+        i = int(data)
+        classes = self.session.model.classes if self.session.model else []
+        lab, pred = classes[self.labels[i]], classes[self.predicted[i]]
+        return f"#{i}: {lab}" + ("" if lab == pred else f", predicted {pred}")
+
+    def _clicked(self, _item, points, *_):
+        if len(points):
+            self.select_image.emit(self.split.currentText(), int(points[0].data()))
+
+    def compute(self) -> bool:
+        from engine.data.images import normalize
+        from engine.inspect.embed import embed_split
+        from engine.training.health import forward_backward
+
+        ds, model = self.session.dataset, self.session.model
+        if ds is None or model is None:
+            self.info.setText("Open a dataset and train or open a model first.")
+            return False
+        s = ds.split(self.split.currentText())
+        n = min(len(s), 2000)
+        if not n:
+            self.info.setText(f"The {self.split.currentText()} split is empty.")
+            return False
+        weights, act = model.network.weights(), model.config.act
+        layer = self.layer.currentIndex() or None
+        x, y = s.x[:n], s.y[:n]
+        self.labels = y
+        self.predicted = forward_backward(weights, act, normalize(x), y)[1][-1].argmax(1)
+        if self.method.currentText() == "PCA":
+            self._show(embed_split(weights, act, x, "pca", layer))
+            return True
+        self._cancelled = False
+        self.go.setEnabled(False)
+        self.cancel.setEnabled(True)
+        self.progress.setVisible(True)
+        self.progress.setRange(0, 750)
+        self.progress.setValue(0)
+
+        def progress(done, total):
+            self.tasks.report(done, total, "t-SNE")
+
+        self.tasks.progress.connect(self._on_progress)
+        self._listening = True
+
+        def work():
+            cancelled = lambda: self._cancelled or self.tasks.is_cancelled()  # noqa: E731
+            return embed_split(weights, act, x, "tsne", layer, progress=progress, cancelled=cancelled)
+
+        self.tasks.run(
+            work,
+            on_done=self._show,
+            on_error=self._failed,
+            label="t-SNE",
+        )
+        return True
+
+    def _on_progress(self, done, total, message) -> None:
+        if message == "t-SNE":
+            self.progress.setRange(0, total)
+            self.progress.setValue(done)
+
+    def _cancel(self) -> None:
+        self._cancelled = True
+
+    def _end(self) -> None:
+        self.go.setEnabled(True)
+        self.cancel.setEnabled(False)
+        self.progress.setVisible(False)
+        if self._listening:
+            self.tasks.progress.disconnect(self._on_progress)
+            self._listening = False
+
+    def _failed(self, exc) -> None:
+        self._end()
+        from engine.inspect.embed import Cancelled
+
+        self.info.setText("t-SNE cancelled." if isinstance(exc, Cancelled) else f"t-SNE failed: {exc}")
+
+    def _show(self, pts: np.ndarray) -> None:
+        self._end()
+        self.points = pts
+        n_classes = int(max(self.labels.max(), self.predicted.max())) + 1
+        brushes = [pg.mkBrush(pg.intColor(int(c), hues=max(n_classes, 2), maxValue=220)) for c in self.labels]
+        ring = pg.mkPen(style.VAL, width=2.5)
+        pens = [ring if p != t else pg.mkPen(None) for p, t in zip(self.predicted, self.labels, strict=True)]
+        self.scatter.setData(x=pts[:, 0], y=pts[:, 1], brush=brushes, pen=pens, data=np.arange(len(pts)), size=9)
+        self.plot.autoRange()
+        wrong = int((self.predicted != self.labels).sum())
+        self.info.setText(
+            f"{len(pts)} {self.split.currentText()} images, {self.layer.currentText()}, "
+            f"{self.method.currentText()}; {wrong} misclassified (ringed). Hover for the label, click to show it."
+        )
+
+    def export_csv(self, path: str | None = None) -> str | None:
+        if self.points is None:
+            return None
+        if path is None:
+            path, _ = QFileDialog.getSaveFileName(self, "Export Points", "points.csv", "CSV (*.csv)")
+            if not path:
+                return None
+        classes = self.session.model.classes
+        with open(path, "w", encoding="utf-8") as f:
+            f.write("index,x,y,label,predicted\n")
+            for i, (px, py) in enumerate(self.points):
+                f.write(f"{i},{px:.6g},{py:.6g},{classes[self.labels[i]]},{classes[self.predicted[i]]}\n")
+        return path
+
+
+class UnitsPanel(QWidget):
+    """A hidden unit: its weight image (first layer) and the 9 training images it likes most."""
+
+    def __init__(self, session, parent=None):
+        super().__init__(parent)
+        self.session = session
+        self.layer = QSpinBox(minimum=1, maximum=1)
+        self.unit = QSpinBox(minimum=0, maximum=0)
+        show = QPushButton("Show")
+        show.clicked.connect(self.show_unit)
+        bar = QHBoxLayout()
+        for w in (QLabel("Hidden layer"), self.layer, QLabel("unit"), self.unit, show):
+            bar.addWidget(w)
+        bar.addStretch(1)
+        self.weight_plot = pg.PlotWidget(title="weights (first layer: at the input's size)")
+        self.top_plot = pg.PlotWidget(title="the 9 training images that activate it most")
+        for p in (self.weight_plot, self.top_plot):
+            p.invertY(True)
+            p.setAspectLocked(True)
+            p.hideAxis("left")
+            p.hideAxis("bottom")
+        self.weight_img = pg.ImageItem()
+        self.weight_img.setColorMap(pg.colormap.get("CET-D1"))
+        self.weight_plot.addItem(self.weight_img)
+        self.top_img = pg.ImageItem()
+        self.top_plot.addItem(self.top_img)
+        self.info = QLabel("")
+        row = QSplitter(Qt.Horizontal)
+        row.addWidget(self.weight_plot)
+        row.addWidget(self.top_plot)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addLayout(bar)
+        lay.addWidget(row, 1)
+        lay.addWidget(self.info)
+        self.layer.valueChanged.connect(lambda _v: self._ranges())
+        session.model_changed.connect(lambda _m: self._ranges())
+        self._cache: dict = {}
+
+    def _ranges(self) -> None:
+        m = self.session.model
+        if m is None:
+            return
+        self.layer.setMaximum(len(m.config.hidden))
+        self.unit.setMaximum(m.config.hidden[self.layer.value() - 1] - 1)
+        self._cache.clear()
+
+    def show_unit(self, layer: int | None = None, unit: int | None = None) -> bool:
+        from engine.inspect.embed import top_images
+
+        m, ds = self.session.model, self.session.dataset
+        if m is None or ds is None or not len(ds.train):
+            self.info.setText("Open a dataset and a model first.")
+            return False
+        if layer is not None:
+            self.layer.setValue(layer)
+        if unit is not None:
+            self.unit.setValue(unit)
+        L, u = self.layer.value(), self.unit.value()
+        weights = m.network.weights()
+        W = weights[2 * (L - 1)]
+        w, h = m.norm_size
+        if L == 1:
+            self.weight_img.setImage(W[u].reshape(h, w), levels=(-np.abs(W[u]).max(), np.abs(W[u]).max()))
+        else:
+            self.weight_img.setImage(W[u][None, :], levels=(-np.abs(W[u]).max(), np.abs(W[u]).max()))
+        if L not in self._cache:
+            self._cache[L] = top_images(weights, m.config.act, ds.train.x[:5000], L, 9)
+        idx = self._cache[L][u]
+        imgs = ds.train.x[idx].reshape(len(idx), h, w).astype(np.float32)
+        self.top_img.setImage(mosaic(imgs, 3, pad=1, fill=255.0), levels=(0, 255))
+        labels = ", ".join(m.classes[ds.train.y[i]] for i in idx)
+        self.info.setText(f"layer {L} unit {u}: its top images are labelled {labels}")
+        return True
+
+
+class InternalsView(QWidget):
+    """The tab that holds the five panels; live health from the run controller."""
+
+    def __init__(self, session, controller, tasks, parent=None):
+        super().__init__(parent)
+        self.session = session
+        self.health = HealthPanel()
+        self.distributions = DistributionPanel()
+        self.explain = ExplainPanel(session)
+        self.embedding = EmbeddingPanel(session, tasks)
+        self.units = UnitsPanel(session)
+        self.tabs = QTabWidget()
+        self.tabs.setDocumentMode(True)
+        for w, name in (
+            (self.health, "Health"),
+            (self.distributions, "Distributions"),
+            (self.explain, "Explain"),
+            (self.embedding, "Embedding"),
+            (self.units, "Units"),
+        ):
+            self.tabs.addTab(w, name)
+        self.tabs.currentChanged.connect(lambda _i: self._refresh_distributions())
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(4, 4, 4, 4)
+        lay.addWidget(self.tabs)
+        controller.updated.connect(self._on_update)
+        controller.started.connect(lambda _s: self._on_model(self.session.model))  # a resumed run keeps its past
+        session.model_changed.connect(self._on_model)
+        self.embedding.select_image.connect(self._explain_point)
+
+    def _explain_point(self, split: str, index: int) -> None:
+        """A point clicked in the map: its image, explained."""
+        self.explain.split.setCurrentText(split)
+        self.explain.index.setValue(index)
+        if self.explain.explain_selected():
+            self.tabs.setCurrentWidget(self.explain)
+
+    def _on_model(self, model) -> None:
+        records = list(model.history.health) if model is not None else []
+        self.health.set_records(records)
+        self._refresh_distributions()
+
+    def _on_update(self, update) -> None:
+        for ev in update.events:
+            if isinstance(ev, HealthEvent):
+                self.health.add(ev.to_dict())
+        if self.tabs.currentWidget() is self.distributions and any(isinstance(e, HealthEvent) for e in update.events):
+            self._refresh_distributions()
+
+    def _refresh_distributions(self) -> None:
+        if self.tabs.currentWidget() is self.distributions:
+            self.distributions.set_records(self.health.records)

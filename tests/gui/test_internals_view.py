@@ -1,0 +1,94 @@
+"""The Internals tab: health live during training and from a saved model, distributions,
+the step-through, the embedding (PCA and a cancelled/finished t-SNE) and the units — on an
+untrained and on a trained model."""
+
+from __future__ import annotations
+
+import csv
+
+import numpy as np
+
+from engine.config import TrainConfig
+
+
+def train(window, qtbot, epochs=3):
+    window.hyper.set_config(TrainConfig(epochs=epochs, batch_size=8, engine="numpy", hidden=[16]))
+    with qtbot.waitSignal(window.training_finished, timeout=60000):
+        window.actions.start.trigger()
+
+
+def test_every_panel_opens_on_an_untrained_model(window, qtbot):
+    qtbot.waitUntil(lambda: window.dataset is not None, timeout=30000)
+    window.reset_weights()
+    view = window.internals
+    window.tabs.setCurrentWidget(view)
+    for i in range(view.tabs.count()):
+        view.tabs.setCurrentIndex(i)
+    assert view.health.records == []
+    assert view.explain.explain_selected() and view.explain.explanation.all_checked
+    assert view.embedding.compute() and view.embedding.points.shape[1] == 2
+    assert view.units.show_unit(1, 0)
+
+
+def test_health_live_then_from_the_model_and_the_other_panels_after_training(window, qtbot, tmp_path):
+    qtbot.waitUntil(lambda: window.dataset is not None, timeout=30000)
+    view = window.internals
+    window.tabs.setCurrentWidget(view)
+    train(window, qtbot)
+    live = len(view.health.records)
+    view.health.redraw()  # drawn when shown (the test window is not)
+    assert live >= 2 and len(view.health.grad.listDataItems()) == 2  # one curve per linear layer
+    assert len(window.session.model.history.health) == live
+    # distributions: bands and a histogram for the chosen layer
+    view.tabs.setCurrentWidget(view.distributions)
+    assert view.distributions.layer.count() == 2
+    assert any(type(i).__name__ == "FillBetweenItem" for i in view.distributions.bands.getPlotItem().items)
+    assert any(type(i).__name__ == "BarGraphItem" for i in view.distributions.hist.items())
+    view.distributions.kind.setCurrentText("gradients")
+    assert any(type(i).__name__ == "BarGraphItem" for i in view.distributions.hist.items())
+    # explain: step forwards and backwards, apply the update
+    view.tabs.setCurrentWidget(view.explain)
+    assert view.explain.explain_selected()
+    n = view.explain.steps.count()
+    assert n == len(view.explain.explanation.steps) and "✓" in view.explain.result.text()
+    view.explain.move(5)
+    assert view.explain.steps.currentRow() == 5
+    view.explain.move(-9)
+    assert view.explain.steps.currentRow() == 0
+    before, after = view.explain.apply_update()
+    assert after < before
+    # embedding: PCA now, exported; a click explains that image
+    view.tabs.setCurrentWidget(view.embedding)
+    view.embedding.layer.setCurrentIndex(1)  # hidden layer 1
+    assert view.embedding.compute()
+    out = view.embedding.export_csv(str(tmp_path / "pts.csv"))
+    rows = list(csv.DictReader(open(out)))
+    assert len(rows) == len(view.embedding.points) and np.isfinite(float(rows[0]["x"]))
+    view.embedding.select_image.emit("test", 2)
+    assert view.tabs.currentWidget() is view.explain and view.explain.index.value() == 2
+    # t-SNE in the background: finishes with progress
+    view.embedding.method.setCurrentText("t-SNE")
+    view.embedding.points = None
+    assert view.embedding.compute()
+    qtbot.waitUntil(lambda: view.embedding.points is not None, timeout=60000)
+    assert view.embedding.go.isEnabled() and not view.embedding.cancel.isEnabled()
+    # units
+    assert view.units.show_unit(1, 3) and "layer 1 unit 3" in view.units.info.text()
+    # the model saved and opened again: its health comes back
+    path = tmp_path / "m.pt"
+    assert window.session.save_to(str(path))
+    with qtbot.waitSignal(window.session.model_changed, timeout=30000):
+        window.session.open_checkpoint(str(path))
+    assert len(view.health.records) == live
+
+
+def test_tsne_cancel(window, qtbot):
+    qtbot.waitUntil(lambda: window.dataset is not None, timeout=30000)
+    window.reset_weights()
+    emb = window.internals.embedding
+    emb.split.setCurrentText("train")
+    emb.method.setCurrentText("t-SNE")
+    assert emb.compute()
+    emb.cancel.click()
+    qtbot.waitUntil(lambda: emb.go.isEnabled(), timeout=60000)
+    assert "cancelled" in emb.info.text()
