@@ -38,6 +38,7 @@ bench: $(STAMP)
 	$(PY) bench/bench_gui.py
 	$(PY) bench/bench_sweep.py
 	$(PY) bench/bench_userfn.py
+	$(PY) bench/bench_internals.py
 
 gradcheck: $(STAMP)
 	$(PY) main.py gradcheck

@@ -156,6 +156,7 @@ class TrainingRun:
         self.history = history or History()
         self.best_weights: list[np.ndarray] | None = None
         self.health = health  # collect layer health (HealthEvent) every few steps
+        self.health_seconds = 0.0  # the time those collections took
         self._stop = threading.Event()
         self._resume = threading.Event()
         self._resume.set()
@@ -251,6 +252,7 @@ class TrainingRun:
                     per_step = (time.perf_counter() - t_run - monitor.spent) / steps_run
                     hev = monitor.collect(before, net.weights(), global_step, epoch - 1 + step / steps, per_step)
                     keep_health(hist.health, hev.to_dict())
+                    self.health_seconds = monitor.spent
                     yield hev
                 if not self._resume.is_set():
                     paused_at = time.perf_counter()

@@ -87,6 +87,7 @@ class HealthPanel(QWidget):
         lay.addWidget(self.warnings)
         lay.addWidget(grid, 1)
         self._dirty = False
+        self._items: dict = {}
 
     def set_records(self, records: list[dict]) -> None:
         self.records = list(records)
@@ -104,14 +105,20 @@ class HealthPanel(QWidget):
         if self._dirty:
             self.redraw()
 
+    def _curve(self, plot, key, name=None, pen=None):
+        """One curve per (plot, layer, kind), made once and then only given new data (a redraw
+        during training costs a few setData calls, not new items and legend entries)."""
+        item = self._items.get(key)
+        if item is None:
+            item = plot.plot([], [], pen=pen, name=name)
+            self._items[key] = item
+        return item
+
     def redraw(self) -> None:
         self._dirty = False
-        for p in (self.grad, self.ratio, self.dead, self.acts):
-            for item in p.listDataItems():
-                p.removeItem(item)
-            if p.getPlotItem().legend is not None:
-                p.getPlotItem().legend.clear()
         if not self.records:
+            for item in self._items.values():
+                item.setData([], [])
             self.warnings.setText("")
             return
         x = np.array([r["epoch"] for r in self.records])
@@ -122,18 +129,21 @@ class HealthPanel(QWidget):
                 continue
             name = rows[-1]["name"]
             c = LAYER_COLOURS[i % len(LAYER_COLOURS)]
-            pen = style.pen(c, 2)
-            self.grad.plot(x, np.maximum([d["grad_norm"] for d in rows], 1e-30), pen=pen, name=name)
-            self.ratio.plot(x, np.maximum([d["update_ratio"] for d in rows], 1e-30), pen=pen, name=name)
+            pen, thin = style.pen(c, 2), style.pen(c, 1, Qt.DotLine)
+            grad = np.maximum([d["grad_norm"] for d in rows], 1e-30)
+            self._curve(self.grad, ("grad", i), name, pen).setData(x, grad)
+            ratio = np.maximum([d["update_ratio"] for d in rows], 1e-30)
+            self._curve(self.ratio, ("ratio", i), name, pen).setData(x, ratio)
             frac = [d["dead"] if d["dead"] is not None else d["saturated"] for d in rows]
             if frac[-1] is not None:
                 what = "dead" if rows[-1]["dead"] is not None else "saturated"
-                self.dead.plot(x, [np.nan if f is None else f for f in frac], pen=pen, name=f"{name} {what}")
+                ys = np.array([np.nan if f is None else f for f in frac], float)
+                self._curve(self.dead, ("dead", i), f"{name} {what}", pen).setData(x, ys, connect="finite")
             mean = np.array([d["act_mean"] for d in rows])
             std = np.array([d["act_std"] for d in rows])
-            self.acts.plot(x, mean, pen=pen, name=name)
-            self.acts.plot(x, mean + std, pen=style.pen(c, 1, Qt.DotLine))
-            self.acts.plot(x, mean - std, pen=style.pen(c, 1, Qt.DotLine))
+            self._curve(self.acts, ("mean", i), name, pen).setData(x, mean)
+            self._curve(self.acts, ("hi", i), None, thin).setData(x, mean + std)
+            self._curve(self.acts, ("lo", i), None, thin).setData(x, mean - std)
         last = self.records[-1]
         self.warnings.setText("⚠ " + "  ⚠ ".join(last["warnings"]) if last["warnings"] else "")
         self.info.setText(
