@@ -159,11 +159,14 @@ def layer_health(
 class HealthMonitor:
     """When to collect, and the collection itself (called by the training loop)."""
 
-    def __init__(self, act: str, x_probe: np.ndarray, y_probe: np.ndarray, every: int | None = None):
+    def __init__(
+        self, act: str, x_probe: np.ndarray, y_probe: np.ndarray, every: int | None = None, at_most: int = MAX_EVERY
+    ):
         self.act = act
         self.x = np.asarray(x_probe, np.float32)
         self.y = np.asarray(y_probe, np.int64)
         self.fixed = every
+        self.at_most = max(1, at_most)  # at least one collection this often (an epoch), whatever it costs
         self.every = every or MIN_EVERY
         self.next_step = 1
         self.spent = 0.0
@@ -180,7 +183,8 @@ class HealthMonitor:
         took = time.perf_counter() - t
         self.spent += took
         if not self.fixed:  # every k steps, k such that collecting costs about BUDGET of the time
-            self.every = int(min(MAX_EVERY, max(MIN_EVERY, math.ceil(took / (BUDGET * max(step_seconds, 1e-6))))))
+            k = math.ceil(took / (BUDGET * max(step_seconds, 1e-6)))
+            self.every = int(min(self.at_most, MAX_EVERY, max(MIN_EVERY, k)))
         self.next_step = global_step + self.every
         return HealthEvent(global_step, epoch, layers, warnings)
 
