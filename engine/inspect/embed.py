@@ -115,3 +115,36 @@ def top_images(weights, act: str, x_uint8: np.ndarray, layer: int = 1, k: int = 
     idx = np.argpartition(-acts, k - 1, axis=0)[:k].T
     order = np.take_along_axis(-acts.T, idx, 1).argsort(1)
     return np.take_along_axis(idx, order, 1)
+
+
+def network_picture(
+    weights: list[np.ndarray], act: str, x: np.ndarray | None = None, per_column: int = 16, edges_per_gap: int = 120
+) -> dict:
+    """What a picture of the network shows (Playground's): for each layer a column of at most
+    ``per_column`` units (the ones with the strongest weights; a wide layer is sampled, its
+    full count given), the strongest connections between shown units (sign and magnitude), and
+    each shown unit's activation on image ``x`` (normalised, [features]) when given."""
+    w = [np.asarray(a, np.float64) for a in weights]
+    n_layers = len(w) // 2
+    sizes = [w[0].shape[1]] + [w[2 * i].shape[0] for i in range(n_layers)]
+    strength = [np.abs(w[0]).sum(0)] + [np.abs(w[2 * i]).sum(1) for i in range(n_layers)]
+    shown = []
+    for k, n in enumerate(sizes):
+        if n <= per_column or k == len(sizes) - 1:
+            shown.append(np.arange(n))
+        else:
+            shown.append(np.sort(np.argsort(-strength[k])[:per_column]))
+    values = None
+    if x is not None:
+        _ins, zs, ys, _g, q = forward_backward(w, act, np.asarray(x, np.float64)[None], np.zeros(1, np.int64))
+        layer_vals = [np.asarray(x, np.float64)] + [y[0] for y in ys[:-1]] + [q[0]]
+        values = [v[s].tolist() for v, s in zip(layer_vals, shown, strict=True)]
+    edges = []
+    for k in range(n_layers):
+        W = w[2 * k][np.ix_(shown[k + 1], shown[k])]  # [to, from]
+        flat = np.abs(W).ravel()
+        top = np.argsort(-flat)[: min(edges_per_gap, flat.size)]
+        for t in top:
+            to, fr = np.unravel_index(t, W.shape)
+            edges.append((k, int(fr), int(to), float(W[to, fr])))
+    return {"sizes": sizes, "shown": [s.tolist() for s in shown], "edges": edges, "values": values}

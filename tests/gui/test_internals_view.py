@@ -28,6 +28,7 @@ def test_every_panel_opens_on_an_untrained_model(window, qtbot):
     assert view.explain.explain_selected() and view.explain.explanation.all_checked
     assert view.embedding.compute() and view.embedding.points.shape[1] == 2
     assert view.units.show_unit(1, 0)
+    assert view.network.refresh(force=True) and view.network.picture["edges"]
 
 
 def test_health_live_then_from_the_model_and_the_other_panels_after_training(window, qtbot, tmp_path):
@@ -74,6 +75,11 @@ def test_health_live_then_from_the_model_and_the_other_panels_after_training(win
     assert view.embedding.go.isEnabled() and not view.embedding.cancel.isEnabled()
     # units
     assert view.units.show_unit(1, 3) and "layer 1 unit 3" in view.units.info.text()
+    # the picture of the network: columns, strongest connections, units coloured by the explained image
+    assert view.network.refresh(force=True)
+    pic = view.network.picture
+    assert pic["sizes"][-1] == len(window.dataset.classes) and pic["values"] is not None
+    assert len(view.network.nodes.data) == sum(len(s) for s in pic["shown"])
     # the model saved and opened again: its health comes back
     path = tmp_path / "m.pt"
     assert window.session.save_to(str(path))
