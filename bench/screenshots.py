@@ -178,6 +178,7 @@ def main() -> int:
     shot("15-explain")
     w.internals.tabs.setCurrentWidget(w.internals.embedding)
     w.internals.embedding.method.setCurrentText("t-SNE")
+    w.internals.embedding.as_labels.setChecked(True)
     w.internals.embedding.compute()
     while not w.internals.embedding.go.isEnabled():
         pause(200)
@@ -185,6 +186,8 @@ def main() -> int:
     w.internals.tabs.setCurrentWidget(w.internals.units)
     w.internals.units.show_unit(1, 5)
     shot("17-units")
+    w.internals.tabs.setCurrentWidget(w.internals.network)
+    shot("18-network")
     w.dirty = False
     w.close()
     print("\n".join(str(p) for p in sorted(out.glob("*.png"))))

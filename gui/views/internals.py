@@ -19,6 +19,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QFileDialog,
     QHBoxLayout,
@@ -409,6 +410,9 @@ class EmbeddingPanel(QWidget):
         self.layer = QComboBox()
         self.method = QComboBox()
         self.method.addItems(["PCA", "t-SNE"])
+        self.as_labels = QCheckBox("Labels")
+        self.as_labels.setToolTip("Draw each point as its class label (as the letters course's t-SNE figure)")
+        self.as_labels.toggled.connect(lambda _on: self.points is not None and self._show(self.points))
         self.go = QPushButton("Compute")
         self.go.clicked.connect(self.compute)
         self.cancel = QPushButton("Cancel")
@@ -541,7 +545,15 @@ class EmbeddingPanel(QWidget):
         brushes = [pg.mkBrush(pg.intColor(int(c), hues=max(n_classes, 2), maxValue=220)) for c in self.labels]
         ring = pg.mkPen(style.VAL, width=2.5)
         pens = [ring if p != t else pg.mkPen(None) for p, t in zip(self.predicted, self.labels, strict=True)]
-        self.scatter.setData(x=pts[:, 0], y=pts[:, 1], brush=brushes, pen=pens, data=np.arange(len(pts)), size=9)
+        symbols, size = "o", 9
+        if self.as_labels.isChecked() and self.session.model is not None:
+            glyphs = {c: _text_symbol(name) for c, name in enumerate(self.session.model.classes)}
+            symbols, size = [glyphs[int(c)] for c in self.labels], 14
+            thin = pg.mkPen(style.VAL, width=1.5)
+            pens = [thin if p != t else pg.mkPen(None) for p, t in zip(self.predicted, self.labels, strict=True)]
+        self.scatter.setData(
+            x=pts[:, 0], y=pts[:, 1], brush=brushes, pen=pens, data=np.arange(len(pts)), size=size, symbol=symbols
+        )
         self.plot.autoRange()
         wrong = int((self.predicted != self.labels).sum())
         self.info.setText(
@@ -562,6 +574,20 @@ class EmbeddingPanel(QWidget):
             for i, (px, py) in enumerate(self.points):
                 f.write(f"{i},{px:.6g},{py:.6g},{classes[self.labels[i]]},{classes[self.predicted[i]]}\n")
         return path
+
+
+def _text_symbol(text: str):
+    """A scatter symbol drawn as ``text`` (centred, unit size), for points drawn as their labels."""
+    from PySide6.QtGui import QFont, QPainterPath, QTransform
+
+    path = QPainterPath()
+    path.addText(0, 0, QFont("Sans", 10, QFont.Bold), text[:3])
+    r = path.boundingRect()
+    scale = 1.0 / max(r.width(), r.height(), 1e-6)
+    t = QTransform()
+    t.scale(scale, scale)
+    t.translate(-r.x() - r.width() / 2, -r.y() - r.height() / 2)
+    return t.map(path)
 
 
 class UnitsPanel(QWidget):

@@ -72,6 +72,8 @@ def test_health_live_then_from_the_model_and_the_other_panels_after_training(win
     view.embedding.points = None
     assert view.embedding.compute()
     qtbot.waitUntil(lambda: view.embedding.points is not None, timeout=60000)
+    view.embedding.as_labels.setChecked(True)  # points drawn as their class labels
+    assert len(view.embedding.scatter.data) == len(view.embedding.points)
     assert view.embedding.go.isEnabled() and not view.embedding.cancel.isEnabled()
     # units
     assert view.units.show_unit(1, 3) and "layer 1 unit 3" in view.units.info.text()
