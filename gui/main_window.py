@@ -124,6 +124,8 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.functions_view, "Functions")
         self.internals = InternalsView(self.session, self.controller, self.tasks)
         self.tabs.addTab(self.internals, "Internals")
+        self.internals.embedding.select_image.connect(self._show_in_gallery)
+        self.browser.explain_requested.connect(self._explain_in_internals)
         self.functions_view.load_button.clicked.connect(self.ask_load_functions)
         self.functions_view.train_with.connect(self._train_with_functions)
         self.sweep_panel.finished.connect(self.runs_view._mark_stale)
@@ -677,6 +679,15 @@ class MainWindow(QMainWindow):
             if self.dirty and not self._confirm_discard("open a checkpoint"):
                 return
         self.session.route_paths(paths, self.hyper.device.currentText())
+
+    def _show_in_gallery(self, split: str, index: int) -> None:
+        """A point clicked in the Embedding map: its image selected in the Predictions gallery."""
+        self.tabs.setCurrentWidget(self.browser)
+        self.browser.show_image(split, index)
+
+    def _explain_in_internals(self, split: str, index: int) -> None:
+        self.tabs.setCurrentWidget(self.internals)
+        self.internals.explain_image(split, index)
 
     # == your own functions ==================================================================
     def ask_load_functions(self) -> None:

@@ -796,15 +796,14 @@ class InternalsView(QWidget):
         controller.updated.connect(self._on_update)
         controller.started.connect(lambda _s: self._on_model(self.session.model))  # a resumed run keeps its past
         session.model_changed.connect(self._on_model)
-        self.embedding.select_image.connect(self._explain_point)
         self.explain.explained.connect(self._set_network_image)
 
     def _set_network_image(self, x) -> None:
         self.network.x = x
         self.network.refresh(force=self.network.isVisible())
 
-    def _explain_point(self, split: str, index: int) -> None:
-        """A point clicked in the map: its image, explained."""
+    def explain_image(self, split: str, index: int) -> None:
+        """An image of a split (from the Predictions gallery), explained."""
         self.explain.split.setCurrentText(split)
         self.explain.index.setValue(index)
         if self.explain.explain_selected():

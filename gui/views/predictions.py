@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QAbstractListModel, QModelIndex, QSize, Qt
+from PySide6.QtCore import QAbstractListModel, QModelIndex, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -81,11 +81,14 @@ class GalleryModel(QAbstractListModel):
 class PredictionBrowser(QWidget):
     """Shows the session's :class:`Evaluation`; choosing a split evaluates it."""
 
+    explain_requested = Signal(str, int)  # split, index: "Explain This Image"
+
     def __init__(self, session, parent=None):
         super().__init__(parent)
         self.session = session
         self.ev: Evaluation | None = None
         self.cell: tuple[int, int] | None = None
+        self._pending: tuple[str, int] | None = None  # an image to select once its split is evaluated
         self.split = QComboBox()
         self.split.addItems(["val", "test", "train"])
         self.eval_button = QPushButton("Evaluate")
@@ -134,6 +137,11 @@ class PredictionBrowser(QWidget):
         dl.addWidget(self.detail_image)
         dl.addWidget(self.detail_text)
         dl.addWidget(self.detail_bars)
+        self.explain_button = QPushButton("Explain This Image")
+        self.explain_button.setToolTip("Its forward and backward pass, step by step (Internals ▸ Explain)")
+        self.explain_button.setEnabled(False)
+        self.explain_button.clicked.connect(self._explain_current)
+        dl.addWidget(self.explain_button)
         dl.addStretch()
 
         self.confusion = ConfusionMatrix()
@@ -233,6 +241,9 @@ class PredictionBrowser(QWidget):
         ax = self.per_class.getAxis("bottom")
         ax.setTicks([[(i, c[:3] + ("\nn/a" if empty[i] else "")) for i, c in enumerate(ev.classes)]])
         self._refilter()
+        pending, self._pending = self._pending, None
+        if pending and pending[0] == ev.split:
+            self.show_image(*pending)
 
     def set_cell(self, cell: tuple[int, int] | None) -> None:
         self.cell = cell
@@ -256,9 +267,32 @@ class PredictionBrowser(QWidget):
         if len(idx):
             self.gallery.setCurrentIndex(self.model.index(0))
 
+    def _explain_current(self) -> None:
+        current = self.gallery.currentIndex()
+        if current.isValid() and self.ev is not None:
+            self.explain_requested.emit(self.ev.split, int(self.model.data(current, Qt.UserRole)))
+
+    def show_image(self, split: str, index: int) -> bool:
+        """Select image ``index`` of ``split`` in the gallery (filters cleared so it is there)."""
+        if self.ev is None or self.ev.split != split:
+            self._pending = (split, index)
+            self.split.setCurrentText(split)
+            self.evaluate()
+            return False
+        self.wrong_only.setChecked(False)
+        if self.cell is not None:
+            self.set_cell(None)
+        rows = np.flatnonzero(self.model.idx == index)
+        if not len(rows):
+            return False
+        self.gallery.setCurrentIndex(self.model.index(int(rows[0])))
+        self.gallery.scrollTo(self.model.index(int(rows[0])))
+        return True
+
     def _on_current(self, current, _previous=None):
         if not current.isValid() or self.ev is None:
             return
+        self.explain_button.setEnabled(True)
         i = self.model.data(current, Qt.UserRole)
         ev = self.ev
         img = ev.x[i]

@@ -65,8 +65,16 @@ def test_health_live_then_from_the_model_and_the_other_panels_after_training(win
     out = view.embedding.export_csv(str(tmp_path / "pts.csv"))
     rows = list(csv.DictReader(open(out)))
     assert len(rows) == len(view.embedding.points) and np.isfinite(float(rows[0]["x"]))
-    view.embedding.select_image.emit("test", 2)
-    assert view.tabs.currentWidget() is view.explain and view.explain.index.value() == 2
+    # a click in the map selects the image in the Predictions gallery; from there, Explain
+    with qtbot.waitSignal(window.session.evaluated, timeout=30000):
+        view.embedding.select_image.emit("test", 2)
+    assert window.tabs.currentWidget() is window.browser
+    qtbot.waitUntil(lambda: window.browser.gallery.currentIndex().isValid(), timeout=10000)
+    current = window.browser.gallery.currentIndex()
+    assert window.browser.model.data(current, 256) == 2  # Qt.UserRole: the image's index
+    window.browser.explain_button.click()
+    assert window.tabs.currentWidget() is window.internals and view.tabs.currentWidget() is view.explain
+    assert view.explain.index.value() == 2 and view.explain.split.currentText() == "test"
     # t-SNE in the background: finishes with progress
     view.embedding.method.setCurrentText("t-SNE")
     view.embedding.points = None
