@@ -439,7 +439,20 @@ class EmbeddingPanel(QWidget):
         self.plot.showGrid(x=True, y=True, alpha=0.15)
         self.scatter = pg.ScatterPlotItem(size=9, hoverable=True, tip=self._tip)
         self.scatter.sigClicked.connect(self._clicked)
+        self.scatter.sigHovered.connect(self._hovered)
         self.plot.addItem(self.scatter)
+        self.preview = QLabel()
+        self.preview.setFixedSize(132, 150)
+        self.preview.setAlignment(Qt.AlignCenter)
+        self.preview.setToolTip("The image under the mouse")
+        self.lasso_button = QPushButton("Select Region")
+        self.lasso_button.setCheckable(True)
+        self.lasso_button.setToolTip("A region on the map (drag its corners; right-click an edge to add one)")
+        self.lasso_button.toggled.connect(self._lasso_mode)
+        self.group = QListWidget()
+        self.group.setMaximumWidth(150)
+        self.group.itemActivated.connect(self._group_item)
+        self._lasso = None
         self.info = QLabel(
             "Open a model and a dataset, then Compute. Points are coloured by class; ringed ones are misclassified."
         )
@@ -447,11 +460,19 @@ class EmbeddingPanel(QWidget):
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addLayout(bar)
-        lay.addWidget(self.plot, 1)
+        row = QHBoxLayout()
+        row.addWidget(self.plot, 1)
+        side = QVBoxLayout()
+        side.addWidget(self.preview)
+        side.addWidget(self.lasso_button)
+        side.addWidget(self.group, 1)
+        row.addLayout(side)
+        lay.addLayout(row, 1)
         lay.addWidget(self.info)
         session.model_changed.connect(self._on_model)
         self._cancelled = False
         self._listening = False
+        self._x: np.ndarray | None = None
 
     def _on_model(self, model) -> None:
         self.layer.clear()
@@ -468,6 +489,52 @@ class EmbeddingPanel(QWidget):
     def _clicked(self, _item, points, *_):
         if len(points):
             self.select_image.emit(self.split.currentText(), int(points[0].data()))
+
+    def _group_item(self, item) -> None:
+        self.select_image.emit(self.split.currentText(), int(item.data(Qt.UserRole)))
+
+    def _hovered(self, _item, points, _ev) -> None:
+        if len(points) and self._x is not None:
+            from gui.widgets.common import gray_pixmap
+
+            img = self._x[int(points[0].data())]
+            self.preview.setPixmap(gray_pixmap(img, max(1, 120 // max(img.shape))))
+
+    def _lasso_mode(self, on: bool) -> None:
+        """A closed polygon on the map; the images inside are listed beside it."""
+        if self._lasso is not None:
+            self.plot.removeItem(self._lasso)
+            self._lasso = None
+        if on and self.points is not None:
+            (x0, x1), (y0, y1) = self.plot.getViewBox().viewRange()
+            cx, cy, rx, ry = (x0 + x1) / 2, (y0 + y1) / 2, (x1 - x0) / 6, (y1 - y0) / 6
+            corners = [(cx - rx, cy - ry), (cx + rx, cy - ry), (cx + rx, cy + ry), (cx - rx, cy + ry)]
+            self._lasso = pg.PolyLineROI(corners, closed=True, pen=style.pen(style.BEST, 2))
+            self._lasso.sigRegionChangeFinished.connect(lambda _r: self.list_region())
+            self.plot.addItem(self._lasso)
+            self.list_region()
+
+    def list_region(self, polygon: list | None = None) -> list[int]:
+        """The images whose points lie inside the region (the drawn one, or ``polygon``)."""
+        from PySide6.QtCore import QPointF
+        from PySide6.QtGui import QPolygonF
+        from PySide6.QtWidgets import QListWidgetItem
+
+        if self.points is None or (polygon is None and self._lasso is None):
+            return []
+        if polygon is None:
+            polygon = [self._lasso.mapToParent(h["item"].pos()).toTuple() for h in self._lasso.handles]
+        poly = QPolygonF([QPointF(float(px), float(py)) for px, py in polygon])
+        inside = [i for i, (px, py) in enumerate(self.points) if poly.containsPoint(QPointF(px, py), Qt.OddEvenFill)]
+        classes = self.session.model.classes if self.session.model else []
+        self.group.clear()
+        for i in inside:
+            lab, pred = classes[self.labels[i]], classes[self.predicted[i]]
+            item = QListWidgetItem(f"#{i} {lab}" + ("" if lab == pred else f" → {pred}"))
+            item.setData(Qt.UserRole, i)
+            self.group.addItem(item)
+        self.info.setText(f"{len(inside)} images in the region (double-click one to show it in the gallery)")
+        return inside
 
     def compute(self) -> bool:
         from engine.data.images import normalize
@@ -487,6 +554,8 @@ class EmbeddingPanel(QWidget):
         layer = self.layer.currentIndex() or None
         x, y = s.x[:n], s.y[:n]
         self.labels = y
+        w_, h_ = model.norm_size
+        self._x = x.reshape(n, h_, w_)
         self.predicted = forward_backward(weights, act, normalize(x), y)[1][-1].argmax(1)
         if self.method.currentText() == "PCA":
             self._show(embed_split(weights, act, x, "pca", layer))

@@ -241,8 +241,8 @@ class PredictionBrowser(QWidget):
         ax = self.per_class.getAxis("bottom")
         ax.setTicks([[(i, c[:3] + ("\nn/a" if empty[i] else "")) for i, c in enumerate(ev.classes)]])
         self._refilter()
-        pending, self._pending = self._pending, None
-        if pending and pending[0] == ev.split:
+        if self._pending and self._pending[0] == ev.split:  # an earlier evaluation of another split keeps it
+            pending, self._pending = self._pending, None
             self.show_image(*pending)
 
     def set_cell(self, cell: tuple[int, int] | None) -> None:

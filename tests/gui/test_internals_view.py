@@ -62,16 +62,35 @@ def test_health_live_then_from_the_model_and_the_other_panels_after_training(win
     view.tabs.setCurrentWidget(view.embedding)
     view.embedding.layer.setCurrentIndex(1)  # hidden layer 1
     assert view.embedding.compute()
+    emb = view.embedding
+    lo, hi = emb.points.min(0) - 1, emb.points.max(0) + 1
+    everything = [(lo[0], lo[1]), (hi[0], lo[1]), (hi[0], hi[1]), (lo[0], hi[1])]
+    assert len(emb.list_region(everything)) == len(emb.points) == emb.group.count()
+    left = [(lo[0], lo[1]), (lo[0] + 1e-9, lo[1]), (lo[0] + 1e-9, hi[1]), (lo[0], hi[1])]
+    assert emb.list_region(left) == [] and emb.group.count() == 0
+    emb.lasso_button.setChecked(True)  # a region drawn on the map lists what lies in it
+    assert emb._lasso is not None
+    emb.lasso_button.setChecked(False)
+
+    class Spot:
+        def data(self):
+            return 4
+
+    emb._hovered(None, [Spot()], None)
+    assert not emb.preview.pixmap().isNull()
     out = view.embedding.export_csv(str(tmp_path / "pts.csv"))
     rows = list(csv.DictReader(open(out)))
     assert len(rows) == len(view.embedding.points) and np.isfinite(float(rows[0]["x"]))
     # a click in the map selects the image in the Predictions gallery; from there, Explain
-    with qtbot.waitSignal(window.session.evaluated, timeout=30000):
-        view.embedding.select_image.emit("test", 2)
+    view.embedding.select_image.emit("test", 2)
     assert window.tabs.currentWidget() is window.browser
-    qtbot.waitUntil(lambda: window.browser.gallery.currentIndex().isValid(), timeout=10000)
-    current = window.browser.gallery.currentIndex()
-    assert window.browser.model.data(current, 256) == 2  # Qt.UserRole: the image's index
+    b = window.browser
+
+    def shown():
+        current = b.gallery.currentIndex()
+        return b.ev is not None and b.ev.split == "test" and current.isValid() and b.model.data(current, 256) == 2
+
+    qtbot.waitUntil(shown, timeout=30000)  # Qt.UserRole (256): the image's index in its split
     window.browser.explain_button.click()
     assert window.tabs.currentWidget() is window.internals and view.tabs.currentWidget() is view.explain
     assert view.explain.index.value() == 2 and view.explain.split.currentText() == "test"
