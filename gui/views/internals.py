@@ -810,6 +810,12 @@ class NetworkPanel(QWidget):
                 level = 0.0 if v is None else abs(v) / vmax
                 brush = pg.mkBrush(int(255 * (1 - level)), int(255 * (1 - 0.6 * level)), 255) if v is not None else "w"
                 spots.append({"pos": (k, ys[k][j]), "brush": brush, "pen": pg.mkPen("#555"), "data": (k, unit, v)})
+            if k == cols - 1 and len(pic["shown"][k]) <= 40:  # the output units, by class
+                for j, unit in enumerate(pic["shown"][k]):
+                    name = m.classes[unit] if unit < len(m.classes) else str(unit)
+                    tag = pg.TextItem(name[:12], anchor=(0, 0.5), color=style.OKABE_ITO["grey"])
+                    tag.setPos(k + 0.04, ys[k][j])
+                    self.plot.addItem(tag)
             n, shown = pic["sizes"][k], len(pic["shown"][k])
             text = f"{'input' if k == 0 else 'output' if k == cols - 1 else f'hidden {k}'}\n{n}"
             if shown < n:
@@ -820,7 +826,7 @@ class NetworkPanel(QWidget):
         self.nodes = pg.ScatterPlotItem(size=14, hoverable=True, tip=self._tip)
         self.nodes.setData(spots)
         self.plot.addItem(self.nodes)
-        self.plot.setXRange(-0.4, cols - 0.6)
+        self.plot.setXRange(-0.4, cols - 0.5)
         self.plot.setYRange(-0.2, 1.05)
         self.info.setText(
             f"{len(pic['edges'])} strongest connections of the units shown (orange +, blue −, width |w|)"
