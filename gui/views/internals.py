@@ -241,6 +241,7 @@ class ExplainPanel(QWidget):
     """One backward pass, step by step, for one image."""
 
     explained = Signal(object)  # the image (normalised) now explained
+    unit_chosen = Signal(int, int)  # layer (1-based), unit: a tile of a per-unit image clicked
 
     def __init__(self, session, parent=None):
         super().__init__(parent)
@@ -282,6 +283,8 @@ class ExplainPanel(QWidget):
         self.image = pg.ImageItem()
         self.image.setColorMap(pg.colormap.get("CET-D1"))
         self.plot.addItem(self.image)
+        self.plot.scene().sigMouseClicked.connect(self._image_clicked)
+        self._tiles: tuple | None = None  # (layer, units, columns, tile h, tile w) of a per-unit mosaic
         self.result = QLabel("")
         right = QWidget()
         rl = QVBoxLayout(right)
@@ -366,13 +369,16 @@ class ExplainPanel(QWidget):
             f"‖·‖ = {st.norm:.4g}{extra}{check}"
         )
         v = np.asarray(st.value, np.float32)
+        self._tiles = None
         model = self.session.model
         w, h = model.norm_size
         if v.ndim == 1 and v.size == w * h:
             img = v.reshape(h, w)
         elif v.ndim == 2 and v.shape[1] == w * h:  # ∂L/∂W₁: each row at the input's size
             units = v.reshape(len(v), h, w)
-            img = mosaic(units, int(np.ceil(np.sqrt(len(units)))), pad=1, fill=0.0)
+            cols = int(np.ceil(np.sqrt(len(units))))
+            img = mosaic(units, cols, pad=1, fill=0.0)
+            self._tiles = (st.layer, len(units), cols, h + 1, w + 1)
         elif v.ndim == 2:
             img = v
         else:
@@ -381,6 +387,23 @@ class ExplainPanel(QWidget):
         symmetric = not (st.name in ("x", "q") or (st.name.startswith("y") and model.config.act != "tanh"))
         self.image.setImage(img, levels=(-lim, lim) if symmetric else (0, lim))
         self.plot.autoRange()
+
+    def _image_clicked(self, ev) -> None:
+        """A click on a unit's tile of ∂L/∂W₁ opens that unit (Units tab)."""
+        if self._tiles is None:
+            return
+        p = self.image.mapFromScene(ev.scenePos())
+        self.unit_at(p.x(), p.y())
+
+    def unit_at(self, x: float, y: float) -> int | None:
+        """The unit whose tile holds image pixel (x, y), announced by ``unit_chosen``."""
+        layer, n, cols, th, tw = self._tiles
+        col, row = int(x // tw), int(y // th)
+        unit = row * cols + col
+        if x < 0 or y < 0 or col >= cols or unit >= n:
+            return None
+        self.unit_chosen.emit(layer, unit)
+        return unit
 
     def apply_update(self) -> tuple[float, float] | None:
         from engine.inspect.explain import apply_update
@@ -872,6 +895,11 @@ class InternalsView(QWidget):
         controller.started.connect(lambda _s: self._on_model(self.session.model))  # a resumed run keeps its past
         session.model_changed.connect(self._on_model)
         self.explain.explained.connect(self._set_network_image)
+        self.explain.unit_chosen.connect(self._open_unit)
+
+    def _open_unit(self, layer: int, unit: int) -> None:
+        if self.units.show_unit(layer, unit):
+            self.tabs.setCurrentWidget(self.units)
 
     def _set_network_image(self, x) -> None:
         self.network.x = x

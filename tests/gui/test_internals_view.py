@@ -56,6 +56,11 @@ def test_health_live_then_from_the_model_and_the_other_panels_after_training(win
     assert view.explain.steps.currentRow() == 5
     view.explain.move(-9)
     assert view.explain.steps.currentRow() == 0
+    dW1 = next(i for i, st in enumerate(view.explain.explanation.steps) if st.name == "∂L/∂W₁")
+    view.explain.steps.setCurrentRow(dW1)  # each unit's row as a tile; a click opens the unit
+    assert view.explain.unit_at(1 * 33 + 5, 0 * 33 + 5) == 1  # 32×32 tiles with a 1-pixel gap
+    assert view.tabs.currentWidget() is view.units and view.units.unit.value() == 1
+    view.tabs.setCurrentWidget(view.explain)
     before, after = view.explain.apply_update()
     assert after < before
     # embedding: PCA now, exported; a click explains that image
