@@ -143,13 +143,14 @@ def explain(weights: list[np.ndarray], act: str, x: np.ndarray, label: int) -> E
     engines = _engine_grads(weights, act, xb, y)
     rng = np.random.default_rng(0)
 
-    def verdict(i: int) -> tuple[bool, str]:
+    def verdict(i: int, mine: np.ndarray) -> tuple[bool, str]:
+        grads[i] = mine  # the chain's own numbers are what is checked (and what "apply" would use)
         e = {
             name: float(np.abs(g[i] - grads[i]).max() / max(np.abs(grads[i]).max(), 1e-12))
             for name, g in engines.items()
         }
         fd = _fd_probe(weights, act, xb, y, i, grads[i], rng)
-        ok = all(v < TOL for v in e.values()) and fd < 1e-4
+        ok = bool(all(v < TOL for v in e.values()) and fd < 1e-4)
         return ok, f"torch engine {e['torch']:.1e}, numpy engine {e['numpy']:.1e}, finite differences {fd:.1e}"
 
     dz = q.copy()
@@ -158,7 +159,7 @@ def explain(weights: list[np.ndarray], act: str, x: np.ndarray, label: int) -> E
     for i in reversed(range(n)):
         k = _sub(i + 1)
         xin = "x" if i == 0 else f"y{_sub(i)}"
-        ok, detail = verdict(2 * i)
+        ok, detail = verdict(2 * i, dz.T @ ins[i])
         add(
             Step(
                 "backward",
@@ -171,7 +172,7 @@ def explain(weights: list[np.ndarray], act: str, x: np.ndarray, label: int) -> E
                 detail,
             )
         )
-        ok_b, detail_b = verdict(2 * i + 1)
+        ok_b, detail_b = verdict(2 * i + 1, dz.sum(0))
         add(
             Step(
                 "backward",

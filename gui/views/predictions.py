@@ -89,6 +89,7 @@ class PredictionBrowser(QWidget):
         self.ev: Evaluation | None = None
         self.cell: tuple[int, int] | None = None
         self._pending: tuple[str, int] | None = None  # an image to select once its split is evaluated
+        self._requested: str | None = None  # the split of the evaluation asked for last
         self.split = QComboBox()
         self.split.addItems(["val", "test", "train"])
         self.eval_button = QPushButton("Evaluate")
@@ -189,6 +190,7 @@ class PredictionBrowser(QWidget):
             return
         if self.ev is not None and self.ev.split != split:
             self.summary.setText(f"Evaluating on {split}…")
+        self._requested = split
         self.session.evaluate(split)
 
     def _on_model_changed(self, model) -> None:
@@ -220,6 +222,8 @@ class PredictionBrowser(QWidget):
         self.detail_bars.set_items([])
 
     def set_evaluation(self, ev: Evaluation) -> None:
+        if self._requested is not None and ev.split != self._requested:
+            return  # a result for a split asked for earlier (arriving late): the user has chosen another since
         self.ev = ev
         self.cell = None
         self.split.setCurrentText(ev.split)

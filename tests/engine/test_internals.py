@@ -44,19 +44,16 @@ def test_the_step_through_equals_both_engines_and_finite_differences(act):
     assert ex.loss == pytest.approx(-np.log(ex.q[2]))
 
 
-def test_a_wrong_gradient_would_be_caught_by_the_check(monkeypatch):
+def test_a_wrong_step_in_the_chain_is_caught_by_the_check(monkeypatch):
+    """The shown ∂L/∂W are the chain's own numbers: an activation derivative left out of
+    ∂L/∂z = ∂L/∂y ⊙ f′ (a mutation that once slipped through) fails the first layer's check."""
     import engine.inspect.explain as E
 
-    real = E.forward_backward
-
-    def off_by_two(*a, **k):
-        ins, zs, ys, grads, q = real(*a, **k)
-        return ins, zs, ys, [g * (2.0 if i == 0 else 1.0) for i, g in enumerate(grads)], q
-
-    monkeypatch.setattr(E, "forward_backward", off_by_two)
+    monkeypatch.setattr(E, "_act_grad", lambda act, y: np.ones_like(y))
     w = [a.astype(np.float64) for a in initial_weights([8, 5, 3], "tanh", 0)]
     ex = explain(w, "tanh", np.random.default_rng(1).random(8), 1)
     assert not ex.all_checked and next(s for s in ex.steps if s.name == "∂L/∂W₁").check is False
+    assert next(s for s in ex.steps if s.name == "∂L/∂W₂").check is True  # the layer above is still right
 
 
 def test_applying_the_update_lowers_this_images_loss():

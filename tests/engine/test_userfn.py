@@ -273,3 +273,23 @@ def test_the_user_engine_runs_their_backward_in_the_worker():
         for ev in host.start(TrainConfig(epochs=1, engine="user", functions=MNIST, hidden=[16]), ds).events():
             last = ev
         assert isinstance(last, FinishedEvent) and last.test_acc > 0.1  # NumPy ops train too
+
+
+def test_processes_their_code_starts_are_killed_with_it(tmp_path, monkeypatch):
+    pid_file = tmp_path / "pid"
+    monkeypatch.setenv("BACKPROP_TEST_PID_FILE", str(pid_file))
+    with pytest.raises(SandboxError, match="did not finish"):
+        check(FIX / "hostile" / "spawns.py", time_limit=4)
+    pid = int(pid_file.read_text())
+    deadline = time.time() + 5
+    while time.time() < deadline and _alive(pid):
+        time.sleep(0.1)
+    assert not _alive(pid)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"

@@ -285,3 +285,21 @@ def test_qt_bindings_keep_none_alive(qapp):
     after = sys.getrefcount(None)
     painter.end()
     assert after - before > -100, f"None lost {before - after} references in 4000 calls"
+
+
+def test_a_late_result_for_an_earlier_split_does_not_replace_the_chosen_one(qtbot):
+    from gui.session import Session
+    from gui.tasks import Tasks
+    from gui.views.predictions import PredictionBrowser
+
+    b = PredictionBrowser(Session(Tasks()))
+    qtbot.addWidget(b)
+    v = _evaluation()
+    test_ev = Evaluation("test", v.x, v.y, v.probs, v.classes, v.names)
+    b._requested = "test"  # the user chose test after val had been asked for
+    b.set_evaluation(test_ev)
+    b.set_evaluation(_evaluation())  # val's result arrives late
+    assert b.ev is test_ev and b.split.currentText() == "test"
+    b._pending = ("test", 3)
+    b.set_evaluation(test_ev)  # an image waiting for its split is selected when it comes
+    assert b.model.data(b.gallery.currentIndex(), 256) == 3
