@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -44,8 +44,7 @@ BAND = (3e-4, 3e-3)  # the customary update-to-weight ratio, around 1e-3
 
 
 def _plot(title: str, left: str, log: bool = False) -> pg.PlotWidget:
-    p = pg.PlotWidget(title=title)
-    p.showGrid(x=True, y=True, alpha=0.2)
+    p = pg.PlotWidget(title=title)  # no grid: translucent grid lines cost most of a repaint
     p.setLabel("bottom", "epoch")
     p.setLabel("left", left)
     p.getPlotItem().getAxis("left").enableAutoSIPrefix(False)
@@ -89,6 +88,8 @@ class HealthPanel(QWidget):
         lay.addWidget(grid, 1)
         self._dirty = False
         self._items: dict = {}
+        self._throttle = QTimer(self, singleShot=True, interval=500)
+        self._throttle.timeout.connect(lambda: self._dirty and self.isVisible() and self.redraw())
 
     def set_records(self, records: list[dict]) -> None:
         self.records = list(records)
@@ -96,10 +97,12 @@ class HealthPanel(QWidget):
         self.redraw()
 
     def add(self, record: dict) -> None:
+        """A live record: drawn at most twice a second (a fast run collects ten times that)."""
         self.records.append(record)
         self._dirty = True
-        if self.isVisible():
+        if self.isVisible() and not self._throttle.isActive():
             self.redraw()
+            self._throttle.start()
 
     def showEvent(self, ev):
         super().showEvent(ev)
