@@ -111,7 +111,9 @@ def main() -> int:
     win.controller.warm()
     time.sleep(3)
     results = {}
+    win.plots.keep_box.setChecked(False)  # each run alone on the plots: the two runs compare alike
     for name, tab in (("Training", win.plots), ("Internals (Health)", win.internals)):
+        win.plots.clear_previous()
         win.tabs.setCurrentWidget(tab)
         win.dirty = False
         win.hyper.set_config(TrainConfig(epochs=3 if a.quick else 20).validate())

@@ -88,11 +88,14 @@ class HealthPanel(QWidget):
         lay.addWidget(grid, 1)
         self._dirty = False
         self._items: dict = {}
+        self.epochs = 1.0
+        self._ranges: dict = {}
         self._throttle = QTimer(self, singleShot=True, interval=500)
         self._throttle.timeout.connect(lambda: self._dirty and self.isVisible() and self.redraw())
 
-    def set_records(self, records: list[dict]) -> None:
+    def set_records(self, records: list[dict], epochs: float | None = None) -> None:
         self.records = list(records)
+        self.set_epochs(epochs or (np.ceil(self.records[-1]["epoch"]) if self.records else 1))
         self._dirty = True
         self.redraw()
 
@@ -118,8 +121,38 @@ class HealthPanel(QWidget):
             self._items[key] = item
         return item
 
+    def set_epochs(self, epochs: float) -> None:
+        """The x axis spans the whole run from its start: axes that do not move repaint several
+        times faster than ones re-laid out with every record."""
+        self.epochs = max(1.0, float(epochs))
+        for p in (self.grad, self.ratio, self.dead, self.acts):
+            p.getPlotItem().getViewBox().disableAutoRange()
+            p.setXRange(0, self.epochs, padding=0.02)
+        self.dead.setYRange(0, 1, padding=0.02)
+        self._ranges = {}
+
+    def _fit_y(self, plot, values: np.ndarray, log: bool) -> None:
+        """A y range in whole decades (log) or half units that changes only when the data leaves it."""
+        v = np.asarray(values, float)
+        v = v[np.isfinite(v) & ((v > 0) if log else True)]
+        if not len(v):
+            return
+        if log:
+            lo, hi = np.floor(np.log10(v.min())), np.ceil(np.log10(v.max()))
+            hi = max(hi, lo + 1)
+        else:
+            lo, hi = np.floor(v.min() * 2) / 2, np.ceil(v.max() * 2) / 2
+            hi = max(hi, lo + 0.5)
+        old = self._ranges.get(id(plot))
+        if old is None or lo < old[0] or hi > old[1]:
+            lo, hi = (min(lo, old[0]), max(hi, old[1])) if old else (lo, hi)
+            self._ranges[id(plot)] = (lo, hi)
+            plot.setYRange(lo, hi, padding=0.02)
+
     def redraw(self) -> None:
         self._dirty = False
+        if self.records and self.records[-1]["epoch"] > self.epochs:
+            self.set_epochs(np.ceil(self.records[-1]["epoch"]))
         if not self.records:
             for item in self._items.values():
                 item.setData([], [])
@@ -148,6 +181,9 @@ class HealthPanel(QWidget):
             self._curve(self.acts, ("mean", i), name, pen).setData(x, mean)
             self._curve(self.acts, ("hi", i), None, thin).setData(x, mean + std)
             self._curve(self.acts, ("lo", i), None, thin).setData(x, mean - std)
+            self._fit_y(self.grad, grad, True)
+            self._fit_y(self.ratio, np.concatenate([ratio, BAND]), True)
+            self._fit_y(self.acts, np.concatenate([mean - std, mean + std]), False)
         last = self.records[-1]
         self.warnings.setText("⚠ " + "  ⚠ ".join(last["warnings"]) if last["warnings"] else "")
         self.info.setText(
@@ -895,7 +931,7 @@ class InternalsView(QWidget):
         lay.setContentsMargins(4, 4, 4, 4)
         lay.addWidget(self.tabs)
         controller.updated.connect(self._on_update)
-        controller.started.connect(lambda _s: self._on_model(self.session.model))  # a resumed run keeps its past
+        controller.started.connect(self._on_started)
         session.model_changed.connect(self._on_model)
         self.explain.explained.connect(self._set_network_image)
         self.explain.unit_chosen.connect(self._open_unit)
@@ -914,6 +950,11 @@ class InternalsView(QWidget):
         self.explain.index.setValue(index)
         if self.explain.explain_selected():
             self.tabs.setCurrentWidget(self.explain)
+
+    def _on_started(self, start) -> None:
+        """A run starts: its past (a resumed run's) and the whole span of its epochs."""
+        self._on_model(start.model)
+        self.health.set_records(self.health.records, start.run.config.epochs)
 
     def _on_model(self, model) -> None:
         self.network.live_w0 = None
