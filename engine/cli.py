@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
+import re
 import signal
 import sys
 import time
@@ -235,7 +236,7 @@ def _report(run, a, val: dict, recorder=None):
             recorder.on_event(ev)
         if isinstance(ev, HealthEvent):
             for w in ev.warnings:
-                key = w.split(":")[0] + w.split("(")[0][-12:]  # a layer's finding, said once
+                key = re.sub(r"\d[\d.e+-]*", "#", w)  # a layer's finding, said once whatever its numbers
                 if key not in said:
                     said.add(key)
                     print(f"warning: at epoch {ev.epoch:.1f}: {w}", file=sys.stderr, flush=True)
@@ -663,11 +664,10 @@ def cmd_explain(a) -> int:
     model = load_checkpoint(a.checkpoint, act=a.act)
     x = normalize(load_image(a.image, model.norm_size)[None])[0].reshape(-1)
     weights = model.network.weights()
-    if a.label is None:
-        from engine.training.health import forward_backward
+    if a.label is None:  # the predicted class
+        from engine.inspect.embed import layer_outputs
 
-        z = forward_backward([w.astype("float64") for w in weights], model.config.act, x[None], [0])[1][-1]
-        label = int(z.argmax())
+        label = int(layer_outputs(weights, model.config.act, x[None])[0].argmax())
     else:
         wanted = a.label.strip()
         matches = [i for i, c in enumerate(model.classes) if c.lower() == wanted.lower()]
@@ -682,11 +682,10 @@ def cmd_explain(a) -> int:
 
 
 def cmd_embed(a) -> int:
-    import csv
-
     from engine.checkpoint import load_checkpoint
+    from engine.data.images import normalize
     from engine.data.layouts import open_dataset
-    from engine.inspect.embed import embed_split
+    from engine.inspect.embed import embed_split, layer_outputs, points_csv
 
     model = load_checkpoint(a.checkpoint, act=a.act)
     ds = open_dataset(
@@ -706,23 +705,14 @@ def cmd_embed(a) -> int:
         print(f"t-SNE {done}/{total}", file=sys.stderr, flush=True)
 
     kw = {"progress": progress} if a.method == "tsne" else {}
-    pts = embed_split(model.network.weights(), model.config.act, split.x[:n], a.method, a.layer, **kw)
-    from engine.training.health import forward_backward
-
-    out = open(a.out, "w", newline="") if a.out else sys.stdout  # noqa: SIM115 - closed below
-    try:
-        w = csv.writer(out)
-        w.writerow(["index", "x", "y", "label", "predicted"])
-        from engine.data.images import normalize
-
-        logits = forward_backward(model.network.weights(), model.config.act, normalize(split.x[:n]), split.y[:n])[1][-1]
-        pred = logits.argmax(1)
-        for i in range(n):
-            w.writerow([i, f"{pts[i, 0]:.6g}", f"{pts[i, 1]:.6g}", model.classes[split.y[i]], model.classes[pred[i]]])
-    finally:
-        if a.out:
-            out.close()
-    if a.out:
+    weights, act = model.network.weights(), model.config.act
+    pts = embed_split(weights, act, split.x[:n], a.method, a.layer, **kw)
+    pred = layer_outputs(weights, act, normalize(split.x[:n])).argmax(1)
+    text = points_csv(pts, split.y[:n], pred, model.classes)
+    if not a.out:
+        sys.stdout.write(text)
+    else:
+        Path(a.out).write_text(text, encoding="utf-8")
         print(f"{n} points ({a.method}, {'logits' if a.layer is None else f'hidden layer {a.layer}'}) → {a.out}")
     return 0
 

@@ -12,7 +12,8 @@ from collections.abc import Callable
 import numpy as np
 
 from engine.data.images import normalize
-from engine.training.health import forward_backward
+from engine.model.maths import softmax
+from engine.training.health import forward
 
 
 class Cancelled(Exception):
@@ -27,9 +28,17 @@ def layer_outputs(weights: list[np.ndarray], act: str, x: np.ndarray, layer: int
     w = [np.asarray(a, np.float32) for a in weights]
     for s in range(0, len(x), 2048):
         xb = np.asarray(x[s : s + 2048], np.float32)
-        _ins, zs, ys, _g, _q = forward_backward(w, act, xb, np.zeros(len(xb), np.int64))
+        _ins, zs, ys = forward(w, act, xb)
         out.append(zs[-1] if layer is None or layer >= n_layers else ys[layer - 1])
     return np.concatenate(out) if out else np.zeros((0, 0), np.float32)
+
+
+def points_csv(points: np.ndarray, labels, predicted, classes: list[str]) -> str:
+    """The map as CSV: ``index,x,y,label,predicted`` (the CLI's ``--out`` and the window's export)."""
+    rows = ["index,x,y,label,predicted"]
+    for i, (px, py) in enumerate(points):
+        rows.append(f"{i},{px:.6g},{py:.6g},{classes[labels[i]]},{classes[predicted[i]]}")
+    return "\n".join(rows) + "\n"
 
 
 def pca(a: np.ndarray, dims: int = 2) -> np.ndarray:
@@ -136,8 +145,8 @@ def network_picture(
             shown.append(np.sort(np.argsort(-strength[k])[:per_column]))
     values = None
     if x is not None:
-        _ins, zs, ys, _g, q = forward_backward(w, act, np.asarray(x, np.float64)[None], np.zeros(1, np.int64))
-        layer_vals = [np.asarray(x, np.float64)] + [y[0] for y in ys[:-1]] + [q[0]]
+        _ins, zs, ys = forward(w, act, np.asarray(x, np.float64)[None])
+        layer_vals = [np.asarray(x, np.float64)] + [y[0] for y in ys[:-1]] + [softmax(zs[-1])[0]]
         values = [v[s].tolist() for v, s in zip(layer_vals, shown, strict=True)]
     edges = []
     for k in range(n_layers):

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from engine.training.health import _act_grad, forward_backward
+from engine.model.maths import activation_grad, cross_entropy
+from engine.training.health import forward, forward_backward
 
 DERIVATIVE = {
     "relu": ("[y > 0]", "∂L/∂z = ∂L/∂y ⊙ [y > 0]"),
@@ -63,9 +64,7 @@ def _sub(i: int) -> str:
 
 
 def _loss(weights, act, x, y) -> float:
-    z = forward_backward(weights, act, x, y)[1][-1]
-    z = z - z.max(1, keepdims=True)
-    return float(-(z[np.arange(len(y)), y] - np.log(np.exp(z).sum(1))).mean())
+    return cross_entropy(forward(weights, act, x)[1][-1], y)
 
 
 def _engine_grads(weights, act, x, y) -> dict[str, list[np.ndarray]]:
@@ -189,7 +188,7 @@ def explain(weights: list[np.ndarray], act: str, x: np.ndarray, label: int) -> E
         add(Step("backward", i + 1, f"∂L/∂{xin}", f"∂L/∂{xin} = ∂L/∂z{k} W{k}", dx[0], dx.shape))
         ex.all_checked = ex.all_checked and ok and ok_b
         if i:
-            dz = dx * _act_grad(act, ys[i - 1])
+            dz = dx * activation_grad(act, ys[i - 1])
             ks = _sub(i)
             add(
                 Step(

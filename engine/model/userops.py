@@ -29,6 +29,8 @@ from pathlib import Path
 
 import numpy as np
 
+from engine.model.maths import activation, activation_grad, softmax
+
 WORKER_ENV = "BACKPROP_STUDIO_WORKER"
 ROLES = (
     "linear",
@@ -326,11 +328,6 @@ def _dt(g):
 
 
 # == the studio's reference, in float64 NumPy ===================================================
-def softmax(z):
-    e = np.exp(z - z.max(1, keepdims=True))
-    return e / e.sum(1, keepdims=True)
-
-
 def onehot(y, c):
     out = np.zeros((len(y), c))
     out[np.arange(len(y)), y] = 1.0
@@ -344,14 +341,8 @@ def reference_forward(role: str, inputs: list, variant: dict):
         return x @ W.T + inputs[2]
     if role == "matmul":
         return x @ inputs[1]
-    if role == "relu":
-        return np.maximum(x, 0)
-    if role == "sigmoid":
-        return 1 / (1 + np.exp(-x))
-    if role == "tanh":
-        return np.tanh(x)
-    if role == "identity":
-        return x.copy()
+    if role in ("relu", "sigmoid", "tanh", "identity"):
+        return activation(role, x).copy()
     if role == "softmax":
         return softmax(x)
     if role == "log":
@@ -375,15 +366,8 @@ def reference_backward(role: str, inputs: list, g, variant: dict) -> list:
         return [g @ W, dW if out_in else dW.T, g.sum(0)]
     if role == "matmul":
         return [g @ inputs[1].T, x.T @ g]
-    if role == "relu":
-        return [g * (x > 0)]
-    if role == "sigmoid":
-        s = 1 / (1 + np.exp(-x))
-        return [g * s * (1 - s)]
-    if role == "tanh":
-        return [g * (1 - np.tanh(x) ** 2)]
-    if role == "identity":
-        return [g * np.ones_like(x)]
+    if role in ("relu", "sigmoid", "tanh", "identity"):
+        return [g * activation_grad(role, activation(role, x))]
     if role == "softmax":
         q = softmax(x)
         return [q * (g - (g * q).sum(1, keepdims=True))]

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from engine.model.maths import activation, activation_grad, softmax
+
 PROBE = 128
 BUDGET = 0.02  # the share of training time health collection may take (target: under 3 %)
 MIN_EVERY, MAX_EVERY = 10, 2000
@@ -40,31 +42,9 @@ class HealthEvent:
         return {"global_step": self.global_step, "epoch": self.epoch, "layers": self.layers, "warnings": self.warnings}
 
 
-def _act(act: str, z: np.ndarray) -> np.ndarray:
-    if act == "relu":
-        return np.maximum(z, 0)
-    if act == "sigmoid":
-        return 1 / (1 + np.exp(-z))
-    if act == "tanh":
-        return np.tanh(z)
-    return z
-
-
-def _act_grad(act: str, y: np.ndarray) -> np.ndarray:
-    """f′ written through the output y, as the courses derive it."""
-    if act == "relu":
-        return (y > 0).astype(y.dtype)
-    if act == "sigmoid":
-        return y * (1 - y)
-    if act == "tanh":
-        return 1 - y * y
-    return np.ones_like(y)
-
-
-def forward_backward(weights: list[np.ndarray], act: str, x: np.ndarray, y: np.ndarray):
-    """The MLP's forward and backward passes on ``x``: (inputs of each layer, each layer's z and
-    y = f(z) (the last layer's y is its z), the gradients [dW0, db0, …] of the batch-mean
-    cross-entropy, and softmax q)."""
+def forward(weights: list[np.ndarray], act: str, x: np.ndarray):
+    """The MLP's forward pass on ``x``: (inputs of each layer, each layer's z, and y = f(z); the
+    last layer's y is its z, the logits)."""
     n_layers = len(weights) // 2
     h = x
     ins, zs, ys = [], [], []
@@ -73,11 +53,18 @@ def forward_backward(weights: list[np.ndarray], act: str, x: np.ndarray, y: np.n
         ins.append(h)
         z = h @ W.T + b
         zs.append(z)
-        h = _act(act, z) if i < n_layers - 1 else z
+        h = activation(act, z) if i < n_layers - 1 else z
         ys.append(h)
-    z = zs[-1]
-    q = np.exp(z - z.max(1, keepdims=True))
-    q /= q.sum(1, keepdims=True)
+    return ins, zs, ys
+
+
+def forward_backward(weights: list[np.ndarray], act: str, x: np.ndarray, y: np.ndarray):
+    """The MLP's forward and backward passes on ``x``: (inputs of each layer, each layer's z and
+    y = f(z) (the last layer's y is its z), the gradients [dW0, db0, …] of the batch-mean
+    cross-entropy, and softmax q)."""
+    n_layers = len(weights) // 2
+    ins, zs, ys = forward(weights, act, x)
+    q = softmax(zs[-1])
     dz = q.copy()
     dz[np.arange(len(y)), y] -= 1
     dz /= len(y)
@@ -86,7 +73,7 @@ def forward_backward(weights: list[np.ndarray], act: str, x: np.ndarray, y: np.n
         grads[2 * i] = dz.T @ ins[i]
         grads[2 * i + 1] = dz.sum(0)
         if i:
-            dz = (dz @ weights[2 * i]) * _act_grad(act, ys[i - 1])
+            dz = (dz @ weights[2 * i]) * activation_grad(act, ys[i - 1])
     return ins, zs, ys, grads, q
 
 

@@ -600,8 +600,7 @@ class EmbeddingPanel(QWidget):
 
     def compute(self) -> bool:
         from engine.data.images import normalize
-        from engine.inspect.embed import embed_split
-        from engine.training.health import forward_backward
+        from engine.inspect.embed import embed_split, layer_outputs
 
         ds, model = self.session.dataset, self.session.model
         if ds is None or model is None:
@@ -618,7 +617,7 @@ class EmbeddingPanel(QWidget):
         self.labels = y
         w_, h_ = model.norm_size
         self._x = x.reshape(n, h_, w_)
-        self.predicted = forward_backward(weights, act, normalize(x), y)[1][-1].argmax(1)
+        self.predicted = layer_outputs(weights, act, normalize(x)).argmax(1)
         if self.method.currentText() == "PCA":
             self._show(embed_split(weights, act, x, "pca", layer))
             return True
@@ -699,11 +698,11 @@ class EmbeddingPanel(QWidget):
             path, _ = QFileDialog.getSaveFileName(self, "Export Points", "points.csv", "CSV (*.csv)")
             if not path:
                 return None
-        classes = self.session.model.classes
+        from engine.inspect.embed import points_csv
+
+        text = points_csv(self.points, self.labels, self.predicted, self.session.model.classes)
         with open(path, "w", encoding="utf-8") as f:
-            f.write("index,x,y,label,predicted\n")
-            for i, (px, py) in enumerate(self.points):
-                f.write(f"{i},{px:.6g},{py:.6g},{classes[self.labels[i]]},{classes[self.predicted[i]]}\n")
+            f.write(text)
         return path
 
 

@@ -49,7 +49,7 @@ def test_a_wrong_step_in_the_chain_is_caught_by_the_check(monkeypatch):
     ∂L/∂z = ∂L/∂y ⊙ f′ (a mutation that once slipped through) fails the first layer's check."""
     import engine.inspect.explain as E
 
-    monkeypatch.setattr(E, "_act_grad", lambda act, y: np.ones_like(y))
+    monkeypatch.setattr(E, "activation_grad", lambda act, y: np.ones_like(y))
     w = [a.astype(np.float64) for a in initial_weights([8, 5, 3], "tanh", 0)]
     ex = explain(w, "tanh", np.random.default_rng(1).random(8), 1)
     assert not ex.all_checked and next(s for s in ex.steps if s.name == "∂L/∂W₁").check is False
