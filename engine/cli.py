@@ -712,7 +712,10 @@ def cmd_embed(a) -> int:
     if not a.out:
         sys.stdout.write(text)
     else:
-        Path(a.out).write_text(text, encoding="utf-8")
+        try:
+            Path(a.out).write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise UserError(f"--out {a.out}: {exc.strerror or exc}") from None
         print(f"{n} points ({a.method}, {'logits' if a.layer is None else f'hidden layer {a.layer}'}) → {a.out}")
     return 0
 

@@ -136,6 +136,8 @@ def test_explain_and_embed_commands(tmp_path):
     assert all(np.isfinite(float(r["x"])) for r in rows)
     bad = cli("embed", "--checkpoint", ckpt, "--data", data, "--layer", "5")
     assert bad.returncode == 2 and "--layer 5" in bad.stderr
+    bad = cli("embed", "--checkpoint", ckpt, "--data", data, "--out", tmp_path / "no" / "such" / "p.csv")
+    assert bad.returncode == 2 and "No such file or directory" in bad.stderr and "Traceback" not in bad.stderr
 
 
 def test_the_network_picture_samples_wide_layers_and_keeps_the_strongest_connections():
