@@ -24,7 +24,7 @@ import inspect
 import os
 import re
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -393,7 +393,6 @@ class Kit:
     per name, and the loss (cross-entropy, or softmax → log → nll)."""
 
     ops: dict  # role -> (cls, style, variant)
-    classes: dict = field(default_factory=dict)
 
     def has(self, *roles) -> bool:
         return all(r in self.ops for r in roles)
@@ -425,7 +424,7 @@ def build_kit(found: list[Found], classes: dict, variants: dict) -> Kit:
         if f.role in ("ignore", "activation") or f.role in ops:
             continue
         ops[f.role] = (classes[f.name], f.style, variants.get(f.name, {}))
-    return Kit(ops, classes)
+    return Kit(ops)
 
 
 def op_call(kit: Kit, role: str, *inputs):

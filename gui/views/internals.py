@@ -286,7 +286,6 @@ class ExplainPanel(QWidget):
         super().__init__(parent)
         self.session = session
         self.explanation = None
-        self.image_index: int | None = None
         self.split = QComboBox()
         self.split.addItems(["test", "val", "train"])
         self.index = QSpinBox(minimum=0, maximum=0)
