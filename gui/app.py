@@ -25,6 +25,21 @@ def settle_heap() -> None:
     gc.freeze()
 
 
+_collector = None
+
+
+def collect_garbage_in_gui_thread() -> None:
+    """Python's cyclic garbage collection in the GUI thread only (pyqtgraph's GarbageCollector:
+    automatic collection off, a timer collects at the usual thresholds). A collection started by
+    a worker thread can destroy a Qt object there and deadlock against the GUI thread: seen when
+    a t-SNE task's imports collected an old menu while the GUI thread deleted another."""
+    global _collector
+    if _collector is None:
+        from pyqtgraph.util.garbage_collector import GarbageCollector
+
+        _collector = GarbageCollector(interval=0.5)
+
+
 def run_app(argv: list[str]) -> int:
     import pyqtgraph as pg
     from PySide6.QtCore import QTimer

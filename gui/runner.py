@@ -65,15 +65,16 @@ class RunController(QObject):
         steps = max(1, -(-len(run.dataset.train) // c.batch_size))
         done = h.epochs_completed * steps + (h.position.step if h.position else 0)
         total = 1 if one_step else max(1, c.epochs * steps - done)
+        self.recorder = None if one_step else self._recorder(run, model)
+        record = self.recorder.on_event if self.recorder is not None else None  # called in the worker thread
         if self.processes:  # the same config, data, weights and history, trained in a worker process
             hosted = self.warm().start(c, run.dataset, run.network, run.history, 1 if one_step else None)
-            self._worker = start_hosted(hosted, model, autosave_path())
+            self._worker = start_hosted(hosted, model, autosave_path(), record)
             run = hosted
         else:
-            self._worker = start_training(run, model, autosave_path(), 1 if one_step else None)
+            self._worker = start_training(run, model, autosave_path(), 1 if one_step else None, record)
         self.run, self._final = run, None
         self.info = RunStart(run, model, resume, total, done, one_step)
-        self.recorder = None if one_step else self._recorder(run, model)
         self._worker.yielded.connect(self._on_update)
         self._worker.errored.connect(self._on_error)
         self._worker.finished.connect(self._on_finished)
@@ -163,11 +164,6 @@ class RunController(QObject):
         return done
 
     def _on_update(self, update: Update) -> None:
-        if self.recorder is not None:
-            for ev in update.steps:
-                self.recorder.on_event(ev)
-            for ev in update.events:
-                self.recorder.on_event(ev)
         for ev in update.events:
             if isinstance(ev, (FinishedEvent, FailedEvent)):
                 self._final = ev

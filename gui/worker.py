@@ -2,8 +2,9 @@
 
 The engine's events are gathered here and handed over about ten times a second (and at
 once on pause and at the end), so the text and the plots are drawn from the same batch: the
-plot is never behind the progress text. The best-validation weights are auto-saved from the
-worker thread (no I/O on the GUI thread, no torn reads of the weights).
+plot is never behind the progress text. The best-validation weights are auto-saved, and each
+event recorded in the run store (``record``), from the worker thread: no I/O on the GUI thread,
+no torn reads of the weights.
 """
 
 from __future__ import annotations
@@ -34,12 +35,19 @@ class Update:
     autosaved: str = ""
 
 
-def training_stream(run: TrainingRun, model: Model, autosave: Path | None, max_steps: int | None = None):
-    """Yield :class:`Update` batches from ``run.events()``; stop after ``max_steps`` steps if given."""
+def _ignore(_ev) -> None:
+    pass
+
+
+def training_stream(run: TrainingRun, model: Model, autosave: Path | None, max_steps: int | None = None, record=None):
+    """Yield :class:`Update` batches from ``run.events()``; stop after ``max_steps`` steps if given.
+    ``record(event)`` is called with each event first (the run store's recorder)."""
+    record = record or _ignore
     pending = Update()
     last_emit = last_weights = 0.0
     n_steps = 0
     for ev in run.events():
+        record(ev)
         now = time.perf_counter()
         if isinstance(ev, StepEvent):
             pending.steps.append(ev)
@@ -66,17 +74,19 @@ def training_stream(run: TrainingRun, model: Model, autosave: Path | None, max_s
         yield pending
 
 
-def hosted_stream(run, model: Model, autosave: Path | None):
+def hosted_stream(run, model: Model, autosave: Path | None, record=None):
     """:class:`Update` batches from a run in a worker process (``engine.training.host.HostedRun``).
 
     This thread only reads the host's queue: training happens in the other process. The
     best-validation weights arrive with the events and are auto-saved from here, on a copy of
-    the network (the worker's memory is never touched)."""
+    the network (the worker's memory is never touched). ``record(event)`` as in :func:`training_stream`."""
+    record = record or _ignore
     pending = Update()
     last_emit = 0.0
     saved_best = None
     for batch in run.event_batches():
         for ev in batch:
+            record(ev)
             (pending.steps if isinstance(ev, StepEvent) else pending.events).append(ev)
         best = run.best_weights
         if best is not None and best is not saved_best and autosave is not None:
@@ -100,11 +110,13 @@ def hosted_stream(run, model: Model, autosave: Path | None):
         yield pending
 
 
-def start_training(run: TrainingRun, model: Model, autosave: Path | None, max_steps: int | None = None):
+def start_training(run: TrainingRun, model: Model, autosave: Path | None, max_steps: int | None = None, record=None):
     """A superqt GeneratorWorker (not yet started) around :func:`training_stream`."""
-    return create_worker(training_stream, run, model, autosave, max_steps, _start_thread=False, _ignore_errors=True)
+    return create_worker(
+        training_stream, run, model, autosave, max_steps, record, _start_thread=False, _ignore_errors=True
+    )
 
 
-def start_hosted(run, model: Model, autosave: Path | None):
+def start_hosted(run, model: Model, autosave: Path | None, record=None):
     """A superqt GeneratorWorker (not yet started) around :func:`hosted_stream`."""
-    return create_worker(hosted_stream, run, model, autosave, _start_thread=False, _ignore_errors=True)
+    return create_worker(hosted_stream, run, model, autosave, record, _start_thread=False, _ignore_errors=True)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from engine.model.blas import one_blas_thread
 from engine.model.maths import activation, activation_grad, softmax
 
 PROBE = 128
@@ -166,7 +167,8 @@ class HealthMonitor:
         t = time.perf_counter()
         new_epoch = int(math.ceil(epoch)) != self._epoch_seen
         self._epoch_seen = int(math.ceil(epoch))
-        layers, warnings = layer_health(before, after, self.act, self.x, self.y, histograms=new_epoch)
+        with one_blas_thread():  # small products; a second BLAS thread would spin beside torch's
+            layers, warnings = layer_health(before, after, self.act, self.x, self.y, histograms=new_epoch)
         took = time.perf_counter() - t
         self.spent += took
         if not self.fixed:  # every k steps, k such that collecting costs about BUDGET of the time

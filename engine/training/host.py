@@ -173,7 +173,10 @@ def _run_job(job: Job, events, stop, resume) -> None:  # pragma: no cover - runs
         if job.threads:
             import torch
 
+            from engine.model.blas import cap_blas_threads
+
             torch.set_num_threads(job.threads)
+            cap_blas_threads(job.threads)  # NumPy's BLAS too: the worker keeps to its cores
         shm, ds = attach_dataset(job.data)
         config = TrainConfig.from_dict(job.config).validate()
         net = build_network(config, ds.in_features, len(ds.classes), weights=job.weights)

@@ -80,7 +80,7 @@ def thin(x: np.ndarray, y: np.ndarray, max_points: int = SMOOTH_POINTS) -> tuple
     n = len(y)
     if n <= max_points:
         return x, y
-    idx = np.unique(np.append(np.linspace(0, n - 1, max_points).astype(int), n - 1))
+    idx = np.linspace(0, n - 1, max_points).astype(int)  # steps ≥ 1 apart: increasing, the last one n - 1
     return x[idx], y[idx]
 
 
@@ -91,7 +91,7 @@ def ema(values: np.ndarray, a: float, start: float | None = None) -> np.ndarray:
     if not len(values):
         return out
     prev = values[0] if start is None else start
-    chunk = 2000 if a < 0.99 else 500
+    chunk = int(min(2000, max(1, 300 / -math.log(a))))  # a^-k ≤ e^300 (a = 0.6: 587; the old 2000 overflowed)
     for lo in range(0, len(values), chunk):
         v = values[lo : lo + chunk]
         k = np.arange(len(v))
@@ -111,6 +111,35 @@ def smooth(values: np.ndarray, a: float) -> np.ndarray:
         biased = ema(v, a, 0.0)
         out[ok] = biased / (1 - a ** np.arange(1, len(v) + 1))
     return out
+
+
+class Smoother:
+    """:func:`smooth` of a growing series, extended with each call: an update smooths only its
+    new values (the whole series again only when the factor changes or the series restarts)."""
+
+    def __init__(self):
+        self.a = -1.0
+        self.out = GrowingBuffer()
+        self.biased = 0.0  # the EMA of the finite values so far, before debiasing
+        self.count = 0  # finite values so far
+
+    def __call__(self, values: np.ndarray, a: float) -> np.ndarray:
+        if a <= 0:
+            return values.copy()
+        if a != self.a or self.out.n > len(values):
+            self.a, self.biased, self.count = a, 0.0, 0
+            self.out.clear()
+        new = values[self.out.n :]
+        if len(new):
+            out = np.full(len(new), np.nan)
+            ok = np.isfinite(new)
+            v = new[ok]
+            if len(v):
+                biased = ema(v, a, self.biased)
+                out[ok] = biased / (1 - a ** np.arange(self.count + 1, self.count + len(v) + 1))
+                self.biased, self.count = float(biased[-1]), self.count + len(v)
+            self.out.extend(out, out)
+        return self.out.view()[1]
 
 
 def off_scale_cap(series: list[np.ndarray], log: bool) -> float:
@@ -141,6 +170,7 @@ class RunCurves:
         self.times = GrowingBuffer()  # x: epoch fraction, y: seconds since the run started
         self.steps_per_epoch = 1
         self.best: tuple[int, float] | None = None
+        self.smoother = Smoother()
 
     def add_steps(self, steps: list[StepEvent]) -> None:
         per = steps[0].steps_per_epoch
@@ -205,9 +235,9 @@ def _column(epochs, attr: str) -> tuple[list[int], list[float]]:
     return [p[0] for p in pairs], [p[1] for p in pairs]
 
 
-def _push(item, x: np.ndarray, y: np.ndarray) -> None:
-    """``setData`` only when the data changed: an unchanged curve is not repainted (the accuracy
-    plot then repaints once an epoch, not with every batch of steps)."""
+def _push(item, x, y) -> None:
+    """``setData`` only when the data changed: an unchanged curve or marker is not repainted (the
+    accuracy plot then repaints once an epoch, not with every batch of steps)."""
     x, y = np.asarray(x, float), np.asarray(y, float)
     sig = hash((x.tobytes(), y.tobytes()))
     if getattr(item, "_pushed", None) == sig:
@@ -494,7 +524,7 @@ class TrainingPlots(QWidget):
         src = "step_raw" if key == "step_smooth" else key
         x, y = curves.buffers[src].view()
         if key == "step_smooth":
-            y = smooth(y, self.smoothing_factor)
+            y = curves.smoother(y, self.smoothing_factor)
         return curves.map_x(x, axis), y
 
     def redraw(self, fit_x: bool = False) -> None:
@@ -528,10 +558,10 @@ class TrainingPlots(QWidget):
             bx = self.current.map_x(np.array([float(best[0])]), self.x_axis.currentText())
             self.best_line.setValue(float(bx[0]) if np.isfinite(bx[0]) else 0.0)
             self.best_line.setVisible(bool(np.isfinite(bx[0])))
-            self.best_marker.setData(bx if np.isfinite(bx[0]) else [], [best[1]] if np.isfinite(bx[0]) else [])
+            _push(self.best_marker, bx if np.isfinite(bx[0]) else [], [best[1]] if np.isfinite(bx[0]) else [])
         else:
             self.best_line.setVisible(False)
-            self.best_marker.setData([], [])
+            _push(self.best_marker, [], [])
         self._show_off_scale(cap, log)
         if self._fit_y:
             self._fit_loss_range(cap, log)
@@ -551,14 +581,14 @@ class TrainingPlots(QWidget):
 
     def _show_off_scale(self, cap: float, log: bool) -> None:
         if not self.off_scale_points:
-            self.off_scale.setData([], [])
+            _push(self.off_scale, [], [])
             self.off_scale_text.setVisible(False)
             return
         if not math.isfinite(cap):  # only non-finite values left the plot: mark them at its top
             cap = 10 ** self.loss_plot.getViewBox().viewRange()[1][1] if log else self.loss_plot.viewRange()[1][1]
         top = math.log10(cap) if log else cap
         xs = [p[0] for p in self.off_scale_points]
-        self.off_scale.setData(xs, [top] * len(xs))  # a scatter is not log-transformed by the plot
+        _push(self.off_scale, xs, [top] * len(xs))  # a scatter is not log-transformed by the plot
         worst = max(p[1] for p in self.off_scale_points)
         self.off_scale_text.setText(f"▲ off scale: loss reached {worst:.3g}")
         self.off_scale_text.setPos(min(xs), top)

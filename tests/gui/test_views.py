@@ -246,6 +246,28 @@ def test_vectorised_smoothing_matches_the_recurrence():
     assert len(ex) <= 1100 and ey.max() == y.max() and ey.min() == y.min()  # peaks survive
 
 
+def test_smoothing_a_growing_curve_piece_by_piece_equals_smoothing_it_whole():
+    """The live curve smooths only each update's new steps; the result must not drift from the whole."""
+    from gui.views.training import Smoother, smooth, thin
+
+    v = np.random.default_rng(1).random(3000) * 2
+    v[[5, 700, 701, 2999]] = [np.nan, np.inf, np.nan, np.nan]  # skipped, as a diverged step is
+    s = Smoother()
+    for end in (1, 2, 26, 27, 500, 1500, 2998, 3000):
+        np.testing.assert_allclose(s(v[:end], 0.95), smooth(v[:end], 0.95), rtol=1e-9, equal_nan=True)
+    np.testing.assert_allclose(s(v, 0.6), smooth(v, 0.6), rtol=1e-9, equal_nan=True)  # a new factor: redone
+    ok = np.isfinite(v)
+    e, expected = 0.0, []  # the debiased recurrence over the finite values, for a low factor on a long run
+    for i, x in enumerate(v[ok]):
+        e = 0.6 * e + 0.4 * x
+        expected.append(e / (1 - 0.6 ** (i + 1)))
+    np.testing.assert_allclose(smooth(v, 0.6)[ok], expected, rtol=1e-9)
+    np.testing.assert_allclose(s(v[:40], 0.6), smooth(v[:40], 0.6), rtol=1e-9, equal_nan=True)  # a new run
+    np.testing.assert_array_equal(s(v[:40], 0.0), v[:40])
+    x, y = thin(np.arange(1001.0), np.arange(1001.0), max_points=400)
+    assert len(x) == 400 and x[-1] == 1000 and np.all(np.diff(x) > 0)
+
+
 def test_app_icon_ships():
     from PySide6.QtGui import QIcon
 
