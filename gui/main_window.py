@@ -30,6 +30,7 @@ from engine.errors import UserError
 from engine.inspect.gradcheck import run_all as run_gradcheck
 from engine.training.run import FailedEvent, FinishedEvent
 from gui import settings
+from gui.app import collect_garbage_in_gui_thread
 from gui.export import export_misclassified, export_plots, suggested_name
 from gui.menus import build_menus, shortcut_rows
 from gui.runner import RunController
@@ -63,6 +64,7 @@ class MainWindow(QMainWindow):
 
     def __init__(self, dataset_path: str | None = None, load_default: bool = True):
         super().__init__()
+        collect_garbage_in_gui_thread()  # never in a task's thread (a Qt object destroyed there can deadlock)
         self.setAcceptDrops(True)
         self.resize(1400, 880)
         self.tasks = Tasks(self)
@@ -132,6 +134,7 @@ class MainWindow(QMainWindow):
         self.runs_view.open_model.connect(lambda path: self.session.open_checkpoint(path))
         self.runs_view.train_again.connect(self._train_again)
         self.runs_view.show_in_training.connect(self._show_runs_in_training)
+        self.runs_view.show_health.connect(self._show_stored_health)
 
         self.splitter = QSplitter(Qt.Horizontal)
         self.splitter.addWidget(left)
@@ -523,6 +526,10 @@ class MainWindow(QMainWindow):
     def _show_runs_in_training(self, runs: list) -> None:
         self.plots.add_stored_runs(runs)
         self.tabs.setCurrentWidget(self.plots)
+
+    def _show_stored_health(self, name: str, records: list, epochs: float) -> None:
+        self.internals.show_stored_health(name, records, epochs)
+        self.tabs.setCurrentWidget(self.internals)
 
     def reset_weights(self) -> bool:
         """A fresh, untrained model from the panel's hyperparameters (asks first if unsaved)."""

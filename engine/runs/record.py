@@ -7,6 +7,7 @@ import json
 import time
 
 from engine.runs.store import EpochRow, RunStore, downsample
+from engine.training.health import HealthEvent
 from engine.training.run import EpochEvent, EvalEvent, FailedEvent, FinishedEvent, StepEvent
 
 FLUSH_SECONDS = 1.0  # epochs reach the database at least this often (and at the end)
@@ -44,6 +45,7 @@ class RunRecorder:
         self._pending: dict[int, EpochRow] = {}
         self._fields: dict = {}
         self._steps: list[tuple[int, float]] = []
+        self._health: list[dict] = []  # layer-health records not yet written
         self._last_flush = time.monotonic()
         try:
             self.run_id = store.start_run(
@@ -70,6 +72,8 @@ class RunRecorder:
             self._fields.update(
                 val_loss=ev.val_loss, val_acc=ev.val_acc, best_val_acc=ev.best_val_acc, best_epoch=ev.best_epoch
             )
+        elif isinstance(ev, HealthEvent):
+            self._health.append(ev.to_dict())
         else:
             return
         if time.monotonic() - self._last_flush >= FLUSH_SECONDS:
@@ -79,13 +83,16 @@ class RunRecorder:
         if self.run_id is None:
             return
         try:
-            self.store.write_progress(self.run_id, list(self._pending.values()), **{**self._fields, **extra})
+            self.store.write_progress(
+                self.run_id, list(self._pending.values()), health=self._health, **{**self._fields, **extra}
+            )
         except Exception as exc:  # noqa: BLE001
             self.error = f"the run store stopped recording: {exc}"
             self.run_id = None
             return
         self._pending.clear()
         self._fields.clear()
+        self._health = []
         self._last_flush = time.monotonic()
 
     def finish(self, last, model=None, best_weights=None) -> None:

@@ -168,6 +168,32 @@ def downsample(points: list[tuple[int, float]], limit: int = MAX_STEP_POINTS) ->
     return out
 
 
+HEALTH_NUMBERS = ("grad_norm", "weight_norm", "update_ratio", "act_mean", "act_std", "dead", "saturated")
+
+
+def health_rows(run_id: int, records: list[dict]) -> list[dict]:
+    """The ``health`` table's rows of layer-health records: one per collection and layer, each
+    with the warnings that name its layer."""
+    rows = []
+    for rec in records:
+        for i, layer in enumerate(rec["layers"]):
+            name = layer["name"]
+            detail = {k: v for k, v in layer.items() if k != "name" and k not in HEALTH_NUMBERS}
+            rows.append(
+                {
+                    "run_id": run_id,
+                    "step": int(rec["global_step"]),
+                    "layer": i,
+                    "epoch": float(rec["epoch"]),
+                    "name": name,
+                    **{k: _clean(layer.get(k)) for k in HEALTH_NUMBERS},
+                    "warnings": "\n".join(w for w in rec.get("warnings", []) if w.startswith(f"{name}:")),
+                    "detail": json.dumps(detail),
+                }
+            )
+    return rows
+
+
 def _clean(value):
     """NaN and infinities as NULL: JSON and PostgreSQL both take them badly."""
     if isinstance(value, float) and not math.isfinite(value):
@@ -211,6 +237,7 @@ class RunStore:
         self._migrate()
         self.runs_t = sa.Table("runs", self._meta, autoload_with=self.engine)
         self.epochs_t = sa.Table("epochs", self._meta, autoload_with=self.engine)
+        self.health_t = sa.Table("health", self._meta, autoload_with=self.engine)
         self.reap()
 
     # -- schema -----------------------------------------------------------------------
@@ -295,10 +322,13 @@ class RunStore:
         with self.engine.begin() as conn:
             return int(conn.execute(self.runs_t.insert().values(**values)).inserted_primary_key[0])
 
-    def write_progress(self, run_id: int, epochs: list[EpochRow], **fields) -> None:
-        """Epoch rows (inserted or updated) and run fields, in one transaction."""
+    def write_progress(self, run_id: int, epochs: list[EpochRow], health: list[dict] = (), **fields) -> None:
+        """Epoch rows (inserted or updated), layer-health records (``HealthEvent.to_dict()``) and
+        run fields, in one transaction."""
         t, e = self.runs_t, self.epochs_t
         with self.engine.begin() as conn:
+            if health:
+                conn.execute(self.health_t.insert(), health_rows(run_id, health))
             for row in epochs:
                 values = {k: _clean(getattr(row, k)) for k in ("train_loss", "train_acc", "val_loss", "val_acc")}
                 values = {k: v for k, v in values.items() if v is not None}
@@ -325,6 +355,7 @@ class RunStore:
         rows = self.runs(ids=run_ids)
         with self.engine.begin() as conn:
             conn.execute(self.epochs_t.delete().where(self.epochs_t.c.run_id.in_(run_ids)))
+            conn.execute(self.health_t.delete().where(self.health_t.c.run_id.in_(run_ids)))
             conn.execute(self.runs_t.delete().where(self.runs_t.c.id.in_(run_ids)))
         if files:
             for r in rows:
@@ -382,6 +413,23 @@ class RunStore:
         with self.engine.connect() as conn:
             raw = conn.execute(t.select().with_only_columns(t.c.steps).where(t.c.id == run_id)).scalar()
         return [(s, v if v is not None else float("nan")) for s, v in json.loads(raw or "[]")]
+
+    def health(self, run_id: int) -> list[dict]:
+        """A run's layer-health records as the training run made them (``HealthEvent.to_dict()``)."""
+        h = self.health_t
+        q = h.select().where(h.c.run_id == run_id).order_by(h.c.step, h.c.layer)
+        records: list[dict] = []
+        with self.engine.connect() as conn:
+            for m in conn.execute(q).mappings():
+                if not records or records[-1]["global_step"] != m["step"]:
+                    records.append({"global_step": m["step"], "epoch": m["epoch"], "layers": [], "warnings": []})
+                layer = {"name": m["name"], **json.loads(m["detail"] or "{}")}
+                for k in HEALTH_NUMBERS:
+                    v = m[k]
+                    layer[k] = v if v is not None or k in ("dead", "saturated") else math.nan
+                records[-1]["layers"].append(layer)
+                records[-1]["warnings"] += [w for w in (m["warnings"] or "").split("\n") if w]
+        return records
 
     def checkpoint_path(self, run_id: int, kind: str) -> Path:
         return self.checkpoints / f"run-{run_id}-{kind}.pt"

@@ -15,6 +15,8 @@ The maths is in ``engine.training.health`` and ``engine.inspect``; this module o
 
 from __future__ import annotations
 
+import html
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer, Signal
@@ -60,6 +62,7 @@ class HealthPanel(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.records: list[dict] = []
+        self.source = ""
         self.grad = _plot("gradient norm ‖∂L/∂W‖", "‖∂L/∂W‖", log=True)
         self.ratio = _plot("update ratio ‖ΔW‖ / ‖W‖ (band: ~1e-3)", "ratio", log=True)
         self.dead = _plot("dead ReLUs / saturated units", "fraction")
@@ -93,8 +96,10 @@ class HealthPanel(QWidget):
         self._throttle = QTimer(self, singleShot=True, interval=500)
         self._throttle.timeout.connect(lambda: self._dirty and self.isVisible() and self.redraw())
 
-    def set_records(self, records: list[dict], epochs: float | None = None) -> None:
+    def set_records(self, records: list[dict], epochs: float | None = None, source: str = "") -> None:
+        """Show these records (``source``: whose they are, when not the open model's)."""
         self.records = list(records)
+        self.source = source
         self.set_epochs(epochs or (np.ceil(self.records[-1]["epoch"]) if self.records else 1))
         self._dirty = True
         self.redraw()
@@ -187,7 +192,8 @@ class HealthPanel(QWidget):
         last = self.records[-1]
         self.warnings.setText("⚠ " + "  ⚠ ".join(last["warnings"]) if last["warnings"] else "")
         self.info.setText(
-            f"{len(self.records)} collections on a fixed probe batch, the last at step {last['global_step']} "
+            (f"<b>{html.escape(self.source)}</b> (from the run store): " if self.source else "")
+            + f"{len(self.records)} collections on a fixed probe batch, the last at step {last['global_step']} "
             f"(epoch {last['epoch']:.2f})."
         )
 
@@ -948,6 +954,12 @@ class InternalsView(QWidget):
         self.explain.index.setValue(index)
         if self.explain.explain_selected():
             self.tabs.setCurrentWidget(self.explain)
+
+    def show_stored_health(self, name: str, records: list, epochs: float) -> None:
+        """A stored run's layer health (the Runs tab's Show Health), until a run or model replaces it."""
+        self.health.set_records(records, epochs, source=name)
+        self._refresh_distributions()
+        self.tabs.setCurrentWidget(self.health)
 
     def _on_started(self, start) -> None:
         """A run starts: its past (a resumed run's) and the whole span of its epochs."""

@@ -75,6 +75,7 @@ class RunsView(QWidget):
     open_model = Signal(str)  # a checkpoint path
     train_again = Signal(dict)  # a config dict
     show_in_training = Signal(list)  # [(name, epochs, steps)] of the selected runs, from the store
+    show_health = Signal(str, list, float)  # a run's name, its layer-health records, its epochs
 
     def __init__(self, controller, parent=None):
         super().__init__(parent)
@@ -125,6 +126,7 @@ class RunsView(QWidget):
             ("open", "Open Model", self.open_selected, "Open the selected run's final checkpoint"),
             ("again", "Train Again", self.train_again_selected, "Fill the hyperparameters with this run's"),
             ("overlay", "Show in Training", self.show_selected_in_training, "Overlay these runs on the Training tab"),
+            ("health", "Show Health", self.show_selected_health, "This run's layer health in the Internals tab"),
             ("export", "Export Rows…", self.export_rows, "The selected rows as CSV, Markdown or LaTeX"),
             ("curves", "Export Curves…", self.export_curves, "The selected runs' per-epoch curves as CSV"),
             ("delete", "Delete…", self.delete_selected, "Delete the selected runs and their checkpoints"),
@@ -284,7 +286,7 @@ class RunsView(QWidget):
 
     def _update_buttons(self) -> None:
         n = len(self.selected_ids())
-        for key in ("rename", "note", "open", "again"):
+        for key in ("rename", "note", "open", "again", "health"):
             self.buttons[key].setEnabled(n == 1)
         for key in ("tags", "export", "curves", "delete", "overlay"):
             self.buttons[key].setEnabled(n >= 1)
@@ -365,6 +367,19 @@ class RunsView(QWidget):
         runs = [(f"#{r.id} {r.name}", store.epochs(r.id), store.steps(r.id)) for r in self.selected_rows()[:12]]
         if runs:
             self.show_in_training.emit(runs)
+
+    def show_selected_health(self) -> None:
+        """The selected run's layer health, from the store's health table, in the Internals tab."""
+        rows, store = self.selected_rows(), self.controller.store()
+        if len(rows) != 1 or store is None:
+            return
+        r = rows[0]
+        records = store.health(r.id)
+        if not records:
+            self.status.setText(f"#{r.id} {r.name} has no layer-health records (recorded without them)")
+            return
+        epochs = float(r.config.get("epochs") or max(1.0, float(np.ceil(records[-1]["epoch"]))))
+        self.show_health.emit(f"#{r.id} {r.name}", records, epochs)
 
     def export_rows(self, path: str | None = None) -> str | None:
         from engine.runs.tables import format_runs

@@ -61,6 +61,92 @@ def test_a_run_is_recorded_with_everything_a_report_needs(tmp_path, small_letter
         assert any((a != b).any() for a, b in zip(final.network.weights(), best.network.weights()))
 
 
+def test_layer_health_is_recorded_per_layer_and_read_back_as_the_run_made_it(tmp_path, small_letters):
+    store = RunStore(tmp_path / "runs.db")
+    config = TrainConfig(epochs=2, batch_size=4, engine="numpy", seed=2).validate()
+    run_id, run, _ = record(store, small_letters, config)
+    made = run.history.health
+    got = store.health(run_id)
+    assert len(got) == len(made) >= 2
+    for a, b in zip(got, made):
+        assert (a["global_step"], a["epoch"], a["warnings"]) == (
+            b["global_step"],
+            pytest.approx(b["epoch"]),
+            b["warnings"],
+        )
+        assert (
+            [lay["name"] for lay in a["layers"]]
+            == [lay["name"] for lay in b["layers"]]
+            == ["layer 1", "layer 2 (output)"]
+        )
+        for la, lb in zip(a["layers"], b["layers"]):
+            for k in ("grad_norm", "update_ratio", "act_std", "dead", "saturated", "w_pct", "g_pct"):
+                assert la[k] == pytest.approx(lb[k]), k
+            assert ("w_hist" in la) == ("w_hist" in lb)  # histograms where the run took them
+    with sqlite3.connect(tmp_path / "runs.db") as db:  # a table a report can query
+        n = db.execute("SELECT COUNT(*) FROM health WHERE run_id = ? AND layer = 0", (run_id,)).fetchone()[0]
+        worst = db.execute("SELECT MAX(grad_norm) FROM health WHERE run_id = ?", (run_id,)).fetchone()[0]
+    assert n == len(made) and worst == pytest.approx(max(lay["grad_norm"] for r in made for lay in r["layers"]))
+
+
+def test_warnings_are_kept_with_the_layer_they_name(tmp_path):
+    from engine.runs.store import health_rows
+
+    rec = {
+        "global_step": 7,
+        "epoch": 0.5,
+        "layers": [
+            {"name": "layer 1", "grad_norm": 1e-9, "dead": 0.9, "w_pct": [0.0]},
+            {"name": "layer 10", "grad_norm": float("inf"), "dead": None},
+            {"name": "layer 11 (output)", "grad_norm": 0.5, "dead": None},
+        ],
+        "warnings": ["layer 1: gradients vanish", "layer 10: gradients explode", "layer 1: 90% dead"],
+    }
+    rows = health_rows(3, [rec])
+    assert [r["warnings"] for r in rows] == [
+        "layer 1: gradients vanish\nlayer 1: 90% dead",
+        "layer 10: gradients explode",
+        "",
+    ]
+    assert rows[1]["grad_norm"] is None  # infinity as NULL
+    store = RunStore(tmp_path / "runs.db")
+    rid = store.start_run(name="x", config={}, dataset={}, source="test")
+    store.write_progress(rid, [], health=[rec])
+    back = store.health(rid)[0]
+    assert sorted(back["warnings"]) == sorted(rec["warnings"])
+    assert (
+        back["layers"][1]["grad_norm"] == float("inf")
+        or back["layers"][1]["grad_norm"] != back["layers"][1]["grad_norm"]
+    )
+    assert back["layers"][0]["w_pct"] == [0.0] and back["layers"][1]["dead"] is None
+
+
+def test_a_store_of_the_first_schema_is_upgraded_with_its_runs(tmp_path):
+    """r0001 (runs, epochs) → r0002 (health) by Alembic, the runs kept."""
+    import sqlalchemy as sa
+    from alembic import command
+    from alembic.config import Config
+
+    from engine.runs.store import MIGRATIONS, VERSION_TABLE
+
+    path = tmp_path / "runs.db"
+    engine = sa.create_engine(f"sqlite:///{path}")
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "r0001")
+        conn.execute(sa.text("INSERT INTO runs (name, config, started, status) VALUES ('old', '{}', 1.0, 'finished')"))
+    engine.dispose()
+    with sqlite3.connect(path) as db:
+        assert db.execute(f"SELECT version_num FROM {VERSION_TABLE}").fetchone()[0] == "r0001"
+        assert not db.execute("SELECT name FROM sqlite_master WHERE name = 'health'").fetchall()
+    store = RunStore(path)
+    assert store.schema_revision() == "r0002"
+    (row,) = store.runs()
+    assert row.name == "old" and store.health(row.id) == []
+
+
 def test_the_step_loss_is_downsampled_to_at_most_2000_points():
     points = [(i, float(i % 10)) for i in range(1, 10001)]
     out = downsample(points)
@@ -98,7 +184,7 @@ def test_rename_tag_note_and_delete(tmp_path, small_letters):
     files = [row.final_checkpoint, row.best_checkpoint]
     assert all(os.path.exists(f) for f in files)
     assert store.delete([run_id]) == 1
-    assert store.run(run_id) is None and store.epochs(run_id) == []
+    assert store.run(run_id) is None and store.epochs(run_id) == [] and store.health(run_id) == []
     assert not any(os.path.exists(f) for f in files)
 
 
@@ -122,7 +208,7 @@ def test_a_file_that_is_not_a_database_is_one_clear_error(tmp_path):
 
 def test_the_schema_is_versioned_by_migrations(tmp_path):
     store = RunStore(tmp_path / "runs.db")
-    assert store.schema_revision() == "r0001"
+    assert store.schema_revision() == "r0002"
     with sqlite3.connect(tmp_path / "runs.db") as db:
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 

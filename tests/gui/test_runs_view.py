@@ -6,6 +6,7 @@ import csv
 import io
 import sqlite3
 
+import pytest
 from PySide6.QtWidgets import QInputDialog, QMessageBox
 
 from engine.config import TrainConfig
@@ -110,6 +111,33 @@ def test_stored_runs_shown_in_training_are_named_and_drawn(window, qtbot, tmp_pa
     assert len(sx) and abs(sx[-1] - 3.0) < 0.05  # global steps mapped back to epochs
     labels = [label.text for _s, label in window.plots.loss_plot.getPlotItem().legend.items]
     assert curves.name in labels
+
+
+def test_a_stored_runs_layer_health_is_shown_from_the_store(window, qtbot, tmp_path):
+    window.controller.set_store(str(tmp_path / "runs.db"))
+    train(window, qtbot, epochs=2)
+    store = RunStore(tmp_path / "runs.db")
+    row = store.runs()[0]
+    stored = store.health(row.id)
+    assert stored and [r["global_step"] for r in stored] == [r["global_step"] for r in window.model.history.health]
+    window.internals.health.set_records([])  # nothing shown: what appears comes from the store
+    window.tabs.setCurrentWidget(window.runs_view)
+    window.runs_view.select_ids({row.id})
+    assert window.runs_view.buttons["health"].isEnabled()
+    window.runs_view.buttons["health"].click()
+    assert window.tabs.currentWidget() is window.internals
+    assert window.internals.tabs.currentWidget() is window.internals.health
+    panel = window.internals.health
+    assert [r["global_step"] for r in panel.records] == [r["global_step"] for r in stored]
+    assert f"#{row.id}" in panel.info.text() and "run store" in panel.info.text()
+    x, y = panel._items[("grad", 0)].getData()
+    assert len(x) == len(stored) and 10 ** y[-1] == pytest.approx(stored[-1]["layers"][0]["grad_norm"])  # log axis
+    # a run recorded without health says so instead
+    rid = store.start_run(name="bare", config={}, dataset={}, source="test")
+    window.runs_view.refresh()
+    window.runs_view.select_ids({rid})
+    window.runs_view.buttons["health"].click()
+    assert "no layer-health records" in window.runs_view.status.text()
 
 
 def test_the_run_store_location_is_chosen_checked_and_remembered(window, qtbot, tmp_path):
