@@ -45,6 +45,8 @@ def main() -> int:
             (QPalette.ToolTipText, "#e6e6e6"),
         ):
             pal.setColor(role, QColor(color))
+        for role in (QPalette.WindowText, QPalette.Text, QPalette.ButtonText):  # as an OS dark theme does
+            pal.setColor(QPalette.Disabled, role, QColor("#7a7a7a"))
         app.setPalette(pal)
     from engine.config import TrainConfig
     from gui.main_window import MainWindow
