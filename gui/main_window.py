@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 
 from engine.checkpoint import Model
 from engine.config import TrainConfig
+from engine.data.images import is_image_file
 from engine.errors import UserError
 from engine.inspect.gradcheck import run_all as run_gradcheck
 from engine.training.run import FailedEvent, FinishedEvent
@@ -49,11 +50,11 @@ from gui.views.runs import RunsView
 from gui.views.sweeps import NewSweepDialog, SweepPanel
 from gui.views.training import TrainingPlots
 from gui.views.weights import WeightsPanel
+from gui.widgets.common import IMAGE_FILTER
 from gui.widgets.drop_zone import DropZone
 from gui.widgets.status import StatusMessage
 
 CHECKPOINT_FILTER = "Checkpoints (*.pt *.pth *.ckpt);;All files (*)"
-IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.gif *.tif *.tiff *.webp);;All files (*)"
 
 
 class MainWindow(QMainWindow):
@@ -646,7 +647,18 @@ class MainWindow(QMainWindow):
         event.acceptProposedAction()
         self.drop_zone.show_for(self._drop_text(paths))
 
+    def _explaining(self, paths: list[str]) -> bool:
+        """One image dropped while Internals ▸ Explain is shown: it is explained, not classified."""
+        return (
+            len(paths) == 1
+            and is_image_file(paths[0])
+            and self.tabs.currentWidget() is self.internals
+            and self.internals.tabs.currentWidget() is self.internals.explain
+        )
+
     def _drop_text(self, paths: list[str]) -> str:
+        if self._explaining(paths) and self.model is not None:
+            return "Drop to explain this image"
         if any(p.lower().endswith(CHECKPOINT_SUFFIXES) for p in paths):
             return "Drop to open the checkpoint"
         if len(paths) == 1 and os.path.isdir(paths[0]):
@@ -672,6 +684,9 @@ class MainWindow(QMainWindow):
     def open_paths(self, paths: list[str]):
         """Route dropped paths through the session's one open path per kind (.py files: the
         user's own functions, to the Functions tab)."""
+        if self._explaining(paths):
+            self.internals.explain.explain_file(paths[0])
+            return
         py = [p for p in paths if p.lower().endswith(".py") and os.path.isfile(p)]
         if py:
             self.functions_view.add_files(py)

@@ -16,6 +16,7 @@ The maths is in ``engine.training.health`` and ``engine.inspect``; this module o
 from __future__ import annotations
 
 import html
+import os
 
 import numpy as np
 import pyqtgraph as pg
@@ -39,7 +40,7 @@ from PySide6.QtWidgets import (
 
 from engine.training.health import HealthEvent
 from gui import style
-from gui.widgets.common import mosaic
+from gui.widgets.common import IMAGE_FILTER, mosaic
 
 LAYER_COLOURS = [style.OKABE_ITO[k] for k in ("blue", "vermillion", "green", "purple", "orange", "sky")]
 BAND = (3e-4, 3e-3)  # the customary update-to-weight ratio, around 1e-3
@@ -298,6 +299,9 @@ class ExplainPanel(QWidget):
         self.index.setToolTip("Which image of the split")
         go = QPushButton("Explain")
         go.clicked.connect(self.explain_selected)
+        self.file_button = QPushButton("Image File…")
+        self.file_button.setToolTip("Explain an image file (or drop one on the window while this tab is shown)")
+        self.file_button.clicked.connect(self.ask_file)
         self.prev = QPushButton("◀ Step")
         self.next = QPushButton("Step ▶")
         self.prev.setShortcut("Alt+Left")
@@ -312,7 +316,16 @@ class ExplainPanel(QWidget):
         )
         self.apply_button.clicked.connect(self.apply_update)
         bar = QHBoxLayout()
-        for w in (QLabel("Image"), self.split, self.index, go, self.prev, self.next, self.apply_button):
+        for w in (
+            QLabel("Image"),
+            self.split,
+            self.index,
+            go,
+            self.file_button,
+            self.prev,
+            self.next,
+            self.apply_button,
+        ):
             bar.addWidget(w)
         bar.addStretch(1)
         self.steps = QListWidget()
@@ -367,6 +380,41 @@ class ExplainPanel(QWidget):
             return False
         i = min(self.index.value(), len(s) - 1)
         return self.explain_image(s.x[i], int(s.y[i]))
+
+    def ask_file(self) -> bool:
+        from PySide6.QtWidgets import QFileDialog
+
+        path, _ = QFileDialog.getOpenFileName(self, "Explain an Image", "", IMAGE_FILTER)
+        return self.explain_file(path) if path else False
+
+    def explain_file(self, path: str) -> bool:
+        """An image file, explained: its label from its folder's name when that is a class (as
+        the dataset layouts label images), else the class the model predicts."""
+        from engine.data.images import load_image, normalize
+        from engine.errors import UserError
+        from engine.inspect.embed import layer_outputs
+
+        model = self.session.model
+        if model is None:
+            self.formula.setText("Open or train a model first.")
+            return False
+        try:
+            x = load_image(path, model.norm_size)
+        except UserError as exc:
+            self.formula.setText(html.escape(str(exc)))
+            return False
+        folder = os.path.basename(os.path.dirname(os.path.abspath(path))).lower()
+        named = [i for i, c in enumerate(model.classes) if c.lower() == folder]
+        if named:
+            label, how = named[0], "from its folder's name"
+        else:
+            xn = normalize(x[None])[0].reshape(1, -1)
+            label = int(layer_outputs(model.network.weights(), model.config.act, xn)[0].argmax())
+            how = "the predicted class: its folder names no class"
+        if not self.explain_image(x, label):
+            return False
+        self.result.setText(f"{html.escape(os.path.basename(path))} (label {how}): " + self.result.text())
+        return True
 
     def explain_image(self, x_uint8: np.ndarray, label: int) -> bool:
         from engine.data.images import normalize

@@ -9,6 +9,8 @@ from PySide6.QtWidgets import QHeaderView, QSizePolicy, QTableWidget, QTableWidg
 
 from gui import style
 
+IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.gif *.tif *.tiff *.webp);;All files (*)"
+
 
 def gray_pixmap(img: np.ndarray, scale: int = 1) -> QPixmap:
     """uint8 [H, W] → QPixmap, scaled by whole factors with square nearest-neighbour pixels."""

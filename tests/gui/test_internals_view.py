@@ -132,3 +132,35 @@ def test_tsne_cancel(window, qtbot):
     emb.cancel.click()
     qtbot.waitUntil(lambda: emb.go.isEnabled(), timeout=60000)
     assert "cancelled" in emb.info.text()
+
+
+def test_an_image_file_is_explained_from_the_button_or_a_drop_on_explain(window, qtbot, tmp_path):
+    from PIL import Image
+
+    qtbot.waitUntil(lambda: window.dataset is not None, timeout=30000)
+    window.reset_weights()
+    view, model = window.internals, window.session.model
+    cls = model.classes[3]
+    (tmp_path / cls).mkdir()
+    labelled = tmp_path / cls / "mine.png"  # in a folder named as a class, as the dataset layouts label images
+    unlabelled = tmp_path / "loose.png"
+    img = Image.fromarray((np.random.default_rng(0).random((40, 30)) * 255).astype(np.uint8))
+    img.save(labelled)
+    img.save(unlabelled)
+    assert view.explain.explain_file(str(labelled))
+    assert view.explain._label == 3 and "from its folder's name" in view.explain.result.text()
+    assert f"label {cls}," in view.explain.result.text() and view.explain.explanation.all_checked
+    # a drop while Explain is shown explains it (elsewhere the same drop classifies)
+    window.tabs.setCurrentWidget(view)
+    view.tabs.setCurrentWidget(view.explain)
+    assert window._drop_text([str(unlabelled)]) == "Drop to explain this image"
+    window.open_paths([str(unlabelled)])
+    assert "loose.png" in view.explain.result.text() and "predicted class" in view.explain.result.text()
+    assert view.explain._label == view.explain.explanation.predicted
+    assert window.tabs.currentWidget() is view  # not sent to Classify
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(b"not an image")
+    assert not view.explain.explain_file(str(bad))
+    assert "bad.png" in view.explain.formula.text()
+    window.tabs.setCurrentWidget(window.plots)
+    assert window._drop_text([str(unlabelled)]).startswith("Drop to classify")
