@@ -21,13 +21,19 @@ PUBLICATION_WIDTH = 2400  # pixels: a full-width figure at 300 dpi
 def export_plots(plots, path: str, width: int = PUBLICATION_WIDTH) -> list[str]:
     """Loss above accuracy, in one file: ``.png`` ``width`` pixels wide, or ``.svg`` (vector).
     Returns the files written."""
+    return export_figure((plots.loss_plot, plots.acc_plot), path, "Backprop Studio: training curves", width)
+
+
+def export_figure(widgets, path: str, title: str, width: int = PUBLICATION_WIDTH) -> list[str]:
+    """Plot widgets one above the other, in one file: ``.png`` ``width`` pixels wide, or ``.svg``
+    (vector). Returns the files written; a file that cannot be written is a UserError."""
     p = Path(path)
     try:
         if p.suffix.lower() == ".svg":
-            _export_svg(plots, p)
+            _export_svg(widgets, p, title)
             return [str(p)]
         images = []
-        for plot in (plots.loss_plot, plots.acc_plot):
+        for plot in widgets:
             ex = pg.exporters.ImageExporter(plot.getPlotItem())
             ex.parameters()["width"] = width
             ex.parameters()["antialias"] = True
@@ -48,20 +54,19 @@ def export_plots(plots, path: str, width: int = PUBLICATION_WIDTH) -> list[str]:
         raise UserError(f"{p}: cannot write here ({getattr(exc, 'strerror', None) or exc})") from None
 
 
-def _export_svg(plots, path: Path) -> None:
-    """Both plots as vector drawing through QSvgGenerator (pyqtgraph's SVG exporter cannot parse
+def _export_svg(widgets, path: Path, title: str) -> None:
+    """The plots as vector drawing through QSvgGenerator (pyqtgraph's SVG exporter cannot parse
     the paths current Qt writes: pyqtgraph issue #3485)."""
     from PySide6.QtCore import QRect, QRectF, QSize
     from PySide6.QtSvg import QSvgGenerator
 
-    widgets = (plots.loss_plot, plots.acc_plot)
     w = max(x.width() for x in widgets)
     h = sum(x.height() for x in widgets)
     gen = QSvgGenerator()
     gen.setFileName(str(path))
     gen.setSize(QSize(w, h))
     gen.setViewBox(QRect(0, 0, w, h))
-    gen.setTitle("Backprop Studio: training curves")
+    gen.setTitle(title)
     painter = QPainter()
     if not painter.begin(gen):
         raise OSError(0, "cannot write the drawing", str(path))

@@ -533,8 +533,9 @@ class EmbeddingPanel(QWidget):
         self.cancel = QPushButton("Cancel")
         self.cancel.setEnabled(False)
         self.cancel.clicked.connect(self._cancel)
-        self.export = QPushButton("Export CSV…")
-        self.export.clicked.connect(lambda: self.export_csv())
+        self.export = QPushButton("Export…")
+        self.export.setToolTip("The map as PNG or SVG, or its points as CSV (x, y, label, predicted)")
+        self.export.clicked.connect(lambda: self.export_map())
         self.progress = QProgressBar()
         self.progress.setVisible(False)
         bar = QHBoxLayout()
@@ -744,18 +745,44 @@ class EmbeddingPanel(QWidget):
             f"{self.method.currentText()}; {wrong} misclassified (ringed). Hover for the label, click to show it."
         )
 
-    def export_csv(self, path: str | None = None) -> str | None:
+    def export_map(self, path: str | None = None) -> str | None:
+        """The map as a PNG or SVG figure, or its points as CSV, by the file's suffix (asked for
+        when not given). A file that cannot be written is said in one line."""
         if self.points is None:
+            self.info.setText("Compute a map first.")
             return None
         if path is None:
-            path, _ = QFileDialog.getSaveFileName(self, "Export Points", "points.csv", "CSV (*.csv)")
+            path, chosen = QFileDialog.getSaveFileName(
+                self, "Export Map", "embedding.png", "PNG image (*.png);;SVG drawing (*.svg);;CSV points (*.csv)"
+            )
             if not path:
                 return None
+            if not os.path.splitext(path)[1]:
+                path += {"SVG": ".svg", "CSV": ".csv"}.get(chosen[:3], ".png")
+        from engine.errors import UserError
+        from gui.export import export_figure
+
+        try:
+            if path.lower().endswith(".csv"):
+                return self.export_csv(path)
+            title = f"Backprop Studio: {self.plot.getPlotItem().titleLabel.text or 'embedding'}"
+            export_figure([self.plot], path, html.unescape(title))
+        except UserError as exc:
+            self.info.setText(html.escape(str(exc)))
+            return None
+        self.info.setText(f"Saved {html.escape(path)}")
+        return path
+
+    def export_csv(self, path: str) -> str:
+        from engine.errors import UserError
         from engine.inspect.embed import points_csv
 
         text = points_csv(self.points, self.labels, self.predicted, self.session.model.classes)
-        with open(path, "w", encoding="utf-8") as f:
-            f.write(text)
+        try:
+            with open(path, "w", encoding="utf-8") as f:
+                f.write(text)
+        except OSError as exc:
+            raise UserError(f"{path}: cannot write here ({exc.strerror or exc})") from None
         return path
 
 

@@ -83,9 +83,19 @@ def test_health_live_then_from_the_model_and_the_other_panels_after_training(win
 
     emb._hovered(None, [Spot()], None)
     assert not emb.preview.pixmap().isNull()
-    out = view.embedding.export_csv(str(tmp_path / "pts.csv"))
+    out = view.embedding.export_map(str(tmp_path / "pts.csv"))
     rows = list(csv.DictReader(open(out)))
     assert len(rows) == len(view.embedding.points) and np.isfinite(float(rows[0]["x"]))
+    # the map itself as PNG and SVG
+    from PIL import Image
+
+    png = view.embedding.export_map(str(tmp_path / "map.png"))
+    with Image.open(png) as im:
+        assert im.width == 2400 and len(np.unique(np.asarray(im.convert("L")))) > 2  # drawn, not blank
+    svg = view.embedding.export_map(str(tmp_path / "map.svg"))
+    assert "<svg" in open(svg, encoding="utf-8").read(2000)
+    assert view.embedding.export_map(str(tmp_path / "missing" / "map.png")) is None
+    assert "cannot write here" in view.embedding.info.text()
     # a click in the map selects the image in the Predictions gallery; from there, Explain
     view.embedding.select_image.emit("test", 2)
     assert window.tabs.currentWidget() is window.browser
