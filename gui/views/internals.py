@@ -209,6 +209,7 @@ class DistributionPanel(QWidget):
         self.kind = QComboBox()
         self.kind.addItems(["weights", "gradients"])
         self.epoch = QSlider(Qt.Horizontal)
+        self.epoch.setRange(0, 0)  # one position per epoch with histograms (at the latest: follows new ones)
         self.epoch_label = QLabel("")
         for w in (self.layer, self.kind):
             w.currentIndexChanged.connect(lambda _i: self.redraw())
@@ -227,6 +228,22 @@ class DistributionPanel(QWidget):
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addLayout(bar)
         lay.addWidget(row, 1)
+        self._band_items: list = []  # (lower, upper, fill) per band, then the median: made once
+        self._pending: list[dict] | None = None
+        self._throttle = QTimer(self, singleShot=True, interval=1000)
+        self._throttle.timeout.connect(self._flush)
+
+    def add_live(self, records: list[dict]) -> None:
+        """Records during training: drawn at most once a second."""
+        self._pending = records
+        if not self._throttle.isActive():
+            self._flush()
+            self._throttle.start()
+
+    def _flush(self) -> None:
+        if self._pending is not None:
+            records, self._pending = self._pending, None
+            self.set_records(records)
 
     def set_records(self, records: list[dict]) -> None:
         self.records = records
@@ -241,27 +258,47 @@ class DistributionPanel(QWidget):
     def _key(self) -> str:
         return "w" if self.kind.currentText() == "weights" else "g"
 
+    def _bands(self) -> list:
+        """The band items, made once and then only given data (opaque colours: see style.faint)."""
+        if not self._band_items:
+            c = style.TRAIN
+            for alpha in (40, 70, 110):
+                a = pg.PlotDataItem([], [], pen=pg.mkPen(style.faint(c, alpha), width=0.5))
+                b = pg.PlotDataItem([], [], pen=pg.mkPen(style.faint(c, alpha), width=0.5))
+                a.faint = b.faint = (c, alpha, 0.5)  # recoloured when the theme changes
+                fill = pg.FillBetweenItem(a, b)
+                fill.alpha = alpha
+                for item in (a, b, fill):
+                    self.bands.addItem(item)
+                self._band_items.append((a, b, fill))
+            self._band_items.append(self.bands.plot([], [], pen=style.pen(c, 2), name="median"))
+        return self._band_items
+
     def redraw(self) -> None:
-        self.bands.clear()
+        *bands, median = self._bands()
         i = self.layer.currentIndex()
         rows = [r for r in self.records if len(r["layers"]) > i >= 0]
         if not rows:
-            self.hist.clear()
+            for a, b, _fill in bands:
+                a.setData([], [])
+                b.setData([], [])
+            median.setData([], [])
+            self._hist_rows = []
+            self._draw_hist()
             return
         x = np.array([r["epoch"] for r in rows])
         pct = np.array([r["layers"][i][f"{self._key()}_pct"] for r in rows])
-        c = style.TRAIN
-        for lo, hi, alpha in ((0, 6, 40), (1, 5, 70), (2, 4, 110)):
-            a = pg.PlotDataItem(x, pct[:, lo], pen=style.pen(c, 0.5, alpha=alpha))
-            b = pg.PlotDataItem(x, pct[:, hi], pen=style.pen(c, 0.5, alpha=alpha))
-            self.bands.addItem(a)
-            self.bands.addItem(b)
-            self.bands.addItem(pg.FillBetweenItem(a, b, brush=pg.mkBrush(style.faint(c, alpha))))
-        self.bands.plot(x, pct[:, 3], pen=style.pen(c, 2), name="median")
+        for (lo, hi), (a, b, fill) in zip(((0, 6), (1, 5), (2, 4)), bands):
+            fill.setBrush(pg.mkBrush(style.faint(style.TRAIN, fill.alpha)))
+            a.setData(x, pct[:, lo])
+            b.setData(x, pct[:, hi])
+        median.setData(x, pct[:, 3])
         with_hist = [r for r in rows if f"{self._key()}_hist" in r["layers"][i]]
+        latest = self.epoch.value() >= self.epoch.maximum()  # following the latest, or kept where the user put it
         self.epoch.blockSignals(True)
         self.epoch.setRange(0, max(0, len(with_hist) - 1))
-        self.epoch.setValue(len(with_hist) - 1)
+        if latest:
+            self.epoch.setValue(len(with_hist) - 1)
         self.epoch.blockSignals(False)
         self._hist_rows = with_hist
         self._draw_hist()
@@ -1057,7 +1094,7 @@ class InternalsView(QWidget):
             if isinstance(ev, HealthEvent):
                 self.health.add(ev.to_dict())
         if self.tabs.currentWidget() is self.distributions and any(isinstance(e, HealthEvent) for e in update.events):
-            self._refresh_distributions()
+            self.distributions.add_live(self.health.records)
 
     def _refresh_distributions(self) -> None:
         if self.tabs.currentWidget() is self.distributions:

@@ -174,3 +174,36 @@ def test_an_image_file_is_explained_from_the_button_or_a_drop_on_explain(window,
     assert "bad.png" in view.explain.formula.text()
     window.tabs.setCurrentWidget(window.plots)
     assert window._drop_text([str(unlabelled)]).startswith("Drop to classify")
+
+
+def _record(step, epoch, hist):
+    layer = {"name": "layer 1", "w_pct": [-3, -2, -1, 0, 1, 2, 3], "g_pct": [-0.3, -0.2, -0.1, 0, 0.1, 0.2, 0.3]}
+    if hist:
+        layer["w_hist"] = layer["g_hist"] = {"counts": [1, 4, 1], "edges": [-3.0, -1.0, 1.0, 3.0]}
+    return {"global_step": step, "epoch": epoch, "layers": [layer], "warnings": []}
+
+
+def test_distributions_keep_the_chosen_epoch_and_their_items_as_records_arrive(qtbot):
+    from gui.views.internals import DistributionPanel
+
+    panel = DistributionPanel()
+    qtbot.addWidget(panel)
+    records = [_record(s, s / 10, hist=s % 20 == 0) for s in range(0, 60, 10)]  # histograms at 0, 20, 40
+    panel.set_records(records)
+    items = len(panel.bands.getPlotItem().items)
+    assert panel.epoch.maximum() == 2 and panel.epoch.value() == 2  # the latest histogram
+    panel.epoch.setValue(0)  # the user looks at the first one
+    records.append(_record(60, 6.0, hist=True))
+    panel.add_live(records)  # drawn at once (the first of this second)
+    assert panel.epoch.maximum() == 3 and panel.epoch.value() == 0  # kept where the user put it
+    assert len(panel.bands.getPlotItem().items) == items  # the same items, given new data
+    x, _ = panel._band_items[-1].getData()
+    assert list(x) == [r["epoch"] for r in records]
+    records.append(_record(70, 7.0, hist=False))
+    panel.add_live(records)  # within the second: waits
+    assert len(panel._band_items[-1].getData()[0]) == len(records) - 1
+    qtbot.waitUntil(lambda: len(panel._band_items[-1].getData()[0]) == len(records), timeout=3000)
+    panel.epoch.setValue(panel.epoch.maximum())  # back at the latest: follows new ones again
+    records.append(_record(80, 8.0, hist=True))
+    panel.set_records(records)
+    assert panel.epoch.value() == panel.epoch.maximum() == 4
