@@ -156,3 +156,24 @@ def test_the_run_store_location_is_chosen_checked_and_remembered(window, qtbot, 
     assert settings.read("runs_db") == str(mine)
     train(window, qtbot)
     assert len(RunStore(mine).runs()) == 1
+
+
+def test_the_window_records_its_run_off_the_gui_thread(window, qtbot, tmp_path, monkeypatch):
+    """Database writes in the GUI thread were stalls of several ms each second of a run."""
+    import threading
+
+    from engine.runs.record import RunRecorder
+
+    threads = set()
+    real = RunRecorder.on_event
+
+    def spy(self, ev):
+        threads.add(threading.current_thread() is threading.main_thread())
+        return real(self, ev)
+
+    monkeypatch.setattr(RunRecorder, "on_event", spy)
+    window.controller.set_store(str(tmp_path / "runs.db"))
+    train(window, qtbot, epochs=1)
+    assert threads == {False}
+    (row,) = RunStore(tmp_path / "runs.db").runs()
+    assert row.status == "finished" and row.epochs_done == 1

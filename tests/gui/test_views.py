@@ -325,3 +325,24 @@ def test_a_late_result_for_an_earlier_split_does_not_replace_the_chosen_one(qtbo
     b._pending = ("test", 3)
     b.set_evaluation(test_ev)  # an image waiting for its split is selected when it comes
     assert b.model.data(b.gallery.currentIndex(), 256) == 3
+
+
+def test_cyclic_garbage_is_collected_only_by_the_gui_thread(window, qtbot):
+    """A collection in a task's thread could destroy a Qt object there and deadlock (it did, in
+    this suite): automatic collection is off and a GUI-thread timer collects instead."""
+    import gc
+
+    from gui import app
+
+    assert not gc.isenabled()
+    assert app._collector is not None and app._collector.timer.isActive()
+    gc.collect()
+    before = gc.get_count()[0]
+    junk = []
+    for _ in range(5000):  # cycles: only a collection frees them
+        a = []
+        a.append(a)
+        junk.append(a)
+    del junk
+    assert gc.get_count()[0] > before
+    qtbot.waitUntil(lambda: gc.get_count()[0] < 700, timeout=3000)  # the timer collected, in this thread
