@@ -320,6 +320,7 @@ def test_a_two_worker_sweep_on_postgresql(postgres, small_letters):
     trials = Sweep(study, spec, small_letters, workers=2, store=store).run()
     assert len(trials) == 4 and all(t.state == "complete" for t in trials)
     assert len(store.runs(sweep="pg-local")) == 4
+    assert all(store.health(r.id) for r in store.runs(sweep="pg-local"))  # the health table on PostgreSQL too
     assert all(len(r.val) == 2 for r in results(study, spec))
 
 
