@@ -501,9 +501,12 @@ class ExplainPanel(QWidget):
         self._tiles = None
         model = self.session.model
         w, h = model.norm_size
-        if v.ndim == 1 and v.size == w * h:
+        pictures = (
+            v.ndim in (1, 2) and v.shape[-1] == w * h
+        )  # images at the input's size: a unit axis would mean nothing
+        if v.ndim == 1 and pictures:
             img = v.reshape(h, w)
-        elif v.ndim == 2 and v.shape[1] == w * h:  # ∂L/∂W₁: each row at the input's size
+        elif v.ndim == 2 and pictures:  # ∂L/∂W₁: each row at the input's size
             units = v.reshape(len(v), h, w)
             cols = int(np.ceil(np.sqrt(len(units))))
             img = mosaic(units, cols, pad=1, fill=0.0)
@@ -515,6 +518,7 @@ class ExplainPanel(QWidget):
         lim = float(np.abs(img).max()) or 1.0
         symmetric = not (st.name in ("x", "q") or (st.name.startswith("y") and model.config.act != "tanh"))
         self.image.setImage(img, levels=(-lim, lim) if symmetric else (0, lim))
+        self.plot.showAxis("bottom", not pictures)  # units along a strip or a matrix: numbered
         self.plot.autoRange()
 
     def _image_clicked(self, ev) -> None:

@@ -58,6 +58,11 @@ def test_health_live_then_from_the_model_and_the_other_panels_after_training(win
     assert view.explain.steps.currentRow() == 0
     dW1 = next(i for i, st in enumerate(view.explain.explanation.steps) if st.name == "∂L/∂W₁")
     view.explain.steps.setCurrentRow(dW1)  # each unit's row as a tile; a click opens the unit
+    bottom = view.explain.plot.getPlotItem().getAxis("bottom")
+    assert not bottom.isVisible()  # pictures at the input's size: no unit axis under them
+    view.explain.steps.setCurrentRow(1)  # z₁, a heat strip: its units numbered
+    assert bottom.isVisible()
+    view.explain.steps.setCurrentRow(dW1)
     assert view.explain.unit_at(1 * 33 + 5, 0 * 33 + 5) == 1  # 32×32 tiles with a 1-pixel gap
     assert view.tabs.currentWidget() is view.units and view.units.unit.value() == 1
     view.tabs.setCurrentWidget(view.explain)
