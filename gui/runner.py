@@ -6,13 +6,13 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from PySide6.QtCore import QObject, QThreadPool, Signal
+from PySide6.QtCore import QObject, Signal
 
 from engine.checkpoint import Model
 from engine.training.host import RunHost
 from engine.training.run import FailedEvent, FinishedEvent, TrainingRun
 from gui.session import autosave_path
-from gui.tasks import describe_error
+from gui.tasks import describe_error, wait_for_workers
 from gui.worker import Update, start_hosted, start_training
 
 
@@ -150,14 +150,14 @@ class RunController(QObject):
         """Stop the run and wait for its thread (the window is closing)."""
         self.stop()
         rec, self.recorder = self.recorder, None
-        if rec is not None:  # closed mid-run: recorded as interrupted, with what it reached
-            rec.finish(self._final)
         if self._worker is not None:
             self._worker.quit()
         if self.host is not None:
             self.host.close()  # ends every worker process (the reading thread then returns)
             self.host = None
-        done = QThreadPool.globalInstance().waitForDone(timeout_ms)
+        done = wait_for_workers(timeout_ms)
+        if rec is not None and done:  # closed mid-run: recorded as interrupted, with what it reached
+            rec.finish(self._final)  # (after the reading thread, which records each event, is done)
         if done and self.run is not None:  # joined: the run is over, whatever signals are still queued
             self.run, self._worker, self._final = None, None, None
             self.state_changed.emit()

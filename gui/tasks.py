@@ -8,16 +8,47 @@ and it is called only once the window really closes: a cancelled quit leaves it 
 from __future__ import annotations
 
 import threading
+import time
 
-from PySide6.QtCore import QObject, QThreadPool, Signal
+from PySide6.QtCore import QCoreApplication, QEventLoop, QObject, Qt, QThreadPool, Signal
 from superqt.utils import create_worker
 
 from engine.errors import UserError
 
+_not_running: set = set()  # workers started but not yet running (see wait_for_workers)
+
+
+def tracked(worker):
+    """``worker`` (a superqt worker, not yet started), known to :func:`wait_for_workers` until it runs."""
+    _not_running.add(worker)
+    worker.started.connect(lambda w=worker: _not_running.discard(w), Qt.DirectConnection)
+    return worker
+
 
 def start_task(fn, *args, **kwargs):
     """Any blocking call as a superqt worker (not yet started)."""
-    return create_worker(fn, *args, _start_thread=False, _ignore_errors=True, **kwargs)
+    return tracked(create_worker(fn, *args, _start_thread=False, _ignore_errors=True, **kwargs))
+
+
+def wait_for_workers(timeout_ms: int = 10000) -> bool:
+    """Wait until every worker thread is done; False on timeout. Started in a running event loop,
+    a superqt worker enters the thread pool only on a 1 ms timer: one started just before the
+    window closed was not waited for, and ran after the window was gone ("Signal source has
+    been deleted"). Events (not user input) are processed until each such worker runs."""
+    deadline = time.monotonic() + timeout_ms / 1000
+    while _not_running and time.monotonic() < deadline:
+        QCoreApplication.processEvents(QEventLoop.ExcludeUserInputEvents, 10)
+        _not_running.difference_update([w for w in list(_not_running) if _deleted(w)])
+    left = max(0, int((deadline - time.monotonic()) * 1000))
+    return QThreadPool.globalInstance().waitForDone(left) and not _not_running
+
+
+def _deleted(worker) -> bool:
+    try:
+        repr(worker)  # raises once the C++ object is gone (a worker that will never run)
+        return False
+    except RuntimeError:
+        return True
 
 
 def describe_error(exc: BaseException) -> str:
@@ -88,4 +119,4 @@ class Tasks(QObject):
     def cancel_all(self, timeout_ms: int = 10000) -> bool:
         """The window is closing: long tasks give up; wait for every worker thread."""
         self._cancel.set()
-        return QThreadPool.globalInstance().waitForDone(timeout_ms)
+        return wait_for_workers(timeout_ms)

@@ -346,3 +346,31 @@ def test_cyclic_garbage_is_collected_only_by_the_gui_thread(window, qtbot):
     del junk
     assert gc.get_count()[0] > before
     qtbot.waitUntil(lambda: gc.get_count()[0] < 700, timeout=3000)  # the timer collected, in this thread
+
+
+def test_closing_waits_for_a_task_started_just_before(window, qtbot):
+    """Started inside a running event loop, a superqt worker joins the thread pool only on a 1 ms
+    timer: a task started in the same handler as the close used to run after the window was gone."""
+    import threading
+    import time
+
+    from PySide6.QtCore import QEventLoop, QThreadPool, QTimer
+
+    ran = threading.Event()
+    seen = {}
+
+    def late_task():
+        time.sleep(0.2)
+        ran.set()
+
+    def in_the_loop():
+        window.tasks.run(late_task, on_done=lambda _r: None, label="late")
+        seen["waited"] = window.tasks.cancel_all(5000)
+        seen["ran"] = ran.is_set()
+        seen["active"] = QThreadPool.globalInstance().activeThreadCount()
+        loop.quit()
+
+    loop = QEventLoop()
+    QTimer.singleShot(0, in_the_loop)
+    loop.exec()
+    assert seen == {"waited": True, "ran": True, "active": 0}
