@@ -27,7 +27,8 @@ sys.path.insert(0, str(ROOT))
 
 from engine.config import TrainConfig  # noqa: E402
 from engine.model.init import initial_weights  # noqa: E402
-from engine.model.network import _torch_optimizer, build_network  # noqa: E402
+from engine.model.network import build_network  # noqa: E402
+from engine.model.torch_network import _torch_optimizer  # noqa: E402
 
 LETTERS_DIR = ROOT.parent / "shared" / "datasets" / "character_classification"
 

@@ -10,6 +10,9 @@ with only a ``state_dict`` loads with its sizes inferred from the tensors.
 Saving is atomic: a temporary file in the same folder (normal permissions), flushed and
 fsync'd, then ``os.replace`` and an fsync of the folder; any failure (including a full disk,
 which torch reports as ``RuntimeError``, and Ctrl+C) leaves the old file and no temporary file.
+
+torch is imported by the functions that need it, not with this module (the window imports it
+and shows without waiting for torch).
 """
 
 from __future__ import annotations
@@ -25,7 +28,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from engine.config import ACTIVATIONS, MAX_PARAMETERS, TrainConfig, check_parameter_budget
 from engine.data.dataset import DIGITS, LETTERS
@@ -84,6 +86,8 @@ def dataset_record(ds) -> dict:
 
 def save_checkpoint(path: str | os.PathLike, model: Model) -> None:
     """Write ``model`` to ``path`` atomically; a :class:`UserError` naming the file on any failure."""
+    import torch
+
     path = Path(path)
     hist = model.history.to_dict()
     hist["step_loss"] = torch.tensor(hist["step_loss"], dtype=torch.float32)
@@ -174,6 +178,8 @@ def _check_archive(name: str) -> None:
 
 
 def _read(name: str):
+    import torch
+
     regular_file(name, "checkpoint")
     size = os.stat(name).st_size
     if size > MAX_FILE_BYTES:
@@ -257,6 +263,8 @@ def _sizes_from_configs(cfg: dict) -> tuple[list[int], tuple[int, int], int, str
 
 def _sizes_from_tensors(sd: dict) -> tuple[list[int], tuple[int, int], int]:
     """A ``state_dict``-only checkpoint: layer sizes from the tensors, a square input."""
+    import torch
+
     n = 0
     while f"net.{2 * n}.W" in sd:
         n += 1
@@ -304,6 +312,8 @@ def load_checkpoint(path: str | os.PathLike, device: str = "cpu", act: str | Non
 
 
 def _model_from(ckpt, device: str, act_override: str | None) -> Model:
+    import torch
+
     if not isinstance(ckpt, dict) or "state_dict" not in ckpt:
         raise UserError("not a Backprop Studio or course checkpoint (no 'state_dict' key)")
     sd = ckpt["state_dict"]

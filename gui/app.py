@@ -64,6 +64,7 @@ def run_app(argv: list[str]) -> int:
 
     warm = start_task(warm_up)
     warm.finished.connect(settle_heap)
+    warm.finished.connect(window.hyper.refresh_devices)  # cuda / mps, now that torch is imported
     warm.start()
     if "--quit-when-ready" in argv:  # start-up smoke test: open, load the data, report, leave
 

@@ -13,9 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 
-from engine.model import functions as F
 from engine.model import numpy_ops as N
 
 
@@ -55,6 +53,8 @@ def finite_difference_error(
 
 def _cases(rng: np.random.Generator):
     """(name, torch fn or None, numpy op or None, inputs, which inputs are differentiable, extra args)."""
+    from engine.model import functions as F  # torch, imported when a check runs
+
     x = rng.standard_normal((5, 7))
     x_kink = x + 0.1 * np.sign(x)  # away from relu's kink
     W, b = rng.standard_normal((3, 7)), rng.standard_normal(3)
@@ -86,6 +86,8 @@ def _check_numpy_op(op, inputs: list[np.ndarray], extra: tuple, rng) -> float:
 
 
 def _check_torch_fn(fn, inputs: list[np.ndarray], extra: tuple, rng) -> tuple[bool, float]:
+    import torch
+
     ts = [torch.tensor(i, dtype=torch.float64, requires_grad=True) for i in inputs]
     extra_t = tuple(torch.tensor(e) if isinstance(e, np.ndarray) else e for e in extra)
     ok = torch.autograd.gradcheck(lambda *a: fn(*a, *extra_t), ts, eps=1e-6, atol=1e-5, rtol=1e-4)
@@ -109,6 +111,10 @@ def _mlp_inputs(rng):
 
 def _check_fused(engine: str, act: str, reduction: str, rng) -> float:
     """The whole network and its loss, as training computes it, against finite differences."""
+    import torch
+
+    from engine.model import functions as F
+
     x, y, params = _mlp_inputs(rng)
     if engine == "numpy":
         mlp = N.NumpyMLP(6, [8, 7], 4, act)

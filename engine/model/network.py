@@ -3,6 +3,9 @@
 :func:`build_network` returns a :class:`TorchNetwork` or a :class:`NumpyNetwork`; callers see
 only :class:`Network`. Both start from the same seeded weights (drawn with NumPy), so with
 the same data order their losses agree step by step.
+
+torch is imported only when a torch network is built or a tensor is made
+(``engine.model.torch_network``): the window shows without waiting for it.
 """
 
 from __future__ import annotations
@@ -11,16 +14,13 @@ import math
 from abc import ABC, abstractmethod
 
 import numpy as np
-import torch
 
 from engine.config import TrainConfig, check_parameter_budget
 from engine.model.blas import set_blas_threads
-from engine.model.functions import TorchMLP, mlp_loss_and_grads
 from engine.model.init import initial_weights
 from engine.model.numpy_ops import NumpyMLP
 from engine.model.optimizers import NumpyOptimizer
 
-_DEFAULT_THREADS = torch.get_num_threads()
 EVAL_BATCH = 2048
 
 
@@ -30,7 +30,9 @@ def state_dict_keys(n_linear: int) -> list[str]:
 
 
 def available_devices() -> list[str]:
-    """``cpu`` plus ``cuda`` / ``mps`` where torch sees one."""
+    """``cpu`` plus ``cuda`` / ``mps`` where torch sees one (imports torch)."""
+    import torch
+
     devices = ["cpu"]
     if torch.cuda.is_available():
         devices.append("cuda")
@@ -99,8 +101,10 @@ class Network(ABC):
     def weights_finite(self) -> bool:
         return all(np.isfinite(w).all() for w in self.weights())
 
-    def state_dict(self) -> dict[str, torch.Tensor]:
+    def state_dict(self) -> dict:
         """The course's layout: ``{'net.0.W': [h1, in], 'net.0.b': [h1], ...}`` as CPU tensors."""
+        import torch
+
         keys = state_dict_keys(len(self.sizes) - 1)
         return {k: torch.from_numpy(w) for k, w in zip(keys, self.weights())}
 
@@ -152,6 +156,8 @@ class NumpyNetwork(Network):
             p[...] = w
 
     def optimizer_state(self):
+        import torch
+
         return {
             "engine": "numpy",
             "name": self.config.optim,
@@ -159,6 +165,8 @@ class NumpyNetwork(Network):
         }
 
     def load_optimizer_state(self, state):
+        import torch
+
         if not isinstance(state, dict) or state.get("engine") != "numpy" or state.get("name") != self.config.optim:
             return False
         self._opt.load_state_dict(
@@ -171,98 +179,6 @@ class NumpyNetwork(Network):
         return True
 
 
-class TorchNetwork(Network):
-    engine = "torch"
-
-    def _build(self, weights):
-        c = self.config
-        self.device = torch.device(c.device)
-        self._torch = TorchMLP(self.in_features, c.hidden, self.n_classes, c.act)
-        with torch.no_grad():
-            for p, w in zip(self._torch.params_in_order(), weights):
-                p.copy_(torch.from_numpy(w))
-        self._torch.to(self.device)
-        self._params = self._torch.params_in_order()
-        self._opt = _torch_optimizer(c, self._params)
-
-    def prepare(self, x):
-        return torch.from_numpy(x).to(self.device)
-
-    def prepare_labels(self, y):
-        return torch.from_numpy(y.astype(np.int64)).to(self.device)
-
-    def batch(self, x, y, idx):
-        t = torch.from_numpy(idx)
-        if self.device.type != "cpu":
-            t = t.to(self.device)
-        return x.index_select(0, t), y.index_select(0, t)
-
-    def configure_threads(self):
-        """Small batches run faster on one CPU thread (and much faster off the main thread,
-        where a second OpenMP team costs a hand-off per op); large ones use the default."""
-        if self.device.type == "cpu":
-            torch.set_num_threads(1 if self.config.batch_size < 256 else _DEFAULT_THREADS)
-
-    def train_step(self, x, y):
-        c = self.config
-        loss_t, logits, grads = mlp_loss_and_grads(c.act, x, y, self._params, c.loss_reduction)
-        loss = loss_t.item()
-        if c.loss_reduction == "sum":
-            loss /= len(y)
-        if not math.isfinite(loss):
-            return loss, 0
-        for p, g in zip(self._params, grads):
-            p.grad = g
-        self._opt.step()
-        return loss, int((logits.argmax(1) == y).sum())
-
-    def _logits_batch(self, xb):
-        with torch.no_grad():
-            return self._torch(xb).float().cpu().numpy()
-
-    def weights(self):
-        return [p.detach().cpu().numpy().copy() for p in self._params]
-
-    def set_weights(self, weights):
-        with torch.no_grad():
-            for p, w in zip(self._params, weights):
-                p.copy_(torch.from_numpy(np.asarray(w, np.float32)))
-
-    def optimizer_state(self):
-        return {"engine": "torch", "name": self.config.optim, "torch": self._opt.state_dict()}
-
-    def load_optimizer_state(self, state):
-        if not isinstance(state, dict) or state.get("engine") != "torch" or state.get("name") != self.config.optim:
-            return False
-        sd = state.get("torch")
-        if (
-            not isinstance(sd, dict)
-            or not isinstance(sd.get("state"), dict)
-            or not isinstance(sd.get("param_groups"), list)
-        ):
-            raise ValueError("optimizer state is not a torch optimizer state")
-        for i, entry in sd["state"].items():
-            if not isinstance(i, int) or not 0 <= i < len(self._params) or not isinstance(entry, dict):
-                raise ValueError(f"optimizer state entry {i!r} does not fit the network")
-            for k, v in entry.items():
-                if not isinstance(v, torch.Tensor) or not v.is_floating_point():
-                    raise ValueError(f"optimizer state {k!r} is not a float tensor")
-                if k == "step":
-                    if v.numel() != 1 or not math.isfinite(float(v)) or float(v) < 0:
-                        raise ValueError(f"optimizer step {v!r} is not a count")
-                elif tuple(v.shape) != tuple(self._params[i].shape):
-                    raise ValueError(
-                        f"optimizer buffer {k!r} has shape {list(v.shape)}, the parameter {list(self._params[i].shape)}"
-                    )
-        self._opt.load_state_dict(sd)
-        c = self.config  # the configured numbers win over whatever the file says
-        for group in self._opt.param_groups:
-            group["lr"], group["weight_decay"] = c.lr, c.weight_decay
-            if "momentum" in group:
-                group["momentum"] = c.momentum
-        return True
-
-
 def build_network(
     config: TrainConfig, in_features: int, n_classes: int, weights: list[np.ndarray] | None = None
 ) -> Network:
@@ -271,143 +187,13 @@ def build_network(
         from engine.model.userops import in_worker
 
         if in_worker():  # the user's code runs only in worker processes
+            from engine.model.torch_network import UserNetwork
+
             return UserNetwork(config, in_features, n_classes, weights)
         # elsewhere (the window's predictions, a checkpoint opened) the reference computes the
         # same forward pass
-    cls = NumpyNetwork if config.engine == "numpy" else TorchNetwork
-    return cls(config, in_features, n_classes, weights)
+    if config.engine == "numpy":
+        return NumpyNetwork(config, in_features, n_classes, weights)
+    from engine.model.torch_network import TorchNetwork
 
-
-class UserNetwork(TorchNetwork):
-    """An MLP whose forward and backward passes are the user's own ops (engine ``user``).
-
-    torch Functions train through ``.apply`` and autograd, as the course's ``MLP`` does;
-    NumPy operators through their ``forward``/``backward`` in float32. The optimizer is
-    PyTorch's, as for the torch engine, so the two differ only in the user's ops."""
-
-    engine = "user"
-
-    def _build(self, weights):
-        from engine.model.userops import load_kit
-
-        super()._build(weights)
-        self.kit, self.found = load_kit(self.config.functions, self.config.function_roles)
-        missing = self.kit.missing(self.config.act)
-        if missing:
-            raise ValueError("your functions lack " + ", ".join(missing))
-        styles = {style for _cls, style, _v in self.kit.ops.values()}
-        self._autograd = styles == {"torch"}  # all torch Functions: called directly, in torch
-
-    def _target(self, role: str, y, n_classes: int):
-        from engine.model.userops import onehot
-
-        if self.kit.ops[role][2].get("labels") == "onehot":
-            return torch.from_numpy(onehot(y.numpy(), n_classes).astype(np.float32))
-        return y
-
-    def _direct_step(self, x, y):
-        """Forward and backward through the user's Functions called directly (no autograd graph,
-        as the reference's fused path): (loss tensor, logits), the parameters' .grad set."""
-        from engine.model.userops import Ctx
-
-        kit, act = self.kit, self.config.act
-
-        def call(role, *inputs, needs=None):
-            cls = kit.ops[role][0]
-            ctx = Ctx(len(inputs), needs)
-            return cls.forward(ctx, *inputs), (cls, ctx)
-
-        def first(out):
-            return out[0] if isinstance(out, (tuple, list)) else out
-
-        n_layers = len(self._params) // 2
-        layer = kit.layer_kind()
-        in_out = layer == "linear" and kit.ops["linear"][2].get("w_layout") == "in_out"
-        tape, h = [], x
-        with torch.no_grad():
-            for i in range(n_layers):
-                W, b = self._params[2 * i], self._params[2 * i + 1]
-                if layer == "linear":
-                    h, node = call("linear", h, W.t() if in_out else W, b, needs=(i > 0, True, True))
-                else:
-                    h, node = call("matmul", h, W.t(), needs=(i > 0, True))
-                tape.append(("layer", i, node))
-                if i < n_layers - 1:
-                    h, node = call(act, h)
-                    tape.append(("act", i, node))
-            logits = h
-            if kit.loss_kind() == "cross_entropy":
-                loss, node = call("cross_entropy", logits, self._target("cross_entropy", y, logits.shape[1]))
-                tape.append(("loss", 0, node))
-            else:
-                q, n1 = call("softmax", logits)
-                logq, n2 = call("log", q)
-                loss, n3 = call("nll", logq, self._target("nll", y, logits.shape[1]))
-                tape += [("act", 0, n1), ("act", 0, n2), ("loss", 0, n3)]
-            g = torch.ones((), dtype=logits.dtype)
-            for kind, i, (cls, ctx) in reversed(tape):
-                out = cls.backward(ctx, g)
-                if kind == "layer":
-                    grads = list(out)
-                    dW = grads[1].t() if (in_out or layer == "matmul") else grads[1]
-                    _set_grad(self._params[2 * i], dW.contiguous(), cls, f"layer {i + 1} W")
-                    if layer == "linear":
-                        _set_grad(self._params[2 * i + 1], grads[2], cls, f"layer {i + 1} b")
-                    else:
-                        self._params[2 * i + 1].grad = torch.zeros_like(self._params[2 * i + 1])
-                    g = grads[0]
-                else:
-                    g = first(out)
-        return loss, logits
-
-    def train_step(self, x, y):
-        from engine.model.userops import mlp_loss_and_grads
-
-        if self._autograd:
-            loss_t, logits = self._direct_step(x, y)
-            loss = float(loss_t.reshape(-1)[0])
-            if not math.isfinite(loss):
-                return loss, 0
-        else:
-            params = [p.detach().numpy() for p in self._params]
-            loss, grads, logits_np = mlp_loss_and_grads(self.kit, self.config.act, params, x.numpy(), y.numpy())
-            if not math.isfinite(loss):
-                return loss, 0
-            for i, (p, g) in enumerate(zip(self._params, grads, strict=True)):
-                who = f"layer {i // 2 + 1} {'W' if i % 2 == 0 else 'b'}"
-                _set_grad(p, torch.from_numpy(np.ascontiguousarray(g, np.float32)), None, who)
-            logits = torch.from_numpy(np.asarray(logits_np))
-        self._opt.step()
-        return loss, int((logits.argmax(1) == y).sum())
-
-
-def _set_grad(p: torch.Tensor, g, cls, who: str) -> None:
-    """A user's gradient onto a parameter, or a message naming the op and the shapes."""
-    if g is None or tuple(g.shape) != tuple(p.shape):
-        op = f"{cls.__name__}.backward" if cls is not None else "your backward"
-        got = "None" if g is None else f"shape {list(g.shape)}"
-        raise ValueError(f"{op} gave the gradient of {who} as {got}; {who} has shape {list(p.shape)}")
-    p.grad = g
-
-
-def _fused(cls, params, **kw) -> torch.optim.Optimizer:
-    """The single-kernel ("fused") variant where this torch has it: the same update, fewer dispatches."""
-    try:
-        return cls(params, fused=True, **kw)
-    except (RuntimeError, TypeError, ValueError):
-        return cls(params, **kw)
-
-
-def _torch_optimizer(c: TrainConfig, params) -> torch.optim.Optimizer:
-    """The ``torch.optim`` class the name means (adam: L2 decay; adamw: decoupled)."""
-    if c.optim == "sgd":
-        return _fused(torch.optim.SGD, params, lr=c.lr, momentum=c.momentum, weight_decay=c.weight_decay)
-    if c.optim == "adam":
-        return _fused(torch.optim.Adam, params, lr=c.lr, weight_decay=c.weight_decay)
-    if c.optim == "adamw":
-        return _fused(torch.optim.AdamW, params, lr=c.lr, weight_decay=c.weight_decay)
-    if c.optim == "adagrad":
-        return _fused(torch.optim.Adagrad, params, lr=c.lr, weight_decay=c.weight_decay)
-    if c.optim == "rmsprop":
-        return torch.optim.RMSprop(params, lr=c.lr, momentum=c.momentum, weight_decay=c.weight_decay)
-    return torch.optim.Adadelta(params, lr=c.lr, weight_decay=c.weight_decay)
+    return TorchNetwork(config, in_features, n_classes, weights)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import sys
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -185,7 +186,8 @@ class HyperparameterPanel(QWidget):
         )
         form.addRow("Split seed", self.split_seed)
         self.device = QComboBox()
-        self.device.addItems(available_devices())
+        self.device.addItem("cpu")  # and cuda / mps once torch is imported: see refresh_devices
+        self._wanted_device = "cpu"
         form.addRow("Device", self.device)
 
         self.error_label = QLabel()
@@ -213,6 +215,8 @@ class HyperparameterPanel(QWidget):
         self.set_config(config)
         self._building = False
         self._on_edit()
+        if "torch" in sys.modules:  # already imported (a test, a second window): list them now
+            self.refresh_devices()
 
     # -- layers --------------------------------------------------------------------
     def _add_layer(self, size: int) -> None:
@@ -277,6 +281,7 @@ class HyperparameterPanel(QWidget):
         self.split_seed.setValue(c.split_seed)
         if c.preset in PRESETS:
             self.preset.setCurrentText(c.preset)
+        self._wanted_device = c.device
         if self.device.findText(c.device) >= 0:
             self.device.setCurrentText(c.device)
         self._building = was
@@ -349,6 +354,21 @@ class HyperparameterPanel(QWidget):
             self.lr_slider.set_value(_parse_float(text))
         except ValueError:
             pass
+
+    def refresh_devices(self) -> None:
+        """The devices torch sees (cpu, cuda, mps). Listing them imports torch, so the window
+        calls this once torch is imported in the background, not while it opens; the device of
+        the configuration set meanwhile is then chosen if it exists."""
+        found = available_devices()
+        if found == [self.device.itemText(i) for i in range(self.device.count())]:
+            return
+        want = self._wanted_device if self._wanted_device in found else self.device.currentText()
+        self.device.blockSignals(True)
+        self.device.clear()
+        self.device.addItems(found)
+        self.device.setCurrentText(want if want in found else "cpu")
+        self.device.blockSignals(False)
+        self._on_edit()
 
     def _on_edit(self, *_):
         if self._building:

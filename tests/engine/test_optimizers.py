@@ -66,7 +66,7 @@ def test_optimizer_state_round_trips():
 def test_names_mean_what_pytorch_means():
     """adam is torch.optim.Adam (L2 into the gradient), adamw decoupled, rmsprop momentum 0 by default."""
     from engine.config import TrainConfig
-    from engine.model.network import _torch_optimizer
+    from engine.model.torch_network import _torch_optimizer
 
     p = [torch.nn.Parameter(torch.ones(3))]
     assert type(_torch_optimizer(TrainConfig(optim="adam").validate(), p)) is torch.optim.Adam

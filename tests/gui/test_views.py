@@ -374,3 +374,50 @@ def test_closing_waits_for_a_task_started_just_before(window, qtbot):
     QTimer.singleShot(0, in_the_loop)
     loop.exec()
     assert seen == {"waited": True, "ran": True, "active": 0}
+
+
+OPEN_WITHOUT_TORCH = """
+import os, sys, tempfile
+os.environ["BACKPROP_STUDIO_SETTINGS"] = os.path.join(tempfile.mkdtemp(), "settings.ini")
+from PySide6.QtWidgets import QApplication
+app = QApplication([])
+from gui.main_window import MainWindow
+w = MainWindow(load_default=False)
+w.show()
+app.processEvents()
+print("torch imported:", "torch" in sys.modules, "devices:", w.hyper.device.count())
+w.dirty = False
+w.close()
+"""
+
+
+def test_the_window_opens_without_importing_torch():
+    """torch's import is most of a second of the launch: the window shows first, and torch is
+    imported in the background (warm_up), by the first torch network, or by a checkpoint."""
+    from tests.conftest import ROOT
+
+    out = subprocess.run(
+        [sys.executable, "-c", OPEN_WITHOUT_TORCH],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT), "QT_QPA_PLATFORM": "offscreen"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "torch imported: False devices: 1" in out.stdout
+
+
+def test_devices_are_listed_once_torch_is_imported_keeping_the_chosen_one(window, monkeypatch):
+    from engine.config import TrainConfig
+    from gui.views import hyperparameters
+
+    panel = window.hyper
+    panel.device.clear()
+    panel.device.addItem("cpu")  # as the window opens, before torch is imported
+    panel.set_config(TrainConfig(device="cuda"))  # remembered from last time, not listed yet
+    assert panel.device.currentText() == "cpu"
+    monkeypatch.setattr(hyperparameters, "available_devices", lambda: ["cpu", "cuda"])
+    panel.refresh_devices()
+    assert [panel.device.itemText(i) for i in range(panel.device.count())] == ["cpu", "cuda"]
+    assert panel.device.currentText() == "cuda" and panel.device.isEnabled()
