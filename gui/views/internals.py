@@ -578,6 +578,9 @@ class EmbeddingPanel(QWidget):
         self.export.setToolTip("The map as PNG or SVG, or its points as CSV (x, y, label, predicted)")
         self.export.clicked.connect(lambda: self.export_map())
         self.progress = QProgressBar()
+        policy = self.progress.sizePolicy()
+        policy.setRetainSizeWhenHidden(True)  # hidden, it still takes the bar's spare width: the controls stay compact
+        self.progress.setSizePolicy(policy)
         self.progress.setVisible(False)
         bar = QHBoxLayout()
         for w in (
