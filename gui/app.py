@@ -60,12 +60,12 @@ def run_app(argv: list[str]) -> int:
     window = MainWindow(dataset_path=dataset)
     window.show()
     QTimer.singleShot(0, window.controller.warm)  # a worker process imports while the user looks
-    from gui.tasks import start_task
+    from gui.tasks import start_task, start_worker
 
     warm = start_task(warm_up)
     warm.finished.connect(settle_heap)
     warm.finished.connect(window.hyper.refresh_devices)  # cuda / mps, now that torch is imported
-    warm.start()
+    start_worker(warm)
     if "--quit-when-ready" in argv:  # start-up smoke test: open, load the data, report, leave
 
         def ready(ds):

@@ -12,7 +12,7 @@ from engine.checkpoint import Model
 from engine.training.host import RunHost
 from engine.training.run import FailedEvent, FinishedEvent, TrainingRun
 from gui.session import autosave_path
-from gui.tasks import describe_error, wait_for_workers
+from gui.tasks import describe_error, start_worker, wait_for_workers
 from gui.worker import Update, start_hosted, start_training
 
 
@@ -79,7 +79,7 @@ class RunController(QObject):
         self._worker.errored.connect(self._on_error)
         self._worker.finished.connect(self._on_finished)
         self.started.emit(self.info)
-        self._worker.start()
+        start_worker(self._worker)
         self.state_changed.emit()
 
     def store(self):

@@ -18,16 +18,16 @@ from engine.errors import UserError
 _not_running: set = set()  # workers started but not yet running (see wait_for_workers)
 
 
-def tracked(worker):
-    """``worker`` (a superqt worker, not yet started), known to :func:`wait_for_workers` until it runs."""
+def start_worker(worker) -> None:
+    """Start a superqt worker, known to :func:`wait_for_workers` until it runs."""
     _not_running.add(worker)
     worker.started.connect(lambda w=worker: _not_running.discard(w), Qt.DirectConnection)
-    return worker
+    worker.start()
 
 
 def start_task(fn, *args, **kwargs):
-    """Any blocking call as a superqt worker (not yet started)."""
-    return tracked(create_worker(fn, *args, _start_thread=False, _ignore_errors=True, **kwargs))
+    """Any blocking call as a superqt worker (not yet started: see :func:`start_worker`)."""
+    return create_worker(fn, *args, _start_thread=False, _ignore_errors=True, **kwargs)
 
 
 def wait_for_workers(timeout_ms: int = 10000) -> bool:
@@ -110,7 +110,7 @@ class Tasks(QObject):
         worker.returned.connect(on_done)
         worker.errored.connect(errored)
         worker.finished.connect(finished)
-        worker.start()
+        start_worker(worker)
         return worker
 
     def count(self) -> int:

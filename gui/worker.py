@@ -20,7 +20,6 @@ from superqt.utils import create_worker
 from engine.checkpoint import Model, save_checkpoint
 from engine.errors import UserError
 from engine.training.run import EvalEvent, FailedEvent, FinishedEvent, StepEvent, TrainingRun
-from gui.tasks import tracked
 
 EMIT_INTERVAL = 0.1  # seconds between batched updates: text and plots both redraw at ≤ 10 Hz
 WEIGHTS_INTERVAL = 0.5  # seconds between first-layer snapshots for the Weights view
@@ -113,13 +112,11 @@ def hosted_stream(run, model: Model, autosave: Path | None, record=None):
 
 def start_training(run: TrainingRun, model: Model, autosave: Path | None, max_steps: int | None = None, record=None):
     """A superqt GeneratorWorker (not yet started) around :func:`training_stream`."""
-    return tracked(
-        create_worker(
-            training_stream, run, model, autosave, max_steps, record, _start_thread=False, _ignore_errors=True
-        )
+    return create_worker(
+        training_stream, run, model, autosave, max_steps, record, _start_thread=False, _ignore_errors=True
     )
 
 
 def start_hosted(run, model: Model, autosave: Path | None, record=None):
     """A superqt GeneratorWorker (not yet started) around :func:`hosted_stream`."""
-    return tracked(create_worker(hosted_stream, run, model, autosave, record, _start_thread=False, _ignore_errors=True))
+    return create_worker(hosted_stream, run, model, autosave, record, _start_thread=False, _ignore_errors=True)

@@ -102,20 +102,13 @@ def ema(values: np.ndarray, a: float, start: float | None = None) -> np.ndarray:
 
 def smooth(values: np.ndarray, a: float) -> np.ndarray:
     """TensorBoard's smoothing: a debiased EMA of the finite values (non-finite ones are skipped)."""
-    if a <= 0 or not len(values):
-        return values.copy()
-    out = np.full(len(values), np.nan)
-    ok = np.isfinite(values)
-    v = values[ok]
-    if len(v):
-        biased = ema(v, a, 0.0)
-        out[ok] = biased / (1 - a ** np.arange(1, len(v) + 1))
-    return out
+    return Smoother()(values, a)
 
 
 class Smoother:
     """:func:`smooth` of a growing series, extended with each call: an update smooths only its
-    new values (the whole series again only when the factor changes or the series restarts)."""
+    new values (the whole series again only when the factor changes or the series restarts).
+    ``e_i = a e_(i-1) + (1-a) v_i`` over the finite values, divided by ``1 - a^(i+1)``."""
 
     def __init__(self):
         self.a = -1.0
