@@ -36,6 +36,7 @@ from engine.data.layouts import MAX_NORM_SIDE
 from engine.errors import UserError
 from engine.model.network import Network, build_network, state_dict_keys
 from engine.training.history import History
+from engine.training.processes import make_ordinary_file
 
 FORMAT_VERSION = 2  # 2: adam means torch.optim.Adam (1 meant AdamW), split and position recorded
 PREPROCESSING = {"grayscale": True, "exif_transpose": True, "resize": "bilinear", "scale": "(x/255 - 0.5) / 0.5"}
@@ -110,9 +111,7 @@ def save_checkpoint(path: str | os.PathLike, model: Model) -> None:
     except OSError as exc:
         raise UserError(f"{path}: cannot write here ({exc.strerror or exc})") from None
     try:
-        umask = os.umask(0)
-        os.umask(umask)
-        os.fchmod(fd, 0o666 & ~umask)  # mkstemp makes 0600; a checkpoint is an ordinary file
+        make_ordinary_file(fd, tmp)  # mkstemp makes 0600; a checkpoint is an ordinary file
         with os.fdopen(fd, "wb") as fh:
             torch.save(payload, fh)
             fh.flush()

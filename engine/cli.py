@@ -40,7 +40,7 @@ TRAIN_OPTIONS = [
     (("--batch-size", "--batchsize"), "batch_size", int, "batch size"),
     (("--epochs", "--epoch"), "epochs", int, "epochs in total (with --resume: the total to reach)"),
     (("--val-interval", "--valInterval"), "val_interval", int, "evaluate on validation every N epochs"),
-    (("--engine",), "engine", str, "torch | numpy"),
+    (("--engine",), "engine", str, "torch | numpy | user (your own Functions: give --functions)"),
     (("--seed",), "seed", int, "training seed: initial weights and batch order"),
     (("--device",), "device", str, "cpu | cuda | mps"),
     (("--init",), "init", str, "he | xavier | normal (N(0,1), the letters course's torch.randn)"),
@@ -58,9 +58,14 @@ TRAIN_OPTIONS = [
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from engine import __version__
     from engine.config import PRESETS
 
-    p = _Parser(prog="main.py", description="Backprop Studio: MLPs with hand-written gradients.")
+    p = _Parser(
+        prog=program_name(),
+        description="Backprop Studio: MLPs with hand-written gradients. Without a command: the desktop app.",
+    )
+    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
     t = sub.add_parser("train", help="train a model")
     t.add_argument("--data", default="builtin", help="dataset folder (default: the built-in letters)")
@@ -86,15 +91,15 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--quiet", action="store_true", help="no per-epoch lines")
     _store_options(t)
     e = sub.add_parser("test", help="evaluate a checkpoint on the split it was trained against")
-    e.add_argument("--checkpoint", required=True)
+    e.add_argument("--checkpoint", required=True, help="the .pt/.pth file to evaluate")
     e.add_argument("--data", default=None, help="dataset folder (default: the one recorded in the checkpoint)")
-    e.add_argument("--split", default="test")
+    e.add_argument("--split", default="test", help="train | val | test (default test)")
     e.add_argument("--act", default=None, help="activation, for a checkpoint that does not record one")
     pr = sub.add_parser("predict", help="classify image files")
-    pr.add_argument("--checkpoint", required=True)
-    pr.add_argument("--topk", type=int, default=1)
+    pr.add_argument("--checkpoint", required=True, help="the .pt/.pth file to classify with")
+    pr.add_argument("--topk", type=int, default=1, help="print the K most likely classes per image (default 1)")
     pr.add_argument("--act", default=None, help="activation, for a checkpoint that does not record one")
-    pr.add_argument("images", nargs="+")
+    pr.add_argument("images", nargs="+", metavar="IMAGE", help="image files (PNG, JPEG, BMP, …)")
     sub.add_parser("gradcheck", help="check every hand-written backward numerically")
     ck = sub.add_parser("check", help="check your own backward passes (Functions or NumPy ops) against the reference")
     ck.add_argument("files", nargs="+", metavar="FILE.py", help="your modules (a course's network.py, losses.py, …)")
@@ -105,22 +110,22 @@ def build_parser() -> argparse.ArgumentParser:
     ck.add_argument("--steps", type=int, default=200, help="steps of the race (default 200)")
     ck.add_argument("--time-limit", type=float, default=60.0, help="seconds your code may take (default 60)")
     ex = sub.add_parser("explain", help="one backward pass step by step for one image, checked")
-    ex.add_argument("--checkpoint", required=True)
-    ex.add_argument("image")
+    ex.add_argument("--checkpoint", required=True, help="the .pt/.pth file whose network is explained")
+    ex.add_argument("image", help="the image file to explain")
     ex.add_argument("--label", help="the true class (default: the predicted one)")
     ex.add_argument("--lr", type=float, default=0.1, help="learning rate of the 'apply this update' line")
     ex.add_argument("--act", default=None, help="activation, for a checkpoint that does not record one")
     em = sub.add_parser("embed", help="2-D map of a split's logits or hidden activations (PCA or t-SNE) as CSV")
-    em.add_argument("--checkpoint", required=True)
-    em.add_argument("--data", required=True)
-    em.add_argument("--split", default="test", choices=["train", "val", "test"])
-    em.add_argument("--method", default="pca", choices=["pca", "tsne"])
+    em.add_argument("--checkpoint", required=True, help="the .pt/.pth file whose network maps the images")
+    em.add_argument("--data", required=True, help="the dataset folder whose images are mapped")
+    em.add_argument("--split", default="test", choices=["train", "val", "test"], help="the split mapped (default test)")
+    em.add_argument("--method", default="pca", choices=["pca", "tsne"], help="pca (fast, default) or tsne")
     em.add_argument("--layer", type=int, default=None, help="hidden layer (1-based); default: the logits")
     em.add_argument("--limit", type=int, default=2000, help="at most this many images (default 2000)")
     em.add_argument("--out", help="CSV file (default: standard output)")
     em.add_argument("--act", default=None, help="activation, for a checkpoint that does not record one")
     x = sub.add_parser("export", help="export a checkpoint for other tools (ONNX: Netron, onnxruntime)")
-    x.add_argument("--checkpoint", required=True)
+    x.add_argument("--checkpoint", required=True, help="the .pt/.pth file to export")
     x.add_argument("--onnx", required=True, metavar="OUT.onnx", help="where to write the ONNX model")
     x.add_argument("--act", default=None, help="activation, for a checkpoint that does not record one")
     from engine.runs.sweep import FORMATS, PRUNERS, SEARCHES
@@ -134,6 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
     sw.add_argument("--data", default="builtin", help="dataset folder (default: the built-in letters)")
     sw.add_argument("--preset", choices=list(PRESETS), help="the settings every trial starts from")
     for flags, dest, typ, help_ in TRAIN_OPTIONS:
+        help_ = "epochs of every trial" if dest == "epochs" else help_  # a sweep has no --resume
         sw.add_argument(*flags, dest=dest, type=typ, default=None, help=f"fixed for every trial: {help_}")
     sw.add_argument("--norm-size", type=int, default=32, help="input side for image folders (default 32)")
     sw.add_argument(
@@ -159,15 +165,23 @@ def build_parser() -> argparse.ArgumentParser:
     _store_options(sw)
     sww = sub.add_parser("sweep-worker", help="join a study in shared storage and run its trials until it is done")
     sww.add_argument("--storage", required=True, help="the study's storage URL (postgresql+psycopg://…)")
-    sww.add_argument("--study", required=True)
+    sww.add_argument("--study", required=True, help="the study's name (as the sweep printed it)")
     sww.add_argument("--data", help="this machine's copy of the dataset (default: the path the study recorded)")
     sww.add_argument("--workers", type=int, default=None, help="trials at once (default: the number of cores)")
-    sww.add_argument("--format", choices=FORMATS, default="markdown")
-    sww.add_argument("--quiet", action="store_true")
+    sww.add_argument("--format", choices=FORMATS, default="markdown", help="the results table's format")
+    sww.add_argument("--quiet", action="store_true", help="no per-trial lines")
     _store_options(sww)
     c = sub.add_parser("cache", help="the decoded-dataset cache: info or clear")
-    c.add_argument("action", choices=["info", "clear"])
+    c.add_argument("action", choices=["info", "clear"], help="info: where and how big; clear: delete it")
     return p
+
+
+def program_name() -> str:
+    """How the user started us, for help and usage lines: the installed command or main.py."""
+    name = Path(sys.argv[0]).name if sys.argv and sys.argv[0] else ""
+    if name.lower().startswith("backprop-studio"):
+        return "backprop-studio"
+    return "main.py"
 
 
 def _store_options(p) -> None:

@@ -9,7 +9,7 @@ import os
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QStandardPaths, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QSize, QStandardPaths, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QFileDialog,
     QInputDialog,
@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from engine import __version__
 from engine.checkpoint import Model
 from engine.config import TrainConfig
 from engine.data.images import is_image_file
@@ -57,6 +58,19 @@ from gui.widgets.status import StatusMessage
 CHECKPOINT_FILTER = "Checkpoints (*.pt *.pth *.ckpt);;All files (*)"
 
 
+def _accept_as_copy(event) -> None:
+    """A drop is a copy, whatever the source proposed: a file manager that honours a Move would
+    delete the student's file after we read it."""
+    event.setDropAction(Qt.CopyAction)
+    event.accept()
+
+
+def first_size(avail) -> QSize:
+    """The first window: 1400×880 where there is room, else what fits the screen (a 1366×768
+    laptop has ~1366×728 available) with a margin for the frame."""
+    return QSize(min(1400, avail.width() - 16), min(880, avail.height() - 40))
+
+
 class MainWindow(QMainWindow):
     training_finished = Signal(object)  # the final FinishedEvent or FailedEvent, after the window handled it
     dataset_loaded = Signal(object)
@@ -67,7 +81,7 @@ class MainWindow(QMainWindow):
         super().__init__()
         collect_garbage_in_gui_thread()  # never in a task's thread (a Qt object destroyed there can deadlock)
         self.setAcceptDrops(True)
-        self.resize(1400, 880)
+        self.resize(first_size(self.screen().availableGeometry()))
         self.tasks = Tasks(self)
         self.session = Session(self.tasks, self)
         self.controller = RunController(self)
@@ -644,7 +658,7 @@ class MainWindow(QMainWindow):
         paths = [u.toLocalFile() for u in urls if u.isLocalFile()]
         if not paths:
             return
-        event.acceptProposedAction()
+        _accept_as_copy(event)
         self.drop_zone.show_for(self._drop_text(paths))
 
     def _explaining(self, paths: list[str]) -> bool:
@@ -669,7 +683,7 @@ class MainWindow(QMainWindow):
 
     def dragMoveEvent(self, event):
         if event.mimeData().hasUrls():
-            event.acceptProposedAction()
+            _accept_as_copy(event)
 
     def dragLeaveEvent(self, event):
         self.drop_zone.hide()
@@ -678,7 +692,7 @@ class MainWindow(QMainWindow):
     def dropEvent(self, event):
         self.drop_zone.hide()
         paths = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
-        event.acceptProposedAction()
+        _accept_as_copy(event)
         self.open_paths(paths)
 
     def open_paths(self, paths: list[str]):
@@ -701,6 +715,17 @@ class MainWindow(QMainWindow):
             if self.dirty and not self._confirm_discard("open a checkpoint"):
                 return
         self.session.route_paths(paths, self.hyper.device.currentText())
+
+    def open_from_launch(self, paths: list[str]) -> None:
+        """Files given on the command line, or handed over by a second launch: this window comes
+        to the front and opens them as if dropped."""
+        if self.isMinimized():
+            self.showNormal()
+        self.raise_()
+        self.activateWindow()
+        paths = [p for p in paths if os.path.exists(p)]
+        if paths:
+            self.open_paths(paths)
 
     def _show_in_gallery(self, split: str, index: int) -> None:
         """A point clicked in the Embedding map: its image selected in the Predictions gallery."""
@@ -771,7 +796,7 @@ class MainWindow(QMainWindow):
         QMessageBox.about(
             self,
             "About Backprop Studio",
-            "<h3>Backprop Studio 0.1</h3><p>Train and inspect multilayer perceptrons whose "
+            f"<h3>Backprop Studio {__version__}</h3><p>Train and inspect multilayer perceptrons whose "
             "every backward pass is written by hand — custom torch.autograd.Functions and a "
             "pure-NumPy engine.</p><p>Drop images on the window to classify them; drop a "
             "checkpoint to open it.</p>",
@@ -787,10 +812,26 @@ class MainWindow(QMainWindow):
         geo = settings.read("geometry")
         if geo:
             self.restoreGeometry(geo)
+            self._keep_on_screen()
         st = settings.read("window_state")
         if st:
             self.restoreState(st)
         self._saved_splitter = settings.read("splitter")
+
+    def _keep_on_screen(self) -> None:
+        """A window restored from a bigger screen (or a monitor since unplugged) fits this one."""
+        if self.isMaximized() or self.isFullScreen():
+            return
+        avail = self.screen().availableGeometry()
+        frame = self.frameGeometry()
+        geo = self.geometry()
+        extra_w, extra_h = frame.width() - geo.width(), frame.height() - geo.height()
+        w = min(geo.width(), avail.width() - extra_w)
+        h = min(geo.height(), avail.height() - extra_h)
+        x = min(max(frame.x(), avail.x()), avail.right() - w - extra_w + 1)
+        y = min(max(frame.y(), avail.y()), avail.bottom() - h - extra_h + 1)
+        self.resize(w, h)
+        self.move(x, y)
 
     def showEvent(self, event):
         super().showEvent(event)

@@ -50,7 +50,11 @@ def _action(window, menu, text, slot, shortcut=None, tip="", checkable=False) ->
     act.setStatusTip(tip)
     act.setToolTip(tip or text.replace("&", "").rstrip("…"))
     act.setCheckable(checkable)
-    act.triggered.connect(slot)
+    # triggered(bool) would land in a slot's optional parameter: only a checkable item passes it on
+    if checkable:
+        act.triggered.connect(lambda on: slot(on))
+    else:
+        act.triggered.connect(lambda: slot())
     menu.addAction(act)
     return act
 

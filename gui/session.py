@@ -31,8 +31,11 @@ CHECKPOINT_SUFFIXES = (".pt", ".pth", ".ckpt", ".tar")
 
 
 def autosave_path() -> Path:
-    """Where the best-validation weights of a run are kept, beside the settings file."""
-    return settings.settings_dir() / "autosave-best-val.pt"
+    """Where the best-validation weights of a run are kept: the OS's data folder for the app
+    (beside the run store), not the settings folder."""
+    from engine.runs.store import data_dir
+
+    return data_dir() / "autosave-best-val.pt"
 
 
 @dataclasses.dataclass

@@ -39,6 +39,11 @@ def _qsettings() -> QSettings:
     return QSettings()
 
 
+def file_name() -> str:
+    """The settings file (or, on Windows, the registry key) in use."""
+    return _qsettings().fileName()
+
+
 def settings_dir() -> Path:
     """The folder of the settings file (the autosave lives there too)."""
     return Path(_qsettings().fileName()).parent

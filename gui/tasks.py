@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 import time
 
+import shiboken6
 from PySide6.QtCore import QCoreApplication, QEventLoop, QObject, Qt, QThreadPool, Signal
 from superqt.utils import create_worker
 
@@ -95,19 +96,30 @@ class Tasks(QObject):
         self._labels[id(worker)] = label
         self.busy.emit(label)
 
+        def alive() -> bool:  # a result queued just before the window closed arrives after it
+            return shiboken6.isValid(self)
+
+        def returned(value):
+            if alive():
+                on_done(value)
+
         def errored(exc):
+            if not alive():
+                return
             if on_error:
                 on_error(exc)
             else:
                 self.failed.emit(label, describe_error(exc))
 
         def finished():
+            if not alive():
+                return
             if worker in self._running:
                 self._running.remove(worker)
             self._labels.pop(id(worker), None)
             self.busy.emit(next(iter(self._labels.values()), ""))
 
-        worker.returned.connect(on_done)
+        worker.returned.connect(returned)
         worker.errored.connect(errored)
         worker.finished.connect(finished)
         start_worker(worker)

@@ -14,12 +14,68 @@ LETTERS_DIR = ROOT.parent / "shared" / "datasets" / "character_classification"
 FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
 
 
+def _user_folders() -> list[Path]:
+    """The real folders the app would write to outside a test: its data, cache and config
+    folders, and the checkout (a store named "false" once appeared there)."""
+    import platformdirs
+
+    app = "backprop-studio"
+    return [
+        platformdirs.user_data_path(app, appauthor=False),
+        platformdirs.user_data_path(app, appauthor=False) / "checkpoints",
+        platformdirs.user_cache_path(app, appauthor=False),
+        platformdirs.user_config_path(app, appauthor=False),
+        ROOT,
+    ]
+
+
+def _snapshot(folders: list[Path]) -> dict:
+    seen = {}
+    for d in folders:
+        try:
+            for entry in os.scandir(d):
+                build_output = entry.name.endswith(".egg-info") or entry.name in ("build", ".venv", "dist")
+                if not build_output and entry.name not in (".pytest_cache", ".ruff_cache", "__pycache__", ".git"):
+                    seen[entry.path] = entry.stat(follow_symlinks=False).st_mtime_ns
+        except OSError:
+            pass
+    return seen
+
+
+_REAL_FOLDERS = _user_folders()  # read before HOME and the XDG folders point into the test's temp folder
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _private_cache(tmp_path_factory):
+    home = tmp_path_factory.mktemp("home")
+    # Every folder the app or a library could write to is inside the temp folder: HOME, the XDG
+    # folders (platformdirs on Linux), the Windows ones where they are read.
+    for var, sub in (
+        ("HOME", ""),
+        ("XDG_DATA_HOME", ".local/share"),
+        ("XDG_CACHE_HOME", ".cache"),
+        ("XDG_CONFIG_HOME", ".config"),
+        ("XDG_STATE_HOME", ".local/state"),
+        ("APPDATA", "AppData/Roaming"),
+        ("LOCALAPPDATA", "AppData/Local"),
+    ):
+        (home / sub).mkdir(parents=True, exist_ok=True)
+        os.environ[var] = str(home / sub)
     os.environ["BACKPROP_STUDIO_CACHE"] = str(tmp_path_factory.mktemp("cache"))
     # runs and sweeps are recorded in a private store, never in the user's data folder
     os.environ["BACKPROP_STUDIO_RUNS_DB"] = str(tmp_path_factory.mktemp("runs") / "runs.db")
     yield
+
+
+@pytest.fixture(autouse=True)
+def _writes_only_in_temp_folders():
+    """A test that writes into the user's real data, cache or config folder, or into the
+    checkout, fails."""
+    before = _snapshot(_REAL_FOLDERS)
+    yield
+    after = _snapshot(_REAL_FOLDERS)
+    changed = sorted(p for p in after.keys() | before.keys() if after.get(p) != before.get(p))
+    assert not changed, f"the test wrote outside its temporary folders: {changed}"
 
 
 @pytest.fixture(scope="session")
@@ -39,11 +95,10 @@ def write_course_layout(root: Path, n_per_split=(12, 4, 4), seed: int = 0) -> Pa
     from PIL import Image
 
     from engine.data.dataset import LETTERS
-    from engine.data.letters import font_files, render_letter
+    from engine.data.letters import render_letter
 
     rng = np.random.default_rng(seed)
     (root / "images").mkdir(parents=True, exist_ok=True)
-    fonts = font_files()
     i = 0
     for split, n in zip(("train", "validation", "test"), n_per_split):
         labels = {}
@@ -51,7 +106,7 @@ def write_course_layout(root: Path, n_per_split=(12, 4, 4), seed: int = 0) -> Pa
             i += 1
             letter = LETTERS[i % 26]
             name = f"{i:04d}.png"
-            big = Image.fromarray(render_letter(rng, letter, fonts)).resize((48, 40))
+            big = Image.fromarray(render_letter(rng, letter)).resize((48, 40))
             big.save(root / "images" / name)
             labels[name] = letter.lower() if i % 3 == 0 else letter
         (root / f"{split}.json").write_text(json.dumps(labels))

@@ -25,10 +25,14 @@ _CHUNK = 1 << 20
 
 
 def cache_dir() -> Path:
-    root = os.environ.get("BACKPROP_STUDIO_CACHE") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "backprop-studio"
-    )
-    return Path(root)
+    """The decoded-dataset cache: ``BACKPROP_STUDIO_CACHE``, else the OS's cache folder
+    (``~/.cache`` or ``$XDG_CACHE_HOME`` on Linux, ``%LOCALAPPDATA%`` on Windows,
+    ``~/Library/Caches`` on macOS)."""
+    if os.environ.get("BACKPROP_STUDIO_CACHE"):
+        return Path(os.environ["BACKPROP_STUDIO_CACHE"])
+    import platformdirs
+
+    return platformdirs.user_cache_path("backprop-studio", appauthor=False)
 
 
 def cache_cap() -> int:

@@ -1,13 +1,18 @@
-"""Run a function that calls the user's code in a child process it cannot hurt us from.
+"""Run a function that calls the user's code in a child process, with bounds on what it may cost.
 
-:func:`run_sandboxed` starts a fresh ``spawn`` child in its own process group, with an
-address-space limit where the OS allows, its stdout/stderr going to a size-capped file (a flood
-of printing ends as an error, never fills the disk or a pipe), and a wall-clock limit. The
-child sends back one plain-data result. Whatever the user's code does — raise, loop forever,
+:func:`run_sandboxed` starts a fresh ``spawn`` child and bounds four things: **time** (a
+wall-clock limit counted from when the child has finished starting, so a slow start-up on a
+busy machine is never blamed on the user's code), **memory** (an address-space limit on POSIX,
+and on every OS the parent watching the child tree's resident memory), **output** (printing
+goes to a size-capped file on POSIX; elsewhere the file's size is watched) and **processes**
+(the child and everything it started are killed at the end; on POSIX its process group too).
+The child ends itself if the parent dies. Whatever the user's code does — raise, loop forever,
 allocate without end, segfault, call ``sys.exit`` or ``os._exit`` — the call returns: a result,
 or a :class:`SandboxError` whose message says what happened in one line (and the user's own
-traceback frames where there are some). The whole process group is killed at the end, so
-nothing is left behind.
+traceback frames where there are some).
+
+It is **not a security boundary**: the user's code runs with the user's rights and can read and
+write their files. It keeps a mistake from hanging or exhausting the app, nothing more.
 """
 
 from __future__ import annotations
@@ -15,14 +20,14 @@ from __future__ import annotations
 import importlib
 import multiprocessing as mp
 import os
-import signal
 import tempfile
 import time
 from pathlib import Path
 
-from engine.training.host import SIGNAL_NAMES
+from engine.training import processes
 
-TIME_LIMIT = 60.0
+TIME_LIMIT = 60.0  # seconds of the user's code, counted once the child has started
+START_LIMIT = 300.0  # seconds for the child to start (spawn, import numpy and torch) on a busy machine
 MEMORY_LIMIT = 2 << 30  # bytes of address space beyond the child's start-up
 OUTPUT_LIMIT = 4 << 20  # bytes of printing
 OUTPUT_TAIL = 2000  # characters of the printing shown back
@@ -37,24 +42,20 @@ class SandboxError(Exception):
 
 
 def _child(conn, target: str, args: tuple, kwargs: dict, memory_limit, out_path: str, files: list) -> None:
-    os.setpgrp()  # our own process group: killed as a whole at the end
+    processes.new_process_group()  # POSIX: our own process group, killed as a whole at the end
+    processes.watch_parent()
     os.environ["BACKPROP_STUDIO_WORKER"] = "1"
     fd = os.open(out_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     os.dup2(fd, 1)
     os.dup2(fd, 2)
+    processes.limit_output(OUTPUT_LIMIT)
     try:
-        import resource
-
-        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # an over-long write fails instead of killing us
-        resource.setrlimit(resource.RLIMIT_FSIZE, (OUTPUT_LIMIT, OUTPUT_LIMIT))
         import numpy  # noqa: F401 - counted in the start-up, not in the user's allowance
         import torch  # noqa: F401
-
-        from engine.training.host import _limit_memory
-
-        _limit_memory(memory_limit)
-    except (ImportError, OSError, ValueError):
+    except ImportError:
         pass
+    processes.limit_memory(memory_limit)
+    conn.send(("ready", None))  # the time limit starts now
     module, _, name = target.rpartition(".")
     try:
         fn = getattr(importlib.import_module(module), name)
@@ -113,7 +114,9 @@ def run_sandboxed(
     )
     proc.start()
     child.close()
-    t0 = time.monotonic()
+    started = time.monotonic()
+    ready: float | None = None  # when the child had started: the user's time counts from here
+    watch = processes.MemoryWatch(proc.pid, memory_limit)
     result = None
     try:
         while True:
@@ -122,19 +125,21 @@ def run_sandboxed(
                     result = parent.recv()
                 except (EOFError, OSError):
                     result = None
+                if result is not None and result[0] == "ready":
+                    ready, result = time.monotonic(), None
+                    watch.start()
+                    continue
                 break
             if not proc.is_alive():
                 if parent.poll(0):
                     continue
                 break
-            if time.monotonic() - t0 > time_limit:
-                raise SandboxError(
-                    f"did not finish within {time_limit:g} s (an endless loop?): stopped", _tail(out_path)
-                )
+            _check_limits(ready, started, time_limit, watch, out_path)
             if cancel is not None and cancel():
                 raise SandboxError("cancelled", _tail(out_path))
     finally:
-        _kill_group(proc)
+        processes.kill_tree(proc.pid, list(watch.seen.values()))
+        proc.join(5)
         parent.close()
         output = _tail(out_path)
         try:
@@ -145,7 +150,7 @@ def run_sandboxed(
     if result is None:
         code = proc.exitcode
         if code is not None and code < 0:
-            name = SIGNAL_NAMES.get(-code, f"signal {-code}")
+            name = processes.signal_words(-code) or f"signal {-code}"
             raise SandboxError(f"your code crashed the worker ({name})", output)
         raise SandboxError(f"your code ended the worker (exit status {code}) before it finished", output)
     status, value = result
@@ -154,15 +159,20 @@ def run_sandboxed(
     return value, output
 
 
-def _kill_group(proc) -> None:
-    """The child and anything it started: gone."""
-    pid = proc.pid
-    if pid is not None:
-        try:
-            os.killpg(pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError, OSError):
-            pass
-    proc.join(5)
-    if proc.is_alive():  # pragma: no cover - setpgrp not reached yet
-        proc.kill()
-        proc.join(5)
+def _check_limits(ready, started, time_limit, watch, out_path: Path) -> None:
+    """Raise :class:`SandboxError` when the child is past a limit the parent watches."""
+    now = time.monotonic()
+    if ready is None:
+        if now - started > START_LIMIT:
+            raise SandboxError(f"the worker did not start within {START_LIMIT:g} s (is the machine very busy?)")
+        return
+    if now - ready > time_limit:
+        raise SandboxError(f"did not finish within {time_limit:g} s (an endless loop?): stopped", _tail(out_path))
+    if watch.exceeded():
+        raise SandboxError("ran out of memory (the limit is there so the app stays usable)", _tail(out_path))
+    try:
+        too_long = out_path.stat().st_size > OUTPUT_LIMIT
+    except OSError:
+        too_long = False
+    if too_long:
+        raise SandboxError(f"your code printed more than {OUTPUT_LIMIT >> 20} MiB", _tail(out_path))

@@ -1,44 +1,50 @@
-"""Set NumPy's OpenBLAS thread count at run time (Linux; a no-op where it cannot be found).
+"""NumPy's BLAS thread count at run time, on every OS, through ``threadpoolctl``.
 
 Small matrix products (a batch of 8 through a 1024×64 layer) run faster on one BLAS
-thread: waking a second one costs more than the product. NumPy gives no API for this, so
-the loaded OpenBLAS is found in the process's memory map and its own setter is called.
+thread: waking a second one costs more than the product, and an idle OpenBLAS thread spins
+for a while after each call. NumPy gives no API for this; ``threadpoolctl`` finds the BLAS
+library NumPy loaded (OpenBLAS, MKL or Accelerate, on Linux, Windows and macOS) and calls
+its own setter. Only NumPy's BLAS is touched: torch keeps its own thread settings.
 """
 
 from __future__ import annotations
 
-import ctypes
 import functools
 from contextlib import contextmanager
 
-_SETTERS = (
-    "scipy_openblas_set_num_threads64_",
-    "scipy_openblas_set_num_threads",
-    "openblas_set_num_threads64_",
-    "openblas_set_num_threads",
-)
-_GETTERS = tuple(s.replace("set_", "get_") for s in _SETTERS)
-
 
 @functools.lru_cache(maxsize=1)
-def _openblas():
+def _numpy_blas():
+    """threadpoolctl's controllers for the BLAS library NumPy loaded, and its start-up thread
+    count (None if none is found)."""
     import numpy  # noqa: F401 - loads the library we look for
+    from threadpoolctl import ThreadpoolController
 
     try:
-        with open("/proc/self/maps") as maps:
-            paths = {line.split()[-1] for line in maps if "openblas" in line.lower() and "/" in line}
-    except OSError:
+        libs = ThreadpoolController().select(user_api="blas").lib_controllers
+    except Exception:  # noqa: BLE001 - an unknown platform or library: no control, not an error
         return None
-    for path in sorted(paths):
-        try:
-            lib = ctypes.CDLL(path)
-        except OSError:
-            continue
-        setter = next((getattr(lib, s) for s in _SETTERS if hasattr(lib, s)), None)
-        getter = next((getattr(lib, g) for g in _GETTERS if hasattr(lib, g)), None)
-        if setter and getter:
-            return setter, getter, int(getter())
-    return None
+    # NumPy's wheels keep their BLAS beside the package (numpy.libs, numpy/.dylibs, scipy_openblas);
+    # a conda NumPy shares the environment's; torch's own BLAS is never ours to set
+    own = [c for c in libs if "numpy" in _norm(c.filepath) or "scipy_openblas" in _norm(c.filepath)]
+    libs = own or [c for c in libs if "/torch/" not in _norm(c.filepath)]
+    if not libs:
+        return None
+    return libs, int(libs[0].num_threads)
+
+
+def _norm(path: str) -> str:
+    return (path or "").replace("\\", "/").lower()
+
+
+def _get() -> int:
+    found = _numpy_blas()
+    return int(found[0][0].num_threads) if found else 0
+
+
+def _set(n: int) -> None:
+    for lib in _numpy_blas()[0]:
+        lib.set_num_threads(n)
 
 
 _cap: int | None = None  # this process's most (a worker process given n cores): see cap_blas_threads
@@ -47,12 +53,11 @@ _cap: int | None = None  # this process's most (a worker process given n cores):
 def set_blas_threads(n: int | None) -> bool:
     """``n`` threads for NumPy's BLAS, or its start-up default for ``None`` (never more than the
     cap); False if unsupported."""
-    found = _openblas()
+    found = _numpy_blas()
     if found is None:
         return False
-    setter, _getter, default = found
-    want = int(n if n is not None else default)
-    setter(min(want, _cap) if _cap else want)
+    want = int(n if n is not None else found[1])
+    _set(min(want, _cap) if _cap else want)
     return True
 
 
@@ -71,19 +76,16 @@ def one_blas_thread():
     waiting for more work, and called again within that while it never sleeps. It then takes a
     whole core from torch and from the window (measured: 98 % of a core in a training worker
     that collected layer health every few hundred steps)."""
-    found = _openblas()
-    if found is None:
+    if _numpy_blas() is None:
         yield
         return
-    setter, getter, _default = found
-    before = int(getter())
-    setter(1)
+    before = _get()
+    _set(1)
     try:
         yield
     finally:
-        setter(before)
+        _set(before)
 
 
 def blas_threads() -> int | None:
-    found = _openblas()
-    return int(found[1]()) if found else None
+    return _get() if _numpy_blas() else None

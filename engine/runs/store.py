@@ -17,12 +17,14 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import socket
 import time
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PureWindowsPath
 
 from engine.errors import UserError
+from engine.training.processes import pid_alive
 
 STATUSES = ("running", "finished", "stopped", "diverged", "failed", "interrupted")
 MAX_STEP_POINTS = 2000
@@ -50,7 +52,9 @@ def default_location() -> str:
 def database_url(target: str) -> str:
     """A SQLAlchemy URL for a path or URL; ``postgresql://`` means the psycopg (3) driver."""
     if "://" not in target:
-        return "sqlite:///" + str(Path(target).expanduser().resolve())
+        if re.match(r"^[A-Za-z]:[\\/]", target):  # a Windows drive path (C:\Users\…), on any OS
+            return "sqlite:///" + PureWindowsPath(target).as_posix()
+        return "sqlite:///" + Path(target).expanduser().resolve().as_posix()
     if target.startswith(("postgresql://", "postgres://")):
         return "postgresql+psycopg://" + target.split("://", 1)[1]
     return target
@@ -79,22 +83,6 @@ def library_versions() -> dict:
         "torch": torch.__version__,
         "numpy": numpy.__version__,
     }
-
-
-def _pid_alive(pid: int | None) -> bool:
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:  # a zombie is not alive
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().split()[2] != "Z"
-    except (OSError, IndexError):
-        return True
 
 
 @dataclass
@@ -213,6 +201,8 @@ class RunStore:
         self.is_sqlite = self.url.startswith("sqlite")
         if self.is_sqlite:
             path = Path(self.url[len("sqlite:///") :])
+            if target and not path.parent.is_dir():  # a mistyped path makes no folders
+                raise StoreError(f"{path.parent}: no such folder for the run store (create it, or check the path)")
             try:
                 path.parent.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
@@ -374,7 +364,7 @@ class RunStore:
                 .with_only_columns(t.c.id, t.c.pid, t.c.heartbeat)
                 .where(t.c.status == "running", t.c.host == me)
             ).all()
-        dead = [(r.id, r.heartbeat) for r in rows if not _pid_alive(r.pid)]
+        dead = [(r.id, r.heartbeat) for r in rows if not pid_alive(r.pid)]
         with self.engine.begin() as conn:
             for run_id, heartbeat in dead:
                 conn.execute(

@@ -20,7 +20,6 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 import queue
-import signal
 import threading
 import time
 from dataclasses import dataclass, field
@@ -32,14 +31,11 @@ from engine.config import TrainConfig
 from engine.data.dataset import Dataset, Split
 from engine.model.network import Network, build_network
 from engine.training.history import History
+from engine.training.processes import MemoryWatch, limit_memory, limit_memory_enforced, signal_words, was_killed
 from engine.training.run import EvalEvent, FailedEvent, FinishedEvent, StepEvent, TrainingRun
 
 BATCH_SECONDS = 0.05  # the worker sends what it has at least this often
 FIRST_LAYER_SECONDS = 0.5  # first-layer snapshots for the Weights view
-SIGNAL_NAMES = {signal.SIGKILL: "killed", signal.SIGSEGV: "segmentation fault", signal.SIGTERM: "terminated"}
-if hasattr(signal, "SIGBUS"):
-    SIGNAL_NAMES[signal.SIGBUS] = "bus error"
-SIGNAL_NAMES[signal.SIGABRT] = "aborted"
 
 
 # == the dataset through shared memory ========================================================
@@ -142,34 +138,10 @@ def worker_main(jobs, events, stop, resume, lifeline) -> None:  # pragma: no cov
         _run_job(job, events, stop, resume)
 
 
-def _address_space() -> int:
-    """This process's address space in bytes (0 where the platform does not say)."""
-    try:
-        with open("/proc/self/statm") as f:
-            return int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
-    except (OSError, ValueError, IndexError):
-        return 0
-
-
-def _limit_memory(limit: int | None) -> None:
-    """Allow the job ``limit`` bytes of address space beyond what the warm worker already holds
-    (no limit for ``None``: a reused worker drops the last job's)."""
-    try:
-        import resource
-
-        hard = resource.getrlimit(resource.RLIMIT_AS)[1]
-        cap = _address_space() + limit if limit else hard
-        if hard != resource.RLIM_INFINITY:
-            cap = min(cap, hard)
-        resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
-    except (ImportError, ValueError, OSError):
-        pass  # not on this platform: the run goes on without a limit
-
-
 def _run_job(job: Job, events, stop, resume) -> None:  # pragma: no cover - runs in a child process
     shm = None
     try:
-        _limit_memory(job.memory_limit)
+        limit_memory(job.memory_limit)
         if job.threads:
             import torch
 
@@ -233,6 +205,11 @@ def _test_hook(kind: str) -> None:  # pragma: no cover - runs in a child process
         raise MemoryError
     if kind == "allocate":  # a real allocation
         np.ones(1 << 31, np.uint8)  # 2 GiB: fine without a limit, refused under a smaller one
+    if kind == "hold":  # a real allocation that stays while training goes on
+        _HELD.append(np.ones(1 << 31, np.uint8))
+
+
+_HELD: list = []
 
 
 def death_reason(exitcode: int | None) -> str:
@@ -241,11 +218,8 @@ def death_reason(exitcode: int | None) -> str:
         return "the training process stopped answering and was killed"
     if exitcode < 0:
         sig = -exitcode
-        try:
-            name = SIGNAL_NAMES.get(sig) or signal.Signals(sig).name
-        except ValueError:
-            name = ""
-        how = "killed" if sig == signal.SIGKILL else "ended"
+        name = signal_words(sig)
+        how = "killed" if was_killed(sig) else "ended"
         return f"the training process was {how} (signal {sig}{': ' + name if name else ''})"
     return f"the training process exited unexpectedly (exit status {exitcode})"
 
@@ -431,6 +405,11 @@ class HostedRun:
         self._state = _State()
         self._stop_asked: float | None = None
         self._done = False
+        # Where the OS cannot cap the worker's address space, the host watches its memory.
+        self._watch = None
+        if host.memory_limit and not limit_memory_enforced():
+            self._watch = MemoryWatch(worker.process.pid, host.memory_limit)
+            self._watch.start()
 
     # -- control (any thread) -----------------------------------------------------------
     def pause(self) -> None:
@@ -476,6 +455,10 @@ class HostedRun:
                         continue
                 except (EOFError, OSError):
                     batch = [FailedEvent(0, 0, death_reason(w.process.exitcode))]
+                if self._watch is not None and self._watch.exceeded():
+                    w.process.kill()
+                    w.process.join(5)
+                    batch = [FailedEvent(0, 0, "ran out of memory: use a smaller model, batch or dataset")]
                 out = []
                 for item in batch:
                     if isinstance(item, tuple):

@@ -203,7 +203,8 @@ class TrainingRun:
         monitor = None
         if self.health and n:
             probe = slice(0, min(PROBE, n))
-            monitor = HealthMonitor(c.act, normalize(ds.train.x[probe]), y_train_np[probe])
+            # at least one collection an epoch, however slow collecting is on a busy machine
+            monitor = HealthMonitor(c.act, normalize(ds.train.x[probe]), y_train_np[probe], at_most=steps)
             monitor.next_step = global_step + 1
         steps_run, t_run = 0, time.perf_counter()
         for epoch in range(start_epoch, c.epochs + 1):

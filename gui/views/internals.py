@@ -853,7 +853,7 @@ class UnitsPanel(QWidget):
         self.layer = QSpinBox(minimum=1, maximum=1)
         self.unit = QSpinBox(minimum=0, maximum=0)
         show = QPushButton("Show")
-        show.clicked.connect(self.show_unit)
+        show.clicked.connect(lambda: self.show_unit())
         bar = QHBoxLayout()
         for w in (QLabel("Hidden layer"), self.layer, QLabel("unit"), self.unit, show):
             bar.addWidget(w)

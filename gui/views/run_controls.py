@@ -85,6 +85,7 @@ class RunControls(QWidget):
         session.model_changed.connect(self._on_model_changed)
         session.state_changed.connect(self._on_state_changed)
         self.can_start = True
+        self._was_running = False
         self.update_buttons()
 
     # -- state -----------------------------------------------------------------------
@@ -97,6 +98,11 @@ class RunControls(QWidget):
         self.pause_button.setEnabled(running)
         self.stop_button.setEnabled(running)
         self.name.setEnabled(True)
+        if running and not self._was_running:
+            # Train was disabled under the focus, which fell to the name field: Space would then
+            # replace the run's name instead of pausing. Pause takes the focus instead.
+            self.pause_button.setFocus(Qt.OtherFocusReason)
+        self._was_running = running
         self.pause_button.setText("Resume" if paused else "Pause")
         self.pause_button.setIcon(self.style().standardIcon(QStyle.SP_MediaPlay if paused else QStyle.SP_MediaPause))
         if paused:

@@ -133,7 +133,7 @@ class RunsView(QWidget):
         ):
             b = QPushButton(text)
             b.setToolTip(tip)
-            b.clicked.connect(slot)
+            b.clicked.connect(lambda _=False, slot=slot: slot())  # never clicked(bool) into a parameter
             self.buttons[key] = b
             (actions if len(self.buttons) <= 6 else actions2).addWidget(b)
         actions.addStretch(1)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import os
 import struct
 
 import numpy as np
@@ -168,6 +169,29 @@ def test_builtin_letters_are_deterministic():
     np.testing.assert_array_equal(a.x, b.x)
     assert sorted(np.bincount(a.y)) == [2] * 26
     assert a.x.std() > 20  # real images, not blanks
+
+
+def test_builtin_letters_never_read_a_system_font(monkeypatch):
+    """The same letters on a machine with 10, 3 or no system fonts: only Pillow's own font."""
+    from PIL import ImageFont
+
+    from engine.data import letters
+
+    expected = letters.generate({"train": 2}, seed=3)["train"].x
+    letters._font.cache_clear()
+
+    real = ImageFont.truetype
+
+    def only_pillows_own(font=None, *a, **k):
+        if isinstance(font, (str, os.PathLike)):  # Pillow's own font comes as bytes, never as a path
+            raise AssertionError(f"a system font was read: {font}")
+        return real(font, *a, **k)
+
+    monkeypatch.setattr(ImageFont, "truetype", only_pillows_own)
+    try:
+        np.testing.assert_array_equal(letters.generate({"train": 2}, seed=3)["train"].x, expected)
+    finally:
+        letters._font.cache_clear()
 
 
 @pytest.mark.skipif(not LETTERS_DIR.exists(), reason=f"the shared letters set is not at {LETTERS_DIR}")

@@ -66,8 +66,19 @@ def test_hosted_run_is_bit_identical_to_in_process(host, small_letters, engine):
     events = list(hosted.events())
     ref = TrainingRun(c, small_letters)
     ref_events = list(ref.events())
+    # what must be identical: every step, epoch, evaluation and the end, with their values (how
+    # the events were batched, and when health was collected, depend on the machine's speed)
+    core = (StepEvent, EpochEvent, EvalEvent, FinishedEvent)
+
+    def values(evs):
+        return [
+            (type(e).__name__, e.epoch, getattr(e, "step", None), getattr(e, "loss", None), getattr(e, "val_acc", None))
+            for e in evs
+            if isinstance(e, core)
+        ]
+
+    assert values(events) == values(ref_events)
     kinds = [type(e) for e in events]
-    assert kinds == [type(e) for e in ref_events]  # the same stream: steps, epochs, evals, finished
     assert kinds.count(StepEvent) == 3 * 20 and kinds.count(EpochEvent) == 3 and kinds.count(EvalEvent) == 3
     assert isinstance(events[-1], FinishedEvent) and events[-1].test_acc == ref_events[-1].test_acc
     for a, b in zip(hosted.network.weights(), ref.network.weights()):

@@ -297,11 +297,12 @@ def test_reset_weights_and_one_step(window, qtbot):
     window.hyper.set_config(TrainConfig(epochs=2, batch_size=16))
     assert window.reset_weights()
     assert window.model is not None and not window.model.history.step_loss
-    with qtbot.waitSignal(window.training_finished, timeout=20000) as sig:
+    # generous caps: a worker may be starting (spawn, import torch) on a loaded machine
+    with qtbot.waitSignal(window.training_finished, timeout=180000) as sig:
         window.actions.one_step.trigger()
     assert len(window.model.history.step_loss) == 1 and sig.args[0].step == 1
-    with qtbot.waitSignal(window.training_finished, timeout=20000):
-        window.train_one_step()
+    with qtbot.waitSignal(window.training_finished, timeout=180000):
+        window.actions.one_step.trigger()
     assert len(window.model.history.step_loss) == 2  # continues the same model
     window.dirty = False
 

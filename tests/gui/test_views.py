@@ -271,9 +271,9 @@ def test_smoothing_a_growing_curve_piece_by_piece_equals_smoothing_it_whole():
 def test_app_icon_ships():
     from PySide6.QtGui import QIcon
 
-    from gui.app import RESOURCES
+    from gui.app import icon_path
 
-    assert not QIcon(str(RESOURCES / "icon.png")).isNull()
+    assert icon_path().is_file() and not QIcon(str(icon_path())).isNull()
 
 
 def test_closing_cancels_a_long_dataset_decode(window, qtbot, tmp_path):

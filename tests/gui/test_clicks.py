@@ -1,0 +1,163 @@
+"""Controls as a person uses them: the button clicked with the mouse, the menu item triggered,
+the key pressed. Each of these once did nothing or harm because ``clicked(bool)`` landed in an
+optional parameter, and the suite, calling the methods, never saw it."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from PySide6.QtCore import QRect, Qt
+from PySide6.QtWidgets import QApplication, QFileDialog, QInputDialog, QMessageBox
+
+from engine.config import TrainConfig
+from engine.runs.store import RunStore
+
+FIX = Path(__file__).resolve().parents[1] / "fixtures" / "userfn"
+LETTERS = [FIX / "letters" / n for n in ("network.py", "losses.py", "activations.py")]
+
+
+def menu_action(window, *path: str):
+    """The QAction at a menu path, e.g. ("Tools", "Run Store Location…"), by visible text."""
+    menus = window.menuBar().actions()
+    items = menus
+    for i, name in enumerate(path):
+        found = next(a for a in items if a.text().replace("&", "") == name)
+        if i == len(path) - 1:
+            return found
+        items = found.menu().actions()
+    raise AssertionError(path)
+
+
+def train(window, qtbot, **kw):
+    window.hyper.set_config(TrainConfig(epochs=kw.pop("epochs", 2), batch_size=32, engine="numpy", **kw))
+    with qtbot.waitSignal(window.training_finished, timeout=60000):
+        window.actions.start.trigger()
+
+
+def one_run_selected(window, qtbot, tmp_path):
+    """A run trained in the window, selected in the Runs tab."""
+    window.controller.set_store(str(tmp_path / "runs.db"))
+    train(window, qtbot)
+    view = window.runs_view
+    window.tabs.setCurrentWidget(view)
+    view.refresh()
+    qtbot.waitUntil(lambda: view.proxy.rowCount() == 1, timeout=10000)
+    view.table.selectRow(0)
+    return view
+
+
+def test_race_the_reference_button_races_and_finds_an_8x_wrong_backward(window, qtbot, tmp_path):
+    view = window.functions_view
+    wrong = tmp_path / "wrong"
+    wrong.mkdir()
+    for f in LETTERS:
+        shutil.copy(f, wrong / f.name)
+    shutil.copy(FIX / "mistakes" / "batch_factor.py", wrong / "losses.py")  # backward omits 1/N
+    with qtbot.waitSignal(view.checked, timeout=60000):
+        view.load([str(wrong / f.name) for f in LETTERS])
+    window.tabs.setCurrentWidget(view)
+    with qtbot.waitSignal(view.raced, timeout=180000) as blocker:
+        qtbot.mouseClick(view.race_button, Qt.LeftButton)
+    res = blocker.args[0]
+    assert "False" not in view.race_label.text()
+    assert len(res["yours"]) > 0 and len(view.loss_plot.listDataItems()) == 2
+    assert res["first_difference"] is not None and "agree at every step" not in view.race_label.text()
+
+
+def test_runs_delete_asks_first_and_cancel_keeps_the_run(window, qtbot, tmp_path, answers):
+    script, asked = answers
+    view = one_run_selected(window, qtbot, tmp_path)
+    script.append(QMessageBox.Cancel)
+    qtbot.mouseClick(view.buttons["delete"], Qt.LeftButton)
+    assert asked[-1] == "Delete Runs"
+    assert len(RunStore(tmp_path / "runs.db").runs()) == 1
+    script.append(QMessageBox.Yes)
+    qtbot.mouseClick(view.buttons["delete"], Qt.LeftButton)
+    assert RunStore(tmp_path / "runs.db").runs() == []
+
+
+def test_runs_export_rows_and_curves_buttons_write_files(window, qtbot, tmp_path, monkeypatch):
+    view = one_run_selected(window, qtbot, tmp_path)
+    target = {"path": str(tmp_path / "rows.tex")}
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (target["path"], ""))
+    qtbot.mouseClick(view.buttons["export"], Qt.LeftButton)
+    assert r"\begin{tabular}" in (tmp_path / "rows.tex").read_text(encoding="utf-8")
+    target["path"] = str(tmp_path / "curves.csv")
+    qtbot.mouseClick(view.buttons["curves"], Qt.LeftButton)
+    assert (tmp_path / "curves.csv").read_text(encoding="utf-8").startswith("run")
+
+
+def test_run_store_location_menu_opens_its_dialog_and_cancel_changes_nothing(window, qtbot, monkeypatch, tmp_path):
+    from gui import settings
+
+    asked = []
+
+    def get_text(parent, title, label, *a, **k):
+        asked.append(title)
+        return answer.pop(0)
+
+    monkeypatch.setattr(QInputDialog, "getText", get_text)
+    answer = [("", False)]
+    menu_action(window, "Tools", "Run Store Location…").trigger()
+    assert asked == ["Run Store"] and settings.read("runs_db") == ""
+    mine = tmp_path / "mine.db"
+    answer.append((str(mine), True))
+    menu_action(window, "Tools", "Run Store Location…").trigger()
+    assert settings.read("runs_db") == str(mine) and mine.exists()
+
+
+def test_space_pauses_a_run_started_with_ctrl_r(window, qtbot):
+    window.hyper.set_config(TrainConfig(epochs=500, batch_size=1, engine="numpy"))
+    window.activateWindow()
+    with qtbot.waitSignal(window.controller.started, timeout=60000):
+        qtbot.keyClick(window, Qt.Key_R, Qt.ControlModifier)
+    name = window.run_controls.name.text()
+    focus = QApplication.focusWidget()
+    assert focus is not window.run_controls.name
+    qtbot.keyClick(focus or window, Qt.Key_Space)
+    qtbot.waitUntil(lambda: window.controller.paused, timeout=10000)
+    assert window.run_controls.name.text() == name
+    with qtbot.waitSignal(window.training_finished, timeout=60000):
+        qtbot.keyClick(window, Qt.Key_Escape)
+
+
+def test_the_first_window_fits_a_1366x768_laptop():
+    from gui.main_window import first_size
+
+    laptop = first_size(QRect(0, 0, 1366, 728))  # what a 1366×768 screen has above its taskbar
+    assert laptop.width() <= 1366 - 16 and laptop.height() <= 728 - 40
+    big = first_size(QRect(0, 0, 2560, 1400))
+    assert (big.width(), big.height()) == (1400, 880)
+
+
+def test_a_restored_window_is_kept_on_the_screen(window, qtbot):
+    avail = window.screen().availableGeometry()
+    window.resize(avail.width() + 900, avail.height() + 700)
+    window.move(avail.right() + 400, avail.bottom() + 300)  # saved on a monitor since unplugged
+    window._keep_on_screen()
+    frame = window.frameGeometry()
+    assert avail.contains(frame.topLeft())
+    assert frame.width() <= max(avail.width(), window.minimumSizeHint().width() + 40)
+
+
+def test_a_drop_is_taken_as_a_copy_never_a_move(window, tmp_path):
+    from PySide6.QtCore import QMimeData, QPointF, QUrl
+    from PySide6.QtGui import QDragEnterEvent, QDropEvent
+
+    image = tmp_path / "a.png"
+    from PIL import Image
+
+    Image.new("L", (8, 8)).save(image)
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(image))])
+    enter = QDragEnterEvent(
+        QPointF(50, 50).toPoint(), Qt.MoveAction | Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier
+    )
+    enter.setDropAction(Qt.MoveAction)
+    window.dragEnterEvent(enter)
+    assert enter.isAccepted() and enter.dropAction() == Qt.CopyAction
+    drop = QDropEvent(QPointF(50, 50), Qt.MoveAction | Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
+    drop.setDropAction(Qt.MoveAction)
+    window.dropEvent(drop)
+    assert drop.dropAction() == Qt.CopyAction and image.exists()
