@@ -72,7 +72,23 @@ def read(key: str) -> Any:
         return default
 
 
+def _check_type(key: str, value: Any) -> None:
+    """A value of the wrong type is a bug (a clicked(bool) once wrote runs_db=false): refused."""
+    default = DEFAULTS[key]
+    if isinstance(default, bool):
+        ok = isinstance(value, bool)
+    elif isinstance(default, float):
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+    elif isinstance(default, bytes):
+        ok = isinstance(value, (bytes, bytearray, QByteArray))
+    else:
+        ok = isinstance(value, type(default)) and not isinstance(value, bool)
+    if not ok:
+        raise TypeError(f"setting {key!r} takes a {type(default).__name__}, not {value!r}")
+
+
 def write(key: str, value: Any) -> None:
+    _check_type(key, value)
     s = _qsettings()
     if isinstance(DEFAULTS[key], (dict, list)):
         value = json.dumps(value)
