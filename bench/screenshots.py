@@ -54,8 +54,9 @@ def main() -> int:
 
     apply_plot_theme()
     w = MainWindow(load_default=False)
-    w.resize(width, height)
-    w.move(0, 0)
+    if "--natural" not in sys.argv:  # --natural: the size the window picks for this screen itself
+        w.resize(width, height)
+        w.move(0, 0)
     w.show()
     loop = QEventLoop()
 

@@ -412,7 +412,12 @@ class MainWindow(QMainWindow):
         return self.session.save_to(path)
 
     def _confirm_discard(self, doing: str) -> bool:
-        """Ask about unsaved trained weights; True to go on."""
+        """Ask about unsaved trained weights, only when they would really be lost: a finished run's
+        model is kept in the run store (Runs tab ▸ Open Model). True to go on."""
+        kept = self.session.kept_copy
+        if kept and os.path.isfile(kept):
+            self.show_status("The last model is kept in the run store: Runs tab ▸ Open Model brings it back", 8000)
+            return True
         answer = QMessageBox.question(
             self,
             "Unsaved Model",
@@ -578,6 +583,7 @@ class MainWindow(QMainWindow):
     def _on_run_finished(self, final):
         self.session.training = False
         self.dirty = True
+        self.session.kept_copy = self.controller.kept_copy
         if isinstance(final, FailedEvent) and final.epoch == 0:  # an error, not a divergence
             self.run_controls.progress_label.setText("Failed.")
             self.error("Training Failed", f"Training {final.reason}")

@@ -49,6 +49,7 @@ class RunController(QObject):
         self._store_error = ""
         self.store_location: str | None = None  # None: the default (settings may set another)
         self.recorder = None
+        self.kept_copy: str | None = None  # the store's final checkpoint of the last finished run
 
     @property
     def running(self) -> bool:
@@ -61,6 +62,7 @@ class RunController(QObject):
     def start(self, run: TrainingRun, model: Model, resume: bool = False, one_step: bool = False) -> None:
         if self.running:
             return
+        self.kept_copy = None
         c, h = run.config, run.history
         steps = max(1, -(-len(run.dataset.train) // c.batch_size))
         done = h.epochs_completed * steps + (h.position.step if h.position else 0)
@@ -179,6 +181,7 @@ class RunController(QObject):
         run, info = self.run, self.info
         self.run, self._worker, self._final = None, None, None
         rec, self.recorder = self.recorder, None
+        self.kept_copy = None
         if rec is not None and rec.run_id is not None:
             rid = rec.run_id
             rec.finish(
@@ -186,6 +189,9 @@ class RunController(QObject):
             )
             if rec.error:
                 self.store_problem.emit(rec.error)
+            elif isinstance(final, FinishedEvent):
+                copy = self._store.checkpoint_path(rid, "final") if self._store is not None else None
+                self.kept_copy = str(copy) if copy is not None and os.path.isfile(copy) else None
             self.recorded.emit(rid)
         self.state_changed.emit()
         self.finished.emit(final)

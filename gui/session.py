@@ -65,6 +65,9 @@ class Session(QObject):
         self.model: Model | None = None
         self.checkpoint_path: str | None = None
         self.dirty = False
+        # The run store's copy of the open model's weights (its run's final checkpoint), when it
+        # has one: an unsaved model that is kept there is not lost by a new run.
+        self.kept_copy: str | None = None
         self.training = False  # set by the run controller; some actions wait for the run
 
     # == datasets ===========================================================================
@@ -146,6 +149,7 @@ class Session(QObject):
     def set_model(self, model: Model, path: str | None) -> None:
         is_autosave = path is not None and Path(path) == autosave_path()
         self.checkpoint_path = None if is_autosave else path
+        self.kept_copy = None
         self.dirty = self.checkpoint_path is None
         if not model.name:
             model.name = Path(path).stem if path and not is_autosave else model.config.auto_name()
@@ -173,6 +177,7 @@ class Session(QObject):
             name=name or config.auto_name(),
         )
         self.checkpoint_path = None
+        self.kept_copy = None
         self.dirty = True
         self.model = model
         self.model_changed.emit(model)
@@ -210,6 +215,7 @@ class Session(QObject):
             self.model = model
             self.model_changed.emit(model)
         self.dirty = True
+        self.kept_copy = None
         self.state_changed.emit()
         return run
 

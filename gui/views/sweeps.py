@@ -280,35 +280,54 @@ class SweepPanel(QWidget):
         self._draw_parallel(rows, names)
 
     def _draw_parallel(self, rows, names) -> None:
-        """One polyline per configuration across the swept axes (each scaled to [0, 1]) to the
-        validation accuracy, coloured from poor (blue) to good (red)."""
+        """One polyline per configuration across the swept axes to the validation accuracy,
+        coloured from poor (blue) to good (red). Each axis is labelled with its values (a number
+        axis with its two ends, a category axis with every category); a parameter that did not
+        vary is no axis; accuracy keeps its real scale (rounded out to whole 10 %), so a spread of
+        0.2 points does not fill the height."""
         p = self.parallel
         p.clear()
         scored = [r for r in rows if r.val]
-        if not scored or not names:
+        if not scored:
             return
-        cols = []
+        axes = []  # (name, positions in [0, 1], [(position, label), …])
         for n in names:
             vals = [r.params.get(n) for r in scored]
             try:
                 nums = np.array([float(v) for v in vals])
-                lo, hi = nums.min(), nums.max()
-                cols.append((nums - lo) / (hi - lo) if hi > lo else np.full(len(nums), 0.5))
             except (TypeError, ValueError):
                 cats = sorted({str(v) for v in vals})
-                cols.append(np.array([cats.index(str(v)) / max(1, len(cats) - 1) for v in vals]))
+                if len(cats) > 1:
+                    pos = np.array([cats.index(str(v)) / (len(cats) - 1) for v in vals])
+                    axes.append((n, pos, [(i / (len(cats) - 1), c) for i, c in enumerate(cats)]))
+                continue
+            lo, hi = nums.min(), nums.max()
+            if hi > lo:
+                log = lo > 0 and hi / lo >= 20  # a learning rate's decades spread evenly
+                t = (np.log(nums) - np.log(lo)) / (np.log(hi) - np.log(lo)) if log else (nums - lo) / (hi - lo)
+                axes.append((n, t, [(0.0, f"{lo:g}"), (1.0, f"{hi:g}")]))
         acc = np.array([np.mean(r.val) for r in scored])
-        lo, hi = acc.min(), acc.max()
-        cols.append((acc - lo) / (hi - lo) if hi > lo else np.full(len(acc), 0.5))
+        lo, hi = np.floor(acc.min() * 10) / 10, np.ceil(acc.max() * 10) / 10
+        hi = max(hi, lo + 0.1)
+        axes.append(("val acc", (acc - lo) / (hi - lo), [(0.0, f"{lo:.0%}"), (1.0, f"{hi:.0%}")]))
         cmap = pg.colormap.get("CET-D1")
+        colour_t = (acc - acc.min()) / (acc.max() - acc.min()) if acc.max() > acc.min() else np.full(len(acc), 0.5)
+        axis_pen = pg.mkPen(self.palette().text().color(), width=1)
+        for i, (_name, _pos, labels) in enumerate(axes):
+            p.plot([i, i], [0, 1], pen=axis_pen)
+            for y, text in labels:
+                item = pg.TextItem(text, anchor=(-0.05, 0.5), color=self.palette().text().color())
+                item.setPos(i, y)
+                p.addItem(item)
         for k in range(len(scored)):
-            y = [c[k] for c in cols]
-            color = cmap.map(float(cols[-1][k]), mode="qcolor")
+            y = [pos[k] for _n, pos, _l in axes]
+            color = cmap.map(float(colour_t[k]), mode="qcolor")
             p.plot(list(range(len(y))), y, pen=pg.mkPen(color, width=3 if scored[k].best else 1.5))
-        axis = p.getPlotItem().getAxis("bottom")
-        axis.setTicks([[(i, n) for i, n in enumerate([*names, "val acc"])]])
-        p.setXRange(-0.15, len(names) + 0.15, padding=0)
-        p.setYRange(-0.05, 1.05, padding=0)
+        bottom = p.getPlotItem().getAxis("bottom")
+        bottom.setTicks([[(i, name) for i, (name, _p, _l) in enumerate(axes)]])
+        p.setXRange(-0.3, len(axes) - 1 + 0.6, padding=0)
+        p.setYRange(-0.08, 1.08, padding=0)
+        self.parallel_axes = [name for name, _p, _l in axes]
 
     def _draw_importance(self) -> None:
         from engine.runs.sweep import importances

@@ -161,3 +161,22 @@ def test_a_drop_is_taken_as_a_copy_never_a_move(window, tmp_path):
     drop.setDropAction(Qt.MoveAction)
     window.dropEvent(drop)
     assert drop.dropAction() == Qt.CopyAction and image.exists()
+
+
+def test_a_new_run_asks_about_the_last_model_only_when_it_would_be_lost(window, qtbot, tmp_path, answers):
+    """A finished run is kept in the run store: iterating on hyperparameters asks nothing. A model
+    kept nowhere (a run not recorded) is still asked about."""
+    script, asked = answers
+    window.controller.set_store(str(tmp_path / "runs.db"))
+    train(window, qtbot)
+    assert window.session.kept_copy and window.dirty
+    train(window, qtbot, lr=0.01)
+    assert asked == []
+    window.controller.set_store(str(tmp_path / "no such folder" / "runs.db"))  # nowhere to record it
+    window.controller.store_problem.disconnect()
+    train(window, qtbot, lr=0.02)
+    assert window.session.kept_copy is None
+    script.append(QMessageBox.Cancel)
+    window.actions.start.trigger()
+    assert asked == ["Unsaved Model"] and not window.training
+    window.dirty = False

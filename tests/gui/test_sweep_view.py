@@ -31,10 +31,36 @@ def test_a_sweep_from_the_window_fills_the_table_and_the_plots(window, qtbot, tm
     assert len(panel.curves.listDataItems()) == 4 and all(
         len(i.getData()[0]) == 3 for i in panel.curves.listDataItems()
     )
-    assert len(panel.parallel.listDataItems()) == 4
+    assert panel.parallel_axes == ["lr", "act", "val acc"]
+    assert len(panel.parallel.listDataItems()) == 4 + 3  # a line per configuration, and the axes
     runs = RunStore(tmp_path / "runs.db").runs(sweep=panel.sweep.name)
     assert len(runs) == 4 and all(r.status == "finished" for r in runs)
     assert (tmp_path / "sweeps.db").exists()  # the default storage sits beside the run store
+
+
+def test_parallel_coordinates_label_their_axes_and_keep_accuracy_to_scale(window):
+    """A parameter that did not vary is no axis; each axis says its values; 0.2 points of
+    accuracy do not fill the height."""
+    from types import SimpleNamespace
+
+    import pyqtgraph as pg
+
+    rows = [
+        SimpleNamespace(params={"lr": lr, "wd": 0.15, "act": act}, val=[acc], best=best)
+        for lr, act, acc, best in (
+            (0.001, "relu", 0.802, True),
+            (0.1, "tanh", 0.800, False),
+            (0.01, "relu", 0.801, False),
+        )
+    ]
+    panel = window.sweep_panel
+    panel._draw_parallel(rows, ["lr", "wd", "act"])
+    assert panel.parallel_axes == ["lr", "act", "val acc"]
+    texts = {i.toPlainText() for i in panel.parallel.getPlotItem().items if isinstance(i, pg.TextItem)}
+    assert {"0.001", "0.1", "relu", "tanh", "80%", "90%"} <= texts
+    lines = panel.parallel.listDataItems()[3:]
+    ends = [line.getData()[1][-1] for line in lines]
+    assert max(ends) - min(ends) < 0.05  # 0.002 of accuracy is a sliver of the 80–90 % axis
 
 
 def test_a_bad_value_in_the_dialog_is_named_before_anything_runs(window):
