@@ -85,6 +85,16 @@ def dataset_record(ds) -> dict:
     }
 
 
+def preprocessing(config: TrainConfig, norm_size) -> dict:
+    """How an image becomes this model's input, in words a reader of the file understands."""
+    scale = {
+        "minus-one-one": "(x/255 - 0.5) / 0.5",
+        "zero-one": "x/255",
+        "standardize": f"(x/255 - {config.input_mean:g}) / {config.input_std:g}",
+    }[config.input_norm]
+    return {**PREPROCESSING, "scale": scale, "norm_size": tuple(norm_size), "bias": bool(config.bias)}
+
+
 def save_checkpoint(path: str | os.PathLike, model: Model) -> None:
     """Write ``model`` to ``path`` atomically; a :class:`UserError` naming the file on any failure."""
     import torch
@@ -97,7 +107,7 @@ def save_checkpoint(path: str | os.PathLike, model: Model) -> None:
         "configs": model.configs(),
         "format_version": FORMAT_VERSION,
         "class_names": list(model.classes),
-        "preprocessing": {**PREPROCESSING, "norm_size": tuple(model.norm_size)},
+        "preprocessing": preprocessing(model.config, model.norm_size),
         "hyperparameters": model.config.to_dict(),
         "history": hist,
         "optimizer_state": model.network.optimizer_state(),
@@ -313,9 +323,14 @@ def load_checkpoint(path: str | os.PathLike, device: str = "cpu", act: str | Non
 def _model_from(ckpt, device: str, act_override: str | None) -> Model:
     import torch
 
+    if isinstance(ckpt, dict) and "state_dict" not in ckpt and "net.0.W" in ckpt:
+        ckpt = {"state_dict": ckpt}  # a bare torch.save(model.state_dict()), as many students save
     if not isinstance(ckpt, dict) or "state_dict" not in ckpt:
         raise UserError("not a Backprop Studio or course checkpoint (no 'state_dict' key)")
     sd = ckpt["state_dict"]
+    if isinstance(sd, dict) and sd and "net.0.W" not in sd:
+        held = ", ".join(sorted(str(k) for k in sd)[:6])
+        raise UserError(f"not a network checkpoint: it holds {held} (expected net.N.W / net.N.b tensors)")
     if not isinstance(sd, dict) or not all(isinstance(k, str) for k in sd):
         raise UserError("'state_dict' must be a dictionary of named tensors")
     notes = []

@@ -43,7 +43,29 @@ TRAIN_OPTIONS = [
     (("--engine",), "engine", str, "torch | numpy | user (your own Functions: give --functions)"),
     (("--seed",), "seed", int, "training seed: initial weights and batch order"),
     (("--device",), "device", str, "cpu | cuda | mps"),
-    (("--init",), "init", str, "he | xavier | normal (N(0,1), the letters course's torch.randn)"),
+    (
+        ("--init",),
+        "init",
+        str,
+        "he | xavier | normal (N(0,1), the letters course's torch.randn) | uniform (U(±1/√fan_in), "
+        "nn.Linear's default, the MNIST course's)",
+    ),
+    (
+        ("--input-norm",),
+        "input_norm",
+        str,
+        "minus-one-one ((x/255-0.5)/0.5, the letters course's) | zero-one (x/255) | standardize "
+        "((x/255-mean)/std: --input-mean/--input-std, or the training split's own)",
+    ),
+    (("--input-mean",), "input_mean", float, "mean for --input-norm standardize (MNIST: 0.1307; 0: measured)"),
+    (("--input-std",), "input_std", float, "std for --input-norm standardize (MNIST: 0.3081; 0: measured)"),
+    (
+        ("--threads",),
+        "threads",
+        int,
+        "CPU threads a run computes with (default 1): part of its settings, so the same settings and "
+        "seed give the same numbers on any machine",
+    ),
     (("--loss-reduction",), "loss_reduction", str, "mean | sum (sum: the letters course's backward, no 1/N)"),
     (
         ("--val-split",),
@@ -73,7 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--preset",
         choices=list(PRESETS),
         help="start from these settings (default: the dataset kind's: letters for letters, "
-        "mnist-fnn for IDX, default for folders)",
+        "mnist-course for IDX, default for folders)",
     )
     for flags, dest, typ, help_ in TRAIN_OPTIONS:
         t.add_argument(*flags, dest=dest, type=typ, default=None, help=help_)
@@ -85,6 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="number of linear layers (course alias: repeats a single --hsize)",
     )
+    _bias_option(t)
     t.add_argument("--norm-size", type=int, default=32, help="input side for image folders (default 32)")
     t.add_argument("--out", help="write the checkpoint here")
     t.add_argument("--resume", help="continue training from this checkpoint, exactly where it stopped")
@@ -133,14 +156,18 @@ def build_parser() -> argparse.ArgumentParser:
     sw = sub.add_parser(
         "sweep",
         help="run many configurations × seeds on worker processes and print the results table",
-        description="Sweep hyperparameters with Optuna. Example: sweep --preset letters-course --optim sgd "
-        "--grid momentum=0.88,0.9,0.92,0.95,0.98 --seeds 0,1,2 --workers 2 --format markdown",
+        description="Sweep hyperparameters with Optuna. The letters course's Table 1 (momentum with sgd): "
+        "sweep --data DIR --preset letters --optim sgd --lr 0.01 --weight-decay 0 "
+        "--grid momentum=0.88,0.9,0.92,0.95,0.98 --seeds 0,1,2 --workers 2 --format markdown. "
+        "The MNIST course's experiments: sweep --data MNIST --preset mnist-course --grid batch_size=128,256 "
+        "--seeds 0,1,2 --per-epoch",
     )
     sw.add_argument("--data", default="builtin", help="dataset folder (default: the built-in letters)")
     sw.add_argument("--preset", choices=list(PRESETS), help="the settings every trial starts from")
     for flags, dest, typ, help_ in TRAIN_OPTIONS:
         help_ = "epochs of every trial" if dest == "epochs" else help_  # a sweep has no --resume
         sw.add_argument(*flags, dest=dest, type=typ, default=None, help=f"fixed for every trial: {help_}")
+    _bias_option(sw)
     sw.add_argument("--norm-size", type=int, default=32, help="input side for image folders (default 32)")
     sw.add_argument(
         "--grid",
@@ -162,6 +189,11 @@ def build_parser() -> argparse.ArgumentParser:
     sw.add_argument("--storage", help="Optuna storage URL (default: sweeps.db beside the run store)")
     sw.add_argument("--study", help="the study's name (default: sweep-DATE-TIME)")
     sw.add_argument("--quiet", action="store_true", help="no per-trial lines")
+    sw.add_argument(
+        "--per-epoch",
+        action="store_true",
+        help="also print each row's accuracy after every epoch (mean ± std over seeds), as the MNIST course reports",
+    )
     _store_options(sw)
     sww = sub.add_parser("sweep-worker", help="join a study in shared storage and run its trials until it is done")
     sww.add_argument("--storage", required=True, help="the study's storage URL (postgresql+psycopg://…)")
@@ -204,9 +236,22 @@ def _open_store(a):
         return None
 
 
+def _bias_option(p) -> None:
+    p.add_argument(
+        "--no-bias",
+        dest="bias",
+        action="store_const",
+        const=False,
+        default=None,
+        help="a bias-free MLP (the MNIST course's network); checkpoints say so",
+    )
+
+
 def _overrides(a) -> dict:
     """The training options given on the command line (and only those)."""
     given = {dest: getattr(a, dest) for _, dest, _, _ in TRAIN_OPTIONS if getattr(a, dest) is not None}
+    if getattr(a, "bias", None) is not None:
+        given["bias"] = a.bias
     if "hidden" in given:
         given["hidden"] = parse_hidden_sizes(given["hidden"])
     if "functions" in given:
@@ -241,7 +286,7 @@ def _print_hyperparameters(config, given: dict, note: str = "") -> None:
 def _report(run, a, val: dict, recorder=None):
     """Consume the run, printing a line per epoch (and validation); returns the final event."""
     from engine.training.health import HealthEvent
-    from engine.training.run import EpochEvent, EvalEvent, FailedEvent, FinishedEvent, WarningEvent
+    from engine.training.run import EpochEvent, EvalEvent, FailedEvent, FinishedEvent, TestEvent, WarningEvent
 
     last = None
     said: set[str] = set()
@@ -263,6 +308,8 @@ def _report(run, a, val: dict, recorder=None):
                     f"(best {ev.best_val_acc:.4f} @ epoch {ev.best_epoch})",
                     flush=True,
                 )
+        elif isinstance(ev, TestEvent) and not a.quiet:  # no validation split: as the MNIST course reports
+            print(f"  test_loss {ev.test_loss:.4f}  test_acc {ev.test_acc:.4f}  (no validation split)", flush=True)
         elif isinstance(ev, EpochEvent) and not a.quiet:
             print(
                 f"epoch {ev.epoch}/{ev.epochs}  loss {ev.train_loss:.4f}  acc {ev.train_acc:.4f}  "
@@ -438,18 +485,21 @@ def _sweep_printer(a, sweep_ref: list):
         if a.quiet or kind != "trial" or not isinstance(payload, TrialInfo) or payload.state == "running":
             return
         t, p = payload, sweep_ref[0].progress()
+        done = t.finished_as or p.done  # this trial's own place: two finishing at once never share one
         acc = ""
         if t.val_acc is not None:
             acc = f"val {t.val_acc:.4f}" + (f" test {t.test_acc:.4f}" if t.test_acc is not None else "")
+        elif t.test_acc is not None:
+            acc = f"test {t.test_acc:.4f} (no validation split)"
         what = {"complete": acc, "pruned": f"pruned at epoch {t.epochs_done} ({acc})"}.get(t.state, t.reason)
-        eta = f", ETA {format_duration(p.eta)}" if p.eta is not None and p.done < p.total else ""
-        print(f"[{p.done}/{p.total}] {t.name}: {what} ({t.seconds:.1f} s{eta})", file=sys.stderr, flush=True)
+        eta = f", ETA {format_duration(p.eta)}" if p.eta is not None and done < p.total else ""
+        print(f"[{done}/{p.total}] {t.name}: {what} ({t.seconds:.1f} s{eta})", file=sys.stderr, flush=True)
 
     return on_event
 
 
 def _run_sweep(a, study, spec, ds) -> int:
-    from engine.runs.sweep import Sweep, format_table, results
+    from engine.runs.sweep import Sweep, format_table, per_epoch_table, results
 
     store = _open_store(a)
     ref: list = []
@@ -478,6 +528,8 @@ def _run_sweep(a, study, spec, ds) -> int:
         print(f"warning: {sweep.store_error}", file=sys.stderr)
     rows = results(study, spec)
     print(format_table(rows, spec, a.format), end="", flush=True)
+    if getattr(a, "per_epoch", False):
+        print(per_epoch_table(rows, spec), end="", flush=True)
     print(f"{len(sweep.trials)} trials in {format_duration(time.perf_counter() - t)}", file=sys.stderr)
     return 0 if any(r.val for r in rows) or not sweep.trials else 1
 
@@ -577,8 +629,8 @@ def cmd_export(a) -> int:
     out = export_onnx(model, a.onnx)
     w, h = model.norm_size
     print(
-        f"wrote {out}: input [N, 1, {h}, {w}] float32 in [-1, 1], outputs logits and probabilities "
-        f"over {len(model.classes)} classes"
+        f"wrote {out}: input pixels [N, 1, {h}, {w}] float32 in 0–255 (normalised inside), "
+        f"outputs logits and probabilities over {len(model.classes)} classes"
     )
     return 0
 
@@ -676,7 +728,7 @@ def cmd_explain(a) -> int:
     from engine.inspect.explain import apply_update, explain, format_explanation
 
     model = load_checkpoint(a.checkpoint, act=a.act)
-    x = normalize(load_image(a.image, model.norm_size)[None])[0].reshape(-1)
+    x = normalize(load_image(a.image, model.norm_size)[None], model.config)[0].reshape(-1)
     weights = model.network.weights()
     if a.label is None:  # the predicted class
         from engine.inspect.embed import layer_outputs
@@ -720,8 +772,8 @@ def cmd_embed(a) -> int:
 
     kw = {"progress": progress} if a.method == "tsne" else {}
     weights, act = model.network.weights(), model.config.act
-    pts = embed_split(weights, act, split.x[:n], a.method, a.layer, **kw)
-    pred = layer_outputs(weights, act, normalize(split.x[:n])).argmax(1)
+    pts = embed_split(weights, act, split.x[:n], a.method, a.layer, model.config, **kw)
+    pred = layer_outputs(weights, act, normalize(split.x[:n], model.config)).argmax(1)
     text = points_csv(pts, split.y[:n], pred, model.classes)
     if not a.out:
         sys.stdout.write(text)

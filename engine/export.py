@@ -2,9 +2,11 @@
 
 The ONNX graph is written node by node with ``onnx.helper`` — Flatten, then Gemm and the
 activation per layer, then Softmax — rather than traced through the hand-written autograd
-Functions, which an exporter cannot see into. Its input is the image as the network sees it:
-``[N, 1, H, W]`` float32, scaled to [-1, 1] as ``(x/255 - 0.5) / 0.5``; its outputs are the
-logits and the class probabilities. Class names and the preprocessing go in the metadata.
+Functions, which an exporter cannot see into. Its input ``pixels`` is the grayscale image as
+``[N, 1, H, W]`` float32 in 0–255 (resized to the model's size); the model's own input
+normalisation is part of the graph (Div, Sub, Div), so another tool needs to know nothing but
+the size. A bias-free model's layers are Gemm without a bias. Its outputs are the logits and the
+class probabilities. Class names and the preprocessing go in the metadata.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.checkpoint import PREPROCESSING, Model
+from engine.checkpoint import Model, preprocessing
 from engine.errors import UserError
 
 ONNX_OPSET = 17
@@ -34,16 +36,27 @@ def onnx_model(model: Model):
     w, h = model.norm_size
     weights = model.network.weights()
     n_layers = len(weights) // 2
-    inits, nodes = [], [helper.make_node("Flatten", ["input"], ["x0"], axis=1, name="flatten")]
+    c = model.config
+    inits, nodes = [], [helper.make_node("Flatten", ["pixels"], ["raw"], axis=1, name="flatten")]
+    # the model's input normalisation, op for op as engine.data.images.normalize
+    mean, std = {"minus-one-one": (0.5, 0.5), "zero-one": (0.0, 1.0)}.get(c.input_norm, (c.input_mean, c.input_std))
+    for name, value in (("scale", 255.0), ("mean", mean), ("std", std)):
+        inits.append(numpy_helper.from_array(np.array(value, np.float32), name))
+    nodes += [
+        helper.make_node("Div", ["raw", "scale"], ["unit"], name="to_unit"),
+        helper.make_node("Sub", ["unit", "mean"], ["centred"], name="centre"),
+        helper.make_node("Div", ["centred", "std"], ["x0"], name="standardise"),
+    ]
     x = "x0"
     for i in range(n_layers):
         W = np.asarray(weights[2 * i], np.float32)
-        b = np.asarray(weights[2 * i + 1], np.float32)
-        inits += [numpy_helper.from_array(W, f"net.{2 * i}.W"), numpy_helper.from_array(b, f"net.{2 * i}.b")]
+        inits.append(numpy_helper.from_array(W, f"net.{2 * i}.W"))
+        inputs = [x, f"net.{2 * i}.W"]
+        if c.bias:
+            inits.append(numpy_helper.from_array(np.asarray(weights[2 * i + 1], np.float32), f"net.{2 * i}.b"))
+            inputs.append(f"net.{2 * i}.b")
         z = "logits" if i == n_layers - 1 else f"z{i + 1}"
-        nodes.append(
-            helper.make_node("Gemm", [x, f"net.{2 * i}.W", f"net.{2 * i}.b"], [z], transB=1, name=f"linear{i}")
-        )
+        nodes.append(helper.make_node("Gemm", inputs, [z], transB=1, name=f"linear{i}"))
         if i < n_layers - 1:
             x = f"y{i + 1}"
             nodes.append(helper.make_node(ACT_OPS[model.config.act], [z], [x], name=f"{model.config.act}{i}"))
@@ -52,7 +65,7 @@ def onnx_model(model: Model):
     graph = helper.make_graph(
         nodes,
         "backprop_studio_mlp",
-        [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["N", 1, h, w])],
+        [helper.make_tensor_value_info("pixels", TensorProto.FLOAT, ["N", 1, h, w])],
         [
             helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["N", k]),
             helper.make_tensor_value_info("probabilities", TensorProto.FLOAT, ["N", k]),
@@ -64,14 +77,15 @@ def onnx_model(model: Model):
         opset_imports=[helper.make_opsetid("", ONNX_OPSET)],
         producer_name="Backprop Studio",
         doc_string=(
-            f"MLP {model.config.summary(w * h, k)}. Input: grayscale {w}x{h} image as [N, 1, H, W] float32 "
-            f"scaled to [-1, 1] as (x/255 - 0.5) / 0.5. Outputs: logits and softmax probabilities."
+            f"MLP {model.config.summary(w * h, k)}{'' if c.bias else ', no biases'}. Input 'pixels': grayscale "
+            f"{w}x{h} image as [N, 1, H, W] float32 in 0-255; the graph normalises it as "
+            f"{preprocessing(c, model.norm_size)['scale']}. Outputs: logits and softmax probabilities."
         ),
     )
     onnx_proto.ir_version = ONNX_IR_VERSION
     meta = {
         "class_names": json.dumps(list(model.classes)),
-        "preprocessing": json.dumps({**PREPROCESSING, "norm_size": list(model.norm_size)}),
+        "preprocessing": json.dumps({**preprocessing(c, model.norm_size), "norm_size": list(model.norm_size)}),
         "run_name": model.name,
     }
     helper.set_model_props(onnx_proto, meta)

@@ -28,7 +28,7 @@ class Prediction:
 def predict_arrays(model: Model, x_uint8: np.ndarray) -> np.ndarray:
     """Class probabilities for uint8 images ``[N, H, W]``."""
     net = model.network
-    return softmax(net.logits(net.prepare(normalize(x_uint8))))
+    return softmax(net.logits(net.prepare(normalize(x_uint8, model.config))))
 
 
 def classify_files(

@@ -68,13 +68,46 @@ def load_image(path: str | os.PathLike, norm_size: tuple[int, int]) -> np.ndarra
     return np.asarray(gray, dtype=np.uint8)
 
 
-def normalize(x: np.ndarray) -> np.ndarray:
-    """uint8 images [N, H, W] → float32 [N, H·W] in [-1, 1]: ``(x/255 - 0.5) / 0.5``."""
+def normalize(x: np.ndarray, config=None) -> np.ndarray:
+    """uint8 images [N, H, W] → float32 [N, H·W], as the model's ``config`` says (its
+    ``input_norm``, ``input_mean``, ``input_std``; ``None``: the letters course's):
+
+    - ``minus-one-one``: ``(x/255 − 0.5) / 0.5``, in [−1, 1] (ToTensor + Normalize(0.5, 0.5));
+    - ``zero-one``: ``x/255``;
+    - ``standardize``: ``(x/255 − mean) / std`` (ToTensor + Normalize(mean, std); MNIST's
+      0.1307 and 0.3081).
+
+    Each is computed op for op as torchvision does, so inputs match the courses' to the bit."""
+    norm = getattr(config, "input_norm", "minus-one-one")
+    if norm == "standardize":
+        mean, std = float(config.input_mean), float(config.input_std)
+        if not std > 0:
+            raise ValueError("standardised inputs need the training split's std (see input_stats)")
+    elif norm == "zero-one":
+        mean, std = 0.0, 1.0
+    else:
+        mean, std = 0.5, 0.5
     x = x.reshape(len(x), -1).astype(np.float32)
-    x /= np.float32(255.0)  # the course's ToTensor + Normalize(0.5, 0.5), op for op
-    x -= np.float32(0.5)
-    x /= np.float32(0.5)
+    x /= np.float32(255.0)
+    if norm != "zero-one":
+        x -= np.float32(mean)
+        x /= np.float32(std)
     return x
+
+
+def input_stats(x: np.ndarray) -> tuple[float, float]:
+    """The mean and std of uint8 images on the x/255 scale (what ``standardize`` needs), in
+    float64 over every pixel."""
+    flat = x.reshape(-1)
+    total = n = 0.0
+    sq = 0.0
+    for start in range(0, len(flat), 1 << 24):  # bounded memory for large sets
+        chunk = flat[start : start + (1 << 24)].astype(np.float64) / 255.0
+        total += chunk.sum()
+        sq += (chunk * chunk).sum()
+        n += len(chunk)
+    mean = total / max(n, 1)
+    return float(mean), float(np.sqrt(max(sq / max(n, 1) - mean * mean, 0.0)))
 
 
 def is_image_file(path: str) -> bool:

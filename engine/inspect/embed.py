@@ -110,16 +110,18 @@ def silhouette(points: np.ndarray, labels: np.ndarray) -> float:
 
 
 def embed_split(
-    weights, act: str, x_uint8: np.ndarray, method: str = "pca", layer: int | None = None, **kw
+    weights, act: str, x_uint8: np.ndarray, method: str = "pca", layer: int | None = None, config=None, **kw
 ) -> np.ndarray:
-    feats = layer_outputs(weights, act, normalize(x_uint8), layer)
+    """2-D points of ``x_uint8``'s logits or hidden ``layer``; ``config``: the model's (its input
+    normalisation)."""
+    feats = layer_outputs(weights, act, normalize(x_uint8, config), layer)
     return pca(feats) if method == "pca" else tsne(feats, **kw)
 
 
-def top_images(weights, act: str, x_uint8: np.ndarray, layer: int = 1, k: int = 9) -> np.ndarray:
+def top_images(weights, act: str, x_uint8: np.ndarray, layer: int = 1, k: int = 9, config=None) -> np.ndarray:
     """For each unit of hidden ``layer``, the indices of the ``k`` images activating it most
-    ([units, k], strongest first)."""
-    acts = layer_outputs(weights, act, normalize(x_uint8), layer)
+    ([units, k], strongest first); ``config``: the model's (its input normalisation)."""
+    acts = layer_outputs(weights, act, normalize(x_uint8, config), layer)
     k = min(k, len(acts))
     idx = np.argpartition(-acts, k - 1, axis=0)[:k].T
     order = np.take_along_axis(-acts.T, idx, 1).argsort(1)

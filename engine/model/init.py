@@ -5,18 +5,27 @@ from __future__ import annotations
 import numpy as np
 
 
-def initial_weights(sizes: list[int], act: str, seed: int, init: str = "he") -> list[np.ndarray]:
+def initial_weights(sizes: list[int], act: str, seed: int, init: str = "he", bias: bool = True) -> list[np.ndarray]:
     """``[W0, b0, W1, ...]`` for layer sizes ``sizes``.
 
     ``he``: He-normal (std √(2/fan_in)) for layers feeding relu, Xavier-normal
     (√(2/(fan_in+fan_out))) otherwise, zero biases. ``xavier``: Xavier-normal everywhere,
     zero biases. ``normal``: weights N(0, 1) as the letters course's ``torch.randn``, zero biases.
+    ``uniform``: weights and biases U(−1/√fan_in, 1/√fan_in), PyTorch's ``nn.Linear`` default
+    (its kaiming_uniform with a = √5 has exactly that bound). ``bias=False``: biases are zero
+    and stay zero (a bias-free MLP).
     """
     rng = np.random.default_rng(seed)
     out = []
     for i in range(len(sizes) - 1):
         fan_in, fan_out = sizes[i], sizes[i + 1]
         last = i == len(sizes) - 2
+        if init == "uniform":
+            bound = 1.0 / np.sqrt(fan_in)
+            out.append(rng.uniform(-bound, bound, (fan_out, fan_in)).astype(np.float32))
+            b = rng.uniform(-bound, bound, fan_out).astype(np.float32)
+            out.append(b if bias else np.zeros(fan_out, np.float32))
+            continue
         if init == "normal":
             std = 1.0
         elif init == "he" and act == "relu" and not last:

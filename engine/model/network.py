@@ -52,7 +52,7 @@ class Network(ABC):
         self.sizes = [in_features, *config.hidden, n_classes]
         check_parameter_budget(in_features, list(config.hidden), n_classes)
         if weights is None:
-            weights = initial_weights(self.sizes, config.act, config.seed, config.init)
+            weights = initial_weights(self.sizes, config.act, config.seed, config.init, config.bias)
         self._build(weights)
 
     @abstractmethod
@@ -134,10 +134,13 @@ class NumpyNetwork(Network):
         self._opt = NumpyOptimizer(c.optim, self._np.flat, self._np.flat_grad, c.lr, c.momentum, c.weight_decay)
 
     def configure_threads(self):
-        set_blas_threads(1 if self.config.batch_size < 64 else None)
+        set_blas_threads(self.config.threads)  # part of the run's settings: the same numbers on any machine
 
     def train_step(self, x, y):
         loss, logits = self._np.loss_and_grads(x, y, self.config.loss_reduction)
+        if not self.config.bias:  # a bias-free MLP: the (zero) biases never move
+            for g in self._np.grads[1::2]:
+                g[...] = 0
         if self.config.loss_reduction == "sum":
             loss /= len(y)
         correct = int((logits.argmax(1) == y).sum())

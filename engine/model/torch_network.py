@@ -13,8 +13,6 @@ from engine.config import TrainConfig
 from engine.model.functions import TorchMLP, mlp_loss_and_grads
 from engine.model.network import Network
 
-_DEFAULT_THREADS = torch.get_num_threads()
-
 
 class TorchNetwork(Network):
     engine = "torch"
@@ -43,10 +41,11 @@ class TorchNetwork(Network):
         return x.index_select(0, t), y.index_select(0, t)
 
     def configure_threads(self):
-        """Small batches run faster on one CPU thread (and much faster off the main thread,
-        where a second OpenMP team costs a hand-off per op); large ones use the default."""
+        """The run's own thread count (default 1: small batches also run faster on one thread,
+        a second OpenMP team costing a hand-off per op); part of its settings, so the numbers
+        do not depend on the machine's core count."""
         if self.device.type == "cpu":
-            torch.set_num_threads(1 if self.config.batch_size < 256 else _DEFAULT_THREADS)
+            torch.set_num_threads(self.config.threads)
 
     def train_step(self, x, y):
         c = self.config
@@ -58,8 +57,15 @@ class TorchNetwork(Network):
             return loss, 0
         for p, g in zip(self._params, grads):
             p.grad = g
+        self._freeze_biases()
         self._opt.step()
         return loss, int((logits.argmax(1) == y).sum())
+
+    def _freeze_biases(self) -> None:
+        """A bias-free MLP: the (zero) biases get no gradient, so no optimizer moves them."""
+        if not self.config.bias:
+            for p in self._params[1::2]:
+                p.grad = None
 
     def _logits_batch(self, xb):
         with torch.no_grad():
@@ -207,6 +213,7 @@ class UserNetwork(TorchNetwork):
                 who = f"layer {i // 2 + 1} {'W' if i % 2 == 0 else 'b'}"
                 _set_grad(p, torch.from_numpy(np.ascontiguousarray(g, np.float32)), None, who)
             logits = torch.from_numpy(np.asarray(logits_np))
+        self._freeze_biases()
         self._opt.step()
         return loss, int((logits.argmax(1) == y).sum())
 

@@ -27,7 +27,7 @@ import numpy as np
 
 from engine.config import TrainConfig, parse_hidden_sizes, preset_config
 from engine.errors import UserError
-from engine.training.run import EvalEvent, FailedEvent, FinishedEvent
+from engine.training.run import EvalEvent, FailedEvent, FinishedEvent, TestEvent
 
 SEARCHES = ("grid", "random", "tpe")
 PRUNERS = ("none", "median", "halving")
@@ -352,6 +352,8 @@ class TrialInfo:
     epochs_done: int = 0
     seconds: float = 0.0
     reason: str = ""
+    curve: list[float] = dataclasses.field(default_factory=list)  # accuracy after each evaluated epoch
+    finished_as: int = 0  # 1 for the first trial to finish, 2 for the next… (the progress counter)
 
 
 @dataclass
@@ -382,6 +384,10 @@ class Sweep:
         self.store_error = ""
         self._t0 = 0.0
         self._durations: list[float] = []
+        self._finished = 0
+        # Without a validation split (the MNIST course trains on all its data) a trial is scored
+        # by its test accuracy after its last epoch, as the course reports it.
+        self.scored_on = "val" if len(dataset.val) else "test"
 
     @property
     def name(self) -> str:
@@ -505,7 +511,11 @@ class Sweep:
             if recorder:
                 recorder.on_event(ev)
             self.on_event("event", (trial.number, ev))
+            if isinstance(ev, TestEvent):
+                info.curve.append(ev.test_acc)
+                info.test_acc, info.epochs_done = ev.test_acc, ev.epoch
             if isinstance(ev, EvalEvent):
+                info.curve.append(ev.val_acc)
                 info.val_acc, info.epochs_done = ev.val_acc, ev.epoch
                 if pruning:  # a report is a database write: only when a pruner reads it (the store has the curve)
                     with self._lock:
@@ -537,15 +547,18 @@ class Sweep:
         elif isinstance(last, FinishedEvent) and last.stopped:
             info.state, info.reason = "cancelled", "cancelled"
             state = TrialState.FAIL
-        elif isinstance(last, FinishedEvent) and info.val_acc is not None:
+        elif (
+            isinstance(last, FinishedEvent) and (info.val_acc if self.scored_on == "val" else last.test_acc) is not None
+        ):
             info.state = "complete"
             info.test_acc = last.test_acc
             info.epochs_done = last.epochs_completed
             state = TrialState.COMPLETE
         else:
             info.state = "failed"
-            info.reason = last.reason if isinstance(last, FailedEvent) else "no validation accuracy"
+            info.reason = last.reason if isinstance(last, FailedEvent) else "no validation or test accuracy"
             state = TrialState.FAIL
+        score = info.val_acc if self.scored_on == "val" else info.test_acc
         with self._lock:
             trial.set_user_attr("state", info.state)
             trial.set_user_attr("epochs_done", info.epochs_done)
@@ -555,8 +568,12 @@ class Sweep:
                 trial.set_user_attr("val_acc", info.val_acc)
             if info.reason:
                 trial.set_user_attr("reason", info.reason)
-            self.study.tell(trial, info.val_acc if state == TrialState.COMPLETE else None, state=state)
+            trial.set_user_attr("scored_on", self.scored_on)
+            trial.set_user_attr("curve", [round(v, 6) for v in info.curve])
+            self.study.tell(trial, score if state == TrialState.COMPLETE else None, state=state)
             self._durations.append(info.seconds)
+            self._finished += 1
+            info.finished_as = self._finished
         self.on_event("trial", info)
         self.on_event("progress", self.progress())
 
@@ -589,12 +606,19 @@ def check_fingerprint(spec: SweepSpec, dataset) -> None:
 # == the results table ==========================================================================
 @dataclass
 class Row:
+    """One configuration over its seeds. ``val``: the score of each seed (validation accuracy at
+    the last epoch, or, without a validation split, test accuracy at the last epoch: see
+    ``scored_on``); ``curves``: each seed's accuracy after every evaluated epoch."""
+
     params: dict
     val: list[float]
     test: list[float]
     pruned: int = 0
     failed: int = 0
     best: bool = False
+    epochs: list[int] = dataclasses.field(default_factory=list)
+    curves: list[list[float]] = dataclasses.field(default_factory=list)
+    scored_on: str = "val"
 
 
 def results(study, spec: SweepSpec) -> list[Row]:
@@ -608,6 +632,11 @@ def results(study, spec: SweepSpec) -> list[Row]:
         state = t.user_attrs.get("state")
         if state == "complete" and t.value is not None:
             row.val.append(float(t.value))
+            row.scored_on = t.user_attrs.get("scored_on", "val")
+            row.epochs.append(int(t.user_attrs.get("epochs_done") or 0))
+            curve = t.user_attrs.get("curve")
+            if isinstance(curve, list):
+                row.curves.append([float(v) for v in curve])
             if "test_acc" in t.user_attrs:
                 row.test.append(float(t.user_attrs["test_acc"]))
         elif state == "pruned":
@@ -629,10 +658,37 @@ def mean_std(xs: list[float], pct: bool = True) -> str:
     return f"{scale * m:.1f} ± {scale * s:.1f}" if len(xs) > 1 else f"{scale * m:.1f}"
 
 
+def score_heading(rows: list[Row], spec: SweepSpec) -> str:
+    """What the score column holds, in words: at which epoch (the rows' own, when epochs were
+    swept), and validation or — without a validation split — test accuracy."""
+    epochs = {e for r in rows for e in r.epochs}
+    when = f"epoch-{epochs.pop()}" if len(epochs) == 1 else ("last-epoch" if epochs else f"epoch-{spec.epochs()}")
+    if any(r.scored_on == "test" for r in rows if r.val):
+        return f"{when} test accuracy (%, no validation split)"
+    return f"{when} validation accuracy (%)"
+
+
+def per_epoch_table(rows: list[Row], spec: SweepSpec) -> str:
+    """Each row's accuracy after every epoch, mean ± std over its seeds, in the MNIST course's
+    own format (``[0] Accuracy: 0.9485``, epochs counted from 0)."""
+    names = [p.name for p in spec.params]
+    out = []
+    for r in rows:
+        label = ", ".join(f"{n} {r.params.get(n)}" for n in names) or "base settings"
+        what = "test" if r.scored_on == "test" else "validation"
+        out.append(f"{label} ({what} accuracy, {len(r.curves)} seed(s)):")
+        longest = max((len(c) for c in r.curves), default=0)
+        for e in range(longest):
+            vals = [c[e] for c in r.curves if len(c) > e]
+            spread = f" ± {np.std(vals, ddof=1):.4f}" if len(vals) > 1 else ""
+            out.append(f"[{e}] Accuracy: {np.mean(vals):.4f}{spread}")
+    return "\n".join(out) + "\n"
+
+
 def format_table(rows: list[Row], spec: SweepSpec, fmt: str = "markdown") -> str:
     """The courses' table: swept values, epoch-N validation accuracy, test accuracy (%, mean ± std)."""
     names = [p.name for p in spec.params]
-    val_h, test_h = f"epoch-{spec.epochs()} validation accuracy (%)", "test accuracy (%)"
+    val_h, test_h = score_heading(rows, spec), "test accuracy (%)"
     if fmt == "csv":
         import csv
         import io
@@ -655,14 +711,18 @@ def format_table(rows: list[Row], spec: SweepSpec, fmt: str = "markdown") -> str
             extra.append(f"{r.failed} failed")
         return f"{len(r.val)}" + (f" ({', '.join(extra)})" if extra else "")
 
-    body = [[*(str(r.params.get(n, "")) for n in names), mean_std(r.val), mean_std(r.test), note(r)] for r in rows]
-    head = [*names, val_h, test_h, "runs"]
+    on_test = any(r.scored_on == "test" for r in rows if r.val)  # the score is the test accuracy: said once
+    body = [
+        [*(str(r.params.get(n, "")) for n in names), mean_std(r.val), *([] if on_test else [mean_std(r.test)]), note(r)]
+        for r in rows
+    ]
+    head = [*names, val_h, *([] if on_test else [test_h]), "runs"]
     if fmt == "latex":
 
         def esc(s: str) -> str:
             return s.replace("\\", r"\textbackslash{}").replace("_", r"\_").replace("%", r"\%").replace("&", r"\&")
 
-        lines = [r"\begin{tabular}{" + "l" * len(names) + "rrr}", r"\hline"]
+        lines = [r"\begin{tabular}{" + "l" * len(names) + "r" * (len(head) - len(names)) + "}", r"\hline"]
         lines.append(" & ".join(esc(h) for h in head) + r" \\")
         lines.append(r"\hline")
         for r, cells in zip(rows, body):

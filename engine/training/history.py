@@ -57,6 +57,8 @@ class History:
     step_loss: list[float] = field(default_factory=list)
     test_loss: float | None = None
     test_acc: float | None = None
+    test_epoch: list[int] = field(default_factory=list)  # without a validation split: test after each epoch
+    test_epoch_acc: list[float] = field(default_factory=list)
     position: Position | None = None
     health: list = field(default_factory=list)  # layer-health records (engine.training.health), thinned
 
@@ -73,12 +75,12 @@ class History:
             return h
         if not isinstance(d, dict):
             raise ValueError("history is not a dictionary")
-        for k in ("epoch", "val_epoch"):
+        for k in ("epoch", "val_epoch", "test_epoch"):
             v = d.get(k, [])
             if not isinstance(v, (list, tuple)) or not all(isinstance(i, int) and i >= 1 for i in v):
                 raise ValueError(f"history {k!r} is not a list of epoch numbers")
             setattr(h, k, list(v))
-        for k in ("train_loss", "train_acc", "val_loss", "val_acc", "step_loss"):
+        for k in ("train_loss", "train_acc", "val_loss", "val_acc", "step_loss", "test_epoch_acc"):
             v = d.get(k, [])
             if hasattr(v, "tolist"):
                 v = v.tolist()
@@ -89,6 +91,8 @@ class History:
             raise ValueError("history lists 'epoch', 'train_loss', 'train_acc' differ in length")
         if not len(h.val_epoch) == len(h.val_loss) == len(h.val_acc):
             raise ValueError("history lists 'val_epoch', 'val_loss', 'val_acc' differ in length")
+        if len(h.test_epoch) != len(h.test_epoch_acc):
+            raise ValueError("history lists 'test_epoch', 'test_epoch_acc' differ in length")
         for k in ("test_loss", "test_acc"):
             v = d.get(k)
             if v is not None and not isinstance(v, (int, float)):

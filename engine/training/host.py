@@ -32,7 +32,7 @@ from engine.data.dataset import Dataset, Split
 from engine.model.network import Network, build_network
 from engine.training.history import History
 from engine.training.processes import MemoryWatch, limit_memory, limit_memory_enforced, signal_words, was_killed
-from engine.training.run import EvalEvent, FailedEvent, FinishedEvent, StepEvent, TrainingRun
+from engine.training.run import EvalEvent, FailedEvent, FinishedEvent, StepEvent, TrainingRun, resolve_inputs
 
 BATCH_SECONDS = 0.05  # the worker sends what it has at least this often
 FIRST_LAYER_SECONDS = 0.5  # first-layer snapshots for the Weights view
@@ -142,15 +142,17 @@ def _run_job(job: Job, events, stop, resume) -> None:  # pragma: no cover - runs
     shm = None
     try:
         limit_memory(job.memory_limit)
+        config = TrainConfig.from_dict(job.config).validate()
         if job.threads:
             import torch
 
             from engine.model.blas import cap_blas_threads
 
-            torch.set_num_threads(job.threads)
-            cap_blas_threads(job.threads)  # NumPy's BLAS too: the worker keeps to its cores
+            # the worker keeps to its cores, torch's and NumPy's BLAS alike, but never below the
+            # run's own thread count: that is part of its settings (its numbers depend on it)
+            torch.set_num_threads(max(job.threads, config.threads))
+            cap_blas_threads(max(job.threads, config.threads))
         shm, ds = attach_dataset(job.data)
-        config = TrainConfig.from_dict(job.config).validate()
         net = build_network(config, ds.in_features, len(ds.classes), weights=job.weights)
         if job.optimizer_state is not None:
             net.load_optimizer_state(job.optimizer_state)
@@ -307,7 +309,7 @@ class RunHost:
         test_hook: str = "",
     ) -> HostedRun:
         """Start training in a worker; a new network from ``config`` unless one is given to continue."""
-        config = config.validate()
+        config = resolve_inputs(config.validate(), dataset)
         network = network or build_network(config, dataset.in_features, len(dataset.classes))
         history = history if history is not None else History()
         shm, spec = share_dataset(dataset)

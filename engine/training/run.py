@@ -9,6 +9,7 @@ the tests all consume this same stream.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import threading
 import time
@@ -18,7 +19,7 @@ import numpy as np
 
 from engine.config import TrainConfig
 from engine.data.dataset import Dataset
-from engine.data.images import normalize
+from engine.data.images import input_stats, normalize
 from engine.model.maths import cross_entropy
 from engine.model.network import Network, build_network
 from engine.training.health import PROBE, HealthEvent, HealthMonitor
@@ -73,6 +74,18 @@ class EvalEvent:
 
 
 @dataclass(frozen=True)
+class TestEvent:
+    """The test split evaluated after an epoch, when the data has no validation split (the MNIST
+    course trains on all 60,000 images and reports test accuracy after every epoch)."""
+
+    __test__ = False  # not a pytest test class
+
+    epoch: int
+    test_loss: float
+    test_acc: float
+
+
+@dataclass(frozen=True)
 class WarningEvent:
     """Something the user should know while the run goes on (e.g. it is not learning)."""
 
@@ -110,7 +123,7 @@ class FailedEvent:
     reason: str
 
 
-Event = StepEvent | EpochEvent | EvalEvent | WarningEvent | HealthEvent | FinishedEvent | FailedEvent
+Event = StepEvent | EpochEvent | EvalEvent | TestEvent | WarningEvent | HealthEvent | FinishedEvent | FailedEvent
 
 
 def epoch_order(seed: int, epoch: int, n: int) -> np.ndarray:
@@ -139,6 +152,16 @@ NOT_LEARNING = (
 )
 
 
+def resolve_inputs(config: TrainConfig, dataset: Dataset) -> TrainConfig:
+    """``config`` with its input standardisation measured on the training split when it asks
+    for the data's own (``standardize`` with std 0); stored with the run, so the model applies
+    the same numbers to every image it sees later."""
+    if config.input_norm != "standardize" or config.input_std > 0:
+        return config
+    mean, std = input_stats(dataset.train.x)
+    return dataclasses.replace(config, input_mean=round(mean, 6), input_std=round(max(std, 1e-6), 6))
+
+
 class TrainingRun:
     """Train ``network`` (new, or resumed from a checkpoint) on ``dataset`` under ``config``."""
 
@@ -150,7 +173,7 @@ class TrainingRun:
         history: History | None = None,
         health: bool = True,
     ):
-        self.config = config.validate()
+        self.config = resolve_inputs(config.validate(), dataset)
         self.dataset = dataset
         self.network = network or build_network(self.config, dataset.in_features, len(dataset.classes))
         self.history = history or History()
@@ -185,10 +208,12 @@ class TrainingRun:
         """
         c, net, ds, hist = self.config, self.network, self.dataset, self.history
         net.configure_threads()
-        x_train = net.prepare(normalize(ds.train.x))
+        x_train = net.prepare(normalize(ds.train.x, c))
         y_train_np = ds.train.y
         y_train = net.prepare_labels(y_train_np)
-        x_val = net.prepare(normalize(ds.val.x)) if len(ds.val) else None
+        x_val = net.prepare(normalize(ds.val.x, c)) if len(ds.val) else None
+        # no validation split: the test split is reported after each epoch instead, as the MNIST course does
+        x_each = net.prepare(normalize(ds.test.x, c)) if x_val is None and len(ds.test) else None
         n, bs = len(y_train_np), c.batch_size
         steps = max(1, -(-n // bs))
         pos = hist.position
@@ -204,7 +229,7 @@ class TrainingRun:
         if self.health and n:
             probe = slice(0, min(PROBE, n))
             # at least one collection an epoch, however slow collecting is on a busy machine
-            monitor = HealthMonitor(c.act, normalize(ds.train.x[probe]), y_train_np[probe], at_most=steps)
+            monitor = HealthMonitor(c.act, normalize(ds.train.x[probe], c), y_train_np[probe], at_most=steps)
             monitor.next_step = global_step + 1
         steps_run, t_run = 0, time.perf_counter()
         for epoch in range(start_epoch, c.epochs + 1):
@@ -285,11 +310,16 @@ class TrainingRun:
                     best = (epoch, val_acc)
                     self.best_weights = good_weights
                 yield EvalEvent(epoch, val_loss, val_acc, best[0], best[1])
+            if x_each is not None and (epoch % c.val_interval == 0 or epoch == c.epochs):
+                each_loss, each_acc, _ = evaluate(net, x_each, ds.test.y)
+                hist.test_epoch.append(epoch)
+                hist.test_epoch_acc.append(each_acc)
+                yield TestEvent(epoch, each_loss, each_acc)
             if self._stop.is_set():
                 break
         test_loss = test_acc = best_test_acc = None
         if len(ds.test):
-            x_test = net.prepare(normalize(ds.test.x))
+            x_test = net.prepare(normalize(ds.test.x, c))
             test_loss, test_acc, _ = evaluate(net, x_test, ds.test.y)
             hist.test_loss, hist.test_acc = test_loss, test_acc
             at_best = best is not None and best[0] == epoch and step == steps

@@ -7,6 +7,7 @@ import sys
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDoubleSpinBox,
     QFormLayout,
@@ -25,6 +26,7 @@ from engine.config import (
     ACTIVATIONS,
     ENGINES,
     INITS,
+    INPUT_NORMS,
     LOSS_REDUCTIONS,
     MOMENTUM_OPTIMIZERS,
     OPTIMIZERS,
@@ -164,9 +166,22 @@ class HyperparameterPanel(QWidget):
         self.init = QComboBox()
         self.init.addItems(INITS)
         self.init.setToolTip(
-            "he: He-normal into relu, Xavier elsewhere · xavier · normal: N(0, 1) as the letters course's torch.randn"
+            "he: He-normal into relu, Xavier elsewhere · xavier · normal: N(0, 1) as the letters course's "
+            "torch.randn · uniform: U(±1/√fan_in), nn.Linear's default (the MNIST course's)"
         )
         form.addRow("Initialisation", self.init)
+        self.input_norm = QComboBox()
+        self.input_norm.addItems(INPUT_NORMS)
+        self.input_norm.setToolTip(
+            "How pixels become inputs · minus-one-one: (x/255 − 0.5)/0.5, the letters course's · zero-one: x/255 · "
+            "standardize: (x/255 − mean)/std, the MNIST course's (0.1307, 0.3081), or the training split's own"
+        )
+        form.addRow("Input scaling", self.input_norm)
+        self.bias = QCheckBox("biases")
+        self.bias.setToolTip("Unchecked: a bias-free MLP (the MNIST course's network)")
+        form.addRow("Layers have", self.bias)
+        self._input_stats = (0.0, 0.0)  # a preset's or a checkpoint's mean and std (0: measured)
+        self._threads = 1
         self.loss_reduction = QComboBox()
         self.loss_reduction.addItems(LOSS_REDUCTIONS)
         self.loss_reduction.setToolTip(
@@ -203,8 +218,9 @@ class HyperparameterPanel(QWidget):
         outer.addWidget(self.error_label)
         outer.addStretch()
 
-        for w in (self.act, self.optim, self.engine, self.device, self.init, self.loss_reduction):
+        for w in (self.act, self.optim, self.engine, self.device, self.init, self.loss_reduction, self.input_norm):
             w.currentIndexChanged.connect(self._on_edit)
+        self.bias.toggled.connect(self._on_edit)
         self.val_split.valueChanged.connect(self._on_edit)
         for w in (self.lr, self.momentum, self.weight_decay):
             w.textChanged.connect(self._on_edit)
@@ -277,6 +293,10 @@ class HyperparameterPanel(QWidget):
         self.seed.setValue(c.seed)
         self.init.setCurrentText(c.init)
         self.loss_reduction.setCurrentText(c.loss_reduction)
+        self.input_norm.setCurrentText(c.input_norm)
+        self._input_stats = (c.input_mean, c.input_std)
+        self.bias.setChecked(c.bias)
+        self._threads = c.threads
         self.val_split.setValue(c.val_split)
         self.split_seed.setValue(c.split_seed)
         if c.preset in PRESETS:
@@ -323,6 +343,11 @@ class HyperparameterPanel(QWidget):
             device=self.device.currentText(),
             init=self.init.currentText(),
             loss_reduction=self.loss_reduction.currentText(),
+            input_norm=self.input_norm.currentText(),
+            input_mean=self._input_stats[0],
+            input_std=self._input_stats[1],
+            bias=self.bias.isChecked(),
+            threads=self._threads,
             val_split=round(self.val_split.value(), 4),
             split_seed=self.split_seed.value(),
             preset=self.preset.currentText(),

@@ -445,7 +445,7 @@ class ExplainPanel(QWidget):
         if named:
             label, how = named[0], "from its folder's name"
         else:
-            xn = normalize(x[None])[0].reshape(1, -1)
+            xn = normalize(x[None], model.config)[0].reshape(1, -1)
             label = int(layer_outputs(model.network.weights(), model.config.act, xn)[0].argmax())
             how = "the predicted class: its folder names no class"
         if not self.explain_image(x, label):
@@ -460,7 +460,7 @@ class ExplainPanel(QWidget):
         model = self.session.model
         if model is None:
             return False
-        self._x = normalize(np.asarray(x_uint8)[None])[0].reshape(-1)
+        self._x = normalize(np.asarray(x_uint8)[None], model.config)[0].reshape(-1)
         self._label = label
         self._weights = model.network.weights()
         self.explanation = explain(self._weights, model.config.act, self._x, label)
@@ -715,9 +715,9 @@ class EmbeddingPanel(QWidget):
         self.labels = y
         w_, h_ = model.norm_size
         self._x = x.reshape(n, h_, w_)
-        self.predicted = layer_outputs(weights, act, normalize(x)).argmax(1)
+        self.predicted = layer_outputs(weights, act, normalize(x, model.config)).argmax(1)
         if self.method.currentText() == "PCA":
-            self._show(embed_split(weights, act, x, "pca", layer))
+            self._show(embed_split(weights, act, x, "pca", layer, model.config))
             return True
         self._cancelled = False
         self.go.setEnabled(False)
@@ -734,7 +734,7 @@ class EmbeddingPanel(QWidget):
 
         def work():
             cancelled = lambda: self._cancelled or self.tasks.is_cancelled()  # noqa: E731
-            return embed_split(weights, act, x, "tsne", layer, progress=progress, cancelled=cancelled)
+            return embed_split(weights, act, x, "tsne", layer, model.config, progress=progress, cancelled=cancelled)
 
         self.tasks.run(
             work,
@@ -911,7 +911,7 @@ class UnitsPanel(QWidget):
         else:
             self.weight_img.setImage(W[u][None, :], levels=(-np.abs(W[u]).max(), np.abs(W[u]).max()))
         if L not in self._cache:
-            self._cache[L] = top_images(weights, m.config.act, ds.train.x[:5000], L, 9)
+            self._cache[L] = top_images(weights, m.config.act, ds.train.x[:5000], L, 9, m.config)
         idx = self._cache[L][u]
         imgs = ds.train.x[idx].reshape(len(idx), h, w).astype(np.float32)
         self.top_img.setImage(mosaic(imgs, 3, pad=1, fill=255.0), levels=(0, 255))

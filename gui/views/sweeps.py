@@ -259,14 +259,22 @@ class SweepPanel(QWidget):
     def _refresh_table(self) -> None:
         if self.study is None:
             return
+        from engine.runs.sweep import score_heading
+
         rows = self.sweep.results()
         names = [p.name for p in self.spec.params]
-        heads = [*names, f"epoch-{self.spec.epochs()} val acc (%)", "test acc (%)", "runs"]
+        on_test = any(r.scored_on == "test" for r in rows if r.val)
+        heads = [*names, score_heading(rows, self.spec), *([] if on_test else ["test acc (%)"]), "runs"]
         self.table.setColumnCount(len(heads))
         self.table.setHorizontalHeaderLabels(heads)
         self.table.setRowCount(len(rows))
         for i, r in enumerate(rows):
-            cells = [*(str(r.params.get(n, "")) for n in names), mean_std(r.val), mean_std(r.test), str(len(r.val))]
+            cells = [
+                *(str(r.params.get(n, "")) for n in names),
+                mean_std(r.val),
+                *([] if on_test else [mean_std(r.test)]),
+                str(len(r.val)),
+            ]
             if r.pruned:
                 cells[-1] += f" ({r.pruned} pruned)"
             for j, text in enumerate(cells):

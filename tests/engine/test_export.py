@@ -32,8 +32,8 @@ def test_onnx_gives_the_same_probabilities(tmp_path, act):
     path = export_onnx(model, tmp_path / "m.onnx")
     x = np.random.default_rng(1).integers(0, 256, (9, 5, 6), dtype=np.uint8)  # [N, H, W], W=6, H=5
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    inp = normalize(x).reshape(9, 1, 5, 6)
-    logits, probs = session.run(None, {"input": inp})
+    inp = x.astype(np.float32).reshape(9, 1, 5, 6)  # raw pixels: the graph normalises them
+    logits, probs = session.run(None, {"pixels": inp})
     np.testing.assert_allclose(probs, predict_arrays(model, x), rtol=1e-4, atol=1e-6)
     np.testing.assert_allclose(logits, model.network.logits(model.network.prepare(normalize(x))), atol=1e-4)
     meta = session.get_modelmeta().custom_metadata_map
@@ -50,14 +50,14 @@ def test_export_cli_on_the_course_checkpoint(tmp_path):
     out = tmp_path / "course.onnx"
     r = run_cli("export", "--checkpoint", str(ckpt), "--onnx", str(out))
     assert r.returncode == 0, r.stderr
-    assert "input [N, 1, 32, 32]" in r.stdout and "26 classes" in r.stdout
+    assert "input pixels [N, 1, 32, 32]" in r.stdout and "26 classes" in r.stdout
     model = load_checkpoint(ckpt)
     letters = ROOT.parent / "shared" / "datasets" / "character_classification" / "new_images"
     from engine.data.images import load_image
 
     imgs = np.stack([load_image(p, (32, 32)) for p in sorted(letters.glob("*.png"))])
     session = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
-    _, probs = session.run(None, {"input": normalize(imgs).reshape(len(imgs), 1, 32, 32)})
+    _, probs = session.run(None, {"pixels": imgs.astype(np.float32).reshape(len(imgs), 1, 32, 32)})
     assert [model.classes[i] for i in probs.argmax(1)] == [
         model.classes[i] for i in predict_arrays(model, imgs).argmax(1)
     ]

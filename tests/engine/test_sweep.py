@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import glob
 import io
 import os
@@ -368,3 +369,38 @@ def test_the_table_shows_mean_and_std_over_seeds(small_letters):
     assert float(parsed[0]["val_acc_mean"]) == pytest.approx(0.77) and float(parsed[0]["val_acc_std"]) == pytest.approx(
         0.0920, abs=1e-4
     )
+
+
+def test_a_sweep_without_a_validation_split_is_scored_on_test_as_the_mnist_course_reports(tmp_path, small_letters):
+    """The MNIST course trains on all its data: every trial was reported failed and the table was
+    empty. Now each is scored by its last epoch's test accuracy, said in the heading; the
+    per-epoch table is the course's format; two trials finishing together never share a place."""
+    from engine.data.dataset import Split
+    from engine.runs.sweep import per_epoch_table
+
+    no_val = dataclasses.replace(small_letters, val=Split(small_letters.val.x[:0], small_letters.val.y[:0]))
+    spec = spec_for(no_val, ["lr=0.001,0.01,0.05"], seeds=(0, 1), base={"val_split": 0.0, "epochs": 2})
+    study, spec = open_study(sqlite_url(tmp_path), "noval", spec)
+    sweep = Sweep(study, spec, no_val, workers=2)
+    trials = sweep.run()
+    assert all(t.state == "complete" and t.test_acc is not None for t in trials)
+    assert sorted(t.finished_as for t in trials) == list(range(1, 7))
+    rows = results(study, spec)
+    assert all(len(r.val) == 2 and r.scored_on == "test" and len(r.curves) == 2 for r in rows)
+    assert all(len(c) == 2 for r in rows for c in r.curves)  # the test accuracy after each epoch
+    for r in rows:
+        assert sorted(r.val) == pytest.approx(sorted(c[-1] for c in r.curves), abs=1e-6)  # the last epoch's
+    table = format_table(rows, spec, "markdown")
+    head = table.splitlines()[0]
+    assert "epoch-2 test accuracy (%, no validation split)" in head and head.count("test accuracy") == 1
+    lines = per_epoch_table(rows, spec).splitlines()
+    assert lines[0] == "lr 0.001 (test accuracy, 2 seed(s)):" and lines[1].startswith("[0] Accuracy: 0.")
+    assert " ± " in lines[1] and lines[2].startswith("[1] Accuracy: ")
+
+
+def test_the_heading_names_each_rows_own_epochs_when_epochs_are_swept(tmp_path, small_letters):
+    spec = spec_for(small_letters, ["epochs=1,2"])
+    study, spec = open_study(sqlite_url(tmp_path), "epochs", spec)
+    Sweep(study, spec, small_letters, workers=2).run()
+    head = format_table(results(study, spec), spec, "markdown").splitlines()[0]
+    assert "last-epoch validation accuracy" in head and "epoch-2" not in head

@@ -246,9 +246,8 @@ def test_classifying_from_another_thread_does_not_disturb_a_numpy_run(small_lett
 
 def test_presets_name_everything_and_nothing_leaks():
     for name, values in PRESETS.items():
-        assert {"optim", "lr", "momentum", "weight_decay", "batch_size", "init", "loss_reduction", "val_split"} <= set(
-            values
-        ), name
+        needed = {"optim", "lr", "momentum", "weight_decay", "batch_size", "init", "loss_reduction", "val_split"}
+        assert needed | {"input_norm", "bias"} <= set(values), name
     mnist = preset_config("mnist-fnn", optim="sgd")
     assert mnist.momentum == 0 and mnist.weight_decay == 0 and mnist.hidden == [256, 64] and mnist.val_split == 0
     course = preset_config("letters-course")
@@ -260,16 +259,21 @@ def test_cli_on_idx_data_starts_from_the_mnist_preset_and_prints_every_hyperpara
     r = _cli("train", "--data", root, "--optim", "sgd", "--epochs", "1", "--hsize", "16")
     assert r.returncode == 0, r.stderr
     lines = r.stdout.splitlines()
-    assert any("preset mnist-fnn" in line and "optim" in line for line in lines)
+    assert any("preset mnist-course" in line and "optim" in line for line in lines)
     for key, value in (
         ("momentum", "0"),
         ("weight_decay", "0"),
         ("lr", "0.1"),
         ("batch_size", "128"),
-        ("init", "he"),
+        ("init", "uniform"),
         ("loss_reduction", "mean"),
         ("val_split", "0"),
         ("split_seed", "0"),
+        ("input_norm", "standardize"),
+        ("input_mean", "0.1307"),
+        ("input_std", "0.3081"),
+        ("bias", "False"),
+        ("threads", "1"),
     ):
         assert f"  {key} = {value}" in lines, key
     assert lines.index("  epochs = 1") < next(i for i, line in enumerate(lines) if line.startswith("epoch 1/1"))

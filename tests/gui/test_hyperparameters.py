@@ -67,3 +67,27 @@ def test_invalid_panel_blocks_start(window):
     assert not window.run_controls.start_button.isEnabled()
     window.start_training()
     assert not window.training and "Some hyperparameters are invalid" in window._last_error
+
+
+def test_the_mnist_course_preset_fills_input_scaling_and_bias_and_a_click_changes_them(qtbot):
+    from PySide6.QtCore import QPoint, Qt
+
+    panel = HyperparameterPanel(TrainConfig(), 784, 10)
+    qtbot.addWidget(panel)
+    panel.show()
+    i = panel.preset.findText("mnist-course")
+    panel.preset.setCurrentIndex(i)
+    panel.preset.activated.emit(i)  # what choosing it in the open list sends
+    c = panel.config()
+    assert (c.input_norm, c.input_mean, c.input_std, c.bias, c.init) == (
+        "standardize",
+        0.1307,
+        0.3081,
+        False,
+        "uniform",
+    )
+    assert not panel.bias.isChecked() and panel.input_norm.currentText() == "standardize"
+    qtbot.mouseClick(panel.bias, Qt.LeftButton, pos=QPoint(8, panel.bias.height() // 2))  # on its box
+    assert panel.config().bias is True
+    panel.input_norm.setCurrentText("zero-one")
+    assert panel.config().input_norm == "zero-one"
