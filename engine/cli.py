@@ -580,7 +580,15 @@ def cmd_test(a) -> int:
     model = load_checkpoint(a.checkpoint, act=a.act)
     for note in model.notes:
         print(f"note: {note}", file=sys.stderr)
-    data = a.data or model.dataset.get("path") or "builtin"
+    data = a.data or model.dataset.get("path")
+    if not data:  # never another dataset in silence: a course checkpoint records none
+        raise UserError(
+            f"{a.checkpoint}: the checkpoint does not say which data it was trained on: give it with --data DIR"
+        )
+    if not a.data and data != "builtin" and not os.path.exists(data):
+        raise UserError(
+            f"{a.checkpoint}: it was trained on {data}, which is not here: give that data's folder with --data DIR"
+        )
     c = model.config
     split_seed = int(model.dataset.get("split_seed", c.split_seed))
     val_split = float(model.dataset.get("val_split", c.val_split))

@@ -179,7 +179,9 @@ class TrainConfig:
         return " → ".join(map(str, sizes)) + f", {self.act}"
 
     def auto_name(self) -> str:
-        """A run's name made from what distinguishes it: ``adam lr 2e-3 wd 0.15 · 64 relu``."""
+        """A run's name made from what distinguishes it: ``adam lr 2e-3 wd 0.15 · 64 relu · 50 ep``
+        (and the engine when it is not torch, "no bias" for a bias-free net): runs of other
+        lengths or engines no longer share one name in the Runs table and the legends."""
 
         def num(v: float) -> str:
             text = f"{v:g}"
@@ -194,7 +196,12 @@ class TrainConfig:
         if self.momentum and self.optim in MOMENTUM_OPTIMIZERS:
             parts.append(f"m {num(self.momentum)}")
         hidden = ",".join(map(str, parse_hidden_sizes(self.hidden)))
-        return " ".join(parts) + f" · {hidden} {self.act}"
+        tail = [f"{self.epochs} ep"]
+        if self.engine != "torch":
+            tail.append(self.engine)
+        if not self.bias:
+            tail.append("no bias")
+        return " ".join(parts) + f" · {hidden} {self.act} · " + " · ".join(tail)
 
     def effective_lines(self) -> list[str]:
         """Every hyperparameter as ``name = value``, in a fixed order (printed before training)."""

@@ -309,6 +309,7 @@ class MainWindow(QMainWindow):
             f"{len(ds.classes)} classes · {ds.norm_size[0]}×{ds.norm_size[1]}"
         )
         self.hyper.set_shape(ds.in_features, len(ds.classes))
+        self.hyper.set_fixed_split(ds.fixed_split, ds.name)
         self._update_controls()
         self._on_hyper_changed()
         self.dataset_loaded.emit(ds)

@@ -181,6 +181,7 @@ class HyperparameterPanel(QWidget):
         self.bias.setToolTip("Unchecked: a bias-free MLP (the MNIST course's network)")
         form.addRow("Layers have", self.bias)
         self._input_stats = (0.0, 0.0)  # a preset's or a checkpoint's mean and std (0: measured)
+        self._fixed_split = self._locked = False
         self._threads = 1
         self.loss_reduction = QComboBox()
         self.loss_reduction.addItems(LOSS_REDUCTIONS)
@@ -200,6 +201,8 @@ class HyperparameterPanel(QWidget):
             "kept with the model so its test images are never training images"
         )
         form.addRow("Split seed", self.split_seed)
+        for w in (self.val_split, self.split_seed):
+            w.setProperty("free_tip", w.toolTip())
         self.device = QComboBox()
         self.device.addItem("cpu")  # and cuda / mps once torch is imported: see refresh_devices
         self._wanted_device = "cpu"
@@ -362,15 +365,30 @@ class HyperparameterPanel(QWidget):
         self.error_label.setText("")
         return c
 
+    def set_fixed_split(self, fixed: bool, name: str = "") -> None:
+        """Data whose split is its own (the course's train/validation/test files, the built-in
+        letters): the validation split and split seed would be ignored, so they cannot be edited."""
+        self._fixed_split = fixed
+        for w in (self.val_split, self.split_seed):
+            w.setEnabled(not fixed and not self._locked)
+            w.setToolTip(
+                f"{name or 'This dataset'} comes with its own train/validation/test split: nothing to choose"
+                if fixed
+                else w.property("free_tip") or w.toolTip()
+            )
+
     def set_shape(self, in_features: int, n_classes: int) -> None:
         self.in_features, self.n_classes = in_features, n_classes
         self._on_edit()
 
     def set_locked(self, locked: bool) -> None:
         """While a run trains nothing here can change."""
+        self._locked = locked
         for w in self.findChildren(QWidget):
             if w is not self.summary_label and w is not self.error_label:
                 w.setEnabled(not locked)
+        if self._fixed_split:
+            self.set_fixed_split(True)
         if not locked:
             self._on_edit()
 

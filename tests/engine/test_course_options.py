@@ -137,3 +137,26 @@ def test_a_bare_state_dict_loads_and_a_foreign_checkpoint_is_named(tmp_path):
     torch.save({"state_dict": {"svm.weight": torch.zeros(26, 1024)}, "configs": {}}, tmp_path / "recognition.pth")
     with pytest.raises(UserError, match=r"not a network checkpoint: it holds svm.weight \(expected net.N.W"):
         load_checkpoint(tmp_path / "recognition.pth")
+
+
+def test_test_without_data_uses_the_recorded_data_and_never_another(tmp_path, small_letters):
+    """A course checkpoint used to be tested on the built-in letters in silence (0.18 instead of 0.84)."""
+    import shutil
+
+    from engine.model.network import build_network
+    from tests.conftest import write_course_layout
+    from tests.engine.test_paths import run_cli
+
+    net = build_network(TrainConfig(hidden=[8]), 32 * 32, 26)
+    torch.save({"state_dict": net.state_dict()}, tmp_path / "course.pth")
+    code, out, err = run_cli("test", "--checkpoint", tmp_path / "course.pth")
+    assert code == 2 and "does not say which data" in err and "--data" in err and out == ""
+    data = write_course_layout(tmp_path / "course data", (26, 6, 6))
+    ckpt = tmp_path / "m.pt"
+    code, out, err = run_cli("train", "--data", data, "--epochs", "1", "--hsize", "8", "--out", ckpt, "--no-record")
+    assert code == 0, err
+    code, out, err = run_cli("test", "--checkpoint", ckpt)
+    assert code == 0 and out.strip().splitlines()[-1].startswith("accuracy="), err
+    shutil.rmtree(data)
+    code, out, err = run_cli("test", "--checkpoint", ckpt)
+    assert code == 2 and "which is not here" in err and str(data) in err

@@ -39,7 +39,7 @@ def test_a_run_is_recorded_with_everything_a_report_needs(tmp_path, small_letter
     run_id, run, last = record(store, small_letters, config)
     row = store.run(run_id)
     assert row.status == "finished" and row.source == "test"
-    assert row.name == "adamw lr 0.002 wd 0.15 · 64 relu"
+    assert row.name == "adamw lr 0.002 wd 0.15 · 64 relu · 3 ep · numpy"
     assert row.config == config.to_dict()  # every effective hyperparameter
     assert row.dataset_name == small_letters.name and row.split_seed == small_letters.split_seed
     assert {"torch", "numpy", "python", "backprop-studio"} <= set(row.versions)

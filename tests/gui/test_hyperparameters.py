@@ -91,3 +91,22 @@ def test_the_mnist_course_preset_fills_input_scaling_and_bias_and_a_click_change
     assert panel.config().bias is True
     panel.input_norm.setCurrentText("zero-one")
     assert panel.config().input_norm == "zero-one"
+
+
+def test_the_split_cannot_be_edited_for_data_with_its_own_split(window, qtbot, tmp_path):
+    from tests.conftest import write_course_layout
+
+    course = write_course_layout(tmp_path / "course", (26, 6, 6))
+    with qtbot.waitSignal(window.dataset_loaded, timeout=60000):
+        window.open_dataset(str(course))
+    assert not window.hyper.val_split.isEnabled() and "its own" in window.hyper.val_split.toolTip()
+    folders = tmp_path / "folders"
+    for c in "ab":
+        (folders / c).mkdir(parents=True)
+        for i in range(12):
+            from PIL import Image
+
+            Image.new("L", (8, 8), 40 * i if c == "a" else 255 - 10 * i).save(folders / c / f"{i}.png")
+    with qtbot.waitSignal(window.dataset_loaded, timeout=60000):
+        window.open_dataset(str(folders))
+    assert window.hyper.val_split.isEnabled() and window.hyper.split_seed.isEnabled()
