@@ -59,6 +59,7 @@ class History:
     test_acc: float | None = None
     test_epoch: list[int] = field(default_factory=list)  # without a validation split: test after each epoch
     test_epoch_acc: list[float] = field(default_factory=list)
+    seconds: float = 0.0  # training time so far, pauses excluded: a resumed run's clock continues from here
     position: Position | None = None
     health: list = field(default_factory=list)  # layer-health records (engine.training.health), thinned
 
@@ -98,6 +99,8 @@ class History:
             if v is not None and not isinstance(v, (int, float)):
                 raise ValueError(f"history {k!r} is not a number")
             setattr(h, k, None if v is None else float(v))
+        seconds = d.get("seconds", 0.0)
+        h.seconds = float(seconds) if isinstance(seconds, (int, float)) and 0 <= seconds < 1e9 else 0.0
         h.position = Position.from_dict(d.get("position"))
         health = d.get("health", [])
         ok = isinstance(health, list) and all(isinstance(r, dict) and isinstance(r.get("layers"), list) for r in health)

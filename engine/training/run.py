@@ -218,7 +218,7 @@ class TrainingRun:
         steps = max(1, -(-n // bs))
         pos = hist.position
         start_epoch = pos.epoch if pos else hist.epochs_completed + 1
-        t0 = time.perf_counter()
+        t0 = time.perf_counter() - hist.seconds  # a resumed run's clock goes on from where it stopped
         epoch_times: list[float] = []
         global_step = (start_epoch - 1) * steps + (pos.step if pos else 0)
         epoch, step = start_epoch - 1, steps
@@ -294,6 +294,7 @@ class TrainingRun:
             hist.epoch.append(epoch)
             hist.train_loss.append(loss_sum / n)
             hist.train_acc.append(correct / n)
+            hist.seconds = time.perf_counter() - t0
             eta = float(np.mean(epoch_times[-5:])) * (c.epochs - epoch)
             yield EpochEvent(epoch, c.epochs, loss_sum / n, correct / n, time.perf_counter() - t0, eta)
             if not warned and first == 1 and not_learning(low, high, len(ds.classes)):
@@ -330,12 +331,13 @@ class TrainingRun:
                 net.set_weights(final)
             elif at_best:
                 best_test_acc = test_acc
+        hist.seconds = time.perf_counter() - t0
         yield FinishedEvent(
             epoch,
             test_loss,
             test_acc,
             self._stop.is_set(),
-            time.perf_counter() - t0,
+            hist.seconds,
             best[0] if best else None,
             best_test_acc,
             hist.epochs_completed,

@@ -126,8 +126,9 @@ class RunControls(QWidget):
     # -- events ----------------------------------------------------------------------
     def _on_started(self, info: RunStart) -> None:
         self._info, self._steps_done = info, 0
-        self.progress.setRange(0, info.total_steps)
-        self.progress.setValue(0)
+        # the whole run's progress: a resumed run starts where the earlier part left it
+        self.progress.setRange(0, info.start_step + info.total_steps)
+        self.progress.setValue(info.start_step)
         self.result_label.setText("")
         h, c = info.run.history, info.run.config
         if info.resume and (h.epoch or h.position):
@@ -142,7 +143,7 @@ class RunControls(QWidget):
         if update.steps and info is not None:
             last = update.steps[-1]
             self._steps_done += len(update.steps)
-            self.progress.setValue(min(self._steps_done, self.progress.maximum()))
+            self.progress.setValue(min(info.start_step + self._steps_done, self.progress.maximum()))
             rate = last.samples_per_sec
             bs = info.run.config.batch_size
             eta_epoch = (last.steps_per_epoch - last.step) * bs / max(rate, 1e-9)

@@ -184,6 +184,9 @@ class RunCurves:
         self.buffers["val_loss"].extend(h.val_epoch, h.val_loss)
         self.buffers["val_acc"].extend(h.val_epoch, h.val_acc)
         self.best = tuple(h.best) if h.best else None
+        if h.seconds > 0 and h.epoch:  # where the wall clock stood: earlier epochs spread up to it, not at 0
+            at = h.epochs_completed + (h.position.step / self.steps_per_epoch if h.position else 0.0)
+            self.times.extend([at], [h.seconds])
 
     def add_stored(self, epochs, steps) -> None:
         """A run from the run store: its per-epoch rows and its (global step, loss) points."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import numpy as np
 from PySide6.QtCore import QRect, Qt
 from PySide6.QtWidgets import QApplication, QFileDialog, QInputDialog, QMessageBox
 
@@ -180,3 +181,31 @@ def test_a_new_run_asks_about_the_last_model_only_when_it_would_be_lost(window, 
     window.actions.start.trigger()
     assert asked == ["Unsaved Model"] and not window.training
     window.dirty = False
+
+
+def test_stop_then_resume_keeps_the_clock_and_the_progress_of_the_whole_run(window, qtbot):
+    """After Stop + Resume the time said and the progress bar cover the whole run, and the wall-time
+    axis does not fold the earlier epochs onto 0."""
+    from gui.views.training import X_AXES
+
+    window.hyper.set_config(TrainConfig(epochs=12, batch_size=1, engine="numpy", hidden=[256]))
+    from engine.training.run import EpochEvent
+
+    epochs = []
+    window.controller.updated.connect(lambda u: epochs.extend(e for e in u.events if isinstance(e, EpochEvent)))
+    with qtbot.waitSignal(window.training_finished, timeout=60000):
+        window.actions.start.trigger()
+        qtbot.waitUntil(lambda: len(epochs) >= 2, timeout=60000)  # the events the window shows
+        window.actions.stop.trigger()
+    first = window.model.history.seconds
+    assert window.model.history.epochs_completed < 12
+    assert first > 0
+    rc = window.run_controls
+    with qtbot.waitSignal(window.training_finished, timeout=60000) as done:
+        window.actions.resume.trigger()
+        assert rc.progress.value() == window.controller.info.start_step >= 2 * 312  # where the first part stopped
+    assert done.args[0].elapsed > first and window.model.history.seconds > first
+    assert rc.progress.value() == rc.progress.maximum()
+    x = np.array([0.5, 1.0])
+    wall = window.plots.current.map_x(x, X_AXES[2])
+    assert np.all(wall > 0) and wall[1] > wall[0]
