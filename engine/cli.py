@@ -132,6 +132,13 @@ def build_parser() -> argparse.ArgumentParser:
     ck.add_argument("--data", default="builtin", help="the data of the race (default: the built-in letters)")
     ck.add_argument("--steps", type=int, default=200, help="steps of the race (default 200)")
     ck.add_argument("--time-limit", type=float, default=60.0, help="seconds your code may take (default 60)")
+    ck.add_argument(
+        "--reduction",
+        help="the loss gradient's convention: mean (of the batch-mean loss, default) or sum (of the summed "
+        "loss: the letters course's template, whose backward omits 1/N)",
+    )
+    ck.add_argument("--preset", choices=list(PRESETS), help="check with this preset's convention (letters-course: sum)")
+    ck.add_argument("--strict", action="store_true", help="warnings (⚠) fail too (exit status 1)")
     ex = sub.add_parser("explain", help="one backward pass step by step for one image, checked")
     ex.add_argument("--checkpoint", required=True, help="the .pt/.pth file whose network is explained")
     ex.add_argument("image", help="the image file to explain")
@@ -668,6 +675,20 @@ def cmd_gradcheck(a) -> int:
     return 0 if all(r.passed for r in results) else 1
 
 
+def _check_reduction(a) -> str:
+    """The loss-gradient convention a check expects: --reduction, else the preset's (the
+    letters-course preset's backward omits the 1/N), else mean."""
+    from engine.config import LOSS_REDUCTIONS, PRESETS
+
+    if a.reduction:
+        if a.reduction not in LOSS_REDUCTIONS:
+            raise UserError(f"--reduction {a.reduction}: choose one of {', '.join(LOSS_REDUCTIONS)}")
+        return a.reduction
+    if a.preset:
+        return PRESETS[a.preset]["loss_reduction"]
+    return "mean"
+
+
 def cmd_check(a) -> int:
     from engine.inspect.functions import format_race, format_report
     from engine.inspect.sandbox import SandboxError, run_sandboxed
@@ -687,7 +708,13 @@ def cmd_check(a) -> int:
             raise UserError(f"--role {name}={role}: unknown role; choose one of {', '.join(ROLES)}")
     try:
         res, output = run_sandboxed(
-            "engine.inspect.functions.check_files", files, roles, a.act, files=files, time_limit=a.time_limit
+            "engine.inspect.functions.check_files",
+            files,
+            roles,
+            a.act,
+            _check_reduction(a),
+            files=files,
+            time_limit=a.time_limit,
         )
     except SandboxError as exc:
         print(f"{', '.join(Path(f).name for f in files)}: {exc}", file=sys.stderr)
@@ -702,7 +729,9 @@ def cmd_check(a) -> int:
         )
         return 1
     print(format_report(res))
-    ok = res["passed"]
+    ok = res["passed"] and not (a.strict and res.get("warnings"))
+    if res["passed"] and not ok:
+        print("--strict: the warnings count as failures")
     if a.race:
         from engine.data.images import normalize
         from engine.data.layouts import open_dataset

@@ -137,7 +137,9 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.runs_view, "Runs")
         self.sweep_panel = SweepPanel(self.controller)
         self.tabs.addTab(self.sweep_panel, "Sweep")
-        self.functions_view = FunctionsView(self.tasks, lambda: self.dataset)
+        self.functions_view = FunctionsView(
+            self.tasks, lambda: self.dataset, lambda: (self.hyper.config() or TrainConfig()).loss_reduction
+        )
         self.tabs.addTab(self.functions_view, "Functions")
         self.internals = InternalsView(self.session, self.controller, self.tasks)
         self.tabs.addTab(self.internals, "Internals")

@@ -34,7 +34,8 @@ from engine.model.userops import ROLES
 from gui import style
 
 HEADERS = ["op", "role", "result", "forward", "gradients (worst relative error)", "where"]
-PASS, FAIL = QColor("#009E73"), QColor("#D55E00")
+PASS, FAIL, WARN = QColor("#009E73"), QColor("#D55E00"), QColor("#B8860B")
+VERDICT_COLOURS = {"PASS": PASS, "FAIL": FAIL, "WARN": WARN}
 
 
 def _e(v) -> str:
@@ -43,12 +44,14 @@ def _e(v) -> str:
     return "inf" if not np.isfinite(v) else f"{v:.1e}"
 
 
-def check_task(files: list[str], roles: dict, cancel=None):
+def check_task(files: list[str], roles: dict, reduction: str = "mean", cancel=None):
     """Background task: the check in a sandbox child; (result, output) or (None, message)."""
     from engine.inspect.sandbox import SandboxError, run_sandboxed
 
     try:
-        res, output = run_sandboxed("engine.inspect.functions.check_files", files, roles, files=files, cancel=cancel)
+        res, output = run_sandboxed(
+            "engine.inspect.functions.check_files", files, roles, None, reduction, files=files, cancel=cancel
+        )
         return res, output
     except SandboxError as exc:
         return None, str(exc) + (f"\n\nIts last output:\n{exc.output.strip()[-800:]}" if exc.output.strip() else "")
@@ -73,10 +76,12 @@ class FunctionsView(QWidget):
     raced = Signal(object)
     train_with = Signal(list, str)  # files, role corrections ("Class=role,…")
 
-    def __init__(self, tasks, dataset_getter=None, parent=None):
+    def __init__(self, tasks, dataset_getter=None, reduction_getter=None, parent=None):
         super().__init__(parent)
         self.tasks = tasks
         self.dataset_getter = dataset_getter or (lambda: None)
+        # the loss gradient's convention checks expect: the one the next run trains with
+        self.reduction_getter = reduction_getter or (lambda: "mean")
         self.files: list[str] = []
         self.roles: dict[str, str] = {}  # the user's corrections, kept across reloads
         self.result: dict | None = None
@@ -185,10 +190,12 @@ class FunctionsView(QWidget):
         self._busy = True
         self.status.setText("Checking in a worker process…")
         self._update_buttons()
+        self._reduction = self.reduction_getter()
         self.tasks.run(
             check_task,
             list(self.files),
             dict(self.roles),
+            self._reduction,
             self.tasks.is_cancelled,
             on_done=self._on_checked,
             label="Checking your functions",
@@ -210,6 +217,7 @@ class FunctionsView(QWidget):
         else:
             self._fill(res)
             n_fail = sum(1 for r in res["results"] if r["passed"] is False)
+            n_warn = sum(1 for r in res["results"] if r.get("verdict") == "WARN")
             m = res["mlp"]
             mlp = (
                 f"whole MLP ({m.get('act')}) vs finite differences: {'PASS' if m['passed'] else 'FAIL'}"
@@ -217,25 +225,30 @@ class FunctionsView(QWidget):
                 else f"whole MLP not checked: {m.get('why', '')}"
             )
             ops = f"{len(res['results'])} ops, " + (f"{n_fail} failing" if n_fail else "all pass")
-            self.status.setText(f"{ops}; {mlp}")
-            if self.table.rowCount():
-                self.table.selectRow(0)
+            if n_warn:
+                ops += f", {n_warn} with warnings"
+            conv = "summed" if res.get("reduction") == "sum" else "batch-mean"
+            self.status.setText(f"{ops}; {mlp} · loss gradient expected: of the {conv} loss (the panel's)")
+            if self.table.rowCount():  # the op to look at first: a failing one, else one with warnings
+                order = [r.get("verdict") for r in res["results"]]
+                first = next((i for v in ("FAIL", "WARN") for i, o in enumerate(order) if o == v), 0)
+                self.table.selectRow(first)
         self._update_buttons()
         self.checked.emit(res)
 
     def _fill(self, res: dict) -> None:
         self.table.setRowCount(len(res["results"]))
         for i, r in enumerate(res["results"]):
-            verdict = "–" if r["passed"] is None else "PASS" if r["passed"] else "FAIL"
+            verdict = r.get("verdict") or ("–" if r["passed"] is None else "PASS" if r["passed"] else "FAIL")
             grads = ", ".join(f"{k} {_e(v)}" for k, v in r["grad_errors"].items())
             cells = [r["name"], None, verdict, _e(r["forward_error"]), grads, f"{r['file']}:{r['line']}"]
             for c, text in enumerate(cells):
                 if text is None:
                     continue
                 item = QTableWidgetItem(text)
-                if c == 2 and r["passed"] is not None:
-                    item.setForeground(QBrush(PASS if r["passed"] else FAIL))
-                    item.setToolTip("\n".join(r["diagnoses"]) or "matches the reference")
+                if c == 2 and verdict in VERDICT_COLOURS:
+                    item.setForeground(QBrush(VERDICT_COLOURS[verdict]))
+                    item.setToolTip("\n".join(r["diagnoses"] + r.get("warnings", [])) or "matches the reference")
                 self.table.setItem(i, c, item)
             box = QComboBox()
             box.addItems(ROLES)
@@ -265,7 +278,9 @@ class FunctionsView(QWidget):
         lines = [f"{r['name']} ({r['style']}, role {r['role']}, found by {r['how'] or '–'}) — {r['file']}:{r['line']}"]
         if r["diagnoses"]:
             lines += ["", *[f"✗ {d}" for d in r["diagnoses"]]]
-        elif r["passed"]:
+        if r.get("warnings"):
+            lines += ["", *[f"⚠ {w}" for w in r["warnings"]]]
+        elif r["passed"] and not r["diagnoses"]:
             lines.append("✓ forward and every gradient match the reference at batch sizes 1, 8 and 37 (float64)")
         for row in r["rows"]:
             grads = ", ".join(f"{k} {_e(v)}" for k, v in row["grads"].items())

@@ -108,3 +108,23 @@ def test_race_plot_and_training_with_your_functions(window, qtbot):
     assert not ev.stopped and ev.epochs_completed == 2 and ev.test_acc > 0.1  # 2.6× chance after 20 steps
     h = window.session.model.history
     assert h.train_loss[-1] < h.train_loss[0]  # it learned, with the user's backward
+
+
+def test_the_check_follows_the_panels_loss_gradient_and_shows_the_op_to_look_at(window, qtbot, tmp_path):
+    """The letters template (backward without 1/N): a WARN that explains the convention with the
+    panel's "Loss gradient: mean", shown first; with "sum" (the letters-course preset's) no such warning."""
+    view = window.functions_view
+    for f in LETTERS:
+        shutil.copy(f, tmp_path / f.name)
+    shutil.copy(FIX / "mistakes" / "batch_factor.py", tmp_path / "losses.py")
+    files = [str(tmp_path / f.name) for f in LETTERS]
+    window.hyper.loss_reduction.setCurrentText("mean")
+    res = wait_checked(view, qtbot, lambda: view.load(files))
+    row = view.table.currentRow()
+    assert view.table.item(row, 0).text() == "CrossEntropyLoss" and view.table.item(row, 2).text() == "WARN"
+    assert "⚠ backward gives the gradient of the summed loss" in view.details.toPlainText()
+    assert res["passed"] and "batch-mean loss (the panel's)" in view.status.text()
+    window.hyper.loss_reduction.setCurrentText("sum")
+    res = wait_checked(view, qtbot, lambda: qtbot.mouseClick(view.reload_button, Qt.LeftButton))
+    r = next(r for r in res["results"] if r["name"] == "CrossEntropyLoss")
+    assert not any("summed loss" in w for w in r["warnings"]) and res["reduction"] == "sum"
