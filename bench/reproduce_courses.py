@@ -4,8 +4,8 @@
 
 Letters course (report's Table 2): preset letters-course (N(0,1) init, the summed-loss
 gradient, torch.optim.Adam), hidden 64, lr 2e-3, weight decay 0.08 … 0.18, 50 epochs.
-MNIST course: preset mnist-course (784→256→64→10 without biases, uniform init, standardised inputs, SGD lr 0.1, batch 128, all 60,000 images),
-10 epochs, both engines.
+MNIST course: preset mnist-course (784→256→64→10 without biases, uniform init, standardised
+inputs, SGD lr 0.1, batch 128, all 60,000 images), 10 epochs, both engines.
 """
 
 from __future__ import annotations
