@@ -193,6 +193,7 @@ def build_parser() -> argparse.ArgumentParser:
     sw.add_argument("--prune", choices=PRUNERS, default="none", help="stop poor trials early (on val accuracy)")
     sw.add_argument("--workers", type=int, default=None, help="trials at once (default: the number of cores)")
     sw.add_argument("--format", choices=FORMATS, default="markdown", help="the results table's format")
+    sw.add_argument("--ci", action="store_true", help="± the 95 %% t interval instead of the sample std")
     sw.add_argument("--storage", help="Optuna storage URL (default: sweeps.db beside the run store)")
     sw.add_argument("--study", help="the study's name (default: sweep-DATE-TIME)")
     sw.add_argument("--quiet", action="store_true", help="no per-trial lines")
@@ -534,7 +535,7 @@ def _run_sweep(a, study, spec, ds) -> int:
     if sweep.store_error:
         print(f"warning: {sweep.store_error}", file=sys.stderr)
     rows = results(study, spec)
-    print(format_table(rows, spec, a.format), end="", flush=True)
+    print(format_table(rows, spec, a.format, ci=getattr(a, "ci", False)), end="", flush=True)
     if getattr(a, "per_epoch", False):
         print(per_epoch_table(rows, spec), end="", flush=True)
     print(f"{len(sweep.trials)} trials in {format_duration(time.perf_counter() - t)}", file=sys.stderr)

@@ -27,6 +27,8 @@ import numpy as np
 
 from engine.config import TrainConfig, parse_hidden_sizes, preset_config
 from engine.errors import UserError
+from engine.runs.statistics import best_of, summarize
+from engine.runs.tables import write_table
 from engine.training.run import EvalEvent, FailedEvent, FinishedEvent, TestEvent
 
 SEARCHES = ("grid", "random", "tpe")
@@ -644,18 +646,26 @@ def results(study, spec: SweepSpec) -> list[Row]:
         elif state in ("failed", "cancelled"):
             row.failed += 1
     out = list(rows.values())
-    scored = [r for r in out if r.val]
-    if scored:
-        max(scored, key=lambda r: (np.mean(r.val), np.mean(r.test) if r.test else 0)).best = True
+    verdict = best_of([r.val for r in out], "rows")
+    if verdict.index is not None:  # marked only when its interval clears the runner-up's
+        out[verdict.index].best = True
     return out
 
 
-def mean_std(xs: list[float], pct: bool = True) -> str:
-    if not xs:
+def best_note(rows: list[Row]) -> str:
+    """Why no row is marked best (the intervals of the top two overlap), or ""."""
+    return best_of([r.val for r in rows], "rows").note if not any(r.best for r in rows) else ""
+
+
+def mean_std(xs: list[float], pct: bool = True, ci: bool = False) -> str:
+    """``mean ± sample std`` (n − 1), or with ``ci`` ``mean ± the 95 % t interval's half-width``."""
+    s = summarize(xs)
+    if s is None:
         return "–"
-    m, s = float(np.mean(xs)), float(np.std(xs)) if len(xs) > 1 else 0.0
     scale = 100 if pct else 1
-    return f"{scale * m:.1f} ± {scale * s:.1f}" if len(xs) > 1 else f"{scale * m:.1f}"
+    if s.n == 1:
+        return f"{scale * s.mean:.1f}"
+    return f"{scale * s.mean:.1f} ± {scale * (s.half_width if ci else s.std):.1f}"
 
 
 def score_heading(rows: list[Row], spec: SweepSpec) -> str:
@@ -685,23 +695,27 @@ def per_epoch_table(rows: list[Row], spec: SweepSpec) -> str:
     return "\n".join(out) + "\n"
 
 
-def format_table(rows: list[Row], spec: SweepSpec, fmt: str = "markdown") -> str:
-    """The courses' table: swept values, epoch-N validation accuracy, test accuracy (%, mean ± std)."""
+def format_table(rows: list[Row], spec: SweepSpec, fmt: str = "markdown", ci: bool = False) -> str:
+    """The courses' table: swept values, epoch-N validation accuracy, test accuracy (%, mean ± the
+    sample std over seeds, or ± the 95 % interval with ``ci``; n in "runs"). The best row is
+    marked only when its interval clears the runner-up's; otherwise a note says so."""
     names = [p.name for p in spec.params]
     val_h, test_h = score_heading(rows, spec), "test accuracy (%)"
-    if fmt == "csv":
-        import csv
-        import io
-
-        buf = io.StringIO()
-        w = csv.writer(buf, lineterminator="\n")
-        w.writerow([*names, "val_acc_mean", "val_acc_std", "test_acc_mean", "test_acc_std", "runs", "pruned", "best"])
+    spread = "95 % CI" if ci else "sample std"
+    val_h, test_h = val_h.replace("(%", f"(%, ± {spread}", 1), test_h.replace("(%", f"(%, ± {spread}", 1)
+    verdict = best_note(rows)
+    if fmt == "csv":  # every number, for a spreadsheet: sample std and the 95 % interval's ends
+        head = [*names, "val_acc_mean", "val_acc_std", "val_acc_ci_low", "val_acc_ci_high"]
+        head += ["test_acc_mean", "test_acc_std", "runs", "pruned", "best"]
+        body = []
         for r in rows:
-            stats = []
-            for xs in (r.val, r.test):
-                stats += [f"{np.mean(xs):.4f}", f"{np.std(xs):.4f}"] if xs else ["", ""]
-            w.writerow([*(r.params.get(n, "") for n in names), *stats, len(r.val), r.pruned, "yes" if r.best else ""])
-        return buf.getvalue()
+            v, t = summarize(r.val), summarize(r.test)
+            cells = [str(r.params.get(n, "")) for n in names]
+            cells += [f"{v.mean:.4f}", f"{v.std:.4f}"] if v else ["", ""]
+            cells += [f"{v.low:.4f}", f"{v.high:.4f}"] if v and v.n > 1 else ["", ""]
+            cells += [f"{t.mean:.4f}", f"{t.std:.4f}"] if t else ["", ""]
+            body.append([*cells, str(len(r.val)), str(r.pruned), "yes" if r.best else ""])
+        return write_table(head, body, "csv")
 
     def note(r: Row) -> str:
         extra = []
@@ -713,38 +727,27 @@ def format_table(rows: list[Row], spec: SweepSpec, fmt: str = "markdown") -> str
 
     on_test = any(r.scored_on == "test" for r in rows if r.val)  # the score is the test accuracy: said once
     body = [
-        [*(str(r.params.get(n, "")) for n in names), mean_std(r.val), *([] if on_test else [mean_std(r.test)]), note(r)]
+        [
+            *(str(r.params.get(n, "")) for n in names),
+            mean_std(r.val, ci=ci),
+            *([] if on_test else [mean_std(r.test, ci=ci)]),
+            note(r),
+        ]
         for r in rows
     ]
     head = [*names, val_h, *([] if on_test else [test_h]), "runs"]
-    if fmt == "latex":
-
-        def esc(s: str) -> str:
-            return s.replace("\\", r"\textbackslash{}").replace("_", r"\_").replace("%", r"\%").replace("&", r"\&")
-
-        lines = [r"\begin{tabular}{" + "l" * len(names) + "r" * (len(head) - len(names)) + "}", r"\hline"]
-        lines.append(" & ".join(esc(h) for h in head) + r" \\")
-        lines.append(r"\hline")
-        for r, cells in zip(rows, body):
-            cells = [esc(c).replace("±", r"$\pm$") for c in cells]
-            if r.best:
-                cells = [r"\textbf{" + c + "}" for c in cells]
-            lines.append(" & ".join(cells) + r" \\")
-        lines += [r"\hline", r"\end{tabular}"]
-        return "\n".join(lines) + "\n"
-    if fmt == "markdown":
-        lines = ["| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"]
-        for r, cells in zip(rows, body):
-            if r.best:
-                cells = [f"**{c}**" for c in cells]
-                cells[-1] += " ★"
-            lines.append("| " + " | ".join(cells) + " |")
-        return "\n".join(lines) + "\n"
-    widths = [max(len(h), *(len(c[i]) for c in body)) if body else len(h) for i, h in enumerate(head)]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(head, widths))]
-    for r, cells in zip(rows, body):
-        lines.append("  ".join(c.ljust(w) for c, w in zip(cells, widths)) + ("  ← best" if r.best else ""))
-    return "\n".join(lines) + "\n"
+    best = {i for i, r in enumerate(rows) if r.best}
+    caption = f"{score_heading(rows, spec).split(' (')[0]} by {', '.join(names) or 'configuration'}"
+    return write_table(
+        head,
+        body,
+        "text" if fmt == "plain" else fmt,
+        bold=best,
+        caption=f"{caption}, mean ± {spread} over seeds (n in runs)",
+        label="tab:sweep",
+        numeric_from=len(names),
+        note=verdict,
+    )
 
 
 def importances(study) -> dict[str, float]:

@@ -157,8 +157,15 @@ class SweepPanel(QWidget):
         plots = QSplitter(Qt.Horizontal)
         for p in (self.curves, self.parallel, self.importance):
             plots.addWidget(p)
+        self.best_note = QLabel("")  # "no clear best: …" when the top two rows' intervals overlap
+        self.best_note.setWordWrap(True)
+        table_box = QWidget()
+        tl = QVBoxLayout(table_box)
+        tl.setContentsMargins(0, 0, 0, 0)
+        tl.addWidget(self.table, 1)
+        tl.addWidget(self.best_note)
         split = QSplitter(Qt.Vertical)
-        split.addWidget(self.table)
+        split.addWidget(table_box)
         split.addWidget(plots)
         lay = QVBoxLayout(self)
         lay.addLayout(head)
@@ -285,6 +292,9 @@ class SweepPanel(QWidget):
                     it.setFont(f)
                 self.table.setItem(i, j, it)
         self.table.resizeColumnsToContents()
+        from engine.runs.sweep import best_note
+
+        self.best_note.setText(best_note(rows) if any(r.val for r in rows) else "")
         self._draw_parallel(rows, names)
 
     def _draw_parallel(self, rows, names) -> None:

@@ -60,7 +60,7 @@ def test_runs_trained_in_the_window_are_recorded_and_listed(window, qtbot, tmp_p
     assert len(md) == 4 and len({line.count("|") for line in md}) == 1
     view.export_rows(str(tmp_path / "runs.tex"))
     tex = (tmp_path / "runs.tex").read_text()
-    assert tex.startswith(r"\begin{tabular}") and tex.strip().endswith(r"\end{tabular}")
+    assert r"\begin{tabular}" in tex and r"\toprule" in tex and tex.strip().endswith(r"\end{table}")
     view.export_curves(str(tmp_path / "curves.csv"))
     curves = list(csv.DictReader(io.StringIO((tmp_path / "curves.csv").read_text())))
     assert len(curves) == 5 and {c["epoch"] for c in curves} == {"1", "2", "3"}

@@ -27,7 +27,9 @@ def test_a_sweep_from_the_window_fills_the_table_and_the_plots(window, qtbot, tm
         assert window.tabs.currentWidget() is panel and panel.running
     assert panel.progress.value() == panel.progress.maximum() == 4
     assert panel.table.rowCount() == 4 and panel.table.columnCount() == 5
-    assert sum(panel.table.item(r, 0).text().startswith("★") for r in range(4)) == 1
+    # one seed each: no spread to judge by, so no row is claimed best, and the panel says why
+    assert sum(panel.table.item(r, 0).text().startswith("★") for r in range(4)) == 0
+    assert "no clear best" in panel.best_note.text() and "one seed each" in panel.best_note.text()
     assert len(panel.curves.listDataItems()) == 4 and all(
         len(i.getData()[0]) == 3 for i in panel.curves.listDataItems()
     )
