@@ -21,6 +21,7 @@ CLI_COMMANDS = {
     "sweep",
     "sweep-worker",
     "cache",
+    "runs",
 }
 CLI_OPTIONS = {"-h", "--help", "--version"}
 

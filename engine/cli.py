@@ -211,6 +211,31 @@ def build_parser() -> argparse.ArgumentParser:
     sww.add_argument("--format", choices=FORMATS, default="markdown", help="the results table's format")
     sww.add_argument("--quiet", action="store_true", help="no per-trial lines")
     _store_options(sww)
+    rn = sub.add_parser(
+        "runs",
+        help="the recorded runs: list, show ID, compare ID ID…, export (tables for a report)",
+        description="Runs recorded in the run store. Examples: runs list --sweep NAME; runs show 12; "
+        "runs compare 12 13; runs export --where 'wd>0.1' --format latex; runs export --curves",
+    )
+    rn.add_argument("action", choices=["list", "show", "compare", "export"], help="what to do")
+    rn.add_argument("ids", nargs="*", type=int, metavar="ID", help="run ids (show: one; compare: two or more)")
+    rn.add_argument("--tag", help="only runs with this tag")
+    rn.add_argument("--sweep", help="only the runs of this sweep")
+    rn.add_argument("--status", help="only runs with this status (finished, stopped, diverged, failed, …)")
+    rn.add_argument(
+        "--where", action="append", default=[], metavar="COND", help="e.g. 'wd>0.1', optim=sgd (repeatable)"
+    )
+    rn.add_argument(
+        "--format",
+        choices=["table", "csv", "markdown", "latex", "json"],
+        default="table",
+        help="output format (default: an aligned table)",
+    )
+    rn.add_argument("--curves", action="store_true", help="export: per-epoch curves (long CSV) instead of rows")
+    rn.add_argument("--out", help="write to this file instead of standard output")
+    rn.add_argument(
+        "--runs-db", help="the run store: a file or a database URL (default: runs.db in the user's data folder)"
+    )
     c = sub.add_parser("cache", help="the decoded-dataset cache: info or clear")
     c.add_argument("action", choices=["info", "clear"], help="info: where and how big; clear: delete it")
     return p
@@ -690,6 +715,65 @@ def _check_reduction(a) -> str:
     return "mean"
 
 
+def cmd_runs(a) -> int:
+    import dataclasses
+    import json
+
+    from engine.runs.store import RunStore, StoreError
+    from engine.runs.tables import choose_runs, compare_runs, curves_long_csv, format_runs
+
+    try:
+        store = RunStore(a.runs_db)
+    except StoreError as exc:
+        raise UserError(str(exc)) from None
+    try:
+        if a.action in ("show", "compare") or a.ids:
+            rows = store.runs(ids=a.ids) if a.ids else []
+            missing = sorted(set(a.ids) - {r.id for r in rows})
+            if missing:
+                raise UserError(f"run {', '.join(map(str, missing))}: not in {store.where}")
+            rows.sort(key=lambda r: a.ids.index(r.id))
+        else:
+            rows = store.runs(sweep=a.sweep)
+        try:
+            rows = choose_runs(rows, a.tag, a.sweep, a.status, a.where)
+        except ValueError as exc:
+            raise UserError(str(exc)) from None
+        fmt = "text" if a.format == "table" else a.format
+        if a.action == "show":
+            if len(rows) != 1:
+                raise UserError("runs show: give one run id")
+            text = json.dumps(dataclasses.asdict(rows[0]), indent=2, default=str, ensure_ascii=False) + "\n"
+            if fmt != "json":
+                r = rows[0]
+                lines = [f"#{r.id} {r.name} ({r.status}, {r.source}, {r.dataset_name})"]
+                lines += [f"  {k} = {v}" for k, v in sorted(r.config.items())]
+                lines += [f"  {k}: {getattr(r, k)}" for k in ("epochs_done", "val_acc", "best_val_acc", "test_acc")]
+                lines += [f"  checkpoint: {r.final_checkpoint or '–'}"]
+                text = "\n".join(lines) + "\n"
+        elif a.action == "compare":
+            if len(rows) < 2:
+                raise UserError("runs compare: give two or more run ids")
+            text = compare_runs(rows, "text" if fmt == "json" else fmt)
+        elif a.curves:
+            text = curves_long_csv(store, rows)
+        elif fmt == "json":
+            text = json.dumps([dataclasses.asdict(r) for r in rows], indent=2, default=str, ensure_ascii=False) + "\n"
+        else:
+            text = format_runs(rows, fmt)
+    finally:
+        store.close()
+    if a.out:
+        try:
+            Path(a.out).write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise UserError(f"--out {a.out}: {exc.strerror or exc}") from None
+        print(f"{len(rows)} run(s) → {a.out}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
 def cmd_check(a) -> int:
     from engine.inspect.functions import format_race, format_report
     from engine.inspect.sandbox import SandboxError, run_sandboxed
@@ -839,6 +923,7 @@ def main(argv: list[str]) -> int:
             "export": cmd_export,
             "sweep": cmd_sweep,
             "sweep-worker": cmd_sweep_worker,
+            "runs": cmd_runs,
         }[a.command](a)
     except UserError as exc:
         print(f"error: {escape_field(str(exc))}", file=sys.stderr)

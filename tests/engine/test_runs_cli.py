@@ -1,0 +1,62 @@
+"""``main.py runs``: list, show, compare and export the recorded runs, with filters."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pytest
+
+from engine.config import TrainConfig
+from engine.runs.store import RunStore
+from tests.engine.test_paths import run_cli
+from tests.engine.test_runs import record
+
+
+@pytest.fixture(scope="module")
+def store_path(tmp_path_factory, small_letters):
+    path = tmp_path_factory.mktemp("runs") / "runs.db"
+    store = RunStore(path)
+    for wd, seed in ((0.05, 0), (0.15, 0), (0.15, 1)):
+        record(store, small_letters, TrainConfig(epochs=2, batch_size=16, engine="numpy", weight_decay=wd, seed=seed))
+    store.edit(1, tags=["baseline"])
+    store.close()
+    return path
+
+
+def test_list_and_filters(store_path):
+    code, out, err = run_cli("runs", "list", "--runs-db", store_path)
+    assert code == 0 and len(out.strip().splitlines()) == 1 + 3, err
+    code, out, _ = run_cli("runs", "list", "--where", "wd>0.1", "--format", "csv", "--runs-db", store_path)
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert {r["id"] for r in rows} == {"2", "3"} and {r["weight decay"] for r in rows} == {"0.15"}
+    code, out, _ = run_cli("runs", "list", "--tag", "baseline", "--format", "json", "--runs-db", store_path)
+    assert [r["id"] for r in json.loads(out)] == [1]
+    code, out, _ = run_cli("runs", "list", "--where", "seed=1", "--where", "wd>=0.15", "--runs-db", store_path)
+    assert len(out.strip().splitlines()) == 2
+
+
+def test_show_compare_and_export(store_path, tmp_path):
+    code, out, err = run_cli("runs", "show", "2", "--runs-db", store_path)
+    assert code == 0 and out.startswith("#2 ") and "  weight_decay = 0.15" in out, err
+    code, out, _ = run_cli("runs", "compare", "1", "2", "3", "--runs-db", store_path)
+    lines = out.splitlines()
+    assert any(ln.startswith("weight_decay") and "0.05" in ln and "0.15" in ln for ln in lines)
+    assert any(ln.startswith("seed") for ln in lines) and not any(ln.startswith("lr ") for ln in lines)
+    code, out, _ = run_cli("runs", "export", "--format", "latex", "--runs-db", store_path, "--out", tmp_path / "r.tex")
+    tex = (tmp_path / "r.tex").read_text(encoding="utf-8")
+    assert r"\toprule" in tex and r"\caption{Runs}" in tex and tex.count(r"\\") >= 4
+    code, out, _ = run_cli("runs", "export", "--curves", "--runs-db", store_path)
+    long = list(csv.DictReader(io.StringIO(out)))
+    assert {r["metric"] for r in long} == {"train_loss", "train_acc", "val_loss", "val_acc"}
+    assert len(long) == 3 * 2 * 4 and all(float(r["value"]) >= 0 for r in long)
+
+
+def test_bad_filters_and_ids_are_one_line(store_path):
+    code, out, err = run_cli("runs", "list", "--where", "wd~0.1", "--runs-db", store_path)
+    assert code == 2 and err.count("\n") == 1 and "--where 'wd~0.1'" in err
+    code, out, err = run_cli("runs", "show", "99", "--runs-db", store_path)
+    assert code == 2 and "run 99: not in" in err
+    code, out, err = run_cli("runs", "compare", "1", "--runs-db", store_path)
+    assert code == 2 and "two or more" in err
