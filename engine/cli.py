@@ -191,7 +191,16 @@ def build_parser() -> argparse.ArgumentParser:
     sw.add_argument("--trials", type=int, help="configurations to sample (random, tpe)")
     sw.add_argument("--minutes", type=float, help="start no trial after this many minutes")
     sw.add_argument("--prune", choices=PRUNERS, default="none", help="stop poor trials early (on val accuracy)")
-    sw.add_argument("--workers", type=int, default=None, help="trials at once (default: the number of cores)")
+    sw.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="trials at once (default and most: the number of cores; --force-workers for more)",
+    )
+    sw.add_argument("--force-workers", action="store_true", help="allow more workers than cores")
+    sw.add_argument(
+        "--max-trials", type=int, default=10_000, help="refuse a sweep of more trials than this (default 10,000)"
+    )
     sw.add_argument("--format", choices=FORMATS, default="markdown", help="the results table's format")
     sw.add_argument("--ci", action="store_true", help="± the 95 %% t interval instead of the sample std")
     sw.add_argument("--storage", help="Optuna storage URL (default: sweeps.db beside the run store)")
@@ -478,6 +487,8 @@ def cmd_train(a) -> int:
     model = Model(
         run.network, ds.classes, ds.norm_size, config, run.history, dataset_name=ds.name, dataset=dataset_record(ds)
     )
+    if a.out and not isinstance(last, FailedEvent):
+        save_checkpoint(a.out, model)  # the model the user asked for first: the store's copy may fail after
     if recorder is not None:
         recorder.finish(last, model, run.best_weights)
         if recorder.error:
@@ -494,8 +505,6 @@ def cmd_train(a) -> int:
                 file=sys.stderr,
             )
         return 1
-    if a.out:
-        save_checkpoint(a.out, model)
     test = ""
     if last.test_acc is not None:
         test = f"test_loss={last.test_loss:.4f} test_acc={last.test_acc:.4f} "
@@ -571,14 +580,23 @@ def cmd_sweep(a) -> int:
     from engine.checkpoint import dataset_record
     from engine.config import LAYOUT_PRESETS
     from engine.data.layouts import layout_of, open_dataset
-    from engine.runs.sweep import build_spec, default_storage, open_study, parse_seeds
+    from engine.runs.sweep import build_spec, check_size, default_storage, open_study, parse_seeds
 
     if a.workers is not None and a.workers < 1:
         raise UserError(f"--workers: {a.workers} must be at least 1")
+    cores = os.cpu_count() or 1
+    if a.workers is not None and a.workers > cores and not a.force_workers:
+        print(
+            f"note: --workers {a.workers} on {cores} cores: using {cores} (more only compete for the same cores "
+            f"and memory; --force-workers to insist)",
+            file=sys.stderr,
+        )
+        a.workers = cores
     preset = a.preset or LAYOUT_PRESETS[layout_of(a.data)]
     spec = build_spec(
-        preset, _overrides(a), a.grid, parse_seeds(a.seeds), a.search, a.trials, a.minutes, a.prune
+        preset, _overrides(a), a.grid, parse_seeds(a.seeds, a.max_trials), a.search, a.trials, a.minutes, a.prune
     )  # every value checked before anything runs
+    check_size(spec, a.max_trials)
     ds = open_dataset(
         a.data,
         norm_size=(a.norm_size, a.norm_size),

@@ -6,6 +6,7 @@ import copy
 import json
 import time
 
+from engine.errors import UserError
 from engine.runs.store import EpochRow, RunStore, downsample
 from engine.training.health import HealthEvent
 from engine.training.run import EpochEvent, EvalEvent, FailedEvent, FinishedEvent, StepEvent
@@ -114,8 +115,10 @@ class RunRecorder:
         if model is not None:
             try:
                 fields.update(self._save_models(model, best_weights))
-            except OSError as exc:
-                fields["message"] = (message + "; " if message else "") + f"checkpoint not saved: {exc.strerror}"
+            except (OSError, UserError) as exc:  # a full disk: the run's record is kept, said so
+                why = getattr(exc, "strerror", None) or str(exc)
+                fields["message"] = (message + "; " if message else "") + f"checkpoint not saved: {why}"
+                self.error = self.error or f"the run store's copy of the model was not saved ({why})"
         self.flush(**fields)
 
     def _save_models(self, model, best_weights) -> dict:

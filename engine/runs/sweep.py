@@ -146,6 +146,8 @@ def parse_param(text: str) -> Param:
             raise UserError(f"--grid {name}={spec}: a log range must be above 0")
         return p
     values = [_coerce(name, v) for v in spec.split(",") if v.strip()]
+    if not values:
+        raise UserError(f"--grid {name}={spec}: no values (write them between the commas)")
     if len(set(map(str, values))) != len(values):
         raise UserError(f"--grid {name}={spec}: a value is listed twice")
     return Param(name, values=values)
@@ -239,14 +241,35 @@ def build_spec(
     return SweepSpec(base, [parse_param(g) for g in grid], seeds, search, trials, minutes, prune).validate()
 
 
-def parse_seeds(text: str) -> list[int]:
+MAX_TRIALS = 10_000  # configurations × seeds a sweep may queue unless --max-trials says more
+
+
+def parse_seeds(text: str, most: int = MAX_TRIALS) -> list[int]:
+    """``0,1,2`` or ``0..4``; a range is checked before it is made (``0..100000000`` was a list
+    that grew until memory ran out)."""
     try:
         if ".." in text:
-            lo, hi = text.split("..", 1)
-            return list(range(int(lo), int(hi) + 1))
-        return [int(s) for s in text.split(",") if s.strip()]
+            lo, hi = (int(v) for v in text.split("..", 1))
+            if hi - lo + 1 > most:
+                raise UserError(f"--seeds {text}: {hi - lo + 1:,} seeds is more than {most:,} (--max-trials raises it)")
+            return list(range(lo, hi + 1))
+        seeds = [int(s) for s in text.split(",") if s.strip()]
     except ValueError:
         raise UserError(f"--seeds {text}: give whole numbers, e.g. 0,1,2 or 0..4") from None
+    if not seeds:
+        raise UserError(f"--seeds {text!r}: give at least one seed, e.g. 0,1,2")
+    return seeds
+
+
+def check_size(spec: SweepSpec, most: int = MAX_TRIALS) -> int:
+    """The number of trials, refused beyond ``most`` before anything is queued."""
+    total = spec.total_trials()
+    if total > most:
+        raise UserError(
+            f"this sweep is {spec.configurations():,} configurations × {len(spec.seeds):,} seeds = {total:,} trials, "
+            f"more than {most:,}: narrow it, or raise the limit with --max-trials"
+        )
+    return total
 
 
 # == storage =====================================================================================

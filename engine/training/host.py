@@ -527,7 +527,10 @@ class HostedRun:
                 pass
             new = History.from_dict(hist)
             self.history.__dict__.update(new.__dict__)
-        healthy = result is not None and self._worker.process.is_alive()
+        # A worker that imported the user's code is never used again: their module stays imported
+        # (an edited file would not be re-read) and may have changed global state (torch's default
+        # dtype, NumPy's error settings, a monkeypatch) that the next run would inherit.
+        healthy = result is not None and self._worker.process.is_alive() and self.config.engine != "user"
         self._release(healthy)
 
     def abandon(self) -> None:

@@ -8,6 +8,7 @@ import signal
 import sys
 import threading
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -251,3 +252,24 @@ def test_a_pool_of_warm_workers_runs_several_at_once(small_letters):
             np.testing.assert_array_equal(a, b)
         wait_for(lambda: len(h._idle) == 2)  # both went back to the pool
         assert {w.process.pid for w in h._idle} == warm
+
+
+def test_a_worker_that_ran_user_code_is_never_reused(small_letters, tmp_path):
+    """An edited functions file is read again by the next run, and global state the user's module
+    changed (here torch's default dtype) never reaches the next, ordinary run."""
+    import shutil
+
+    fix = Path(__file__).resolve().parents[1] / "fixtures" / "userfn" / "letters"
+    for f in fix.glob("*.py"):
+        shutil.copy(f, tmp_path / f.name)
+    network = tmp_path / "network.py"
+    network.write_text("import torch\ntorch.set_default_dtype(torch.float64)\n" + network.read_text())
+    files = [str(tmp_path / n) for n in ("network.py", "losses.py", "activations.py")]
+    with RunHost(spares=1) as h:
+        user = h.start(TrainConfig(epochs=1, batch_size=16, engine="user", functions=files), small_letters)
+        first_pid = user.pid
+        assert isinstance(user.run(), FinishedEvent)
+        plain = h.start(TrainConfig(epochs=1, batch_size=16, engine="torch"), small_letters)
+        assert plain.pid != first_pid
+        last = plain.run()
+        assert isinstance(last, FinishedEvent), last  # "mat1 and mat2 must have the same dtype" before

@@ -60,3 +60,20 @@ def test_bad_filters_and_ids_are_one_line(store_path):
     assert code == 2 and "run 99: not in" in err
     code, out, err = run_cli("runs", "compare", "1", "--runs-db", store_path)
     assert code == 2 and "two or more" in err
+
+
+def test_a_store_that_cannot_keep_checkpoints_never_costs_the_model_asked_for(tmp_path, monkeypatch):
+    """A full disk where the store keeps its checkpoints: train --out wrote nothing and exited 2.
+    The model asked for is written first; the failed store copy is a warning; the run is recorded
+    as finished with the reason."""
+    blocker = tmp_path / "not a folder"
+    blocker.write_text("x")
+    monkeypatch.setattr(RunStore, "checkpoint_path", lambda self, run_id, kind: blocker / f"run-{run_id}-{kind}.pt")
+    out = tmp_path / "m.pt"
+    code, stdout, err = run_cli(
+        "train", "--epochs", "1", "--hsize", "8", "--engine", "numpy", "--out", out, "--runs-db", tmp_path / "r.db"
+    )
+    assert code == 0 and out.is_file() and f"saved={out}" in stdout, err
+    assert "warning: the run store's copy of the model was not saved" in err
+    run = RunStore(tmp_path / "r.db").runs()[0]
+    assert run.status == "finished" and "checkpoint not saved" in run.message and not run.final_checkpoint

@@ -422,3 +422,31 @@ def test_the_heading_names_each_rows_own_epochs_when_epochs_are_swept(tmp_path, 
     Sweep(study, spec, small_letters, workers=2).run()
     head = format_table(results(study, spec), spec, "markdown").splitlines()[0]
     assert "last-epoch validation accuracy" in head and "epoch-2" not in head
+
+
+@pytest.mark.parametrize(
+    "args, expect",
+    [
+        (["--seeds", "0..100000000"], "100,000,001 seeds is more than 10,000 (--max-trials raises it)"),
+        (["--grid", "lr=,,,"], "--grid lr=,,,: no values"),
+        (["--grid", "momentum=0..0.9:1000", "--seeds", "0..99"], "1,000 configurations × 100 seeds = 100,000 trials"),
+    ],
+)
+def test_a_sweep_too_big_or_empty_is_refused_before_anything_is_queued(tmp_path, args, expect):
+    from tests.engine.test_paths import run_cli
+
+    db = tmp_path / "runs.db"
+    code, out, err = run_cli("sweep", *args, "--runs-db", db, "--storage", sqlite_url(tmp_path))
+    assert code == 2 and err.count("\n") == 1 and expect in err
+    assert not (tmp_path / "sweeps.db").exists() and not db.exists()
+
+
+def test_more_workers_than_cores_is_capped_and_said(tmp_path, monkeypatch):
+    from tests.engine.test_paths import run_cli
+
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    code, out, err = run_cli(
+        "sweep", "--workers", "8", "--grid", "lr=0.01", "--epochs", "1", "--engine", "numpy", "--no-record",
+        "--storage", sqlite_url(tmp_path),
+    )  # fmt: skip
+    assert code == 0 and "--workers 8 on 2 cores: using 2" in err and "on 2 worker(s)" in err
