@@ -418,7 +418,7 @@ def cmd_train(a) -> int:
     ds = open_dataset(a.data, norm_size=norm, split_seed=config.split_seed, val_split=config.val_split)
     print(f"data: {ds.describe()} (ready in {time.perf_counter() - t0:.1f} s)", flush=True)
     for s in ds.skipped[:5]:
-        print(f"warning: skipped {s}", file=sys.stderr)
+        print(f"warning: {s}" if "skipped" in s or "leak" in s else f"warning: skipped {s}", file=sys.stderr)
     host = None
     if resumed:
         if resumed.classes != ds.classes or resumed.norm_size != ds.norm_size:

@@ -27,26 +27,74 @@ def _listdir(d: Path) -> list[Path]:
         raise UserError(f"{d}: cannot list the folder ({exc.strerror or exc})") from None
 
 
-def class_files(root: Path, top: Path, skipped: list[str]) -> dict[str, list[Path]]:
-    """``{class name: image files}`` for the class folders directly under ``root``."""
+def _real(f: Path) -> Path | None:
+    try:
+        return f.resolve(strict=True)
+    except (OSError, RuntimeError):  # a link loop or a dangling link
+        return None
+
+
+def class_files(root: Path, top: Path, skipped: list[str], seen: dict | None = None) -> dict[str, list[Path]]:
+    """``{class name: image files}`` for the class folders directly under ``root``.
+
+    Each real folder is read once and each real file counted once, across the whole dataset
+    (``seen``, shared between splits): a link back into a folder already read (``loop -> .``)
+    or a second link to the same file is skipped and named, never read again — a loop once
+    turned 24 images into 344 and put every test image into training."""
+    seen = seen if seen is not None else {"dirs": set(), "files": {}}
     out = {}
     base = top.resolve()
     for d in (p for p in _listdir(root) if p.is_dir() and not p.name.startswith(".")):
         files = []
         stack = [d]
         while stack:
-            for f in _listdir(stack.pop()):
+            folder = stack.pop()
+            real_folder = _real(folder)
+            if real_folder is None:
+                skipped.append(f"{folder}: a link loop or a broken link; skipped")
+                continue
+            if real_folder in seen["dirs"]:
+                skipped.append(f"{folder}: leads into a folder already read (a link loop?); skipped")
+                continue
+            seen["dirs"].add(real_folder)
+            for f in _listdir(folder):
                 if f.name.startswith("."):
                     continue
-                real = f.resolve()
-                if base not in real.parents:
+                real = _real(f)
+                if real is None:
+                    skipped.append(f"{f}: a link loop or a broken link; skipped")
+                elif base not in real.parents:
                     skipped.append(f"{f}: points outside {top}; skipped")
                 elif f.is_dir():
                     stack.append(f)
                 elif is_image_file(f.name):
+                    if real in seen["files"]:
+                        skipped.append(f"{f}: the same file as {seen['files'][real]}; counted once")
+                        continue
+                    seen["files"][real] = f
                     files.append(f)
         if files:
             out[d.name] = sorted(files)
+    return out
+
+
+def leaks(ds: Dataset) -> list[str]:
+    """Images with the same content in training and in validation or test: a leak, named."""
+    import hashlib
+
+    def digests(split):
+        return {hashlib.blake2b(x.tobytes(), digest_size=16).digest(): i for i, x in enumerate(split.x)}
+
+    train = digests(ds.train)
+    out = []
+    for name, split in (("validation", ds.val), ("test", ds.test)):
+        dup = [i for i, x in enumerate(split.x) if hashlib.blake2b(x.tobytes(), digest_size=16).digest() in train]
+        if dup:
+            example = split.names[dup[0]] if split.names else f"#{dup[0]}"
+            out.append(
+                f"{len(dup)} {name} image(s) have the same content as a training image (e.g. {example}): "
+                f"a leak, the {name} accuracy is too high"
+            )
     return out
 
 
@@ -58,10 +106,11 @@ def split_roots(root: Path) -> dict[str, Path | None]:
 def open_folders(root: Path, norm_size, progress, use_cache, split_seed=0, val_split=0.1) -> Dataset:
     skipped: list[str] = []
     roots = split_roots(root)
+    seen: dict = {"dirs": set(), "files": {}}
     if roots["train"] is not None:
-        per_pool = {s: class_files(r, root, skipped) for s, r in roots.items() if r is not None}
+        per_pool = {s: class_files(r, root, skipped, seen) for s, r in roots.items() if r is not None}
     else:
-        per_pool = {"all": class_files(root, root, skipped)}
+        per_pool = {"all": class_files(root, root, skipped, seen)}
     classes = sorted({c for files in per_pool.values() for c in files})
     if not classes:
         raise UserError(f"{root}: no class folders with images found")
@@ -85,4 +134,6 @@ def open_folders(root: Path, norm_size, progress, use_cache, split_seed=0, val_s
             )
         if use_cache:
             cache.save_pools(key, {"classes": classes, "norm_size": list(norm_size), "skipped": skipped}, pools)
-    return build_dataset(root.name, str(root), "folders", classes, norm_size, pools, skipped, fp, split_seed, val_split)
+    ds = build_dataset(root.name, str(root), "folders", classes, norm_size, pools, skipped, fp, split_seed, val_split)
+    ds.skipped.extend(leaks(ds))
+    return ds

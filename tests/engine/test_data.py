@@ -208,3 +208,27 @@ def test_fashion_mnist_opens():
     ds = open_dataset(FASHION_DIR)
     assert (len(ds.train), len(ds.val), len(ds.test)) == (54000, 6000, 10000)
     assert ds.classes[0] == "T-shirt/top" and ds.norm_size == (28, 28)
+
+
+def test_a_link_loop_is_read_once_and_a_duplicate_across_splits_is_a_leak(tmp_path):
+    """``loop -> .`` inside a class folder turned 24 images into 344 and reported test accuracy
+    1.000 in silence; a loop to itself crashed the CLI."""
+    rng = np.random.default_rng(0)
+    root = tmp_path / "data"
+    for split, n in (("train", 8), ("test", 4)):
+        for c in ("a", "b"):
+            d = root / split / c
+            d.mkdir(parents=True)
+            for i in range(n):
+                Image.fromarray(rng.integers(0, 256, (8, 8), dtype=np.uint8)).save(d / f"{split}{i}.png")
+    (root / "train" / "a" / "loop").symlink_to(".")
+    (root / "train" / "b" / "self").symlink_to(root / "train" / "b" / "self")  # a link to itself
+    (root / "train" / "b" / "twin.png").symlink_to(root / "train" / "b" / "train0.png")
+    import shutil
+
+    shutil.copy(root / "train" / "a" / "train1.png", root / "test" / "a" / "copied.png")  # the same image
+    ds = open_dataset(root, norm_size=(8, 8), use_cache=False)
+    assert len(ds.train) + len(ds.val) == 16 and len(ds.test) == 9  # each real file once
+    said = " | ".join(ds.skipped)
+    assert "already read (a link loop?)" in said and "a link loop or a broken link" in said
+    assert "counted once" in said and "1 test image(s) have the same content as a training image" in said
