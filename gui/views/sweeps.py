@@ -102,7 +102,9 @@ class _Bridge(QObject):
 
     trial = Signal(object)
     event = Signal(int, object)
-    done = Signal(object)
+    ready = Signal(object)  # (study, spec, sweep): made off the GUI thread (a 600-trial grid took 27 s)
+    rows = Signal(object)  # the table's rows, read from the study off the GUI thread after each trial
+    done = Signal(object, object)  # error, importances
 
 
 def _forward(bridge: _Bridge, kind: str, payload) -> None:
@@ -131,6 +133,10 @@ class SweepPanel(QWidget):
         self.bridge.trial.connect(self._on_trial)
         self.bridge.event.connect(self._on_event)
         self.bridge.done.connect(self._on_done)
+        self.bridge.ready.connect(self._on_ready)
+        self.bridge.rows.connect(self._refresh_table)
+        self._rows: list = []
+        self._cancel_asked = threading.Event()
 
         self.title = QLabel("No sweep yet: Train ▸ New Sweep… (Ctrl+Shift+W)")
         self.title.setWordWrap(True)
@@ -178,52 +184,73 @@ class SweepPanel(QWidget):
 
     def start(self, spec, dataset, workers: int, storage: str | None = None, name: str | None = None) -> None:
         from engine.checkpoint import dataset_record
-        from engine.runs.sweep import Sweep, default_storage, open_study
+        from engine.runs.sweep import Sweep, check_size, default_storage, importances, open_study
 
+        check_size(spec)  # refused at once, before anything is created
         spec.dataset = {**dataset_record(dataset), "norm_size": list(dataset.norm_size)}
         name = name or time.strftime("sweep-%Y%m%d-%H%M%S")
-        self.study, self.spec = open_study(storage or default_storage(), name, spec)
-        b = self.bridge
-        self.sweep = Sweep(
-            self.study,
-            self.spec,
-            dataset,
-            workers=workers,
-            store=self.controller.store(),
-            on_event=lambda kind, p: _forward(b, kind, p),
-        )
+        b, store, storage = self.bridge, self.controller.store(), storage or default_storage()
+        self.study, self.sweep, self.spec, self._rows = None, None, spec, []
+        self._cancel_asked.clear()
         self.curves.clear()
         self._curves.clear()
-        self.progress.setRange(0, self.spec.total_trials())
-        self.progress.setValue(0)
-        self.title.setText(f"{name}: {self.spec.configurations()} configurations × {len(self.spec.seeds)} seeds")
+        self.progress.setRange(0, 0)  # busy until the study is made
+        self.title.setText(f"{name}: preparing {spec.total_trials()} trials…")
         self.cancel_button.setEnabled(True)
-        self._refresh_table()
+        self._refresh_table([])
 
         def work():
-            error = None
+            """The study, the trials and the table's reads: all in this thread, never the GUI's."""
+            error, imp, holder = None, {}, []
+
+            def on_event(kind, payload):
+                _forward(b, kind, payload)
+                if kind == "trial" and payload.state != "running" and holder:
+                    b.rows.emit(holder[0].results())
+
             try:
-                self.sweep.run()
+                study, full_spec = open_study(storage, name, spec)
+                sweep = Sweep(study, full_spec, dataset, workers=workers, store=store, on_event=on_event)
+                holder.append(sweep)
+                if self._cancel_asked.is_set():
+                    sweep.cancel()
+                b.ready.emit((study, full_spec, sweep))
+                sweep.run()
+                b.rows.emit(sweep.results())
+                imp = importances(study)
             except Exception as exc:  # noqa: BLE001 - said in the window
                 error = exc
-            b.done.emit(error)
+            b.done.emit(error, imp)
 
         self._thread = threading.Thread(target=work, daemon=True, name="sweep")
         self._thread.start()
         self._tick.start()
 
     def cancel(self) -> None:
+        self._cancel_asked.set()
         if self.sweep is not None:
             self.sweep.cancel()
-            self.cancel_button.setEnabled(False)
-            self.title.setText(self.title.text() + " — cancelling")
+        self.cancel_button.setEnabled(False)
+        self.title.setText(self.title.text() + " — cancelling")
 
     def shutdown(self, timeout: float = 30) -> None:
         """The window closes: cancel and wait for the sweep's workers to leave."""
         if self.running:
-            self.sweep.cancel()
+            self._cancel_asked.set()
+            if self.sweep is not None:
+                self.sweep.cancel()
             self._thread.join(timeout)
         self._tick.stop()
+
+    def _on_ready(self, made) -> None:
+        self.study, self.spec, self.sweep = made
+        if self._cancel_asked.is_set():
+            self.sweep.cancel()
+        self.progress.setRange(0, self.spec.total_trials())
+        self.progress.setValue(0)
+        self.title.setText(
+            f"{self.sweep.name}: {self.spec.configurations()} configurations × {len(self.spec.seeds)} seeds"
+        )
 
     # -- live updates ----------------------------------------------------------------------
     def _on_trial(self, info) -> None:
@@ -233,7 +260,6 @@ class SweepPanel(QWidget):
             self._curves[info.number] = (item, [], [])
             return
         self._update_progress()
-        self._refresh_table()
 
     def _on_event(self, number: int, ev) -> None:
         if isinstance(ev, EvalEvent) and number in self._curves:
@@ -250,25 +276,31 @@ class SweepPanel(QWidget):
         eta = f", ETA {format_duration(p.eta)}" if p.eta is not None and p.done < p.total else ""
         self.progress.setFormat(f"%v / %m trials ({p.running} running{eta})")
 
-    def _on_done(self, error) -> None:
+    def _on_done(self, error, importances) -> None:
         self._tick.stop()
         self._update_progress()
-        self._refresh_table()
-        self._draw_importance()
+        self._draw_importance(importances)
         self.cancel_button.setEnabled(False)
-        state = "cancelled" if self.sweep.cancelled else "done"
+        cancelled = self.sweep.cancelled if self.sweep is not None else self._cancel_asked.is_set()
+        state = "cancelled" if cancelled else "done"
         if error is not None:
             state = f"stopped: {error}"
-        self.title.setText(f"{self.sweep.name}: {state}")
+        name = self.sweep.name if self.sweep is not None else self.title.text().split(":")[0]
+        self.title.setText(f"{name}: {state}")
+        if self.progress.maximum() == 0:
+            self.progress.setRange(0, 1)
         self.finished.emit()
 
     # -- the table and the plots -------------------------------------------------------------
-    def _refresh_table(self) -> None:
-        if self.study is None:
+    def _refresh_table(self, rows: list | None = None) -> None:
+        """The table from ``rows`` (read by the sweep's thread), or the last ones given."""
+        if rows is not None:
+            self._rows = rows
+        rows = self._rows
+        if self.spec is None:
             return
         from engine.runs.sweep import score_heading
 
-        rows = self.sweep.results()
         names = [p.name for p in self.spec.params]
         on_test = any(r.scored_on == "test" for r in rows if r.val)
         heads = [*names, score_heading(rows, self.spec), *([] if on_test else ["test acc (%)"]), "runs"]
@@ -347,13 +379,9 @@ class SweepPanel(QWidget):
         p.setYRange(-0.08, 1.08, padding=0)
         self.parallel_axes = [name for name, _p, _l in axes]
 
-    def _draw_importance(self) -> None:
-        from engine.runs.sweep import importances
-
+    def _draw_importance(self, imp: dict | None) -> None:
+        """Optuna's importances, computed by the sweep's thread at its end."""
         self.importance.clear()
-        if self.study is None:
-            return
-        imp = importances(self.study)
         if not imp:
             return
         names = list(imp)
