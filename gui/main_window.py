@@ -190,6 +190,13 @@ class MainWindow(QMainWindow):
             )
         if load_default:
             QTimer.singleShot(0, lambda: self.open_dataset(dataset_path or settings.read("last_dataset")))
+            if dataset_path is None:  # a plain launch picks up where the user left off
+
+                def reopen(_ds):
+                    self.dataset_loaded.disconnect(reopen)
+                    self.reopen_last_model()
+
+                self.dataset_loaded.connect(reopen)
 
     def _connect(self) -> None:
         s, c = self.session, self.controller
@@ -853,10 +860,31 @@ class MainWindow(QMainWindow):
             event.ignore()
             return
         self.shutdown_workers()
+        settings.write("last_model", self._reopenable_model())
         settings.write("geometry", bytes(self.saveGeometry()))
         settings.write("window_state", bytes(self.saveState()))
         settings.write("splitter", bytes(self.splitter.saveState()))
         event.accept()
+
+    def _reopenable_model(self) -> str:
+        """The file the open model can be reopened from at the next launch ("" if none): its own
+        checkpoint, or the run store's copy of a finished run's weights."""
+        s = self.session
+        if s.model is None:
+            return ""
+        if s.checkpoint_path and not s.dirty and os.path.isfile(s.checkpoint_path):
+            return str(s.checkpoint_path)
+        if s.kept_copy and os.path.isfile(s.kept_copy):
+            return str(s.kept_copy)
+        return ""
+
+    def reopen_last_model(self) -> bool:
+        """Pick up where the user left off: the model open at the last close, with its curves."""
+        path = settings.read("last_model")
+        if not path or not os.path.isfile(path) or self.model is not None:
+            return False
+        self.open_checkpoint(path)
+        return True
 
     def _confirm_close(self) -> bool:
         """Ask once, with the run paused meanwhile; stop it only when the answer is final."""
@@ -865,6 +893,9 @@ class MainWindow(QMainWindow):
         if running:
             self.controller.pause()  # nothing happens behind the question
         if not running and not (self.dirty and self.model is not None):
+            return True
+        kept = self.session.kept_copy
+        if not running and kept and os.path.isfile(kept):  # kept in the run store: reopened next launch
             return True
         if running:
             text = (

@@ -209,3 +209,27 @@ def test_stop_then_resume_keeps_the_clock_and_the_progress_of_the_whole_run(wind
     x = np.array([0.5, 1.0])
     wall = window.plots.current.map_x(x, X_AXES[2])
     assert np.all(wall > 0) and wall[1] > wall[0]
+
+
+def test_a_relaunch_reopens_the_last_model_with_its_curves(qtbot, tmp_path, small_letters, answers):
+    """Closing after a run asks nothing (the model is kept in the run store) and the next launch
+    opens it again, curves included."""
+    from gui.main_window import MainWindow
+
+    script, asked = answers
+    w = MainWindow(load_default=False)
+    qtbot.addWidget(w)
+    w.session.set_dataset(small_letters)
+    w.controller.set_store(str(tmp_path / "runs.db"))
+    train(w, qtbot, epochs=3)
+    name = w.model.name
+    w.close()
+    assert asked == [] and not w.isVisible()
+    again = MainWindow(load_default=False)
+    qtbot.addWidget(again)
+    again.session.set_dataset(small_letters)
+    with qtbot.waitSignal(again.model_changed, timeout=30000):
+        assert again.reopen_last_model()
+    assert again.model.name == name and again.model.history.epoch == [1, 2, 3]
+    assert again.plots.current.buffers["epoch_loss"].n == 3
+    again.dirty = False
