@@ -168,4 +168,6 @@ def shortcut_rows(actions: Actions) -> list[tuple[str, str]]:
             keys = " / ".join(k.toString(QKeySequence.NativeText) for k in act.shortcuts())
             rows.append((keys, act.text().replace("&", "").rstrip("…")))
     rows.append((f"Ctrl+1 … Ctrl+{len(VIEWS)}", "Switch view: " + ", ".join(VIEWS)))
+    rows.append(("F6", "Functions tab: import your files again and re-check every op"))
+    rows.append(("Alt+← / Alt+→", "Internals ▸ Explain: the previous / next step of the backward pass"))
     return rows

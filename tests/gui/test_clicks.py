@@ -233,3 +233,14 @@ def test_a_relaunch_reopens_the_last_model_with_its_curves(qtbot, tmp_path, smal
     assert again.model.name == name and again.model.history.epoch == [1, 2, 3]
     assert again.plots.current.buffers["epoch_loss"].n == 3
     again.dirty = False
+
+
+def test_f1_lists_every_shortcut_including_the_views_own(window, qtbot):
+    qtbot.keyClick(window, Qt.Key_F1)
+    boxes = [w for w in QApplication.topLevelWidgets() if isinstance(w, QMessageBox) and w.isVisible()]
+    assert boxes, "F1 opened no list"
+    text = boxes[-1].text()
+    for keys in ("Ctrl+R", "Space", "Esc", "F6", "Alt+← / Alt+→", "Ctrl+1"):
+        assert keys in text, keys
+    boxes[-1].close()
+    assert "true" in window.browser.confusion_axes.text() and "predicted" in window.browser.confusion_axes.text()
