@@ -42,6 +42,7 @@ bench: $(STAMP)
 	$(PY) bench/bench_sweep.py
 	$(PY) bench/bench_userfn.py
 	$(PY) bench/bench_internals.py
+	$(PY) bench/bench_class.py
 
 gradcheck: $(STAMP)
 	$(PY) main.py gradcheck

@@ -125,7 +125,17 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("images", nargs="+", metavar="IMAGE", help="image files (PNG, JPEG, BMP, …)")
     sub.add_parser("gradcheck", help="check every hand-written backward numerically")
     ck = sub.add_parser("check", help="check your own backward passes (Functions or NumPy ops) against the reference")
-    ck.add_argument("files", nargs="+", metavar="FILE.py", help="your modules (a course's network.py, losses.py, …)")
+    ck.add_argument("files", nargs="*", metavar="FILE.py", help="your modules (a course's network.py, losses.py, …)")
+    ck.add_argument(
+        "--class",
+        dest="class_dir",
+        metavar="SUBMISSIONS",
+        help="grade a class: a folder (or .zip) per student, each checked in its own sandbox; needs --out",
+    )
+    ck.add_argument("--out", help="--class: the gradebook folder (CSV, JSON, summary, Gradescope results.json)")
+    ck.add_argument(
+        "--workers", type=int, default=None, help="--class: submissions at once (default: the number of cores)"
+    )
     ck.add_argument("--role", action="append", default=[], metavar="CLASS=ROLE", help="correct a role found")
     ck.add_argument("--act", help="the activation of the end-to-end MLP check (default: the first found)")
     ck.add_argument("--race", action="store_true", help="also train beside the reference and report where they part")
@@ -792,11 +802,53 @@ def cmd_runs(a) -> int:
     return 0
 
 
+def cmd_check_class(a) -> int:
+    import threading
+
+    from engine.inspect.gradebook import check_class
+
+    if not a.out:
+        raise UserError("check --class: say where the gradebook goes with --out FOLDER")
+    if a.files:
+        raise UserError("check --class: give the submissions folder only (no files)")
+    workers = a.workers or os.cpu_count() or 1
+    cancel = threading.Event()
+
+    def progress(done, total, g, eta):
+        what = g.error or f"{g.score:g}/{g.max_score:g}" + (f", {len(g.diagnoses)} mistake(s)" if g.diagnoses else "")
+        left = f", ETA {format_duration(eta)}" if done < total else ""
+        print(f"[{done}/{total}] {g.student}: {what} ({g.seconds:.1f} s{left})", file=sys.stderr, flush=True)
+
+    def stop(_sig, _frame):
+        print("stopping: the submissions checked so far are kept; a rerun checks the rest", file=sys.stderr)
+        cancel.set()
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    previous = signal.signal(signal.SIGINT, stop)
+    t = time.perf_counter()
+    try:
+        grades = check_class(
+            a.class_dir, a.out, workers, _check_reduction(a), a.time_limit, progress=progress, cancel=cancel
+        )
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    clean = sum(not g.diagnoses and not g.error for g in grades)
+    print(
+        f"{len(grades)} submissions ({clean} with no mistake) in {format_duration(time.perf_counter() - t)}: "
+        f"{Path(a.out) / 'gradebook.csv'}, summary.txt, class.json, gradescope/"
+    )
+    return 0
+
+
 def cmd_check(a) -> int:
     from engine.inspect.functions import format_race, format_report
     from engine.inspect.sandbox import SandboxError, run_sandboxed
     from engine.model.userops import ROLES, parse_roles
 
+    if a.class_dir:
+        return cmd_check_class(a)
+    if not a.files:
+        raise UserError("check: give your modules (FILE.py …), or --class SUBMISSIONS --out FOLDER")
     files = []
     for f in a.files:
         p = Path(f)

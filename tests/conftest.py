@@ -14,35 +14,58 @@ LETTERS_DIR = ROOT.parent / "shared" / "datasets" / "character_classification"
 FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
 
 
-def _user_folders() -> list[Path]:
+def _user_folders() -> list[str]:
     """The real folders the app would write to outside a test: its data, cache and config
     folders, and the checkout (a store named "false" once appeared there)."""
     import platformdirs
 
     app = "backprop-studio"
-    return [
+    folders = [
         platformdirs.user_data_path(app, appauthor=False),
-        platformdirs.user_data_path(app, appauthor=False) / "checkpoints",
         platformdirs.user_cache_path(app, appauthor=False),
         platformdirs.user_config_path(app, appauthor=False),
-        ROOT,
+        Path.home() / ".config" / "Backprop Studio",  # QSettings' own folder on Linux
     ]
+    return [str(f) + os.sep for f in folders]
 
 
-def _snapshot(folders: list[Path]) -> dict:
-    seen = {}
-    for d in folders:
-        try:
-            for entry in os.scandir(d):
-                build_output = entry.name.endswith(".egg-info") or entry.name in ("build", ".venv", "dist")
-                if not build_output and entry.name not in (".pytest_cache", ".ruff_cache", "__pycache__", ".git"):
-                    seen[entry.path] = entry.stat(follow_symlinks=False).st_mtime_ns
-        except OSError:
-            pass
-    return seen
+_REAL_FOLDERS = tuple(_user_folders())  # read before HOME and the XDG folders point into the temp folder
+_BUILD_OUTPUT = (".egg-info", os.sep + "build" + os.sep, os.sep + ".venv" + os.sep, "__pycache__", ".pytest_cache")
+_WRITES_OUTSIDE: list[str] = []
 
 
-_REAL_FOLDERS = _user_folders()  # read before HOME and the XDG folders point into the test's temp folder
+def _audit(event: str, args) -> None:
+    """Every file this test process opens for writing (or creates, renames, removes): one in the
+    user's real folders or in the checkout is recorded. Another program writing there (the app
+    the user has open) is not this test's doing and is never counted."""
+    if event == "open":
+        path, mode, flags = args
+        writing = (mode is not None and any(c in str(mode) for c in "wax+")) or (
+            mode is None and isinstance(flags, int) and flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT)
+        )
+        if not writing:
+            return
+    elif event in ("os.mkdir", "os.remove"):
+        path = args[0] if args[-1] is None else None  # relative to a dir_fd: inside a folder already judged
+    elif event in ("os.rename", "os.replace"):
+        path = args[1] if args[2] is None and args[3] is None else None  # where it lands
+    else:
+        return
+    if isinstance(path, int) or path is None:
+        return
+    try:
+        full = os.path.abspath(os.fsdecode(path))
+    except (TypeError, ValueError):
+        return
+    if full.startswith(_REAL_FOLDERS) or (
+        full.startswith(str(ROOT) + os.sep)
+        and not full.startswith(str(ROOT / "tests" / "fixtures"))
+        and not any(b in full for b in _BUILD_OUTPUT)
+    ):
+        _WRITES_OUTSIDE.append(f"{event} {full}")
+
+
+sys.addaudithook(_audit)
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -70,12 +93,12 @@ def _private_cache(tmp_path_factory):
 @pytest.fixture(autouse=True)
 def _writes_only_in_temp_folders():
     """A test that writes into the user's real data, cache or config folder, or into the
-    checkout, fails."""
-    before = _snapshot(_REAL_FOLDERS)
+    checkout, fails (seen by an audit hook in this process: another program writing there is
+    not the test's doing)."""
+    _WRITES_OUTSIDE.clear()
     yield
-    after = _snapshot(_REAL_FOLDERS)
-    changed = sorted(p for p in after.keys() | before.keys() if after.get(p) != before.get(p))
-    assert not changed, f"the test wrote outside its temporary folders: {changed}"
+    found, _WRITES_OUTSIDE[:] = list(_WRITES_OUTSIDE), []
+    assert not found, f"the test wrote outside its temporary folders: {found[:5]}"
 
 
 @pytest.fixture(scope="session")

@@ -28,7 +28,7 @@ import numpy as np
 from engine.config import TrainConfig, parse_hidden_sizes, preset_config
 from engine.errors import UserError
 from engine.runs.statistics import best_of, summarize
-from engine.runs.tables import write_table
+from engine.tabular import write_table
 from engine.training.run import EvalEvent, FailedEvent, FinishedEvent, TestEvent
 
 SEARCHES = ("grid", "random", "tpe")

@@ -1,0 +1,292 @@
+"""A class at once: every student's backward passes checked, into a gradebook.
+
+``SUBMISSIONS/<student>/*.py`` (or ``<student>.zip``) — each submission is checked in its own
+sandboxed child (:func:`engine.inspect.sandbox.run_sandboxed`), ``workers`` at a time; a crash,
+a hang or a syntax error is that student's result, never the batch's end. Results are written
+after every submission, so Ctrl+C keeps what is done, and a rerun re-checks only submissions
+whose files changed (by SHA-256).
+
+Written to ``--out``: ``gradebook.csv`` (a row per student: each role's verdict, the whole-MLP
+check, the score, the diagnoses), ``class.json`` (everything), ``summary.txt`` (how many students
+made each mistake, most common first) and Gradescope's ``gradescope/<student>/results.json``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import shutil
+import tempfile
+import threading
+import time
+import zipfile
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from engine.errors import UserError
+from engine.tabular import write_table
+
+MAX_ZIP_BYTES = 50 << 20  # a submission's files, unpacked
+POINTS = {"op": 1.0, "mlp": 2.0}  # per op checked (PASS or WARN: full; FAIL: none), and the whole MLP
+
+
+@dataclass
+class Submission:
+    student: str
+    files: list[str]
+    digest: str
+    scratch: str = ""  # a folder unpacked from a zip, removed at the end
+
+
+@dataclass
+class Grade:
+    student: str
+    digest: str
+    verdicts: dict = field(default_factory=dict)  # role → PASS | WARN | FAIL
+    mlp: str = "-"
+    diagnoses: list = field(default_factory=list)  # "Op: text"
+    warnings: list = field(default_factory=list)
+    error: str = ""
+    score: float = 0.0
+    max_score: float = 0.0
+    seconds: float = 0.0
+
+
+def _digest(files: list[Path]) -> str:
+    h = hashlib.sha256()
+    for f in sorted(files):
+        h.update(f.name.encode())
+        h.update(f.read_bytes())
+    return h.hexdigest()
+
+
+def _unzip(path: Path) -> Path:
+    """A student's zip, unpacked safely (no absolute paths or .., bounded size) into a temp folder."""
+    out = Path(tempfile.mkdtemp(prefix="backprop-class-"))
+    try:
+        with zipfile.ZipFile(path) as z:
+            total = 0
+            for info in z.infolist():
+                name = Path(info.filename)
+                if info.is_dir() or name.suffix != ".py":
+                    continue
+                if name.is_absolute() or ".." in name.parts:
+                    continue
+                total += info.file_size
+                if total > MAX_ZIP_BYTES:
+                    raise UserError(f"{path}: more than {MAX_ZIP_BYTES >> 20} MiB of Python files")
+                (out / name.name).write_bytes(z.read(info))
+    except zipfile.BadZipFile:
+        shutil.rmtree(out, ignore_errors=True)
+        raise UserError(f"{path}: not a zip file") from None
+    return out
+
+
+def find_submissions(root: Path) -> list[Submission]:
+    if not root.is_dir():
+        raise UserError(f"--class {root}: no such folder")
+    subs = []
+    for entry in sorted(root.iterdir()):
+        if entry.name.startswith("."):
+            continue
+        scratch = ""
+        if entry.is_dir():
+            folder = entry
+        elif entry.suffix.lower() == ".zip":
+            try:
+                folder = _unzip(entry)
+            except UserError as exc:
+                subs.append(Submission(entry.stem, [], f"error:{exc}"))
+                continue
+            scratch = str(folder)
+        else:
+            continue
+        files = sorted(p for p in folder.rglob("*.py") if not any(part.startswith(".") for part in p.parts))
+        subs.append(Submission(entry.stem if scratch else entry.name, [str(f) for f in files], _digest(files), scratch))
+    if not subs:
+        raise UserError(f"--class {root}: no submissions (a folder or a .zip per student)")
+    return subs
+
+
+def grade_result(student: str, digest: str, res: dict) -> Grade:
+    g = Grade(student, digest)
+    for r in res["results"]:
+        v = r.get("verdict") or ("-" if r["passed"] is None else "PASS" if r["passed"] else "FAIL")
+        if v == "-":
+            continue
+        key = r["role"]
+        if key in g.verdicts:  # two ops of one role: the worse verdict counts
+            order = {"FAIL": 0, "WARN": 1, "PASS": 2}
+            v = min(v, g.verdicts[key], key=order.get)
+        g.verdicts[key] = v
+        g.diagnoses += [f"{r['name']}: {d}" for d in r["diagnoses"]]
+        g.warnings += [f"{r['name']}: {w}" for w in r.get("warnings", [])]
+    m = res["mlp"]
+    g.mlp = "-" if not m.get("ran") else "PASS" if m["passed"] else "FAIL"
+    if g.mlp == "FAIL" and m.get("why"):
+        g.diagnoses.append(f"whole MLP: {m['why']}")
+    g.max_score = POINTS["op"] * len(g.verdicts) + (POINTS["mlp"] if g.mlp != "-" else 0)
+    g.score = POINTS["op"] * sum(v != "FAIL" for v in g.verdicts.values()) + (POINTS["mlp"] if g.mlp == "PASS" else 0)
+    return g
+
+
+def check_class(
+    root: str | Path,
+    out: str | Path,
+    workers: int = 2,
+    reduction: str = "mean",
+    time_limit: float = 60.0,
+    progress=None,
+    cancel: threading.Event | None = None,
+) -> list[Grade]:
+    """Check every submission under ``root``, ``workers`` at a time; write the gradebook to ``out``
+    after each; reuse the results of unchanged submissions from an earlier run there."""
+    from engine.inspect.sandbox import SandboxError, run_sandboxed
+
+    out = Path(out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"--out {out}: cannot create the folder ({exc.strerror or exc})") from None
+    subs = find_submissions(Path(root))
+    earlier = _earlier(out)
+    grades: dict[str, Grade] = {}
+    todo = []
+    for s in subs:
+        old = earlier.get(s.student)
+        if old is not None and old.digest == s.digest:
+            grades[s.student] = old
+        elif s.digest.startswith("error:"):
+            grades[s.student] = Grade(s.student, s.digest, error=s.digest[len("error:") :])
+        elif not s.files:
+            grades[s.student] = Grade(s.student, s.digest, error="no Python files")
+        else:
+            todo.append(s)
+    lock = threading.Lock()
+    t0 = time.monotonic()
+
+    def one(s: Submission) -> Grade:
+        started = time.monotonic()
+        if cancel is not None and cancel.is_set():
+            return Grade(s.student, "", error="not checked (cancelled)")
+        try:
+            res, _out = run_sandboxed(
+                "engine.inspect.functions.check_files",
+                s.files,
+                {},
+                None,
+                reduction,
+                files=s.files,
+                time_limit=time_limit,
+                cancel=(cancel.is_set if cancel is not None else None),
+            )
+            g = (
+                grade_result(s.student, s.digest, res)
+                if res["ops"]
+                else Grade(s.student, s.digest, error="no ops found")
+            )
+        except SandboxError as exc:
+            g = Grade(s.student, s.digest, error=one_line(str(exc)))
+        g.seconds = time.monotonic() - started
+        return g
+
+    done = 0
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+            futures = {pool.submit(one, s): s for s in todo}
+            for fut in as_completed(futures):
+                g = fut.result()
+                with lock:
+                    if g.digest:  # a cancelled one is not recorded: the rerun checks it
+                        grades[g.student] = g
+                    done += 1
+                    write_gradebook(out, [grades[s.student] for s in subs if s.student in grades])
+                if progress is not None:
+                    elapsed = time.monotonic() - t0
+                    eta = elapsed / done * (len(todo) - done)
+                    progress(done, len(todo), g, eta)
+    finally:
+        for s in subs:
+            if s.scratch:
+                shutil.rmtree(s.scratch, ignore_errors=True)
+    result = [grades[s.student] for s in subs if s.student in grades]
+    write_gradebook(out, result)
+    return result
+
+
+def one_line(text: str) -> str:
+    """A sandbox error in one line: the error itself, with where it happened in their file."""
+    lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
+    if not lines:
+        return "failed"
+    where = next((ln for ln in reversed(lines) if ln.startswith('File "')), "")
+    if where and lines[-1] != where:
+        m = re.match(r'File "([^"]+)", line (\d+)', where)
+        return f"{Path(m.group(1)).name}:{m.group(2)}: {lines[-1]}" if m else lines[-1]
+    return lines[-1] if len(lines) == 1 or not where else " ".join(lines[-2:])
+
+
+def _earlier(out: Path) -> dict[str, Grade]:
+    try:
+        data = json.loads((out / "class.json").read_text(encoding="utf-8"))
+        return {d["student"]: Grade(**d) for d in data.get("students", []) if not d.get("error", "").startswith("not")}
+    except (OSError, ValueError, TypeError, KeyError):
+        return {}
+
+
+def mistake_key(text: str) -> str:
+    """A diagnosis without its numbers and op name: the same mistake counted once per student."""
+    text = text.split(": ", 1)[-1]
+    return re.sub(r"\d[\d.e+-]*", "N", text.split(" (also at")[0])[:140]
+
+
+def write_gradebook(out: Path, grades: list[Grade]) -> None:
+    roles = sorted({r for g in grades for r in g.verdicts})
+    head = ["student", *roles, "whole MLP", "score", "max", "diagnoses", "warnings", "error"]
+    body = [
+        [
+            g.student,
+            *(g.verdicts.get(r, "") for r in roles),
+            g.mlp,
+            f"{g.score:g}",
+            f"{g.max_score:g}",
+            " | ".join(g.diagnoses),
+            " | ".join(g.warnings),
+            g.error,
+        ]
+        for g in grades
+    ]
+    _atomic(out / "gradebook.csv", write_table(head, body, "csv"))
+    _atomic(out / "class.json", json.dumps({"students": [asdict(g) for g in grades]}, indent=1, ensure_ascii=False))
+    counts = Counter(mistake_key(d) for g in grades for d in {mistake_key(x): x for x in g.diagnoses}.values())
+    errors = Counter(g.error for g in grades if g.error)
+    lines = [f"{len(grades)} submissions; {sum(not g.diagnoses and not g.error for g in grades)} with no mistake"]
+    lines += [f"{n:>4} × {text}" for text, n in counts.most_common()]
+    lines += [f"{n:>4} × could not be checked: {text}" for text, n in errors.most_common()]
+    _atomic(out / "summary.txt", "\n".join(lines) + "\n")
+    for g in grades:
+        tests = [
+            {"name": f"{role} backward", "score": POINTS["op"] * (v != "FAIL"), "max_score": POINTS["op"], "output": v}
+            for role, v in g.verdicts.items()
+        ]
+        if g.mlp != "-":
+            tests.append(
+                {"name": "whole MLP vs finite differences", "score": POINTS["mlp"] * (g.mlp == "PASS"),
+                 "max_score": POINTS["mlp"], "output": g.mlp}
+            )  # fmt: skip
+        output = "\n".join(["✗ " + d for d in g.diagnoses] + ["⚠ " + w for w in g.warnings] + [g.error])
+        folder = out / "gradescope" / re.sub(r"[^\w.-]+", "_", g.student)
+        folder.mkdir(parents=True, exist_ok=True)
+        _atomic(
+            folder / "results.json",
+            json.dumps({"score": g.score, "output": output.strip(), "tests": tests}, indent=1, ensure_ascii=False),
+        )
+
+
+def _atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
