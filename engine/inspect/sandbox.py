@@ -51,7 +51,14 @@ def _child(conn, target: str, args: tuple, kwargs: dict, memory_limit, out_path:
     processes.limit_output(OUTPUT_LIMIT)
     try:
         import numpy  # noqa: F401 - counted in the start-up, not in the user's allowance
-        import torch  # noqa: F401
+        import torch
+
+        # one thread each: the checks' arrays are tiny, and several sandboxes (a class checked N
+        # at a time) must not fight over the cores with thread teams of their own
+        torch.set_num_threads(1)
+        from engine.model.blas import cap_blas_threads
+
+        cap_blas_threads(1)
     except ImportError:
         pass
     processes.limit_memory(memory_limit)
