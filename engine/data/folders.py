@@ -135,5 +135,6 @@ def open_folders(root: Path, norm_size, progress, use_cache, split_seed=0, val_s
         if use_cache:
             cache.save_pools(key, {"classes": classes, "norm_size": list(norm_size), "skipped": skipped}, pools)
     ds = build_dataset(root.name, str(root), "folders", classes, norm_size, pools, skipped, fp, split_seed, val_split)
-    ds.skipped.extend(leaks(ds))
+    if roots["train"] is not None:  # splits the user made: an image in two of them is a leak worth saying
+        ds.skipped.extend(leaks(ds))
     return ds
