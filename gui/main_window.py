@@ -473,7 +473,8 @@ class MainWindow(QMainWindow):
         c, model = run.config, self.model
         tooltip = "\n".join(f"{k}: {v}" for k, v in c.to_dict().items())
         if resume:
-            self.hyper.set_config(c)
+            if not one_step:  # one step is not a new plan: the panel keeps the epochs the user set
+                self.hyper.set_config(c)
             steps = max(1, -(-len(run.dataset.train) // c.batch_size))
             self.plots.start_run(model.name, tooltip, keep_current=True)
             self.plots.show_history(run.history, model.name, steps)

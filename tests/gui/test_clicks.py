@@ -244,3 +244,12 @@ def test_f1_lists_every_shortcut_including_the_views_own(window, qtbot):
         assert keys in text, keys
     boxes[-1].close()
     assert "true" in window.browser.confusion_axes.text() and "predicted" in window.browser.confusion_axes.text()
+
+
+def test_one_step_after_a_finished_run_leaves_the_epochs_the_user_set(window, qtbot):
+    train(window, qtbot, epochs=2)
+    assert window.hyper.epochs.value() == 2
+    with qtbot.waitSignal(window.training_finished, timeout=120000):
+        qtbot.keyClick(window, Qt.Key_T, Qt.ControlModifier)
+    assert len(window.model.history.step_loss) > 0 and window.hyper.epochs.value() == 2
+    window.dirty = False
