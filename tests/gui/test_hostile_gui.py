@@ -47,10 +47,12 @@ def test_a_malformed_checkpoint_names_the_key_in_the_window(window, qtbot, tmp_p
 
 def test_a_save_on_quit_that_fails_keeps_the_window_open(window, qtbot, tmp_path, monkeypatch, answers):
     script, asked = answers
+    window.controller.set_store(str(tmp_path / "no such folder" / "runs.db"))  # kept nowhere: close asks
+    window.controller.store_problem.disconnect()
     window.hyper.set_config(TrainConfig(epochs=1, batch_size=64))
     with qtbot.waitSignal(window.training_finished, timeout=60000):
         window.start_training()
-    assert window.dirty
+    assert window.dirty and window.session.kept_copy is None
     out = tmp_path / "out"
     out.mkdir()
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(out / "m.pt"), ""))
