@@ -156,7 +156,7 @@ class SweepPanel(QWidget):
         self.curves = pg.PlotWidget(title="trials: validation accuracy")
         self.curves.setLabel("bottom", "epoch")
         self.curves.setYRange(0, 1)
-        self.parallel = pg.PlotWidget(title="parallel coordinates (red: best)")
+        self.parallel = pg.PlotWidget(title="parallel coordinates (blue → red: low → high accuracy)")
         self.parallel.getPlotItem().hideAxis("left")
         self.importance = pg.PlotWidget(title="parameter importance (PED-ANOVA)")
         self.importance.setYRange(0, 1)
