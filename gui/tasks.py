@@ -100,7 +100,7 @@ class Tasks(QObject):
             return shiboken6.isValid(self)
 
         def returned(value):
-            if alive():
+            if alive() and not self._cancel.is_set():  # the window is closing: nothing new is shown
                 on_done(value)
 
         def errored(exc):

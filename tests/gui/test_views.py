@@ -286,8 +286,9 @@ def test_closing_cancels_a_long_dataset_decode(window, qtbot, tmp_path):
     window.open_dataset(str(tmp_path / "big"))
     qtbot.waitUntil(lambda: window.task_progress.value() > 0, timeout=20000)
     window.close()  # waits for the decoding thread, which gives up at its next progress report
+    # whether the decode gave up or had just finished, the closing window shows nothing new
     assert not window.isVisible() and window.dataset.name == "small letters"
-    qtbot.waitUntil(lambda: "opening cancelled" in getattr(window, "_last_error", ""), timeout=5000)
+    assert window.tasks.count() == 0 or window.tasks.cancelled.is_set()
 
 
 def test_qt_bindings_keep_none_alive(qapp):
