@@ -3,12 +3,10 @@ written by the one table writer (:mod:`engine.tabular`)."""
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 
 from engine.runs.store import RunRow, RunStore
-from engine.tabular import latex_escape, write_table  # noqa: F401 - the one writer, for the runs' tables
+from engine.tabular import write_table
 
 COLUMNS = [
     ("id", lambda r: str(r.id)),
@@ -41,13 +39,13 @@ def format_runs(rows: list[RunRow], fmt: str, caption: str = "Runs", label: str 
 
 def curves_csv(store: RunStore, rows: list[RunRow]) -> str:
     """One line per run and epoch: run id, name, epoch, train loss/acc, validation loss/acc."""
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["run", "name", "epoch", "train_loss", "train_acc", "val_loss", "val_acc"])
-    for r in rows:
-        for e in store.epochs(r.id):
-            w.writerow([r.id, r.name, e.epoch, *(_f(v) for v in (e.train_loss, e.train_acc, e.val_loss, e.val_acc))])
-    return buf.getvalue()
+    head = ["run", "name", "epoch", "train_loss", "train_acc", "val_loss", "val_acc"]
+    body = [
+        [str(r.id), r.name, str(e.epoch), *(_f(v) for v in (e.train_loss, e.train_acc, e.val_loss, e.val_acc))]
+        for r in rows
+        for e in store.epochs(r.id)
+    ]
+    return write_table(head, body, "csv")
 
 
 # == choosing runs: the filters of ``main.py runs`` ==============================================
