@@ -26,8 +26,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from engine.config import TrainConfig  # noqa: E402
+from engine.model.build import build_network  # noqa: E402
 from engine.model.init import initial_weights  # noqa: E402
-from engine.model.network import build_network  # noqa: E402
 from engine.model.torch_network import _torch_optimizer  # noqa: E402
 
 LETTERS_DIR = ROOT.parent / "shared" / "datasets" / "character_classification"

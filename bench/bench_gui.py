@@ -66,8 +66,8 @@ def main() -> int:
     from engine.data.layouts import open_dataset
 
     app = QApplication.instance() or QApplication([])
-    from gui.app import settle_heap, warm_up
     from gui.main_window import MainWindow
+    from gui.runtime import settle_heap, warm_up
     from gui.style import apply_plot_theme
 
     apply_plot_theme()

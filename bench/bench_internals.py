@@ -100,7 +100,7 @@ def main() -> int:
     from gui.style import apply_plot_theme
 
     apply_plot_theme()
-    from gui.app import settle_heap, warm_up
+    from gui.runtime import settle_heap, warm_up
 
     win = MainWindow(load_default=False)
     win.resize(1400, 880)

@@ -34,7 +34,8 @@ from engine.data.dataset import DIGITS, LETTERS
 from engine.data.files import regular_file
 from engine.data.layouts import MAX_NORM_SIDE
 from engine.errors import UserError
-from engine.model.network import Network, build_network, state_dict_keys
+from engine.model.build import build_network
+from engine.model.network import Network, state_dict_keys
 from engine.training.history import History
 from engine.training.processes import make_ordinary_file
 

@@ -402,7 +402,7 @@ def cmd_train(a) -> int:
     from engine.checkpoint import Model, dataset_record, load_checkpoint, save_checkpoint
     from engine.config import LAYOUT_PRESETS, preset_config
     from engine.data.layouts import layout_of, open_dataset
-    from engine.model.network import available_devices
+    from engine.model.build import available_devices
     from engine.training.run import FailedEvent, TrainingRun
 
     given = _overrides(a)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import os
 import sys
 from pathlib import Path
@@ -19,37 +18,6 @@ def icon_path() -> Path:
         if p.is_file():
             return p
     return RESOURCES / "backprop-studio.png"
-
-
-def warm_up() -> None:
-    """Import what the first run would import lazily: building a torch optimizer pulls in
-    torch._dynamo (about a second), which must not happen on the GUI thread at Start."""
-    import torch
-
-    torch.optim.AdamW([torch.zeros(1, requires_grad=True)])
-
-
-def settle_heap() -> None:
-    """Move everything alive after start-up (torch, Qt, pyqtgraph: ~10⁶ objects) out of the
-    collector's reach. Otherwise each full collection walks them all: 100–200 ms in which
-    the event loop stalls, measured by bench/bench_gui.py."""
-    gc.collect()
-    gc.freeze()
-
-
-_collector = None
-
-
-def collect_garbage_in_gui_thread() -> None:
-    """Python's cyclic garbage collection in the GUI thread only (pyqtgraph's GarbageCollector:
-    automatic collection off, a timer collects at the usual thresholds). A collection started by
-    a worker thread can destroy a Qt object there and deadlock against the GUI thread: seen when
-    a t-SNE task's imports collected an old menu while the GUI thread deleted another."""
-    global _collector
-    if _collector is None:
-        from pyqtgraph.util.garbage_collector import GarbageCollector
-
-        _collector = GarbageCollector(interval=0.5)
 
 
 def run_app(argv: list[str]) -> int:
@@ -87,6 +55,7 @@ def run_app(argv: list[str]) -> int:
     if paths and dataset is None:
         QTimer.singleShot(0, lambda: window.open_from_launch(paths))
     QTimer.singleShot(0, window.controller.warm)  # a worker process imports while the user looks
+    from gui.runtime import settle_heap, warm_up
     from gui.tasks import start_task, start_worker
 
     warm = start_task(warm_up)

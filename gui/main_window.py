@@ -32,10 +32,10 @@ from engine.errors import UserError
 from engine.inspect.gradcheck import run_all as run_gradcheck
 from engine.training.run import FailedEvent, FinishedEvent
 from gui import settings
-from gui.app import collect_garbage_in_gui_thread
 from gui.export import export_misclassified, export_plots, suggested_name
 from gui.menus import build_menus, shortcut_rows
 from gui.runner import RunController
+from gui.runtime import collect_garbage_in_gui_thread
 from gui.session import CHECKPOINT_SUFFIXES, Session, autosave_path
 from gui.style import retheme
 from gui.tasks import Tasks

@@ -20,7 +20,7 @@ from engine.data.dataset import Dataset
 from engine.data.layouts import folder_kind, is_builtin
 from engine.data.layouts import open_dataset as engine_open_dataset
 from engine.errors import UserError
-from engine.model.network import build_network
+from engine.model.build import build_network
 from engine.predict import classify_files, image_files, labelled_files, predict_arrays
 from engine.training.history import History
 from engine.training.run import TrainingRun

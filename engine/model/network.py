@@ -1,6 +1,6 @@
 """One interface over the two engines: build, train a step, predict, export weights.
 
-:func:`build_network` returns a :class:`TorchNetwork` or a :class:`NumpyNetwork`; callers see
+:func:`engine.model.build.build_network` returns a :class:`TorchNetwork` or a :class:`NumpyNetwork`; callers see
 only :class:`Network`. Both start from the same seeded weights (drawn with NumPy), so with
 the same data order their losses agree step by step.
 
@@ -27,18 +27,6 @@ EVAL_BATCH = 2048
 def state_dict_keys(n_linear: int) -> list[str]:
     """``net.0.W, net.0.b, net.2.W, ...``: the course's names (activations sit at odd indices)."""
     return [f"net.{2 * i}.{p}" for i in range(n_linear) for p in ("W", "b")]
-
-
-def available_devices() -> list[str]:
-    """``cpu`` plus ``cuda`` / ``mps`` where torch sees one (imports torch)."""
-    import torch
-
-    devices = ["cpu"]
-    if torch.cuda.is_available():
-        devices.append("cuda")
-    if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
-        devices.append("mps")
-    return devices
 
 
 class Network(ABC):
@@ -110,7 +98,7 @@ class Network(ABC):
 
     def snapshot(self) -> Network:
         """A copy of the current weights for inference while this network trains on."""
-        return build_network(self.config, self.in_features, self.n_classes, self.weights())
+        return type(self)(self.config, self.in_features, self.n_classes, self.weights())
 
     @abstractmethod
     def optimizer_state(self) -> dict:
@@ -180,23 +168,3 @@ class NumpyNetwork(Network):
             }
         )
         return True
-
-
-def build_network(
-    config: TrainConfig, in_features: int, n_classes: int, weights: list[np.ndarray] | None = None
-) -> Network:
-    """The network of ``config.engine``; its parameter count is checked before anything is allocated."""
-    if config.engine == "user":
-        from engine.model.userops import in_worker
-
-        if in_worker():  # the user's code runs only in worker processes
-            from engine.model.torch_network import UserNetwork
-
-            return UserNetwork(config, in_features, n_classes, weights)
-        # elsewhere (the window's predictions, a checkpoint opened) the reference computes the
-        # same forward pass
-    if config.engine == "numpy":
-        return NumpyNetwork(config, in_features, n_classes, weights)
-    from engine.model.torch_network import TorchNetwork
-
-    return TorchNetwork(config, in_features, n_classes, weights)

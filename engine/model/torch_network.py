@@ -1,5 +1,5 @@
 """The torch engine's networks: :class:`TorchNetwork` (the studio's Functions) and
-:class:`UserNetwork` (the user's own ops), built by :func:`engine.model.network.build_network`.
+:class:`UserNetwork` (the user's own ops), built by :func:`engine.model.build.build_network`.
 Importing this module imports torch."""
 
 from __future__ import annotations

@@ -29,7 +29,8 @@ import numpy as np
 
 from engine.config import TrainConfig
 from engine.data.dataset import Dataset, Split
-from engine.model.network import Network, build_network
+from engine.model.build import build_network
+from engine.model.network import Network
 from engine.training.history import History
 from engine.training.processes import MemoryWatch, limit_memory, limit_memory_enforced, signal_words, was_killed
 from engine.training.run import EvalEvent, FailedEvent, FinishedEvent, StepEvent, TrainingRun, resolve_inputs

@@ -20,8 +20,9 @@ import numpy as np
 from engine.config import TrainConfig
 from engine.data.dataset import Dataset
 from engine.data.images import input_stats, normalize
+from engine.model.build import build_network
 from engine.model.maths import cross_entropy
-from engine.model.network import Network, build_network
+from engine.model.network import Network
 from engine.training.health import PROBE, HealthEvent, HealthMonitor
 from engine.training.health import keep as keep_health
 from engine.training.history import History, Position, format_duration

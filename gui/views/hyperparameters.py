@@ -36,7 +36,7 @@ from engine.config import (
     preset_config,
 )
 from engine.errors import UserError
-from engine.model.network import available_devices
+from engine.model.build import available_devices
 
 ERROR_STYLE = "border: 1px solid #D55E00;"
 MAX_LAYERS = 8

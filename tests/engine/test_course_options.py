@@ -127,7 +127,7 @@ def test_a_runs_numbers_do_not_depend_on_the_machines_thread_budget(small_letter
 
 
 def test_a_bare_state_dict_loads_and_a_foreign_checkpoint_is_named(tmp_path):
-    from engine.model.network import build_network
+    from engine.model.build import build_network
 
     c = TrainConfig(hidden=[8])
     net = build_network(c, 32 * 32, 26)
@@ -143,7 +143,7 @@ def test_test_without_data_uses_the_recorded_data_and_never_another(tmp_path, sm
     """A course checkpoint used to be tested on the built-in letters in silence (0.18 instead of 0.84)."""
     import shutil
 
-    from engine.model.network import build_network
+    from engine.model.build import build_network
     from tests.conftest import write_course_layout
     from tests.engine.test_paths import run_cli
 

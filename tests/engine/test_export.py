@@ -13,7 +13,7 @@ from engine.config import ACTIVATIONS, TrainConfig
 from engine.data.images import normalize
 from engine.errors import UserError
 from engine.export import contact_sheet, export_onnx
-from engine.model.network import build_network
+from engine.model.build import build_network
 from engine.predict import predict_arrays
 from tests.engine.test_cli import cli as run_cli
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from engine.config import TrainConfig
-from engine.model.network import build_network
+from engine.model.build import build_network
 from engine.training.run import EpochEvent, EvalEvent, FailedEvent, FinishedEvent, StepEvent, TrainingRun
 
 
