@@ -62,6 +62,22 @@ class Model:
     notes: list[str] = field(default_factory=list)  # what loading had to assume (shown to the user)
     name: str = ""  # the run's name (the user's, or made from its settings)
 
+    @classmethod
+    def for_run(cls, run, name: str = "") -> Model:
+        """The model a run (or a prepared :class:`~engine.training.launch.RunPlan`) trains: its
+        network, history and config, and the record of its dataset."""
+        ds = run.dataset
+        return cls(
+            run.network,
+            list(ds.classes),
+            ds.norm_size,
+            run.config,
+            run.history,
+            dataset_name=ds.name,
+            dataset=dataset_record(ds),
+            name=name or run.config.auto_name(),
+        )
+
     def configs(self) -> dict:
         c = self.config
         return {

@@ -335,16 +335,14 @@ def _print_hyperparameters(config, given: dict, note: str = "") -> None:
         print(f"  {line}")
 
 
-def _report(run, a, val: dict, recorder=None):
-    """Consume the run, printing a line per epoch (and validation); returns the final event."""
+def _report(events, a, val: dict):
+    """Consume the run's events, printing a line per epoch (and validation); returns the final event."""
     from engine.training.health import HealthEvent
     from engine.training.run import EpochEvent, EvalEvent, FailedEvent, FinishedEvent, TestEvent, WarningEvent
 
     last = None
     said: set[str] = set()
-    for ev in run.events():
-        if recorder is not None:
-            recorder.on_event(ev)
+    for ev in events:
         if isinstance(ev, HealthEvent):
             for w in ev.warnings:
                 key = re.sub(r"\d[\d.e+-]*", "#", w)  # a layer's finding, said once whatever its numbers
@@ -398,29 +396,33 @@ def _fingerprint_warning(model, ds, what: str) -> None:
         )
 
 
-def cmd_train(a) -> int:
-    from engine.checkpoint import Model, dataset_record, load_checkpoint, save_checkpoint
+def _resumed_config(a, given: dict):
+    """``--resume``: the checkpoint's model and its config with the few settings one may change."""
+    from engine.checkpoint import load_checkpoint
+
+    resumed = load_checkpoint(a.resume)
+    unknown = set(given) - {"epochs", "device", "val_interval"}
+    if unknown:
+        raise UserError(
+            f"--resume continues with the checkpoint's settings; "
+            f"remove {', '.join('--' + k.replace('_', '-') for k in sorted(unknown))}"
+        )
+    return resumed, dataclasses.replace(resumed.config, **given).validate()
+
+
+def _train_plan(a, given: dict):
+    """The run the command line asks for: (plan, the checkpoint it resumes or None)."""
     from engine.config import LAYOUT_PRESETS, preset_config
     from engine.data.layouts import layout_of, open_dataset
     from engine.model.build import available_devices
-    from engine.training.run import FailedEvent, TrainingRun
+    from engine.training.launch import RunPlan
 
-    given = _overrides(a)
-    if a.out:
-        _check_writable(a.out)
-    resumed = load_checkpoint(a.resume) if a.resume else None
-    if resumed:
-        unknown = set(given) - {"epochs", "device", "val_interval"}
-        if unknown:
-            raise UserError(
-                f"--resume continues with the checkpoint's settings; "
-                f"remove {', '.join('--' + k.replace('_', '-') for k in sorted(unknown))}"
-            )
-        config = dataclasses.replace(resumed.config, **given).validate()
+    resumed = None
+    if a.resume:
+        resumed, config = _resumed_config(a, given)
         norm = resumed.norm_size
     else:
-        preset = a.preset or LAYOUT_PRESETS[layout_of(a.data)]
-        config = preset_config(preset, **given).validate()
+        config = preset_config(a.preset or LAYOUT_PRESETS[layout_of(a.data)], **given).validate()
         norm = (a.norm_size, a.norm_size)
     if config.device != "cpu" and config.device not in available_devices():
         raise UserError(f"--device: {config.device!r} is not available here (have {', '.join(available_devices())})")
@@ -429,22 +431,70 @@ def cmd_train(a) -> int:
     print(f"data: {ds.describe()} (ready in {time.perf_counter() - t0:.1f} s)", flush=True)
     for s in ds.skipped[:5]:
         print(f"warning: {s}" if "skipped" in s or "leak" in s else f"warning: skipped {s}", file=sys.stderr)
-    host = None
-    if resumed:
-        if resumed.classes != ds.classes or resumed.norm_size != ds.norm_size:
-            raise UserError(f"{a.resume}: its classes/input size do not match {a.data}")
-        _fingerprint_warning(resumed, ds, a.resume)
-        resumed.network.config = config
-        print(f"resuming {resumed.history.where()}", flush=True)
-    if config.engine == "user":  # the user's code runs only in a worker process
-        from engine.training.host import RunHost
+    if resumed is None:
+        return RunPlan(config, ds), None
+    if resumed.classes != ds.classes or resumed.norm_size != ds.norm_size:
+        raise UserError(f"{a.resume}: its classes/input size do not match {a.data}")
+    _fingerprint_warning(resumed, ds, a.resume)
+    resumed.network.config = config
+    print(f"resuming {resumed.history.where()}", flush=True)
+    return RunPlan(config, ds, resumed.network, resumed.history), resumed
 
-        host = RunHost(spares=1)
-        run = host.start(config, ds, resumed and resumed.network, resumed and resumed.history)
-    elif resumed:
-        run = TrainingRun(config, ds, resumed.network, resumed.history)
-    else:
-        run = TrainingRun(config, ds)
+
+def _save_recovery(a, model, epochs: int, exc: Exception) -> None:
+    """A late failure must not take the trained weights with it: they go beside ``--out``."""
+    from engine.checkpoint import save_checkpoint
+
+    out = Path(a.out)
+    recovery = out.with_name(out.stem + ".recovered" + (out.suffix or ".pt"))
+    save_checkpoint(recovery, model)
+    raise UserError(
+        f"training failed ({type(exc).__name__}: {exc}); the weights after epoch {epochs} were saved to {recovery}"
+    ) from None
+
+
+def _save_after_failure(a, model, reason: str) -> None:
+    from engine.checkpoint import save_checkpoint
+
+    print(f"error: {reason}", file=sys.stderr)
+    if a.out:
+        out = Path(a.out)
+        target = out if not out.exists() else out.with_name(out.stem + ".recovered" + (out.suffix or ".pt"))
+        save_checkpoint(target, model)
+        print(
+            f"the last good weights were saved to {target}" + (f" ({out} was left as it was)" if target != out else ""),
+            file=sys.stderr,
+        )
+
+
+def _final_line(a, last, val: dict) -> str:
+    test = ""
+    if last.test_acc is not None:
+        test = f"test_loss={last.test_loss:.4f} test_acc={last.test_acc:.4f} "
+    if last.best_test_acc is not None:
+        test += f"best_val_epoch={last.best_epoch} test_acc_at_best_val={last.best_test_acc:.4f} "
+    valtxt = " ".join(f"{k}={v:.4f}" for k, v in val.items())
+    where = f"stopped_at=epoch{last.epoch}:step{last.step}/{last.steps_per_epoch} " if last.partial else ""
+    return f"final: epochs={last.epochs_completed} {where}{test}{valtxt} time={last.elapsed:.1f}s" + (
+        f" saved={a.out}" if a.out else ""
+    )
+
+
+def cmd_train(a) -> int:
+    """Plan → start → record while printing → save: the one run lifecycle (engine.training.launch,
+    engine.runs.record) as the sweep and the window use it."""
+    from engine.checkpoint import save_checkpoint
+    from engine.runs.record import Recording
+    from engine.training.launch import start_run
+    from engine.training.run import FailedEvent
+
+    given = _overrides(a)
+    if a.out:
+        _check_writable(a.out)
+    plan, _ = _train_plan(a, given)
+    store = _open_store(a)
+    run = start_run(plan)  # the user's own Functions: in a worker process of its own
+    config, ds = run.config, run.dataset
     _print_hyperparameters(config, given)
     print(
         f"model: {config.summary(ds.in_features, len(ds.classes))}, {config.optim}, "
@@ -452,14 +502,6 @@ def cmd_train(a) -> int:
         flush=True,
     )
     val: dict = {}
-    store = _open_store(a)
-    recorder = None
-    if store is not None:
-        from engine.runs.record import RunRecorder
-
-        recorder = RunRecorder(store, config, dataset_record(ds), name=config.auto_name(), source="cli")
-        if recorder.error:
-            print(f"warning: {recorder.error}", file=sys.stderr)
 
     def stop_gently(_sig, _frame):  # first Ctrl+C: stop after this step, still save
         print("stopping after this step (Ctrl+C again to abort)", file=sys.stderr, flush=True)
@@ -468,65 +510,25 @@ def cmd_train(a) -> int:
 
     previous_handler = signal.signal(signal.SIGINT, stop_gently)
     try:
-        last = _report(run, a, val, recorder)
-    except Exception as exc:  # noqa: BLE001 - a late failure must not take the trained weights with it
-        if a.out and run.history.epochs_completed >= 1:
-            out = Path(a.out)
-            recovery = out.with_name(out.stem + ".recovered" + (out.suffix or ".pt"))
-            save_checkpoint(
-                recovery,
-                Model(
-                    run.network,
-                    ds.classes,
-                    ds.norm_size,
-                    config,
-                    run.history,
-                    dataset_name=ds.name,
-                    dataset=dataset_record(ds),
-                ),
-            )
-            raise UserError(
-                f"training failed ({type(exc).__name__}: {exc}); the weights after epoch "
-                f"{run.history.epochs_completed} were saved to {recovery}"
-            ) from None
-        raise
+        with Recording(run, store, source="cli") as rec:
+            if rec.error:
+                print(f"warning: {rec.error}", file=sys.stderr)
+            try:
+                last = _report(rec.events(), a, val)
+            except Exception as exc:  # noqa: BLE001 - a late failure must not take the trained weights with it
+                if a.out and run.history.epochs_completed >= 1:
+                    _save_recovery(a, rec.model, run.history.epochs_completed, exc)
+                raise
+            if a.out and not isinstance(last, FailedEvent):
+                save_checkpoint(a.out, rec.model)  # the model the user asked for first: the store's copy may fail
     finally:
         signal.signal(signal.SIGINT, previous_handler)
-        if host is not None:
-            host.close()
-    model = Model(
-        run.network, ds.classes, ds.norm_size, config, run.history, dataset_name=ds.name, dataset=dataset_record(ds)
-    )
-    if a.out and not isinstance(last, FailedEvent):
-        save_checkpoint(a.out, model)  # the model the user asked for first: the store's copy may fail after
-    if recorder is not None:
-        recorder.finish(last, model, run.best_weights)
-        if recorder.error:
-            print(f"warning: {recorder.error}", file=sys.stderr)
+    if rec.error:
+        print(f"warning: {rec.error}", file=sys.stderr)
     if isinstance(last, FailedEvent):
-        print(f"error: {last.reason}", file=sys.stderr)
-        if a.out:
-            out = Path(a.out)
-            target = out if not out.exists() else out.with_name(out.stem + ".recovered" + (out.suffix or ".pt"))
-            save_checkpoint(target, model)
-            print(
-                f"the last good weights were saved to {target}"
-                + (f" ({out} was left as it was)" if target != out else ""),
-                file=sys.stderr,
-            )
+        _save_after_failure(a, rec.model, last.reason)
         return 1
-    test = ""
-    if last.test_acc is not None:
-        test = f"test_loss={last.test_loss:.4f} test_acc={last.test_acc:.4f} "
-    if last.best_test_acc is not None:
-        test += f"best_val_epoch={last.best_epoch} test_acc_at_best_val={last.best_test_acc:.4f} "
-    valtxt = " ".join(f"{k}={v:.4f}" for k, v in val.items())
-    where = f"stopped_at=epoch{last.epoch}:step{last.step}/{last.steps_per_epoch} " if last.partial else ""
-    print(
-        f"final: epochs={last.epochs_completed} {where}{test}{valtxt} time={last.elapsed:.1f}s"
-        + (f" saved={a.out}" if a.out else ""),
-        flush=True,
-    )
+    print(_final_line(a, last, val), flush=True)
     return 0
 
 

@@ -461,7 +461,7 @@ class MainWindow(QMainWindow):
             name = "" if not resume else name
         self.session.training = True
         try:
-            run = self.session.training_run(config, name, resume, epochs)
+            plan = self.session.training_plan(config, name, resume, epochs)
         except UserError as exc:
             self.session.training = False
             self.error("Start Training", str(exc))
@@ -470,18 +470,18 @@ class MainWindow(QMainWindow):
             self.session.training = False
             self.error("Start Training", f"Could not start training: {exc}")
             return
-        c, model = run.config, self.model
+        c, model = plan.config, self.model
         tooltip = "\n".join(f"{k}: {v}" for k, v in c.to_dict().items())
         if resume:
             if not one_step:  # one step is not a new plan: the panel keeps the epochs the user set
                 self.hyper.set_config(c)
-            steps = max(1, -(-len(run.dataset.train) // c.batch_size))
+            steps = max(1, -(-len(plan.dataset.train) // c.batch_size))
             self.plots.start_run(model.name, tooltip, keep_current=True)
-            self.plots.show_history(run.history, model.name, steps)
+            self.plots.show_history(plan.history, model.name, steps)
         else:
             self.plots.start_run(model.name, tooltip)
         self.plots.set_epoch_range(c.epochs)
-        self.controller.start(run, model, resume=resume, one_step=one_step)
+        self.controller.start(plan, model, resume=resume, one_step=one_step)
         if not one_step:
             self.tabs.setCurrentWidget(self.plots)
         self._update_controls()

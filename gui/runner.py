@@ -1,24 +1,28 @@
-"""The run controller: starts a :class:`TrainingRun` off the GUI thread, forwards pause,
-resume and stop, and re-emits its batched events as signals. Views connect to it."""
+"""The run controller: starts a run in a worker process (``engine.training.launch``), records it
+(``engine.runs.record``) from a reading thread, forwards pause, resume and stop, and re-emits its
+batched events as signals. Views connect to it."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass
 
 from PySide6.QtCore import QObject, Signal
 
 from engine.checkpoint import Model
+from engine.runs.record import Recording
+from engine.training.events import FailedEvent, FinishedEvent
 from engine.training.host import RunHost
-from engine.training.run import FailedEvent, FinishedEvent, TrainingRun
+from engine.training.launch import Run, RunPlan, start_run
 from gui.session import autosave_path
 from gui.tasks import describe_error, start_worker, wait_for_workers
-from gui.worker import Update, start_hosted, start_training
+from gui.worker import Update, start_stream
 
 
 @dataclass
 class RunStart:
-    run: TrainingRun
+    run: Run
     model: Model
     resume: bool
     total_steps: int  # steps this run will take at most
@@ -27,8 +31,7 @@ class RunStart:
 
 
 class RunController(QObject):
-    """Runs in worker processes through a :class:`RunHost` (``processes=True``, the app's way),
-    or in a thread of this process (``processes=False``)."""
+    """Every run in a worker process of its :class:`RunHost`, kept warm."""
 
     started = Signal(object)  # RunStart
     updated = Signal(object)  # Update
@@ -37,18 +40,17 @@ class RunController(QObject):
     recorded = Signal(int)  # a run's row in the run store changed (its id)
     store_problem = Signal(str)  # the run store cannot be used: runs are not recorded
 
-    def __init__(self, parent=None, processes: bool = True):
+    def __init__(self, parent=None):
         super().__init__(parent)
-        self.processes = processes
         self.host: RunHost | None = None
-        self.run: TrainingRun | None = None
+        self.run: Run | None = None
         self.info: RunStart | None = None
         self._worker = None
         self._final = None
         self._store = None
         self._store_error = ""
         self.store_location: str | None = None  # None: the default (settings may set another)
-        self.recorder = None
+        self.recording: Recording | None = None
         self.kept_copy: str | None = None  # the store's final checkpoint of the last finished run
 
     @property
@@ -59,22 +61,25 @@ class RunController(QObject):
     def paused(self) -> bool:
         return self.run is not None and self.run.paused
 
-    def start(self, run: TrainingRun, model: Model, resume: bool = False, one_step: bool = False) -> None:
+    def start(self, plan: RunPlan, model: Model, resume: bool = False, one_step: bool = False) -> None:
+        """Start ``plan`` (prepared: ``model`` is what it trains) in a worker; one step is not recorded."""
         if self.running:
             return
         self.kept_copy = None
-        c, h = run.config, run.history
-        steps = max(1, -(-len(run.dataset.train) // c.batch_size))
+        c, h = plan.config, plan.history
+        steps = max(1, -(-len(plan.dataset.train) // c.batch_size))
         done = h.epochs_completed * steps + (h.position.step if h.position else 0)
         total = 1 if one_step else max(1, c.epochs * steps - done)
-        self.recorder = None if one_step else self._recorder(run, model)
-        record = self.recorder.on_event if self.recorder is not None else None  # called in the worker thread
-        if self.processes:  # the same config, data, weights and history, trained in a worker process
-            hosted = self.warm().start(c, run.dataset, run.network, run.history, 1 if one_step else None)
-            self._worker = start_hosted(hosted, model, autosave_path(), record)
-            run = hosted
-        else:
-            self._worker = start_training(run, model, autosave_path(), 1 if one_step else None, record)
+        if one_step:
+            plan = dataclasses.replace(plan, max_steps=1)
+        store = None if one_step else self.store()
+        run = start_run(plan, host=self.warm())
+        self.recording = Recording(run, store, source="gui", model=model)
+        if self.recording.error:
+            self.store_problem.emit(self.recording.error)
+        elif self.recording.run_id is not None:
+            self.recorded.emit(self.recording.run_id)
+        self._worker = start_stream(self.recording, autosave_path())
         self.run, self._final = run, None
         self.info = RunStart(run, model, resume, total, done, one_step)
         self._worker.yielded.connect(self._on_update)
@@ -101,22 +106,6 @@ class RunController(QObject):
         if self._store is not None:
             self._store.close()
         self._store, self._store_error, self.store_location = None, "", location or None
-
-    def _recorder(self, run, model):
-        store = self.store()
-        if store is None:
-            return None
-        from engine.checkpoint import dataset_record
-        from engine.runs.record import RunRecorder
-
-        rec = RunRecorder(
-            store, run.config, dataset_record(run.dataset), name=model.name or run.config.auto_name(), source="gui"
-        )
-        if rec.error:
-            self.store_problem.emit(rec.error)
-            return None
-        self.recorded.emit(rec.run_id)
-        return rec
 
     def warm(self) -> RunHost:
         """The host, started on first use (its warm worker then imports while the user looks)."""
@@ -151,7 +140,7 @@ class RunController(QObject):
     def shutdown(self, timeout_ms: int = 10000) -> bool:
         """Stop the run and wait for its thread (the window is closing)."""
         self.stop()
-        rec, self.recorder = self.recorder, None
+        rec, self.recording = self.recording, None
         if self._worker is not None:
             self._worker.quit()
         if self.host is not None:
@@ -159,7 +148,7 @@ class RunController(QObject):
             self.host = None
         done = wait_for_workers(timeout_ms)
         if rec is not None and done:  # closed mid-run: recorded as interrupted, with what it reached
-            rec.finish(self._final)  # (after the reading thread, which records each event, is done)
+            rec.finish()  # (the reading thread, which records each event, is done; finishing twice does nothing)
         if done and self.run is not None:  # joined: the run is over, whatever signals are still queued
             self.run, self._worker, self._final = None, None, None
             self.state_changed.emit()
@@ -178,20 +167,15 @@ class RunController(QObject):
         if self.run is None:  # already shut down (the window closed)
             return
         final = self._final
-        run, info = self.run, self.info
         self.run, self._worker, self._final = None, None, None
-        rec, self.recorder = self.recorder, None
+        rec, self.recording = self.recording, None
         self.kept_copy = None
-        if rec is not None and rec.run_id is not None:
-            rid = rec.run_id
-            rec.finish(
-                final, info.model if isinstance(final, FinishedEvent) else None, getattr(run, "best_weights", None)
-            )
-            if rec.error:
-                self.store_problem.emit(rec.error)
-            elif isinstance(final, FinishedEvent):
-                copy = self._store.checkpoint_path(rid, "final") if self._store is not None else None
-                self.kept_copy = str(copy) if copy is not None and os.path.isfile(copy) else None
-            self.recorded.emit(rid)
+        if rec is not None:
+            rec.finish()  # done by the reading thread as its stream ended; here only if it failed
+            if rec.run_id is not None:
+                if rec.error:
+                    self.store_problem.emit(rec.error)
+                self.kept_copy = rec.kept_copy
+                self.recorded.emit(rec.run_id)
         self.state_changed.emit()
         self.finished.emit(final)

@@ -23,7 +23,7 @@ from engine.errors import UserError
 from engine.model.build import build_network
 from engine.predict import classify_files, image_files, labelled_files, predict_arrays
 from engine.training.history import History
-from engine.training.run import TrainingRun
+from engine.training.launch import RunPlan
 from gui import settings
 from gui.tasks import Tasks, describe_error
 
@@ -184,40 +184,30 @@ class Session(QObject):
         self.state_changed.emit()
         return model
 
-    def training_run(self, config: TrainConfig, name: str, resume: bool, epochs: int | None = None) -> TrainingRun:
-        """A run of ``config`` on the open dataset: a new model, or the open one continued
-        (``resume``) to ``epochs``. The run's model becomes the open model."""
+    def training_plan(self, config: TrainConfig, name: str, resume: bool, epochs: int | None = None) -> RunPlan:
+        """The (prepared) plan of a run of ``config`` on the open dataset: a new model, or the open
+        one continued (``resume``) to ``epochs``. The plan's model becomes the open model."""
         if resume:
             model = self.model
             problem = self.model_fits_dataset(model)
             if problem:
                 raise UserError(f"Cannot resume: {problem}.")
             config = TrainConfig.from_dict({**model.config.to_dict(), "epochs": epochs or model.config.epochs})
-            ds = self.dataset_for(model)
-            run = TrainingRun(config, ds, model.network, model.history)
-            model.config = run.config
+            plan = RunPlan(config, self.dataset_for(model), model.network, model.history).prepared()
+            model.config = plan.config
             if name:
                 model.name = name
         else:
             ds = self.set_split(self.dataset.with_split(config.split_seed, config.val_split))
-            run = TrainingRun(config, ds)
-            model = Model(
-                run.network,
-                list(ds.classes),
-                ds.norm_size,
-                run.config,
-                run.history,
-                dataset_name=ds.name,
-                dataset=dataset_record(ds),
-                name=name or run.config.auto_name(),
-            )
+            plan = RunPlan(config, ds).prepared()
+            model = Model.for_run(plan, name)
             self.checkpoint_path = None
             self.model = model
             self.model_changed.emit(model)
         self.dirty = True
         self.kept_copy = None
         self.state_changed.emit()
-        return run
+        return plan
 
     def rename(self, name: str) -> None:
         if self.model is not None and name and name != self.model.name:

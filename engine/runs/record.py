@@ -1,15 +1,27 @@
-"""Recording a run's event stream into the run store, whoever consumes the stream."""
+"""Recording a run's event stream into the run store, whoever consumes the stream.
+
+:class:`Recording` is how every run is consumed — by the CLI, a sweep's trial and the window:
+
+    run = start_run(plan, host)
+    with Recording(run, store, source="cli") as rec:
+        for ev in rec.events():
+            show(ev)
+        save(rec.model)  # the model the user asked for, before the store's copy
+    # left: the run's row is closed (finished, stopped, failed; interrupted if left early)
+"""
 
 from __future__ import annotations
 
 import copy
 import json
+import threading
 import time
 
+from engine.checkpoint import Model, dataset_record
 from engine.errors import UserError
 from engine.runs.store import EpochRow, RunStore, downsample
+from engine.training.events import EpochEvent, EvalEvent, FailedEvent, FinishedEvent, StepEvent
 from engine.training.health import HealthEvent
-from engine.training.run import EpochEvent, EvalEvent, FailedEvent, FinishedEvent, StepEvent
 
 FLUSH_SECONDS = 1.0  # epochs reach the database at least this often (and at the end)
 
@@ -122,7 +134,7 @@ class RunRecorder:
         self.flush(**fields)
 
     def _save_models(self, model, best_weights) -> dict:
-        from engine.checkpoint import save_checkpoint
+        from engine.checkpoint import save_checkpoint  # torch: imported when a model is saved
 
         self.store.checkpoints.mkdir(parents=True, exist_ok=True)
         out = {}
@@ -137,3 +149,92 @@ class RunRecorder:
             save_checkpoint(best, best_model)
             out["best_checkpoint"] = str(best)
         return out
+
+
+class Recording:
+    """A run's events, each recorded in ``store`` (if any) as it is read; the run's
+    :class:`~engine.checkpoint.Model` (``model``, or one made from the run); and at the end the
+    run's row closed and the model kept in the store (:meth:`finish`, on leaving ``with``).
+
+    A run that ended with a result keeps its final (and best-validation) checkpoints; one that
+    failed after at least one epoch keeps its last good weights; one left early is recorded as
+    interrupted with what it reached.
+    """
+
+    def __init__(
+        self,
+        run,
+        store: RunStore | None = None,
+        *,
+        source: str,
+        name: str = "",
+        model: Model | None = None,
+        sweep: str | None = None,
+        trial: int | None = None,
+    ):
+        self.run = run
+        self.model = model if model is not None else Model.for_run(run, name)
+        self.last = None  # the final FinishedEvent or FailedEvent, once read
+        self.kept_copy: str | None = None  # the store's final checkpoint, once finished
+        self._finished = False
+        self._lock = threading.Lock()
+        self.recorder = None
+        if store is not None:
+            self.recorder = RunRecorder(
+                store,
+                run.config,
+                dataset_record(run.dataset),
+                name=name or self.model.name,
+                source=source,
+                sweep=sweep,
+                trial=trial,
+            )
+        self._run_id = self.recorder.run_id if self.recorder is not None else None
+
+    @property
+    def run_id(self) -> int | None:
+        """The run's row in the store (kept even if recording stopped part-way: see ``error``)."""
+        return self._run_id
+
+    @property
+    def error(self) -> str:
+        """Why the run is not (or no longer) recorded; empty while all is well."""
+        return self.recorder.error if self.recorder is not None else ""
+
+    def batches(self):
+        """The run's events as they arrive together, each recorded first."""
+        for batch in self.run.event_batches():
+            for ev in batch:
+                if self.recorder is not None:
+                    self.recorder.on_event(ev)
+                if isinstance(ev, (FinishedEvent, FailedEvent)):
+                    self.last = ev
+            yield batch
+
+    def events(self):
+        """The run's events one at a time, each recorded first."""
+        for batch in self.batches():
+            yield from batch
+
+    def finish(self) -> None:
+        """Close the run's row (once; later calls do nothing)."""
+        with self._lock:
+            if self._finished:
+                return
+            self._finished = True
+        rec, last = self.recorder, self.last
+        if rec is None or rec.run_id is None:  # nothing recorded, or the store failed part-way
+            return
+        keep = isinstance(last, FinishedEvent) or (
+            isinstance(last, FailedEvent) and self.run.history.epochs_completed >= 1
+        )
+        rec.finish(last, self.model if keep else None, self.run.best_weights if keep else None)
+        if keep and not rec.error:
+            final = rec.store.checkpoint_path(self._run_id, "final")
+            self.kept_copy = str(final) if final.is_file() else None
+
+    def __enter__(self) -> Recording:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.finish()

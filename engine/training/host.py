@@ -22,7 +22,7 @@ import os
 import queue
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from multiprocessing import shared_memory
 
 import numpy as np
@@ -31,9 +31,20 @@ from engine.config import TrainConfig
 from engine.data.dataset import Dataset, Split
 from engine.model.build import build_network
 from engine.model.network import Network
+from engine.training.events import (
+    BestWeights,
+    EvalEvent,
+    FailedEvent,
+    FinishedEvent,
+    FirstLayer,
+    RunResult,
+    StepEvent,
+    WorkerError,
+    WorkerMessage,
+)
 from engine.training.history import History
 from engine.training.processes import MemoryWatch, limit_memory, limit_memory_enforced, signal_words, was_killed
-from engine.training.run import EvalEvent, FailedEvent, FinishedEvent, StepEvent, TrainingRun, resolve_inputs
+from engine.training.run import TrainingRun, resolve_inputs
 
 BATCH_SECONDS = 0.05  # the worker sends what it has at least this often
 FIRST_LAYER_SECONDS = 0.5  # first-layer snapshots for the Weights view
@@ -157,8 +168,9 @@ def _run_job(job: Job, events, stop, resume) -> None:  # pragma: no cover - runs
         net = build_network(config, ds.in_features, len(ds.classes), weights=job.weights)
         if job.optimizer_state is not None:
             net.load_optimizer_state(job.optimizer_state)
-        run = TrainingRun(config, ds, net, History.from_dict(job.history))
-        run._stop, run._resume = stop, resume  # process-shared: the host pauses and stops it
+        run = TrainingRun(
+            config, ds, net, History.from_dict(job.history), max_steps=job.max_steps, controls=(stop, resume)
+        )  # the process-shared stop and resume: the host pauses and stops it
         batch: list = []
         last_send = last_layer = time.perf_counter()
         n_steps = 0
@@ -169,24 +181,22 @@ def _run_job(job: Job, events, stop, resume) -> None:  # pragma: no cover - runs
                 n_steps += 1
                 if job.test_hook and n_steps == 2:
                     _test_hook(job.test_hook)
-                if job.max_steps is not None and n_steps >= job.max_steps:
-                    run.stop()
             if isinstance(ev, EvalEvent) and ev.best_epoch == ev.epoch:
-                batch.append(("best", net.weights()))
+                batch.append(BestWeights(net.weights()))
             if now - last_layer >= FIRST_LAYER_SECONDS:
-                batch.append(("first_layer", net.weights()[0]))
+                batch.append(FirstLayer(net.weights()[0]))
                 last_layer = now
             final = isinstance(ev, (FinishedEvent, FailedEvent))
             if final or now - last_send >= BATCH_SECONDS or not resume.is_set():
                 if final:
-                    batch.append(("first_layer", net.weights()[0]))
-                    batch.append(("result", net.weights(), net.optimizer_state(), run.history.to_dict()))
+                    batch.append(FirstLayer(net.weights()[0]))
+                    batch.append(RunResult(net.weights(), net.optimizer_state(), run.history.to_dict()))
                 events.put(batch)
                 batch, last_send = [], now
     except MemoryError:
-        events.put([("error", "ran out of memory: use a smaller model, batch or dataset")])
+        events.put([WorkerError("ran out of memory: use a smaller model, batch or dataset")])
     except Exception as exc:  # noqa: BLE001 - reported to the host as a failed run
-        events.put([("error", f"stopped with an error: {exc or type(exc).__name__}")])
+        events.put([WorkerError(f"stopped with an error: {exc or type(exc).__name__}")])
     finally:
         if shm is not None:
             shm.close()
@@ -308,6 +318,8 @@ class RunHost:
         history: History | None = None,
         max_steps: int | None = None,
         test_hook: str = "",
+        *,
+        owns_host: bool = False,
     ) -> HostedRun:
         """Start training in a worker; a new network from ``config`` unless one is given to continue."""
         config = resolve_inputs(config.validate(), dataset)
@@ -329,7 +341,7 @@ class RunHost:
             test_hook,
         )
         worker.jobs.put(job)
-        run = HostedRun(self, worker, shm, config, dataset, network, history)
+        run = HostedRun(self, worker, shm, config, dataset, network, history, owns_host=owns_host)
         self._runs.append(run)
         return run
 
@@ -390,8 +402,7 @@ def _end(w: _Worker, timeout: float = 2.0) -> None:
 class _State:
     first_layer: np.ndarray | None = None
     best_weights: list[np.ndarray] | None = None
-    result: tuple | None = None
-    extras: list = field(default_factory=list)
+    result: RunResult | None = None
 
 
 class HostedRun:
@@ -402,8 +413,9 @@ class HostedRun:
     (for autosave), ``first_layer`` the latest first-layer snapshot.
     """
 
-    def __init__(self, host, worker, shm, config, dataset, network, history):
+    def __init__(self, host, worker, shm, config, dataset, network, history, *, owns_host: bool = False):
         self._host, self._worker, self._shm = host, worker, shm
+        self._owns_host = owns_host  # a host started for this run alone: closed when it ends
         self.config, self.dataset, self.network, self.history = config, dataset, network, history
         self._state = _State()
         self._stop_asked: float | None = None
@@ -464,7 +476,7 @@ class HostedRun:
                     batch = [FailedEvent(0, 0, "ran out of memory: use a smaller model, batch or dataset")]
                 out = []
                 for item in batch:
-                    if isinstance(item, tuple):
+                    if isinstance(item, WorkerMessage):
                         out += self._extra(item)
                     else:
                         out.append(item)
@@ -488,16 +500,16 @@ class HostedRun:
                 on_event(last)
         return last
 
-    def _extra(self, item: tuple) -> list:
-        kind = item[0]
-        if kind == "first_layer":
-            self._state.first_layer = item[1]
-        elif kind == "best":
-            self._state.best_weights = item[1]
-        elif kind == "result":
-            self._state.result = item[1:]
-        elif kind == "error":
-            return [FailedEvent(0, 0, item[1])]
+    def _extra(self, item) -> list:
+        """A worker's message folded into this run's state; a failure becomes the final event."""
+        if isinstance(item, FirstLayer):
+            self._state.first_layer = item.weights
+        elif isinstance(item, BestWeights):
+            self._state.best_weights = item.weights
+        elif isinstance(item, RunResult):
+            self._state.result = item
+        elif isinstance(item, WorkerError):
+            return [FailedEvent(0, 0, item.message)]
         return []
 
     def _check_alive(self):
@@ -520,13 +532,12 @@ class HostedRun:
         self._done = True
         result = self._state.result
         if result is not None:
-            weights, opt_state, hist = result
-            self.network.set_weights(weights)
+            self.network.set_weights(result.weights)
             try:
-                self.network.load_optimizer_state(opt_state)
+                self.network.load_optimizer_state(result.optimizer_state)
             except (ValueError, KeyError, RuntimeError, TypeError):
                 pass
-            new = History.from_dict(hist)
+            new = History.from_dict(result.history)
             self.history.__dict__.update(new.__dict__)
         # A worker that imported the user's code is never used again: their module stays imported
         # (an edited file would not be re-read) and may have changed global state (torch's default
@@ -552,4 +563,6 @@ class HostedRun:
             self._shm = None
         if self in self._host._runs:
             self._host._runs.remove(self)
-        self._host._retire(self._worker, reusable)
+        self._host._retire(self._worker, reusable and not self._owns_host)
+        if self._owns_host:
+            self._host.close()

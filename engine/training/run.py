@@ -13,7 +13,6 @@ import dataclasses
 import math
 import threading
 import time
-from dataclasses import dataclass
 
 import numpy as np
 
@@ -23,7 +22,17 @@ from engine.data.images import input_stats, normalize
 from engine.model.build import build_network
 from engine.model.maths import cross_entropy
 from engine.model.network import Network
-from engine.training.health import PROBE, HealthEvent, HealthMonitor
+from engine.training.events import (
+    EpochEvent,
+    EvalEvent,
+    Event,
+    FailedEvent,
+    FinishedEvent,
+    StepEvent,
+    TestEvent,
+    WarningEvent,
+)
+from engine.training.health import PROBE, HealthMonitor
 from engine.training.health import keep as keep_health
 from engine.training.history import History, Position, format_duration
 
@@ -42,89 +51,6 @@ __all__ = [
     "format_duration",
     "not_learning",
 ]
-
-
-@dataclass(frozen=True)
-class StepEvent:
-    epoch: int  # 1-based
-    step: int  # 1-based within the epoch
-    steps_per_epoch: int
-    global_step: int
-    loss: float
-    elapsed: float
-    samples_per_sec: float
-
-
-@dataclass(frozen=True)
-class EpochEvent:
-    epoch: int
-    epochs: int
-    train_loss: float
-    train_acc: float
-    elapsed: float
-    eta: float  # seconds left for the run
-
-
-@dataclass(frozen=True)
-class EvalEvent:
-    epoch: int
-    val_loss: float
-    val_acc: float
-    best_epoch: int
-    best_val_acc: float
-
-
-@dataclass(frozen=True)
-class TestEvent:
-    """The test split evaluated after an epoch, when the data has no validation split (the MNIST
-    course trains on all 60,000 images and reports test accuracy after every epoch)."""
-
-    __test__ = False  # not a pytest test class
-
-    epoch: int
-    test_loss: float
-    test_acc: float
-
-
-@dataclass(frozen=True)
-class WarningEvent:
-    """Something the user should know while the run goes on (e.g. it is not learning)."""
-
-    epoch: int
-    message: str
-
-
-@dataclass(frozen=True)
-class FinishedEvent:
-    epoch: int  # the epoch the run ended in (complete unless ``partial``)
-    test_loss: float | None
-    test_acc: float | None
-    stopped: bool
-    elapsed: float
-    best_epoch: int | None = None  # the best-validation epoch, and the test accuracy of its weights
-    best_test_acc: float | None = None
-    epochs_completed: int = 0
-    step: int = 0  # steps done in ``epoch``
-    steps_per_epoch: int = 0
-
-    @property
-    def partial(self) -> bool:
-        return self.step < self.steps_per_epoch
-
-    def where(self) -> str:
-        if self.partial:
-            return f"stopped at epoch {self.epoch}, step {self.step}/{self.steps_per_epoch} (epoch not finished)"
-        return f"{'stopped after' if self.stopped else 'finished'} epoch {self.epoch}"
-
-
-@dataclass(frozen=True)
-class FailedEvent:
-    epoch: int
-    step: int
-    reason: str
-
-
-Event = StepEvent | EpochEvent | EvalEvent | TestEvent | WarningEvent | HealthEvent | FinishedEvent | FailedEvent
 
 
 def epoch_order(seed: int, epoch: int, n: int) -> np.ndarray:
@@ -173,7 +99,12 @@ class TrainingRun:
         network: Network | None = None,
         history: History | None = None,
         health: bool = True,
+        *,
+        max_steps: int | None = None,
+        controls: tuple | None = None,
     ):
+        """``max_steps``: stop after that many steps (the Playground's one step). ``controls``: the
+        (stop, resume) events to obey, e.g. process-shared ones when the run is in a worker."""
         self.config = resolve_inputs(config.validate(), dataset)
         self.dataset = dataset
         self.network = network or build_network(self.config, dataset.in_features, len(dataset.classes))
@@ -181,8 +112,8 @@ class TrainingRun:
         self.best_weights: list[np.ndarray] | None = None
         self.health = health  # collect layer health (HealthEvent) every few steps
         self.health_seconds = 0.0  # the time those collections took
-        self._stop = threading.Event()
-        self._resume = threading.Event()
+        self.max_steps = max_steps
+        self._stop, self._resume = controls or (threading.Event(), threading.Event())
         self._resume.set()
 
     # -- control (any thread) -----------------------------------------------------
@@ -199,6 +130,11 @@ class TrainingRun:
     @property
     def paused(self) -> bool:
         return not self._resume.is_set()
+
+    @property
+    def first_layer(self) -> np.ndarray | None:
+        """The first layer's weights now (for the Weights view)."""
+        return self.network.weights()[0]
 
     # -- the run ------------------------------------------------------------------
     def events(self):
@@ -275,6 +211,8 @@ class TrainingRun:
                     epoch, step, steps, global_step, loss, elapsed, seen / max(time.perf_counter() - te, 1e-9)
                 )
                 steps_run += 1
+                if self.max_steps is not None and steps_run >= self.max_steps:
+                    self._stop.set()  # honoured below, after this step's events
                 if before is not None:
                     per_step = (time.perf_counter() - t_run - monitor.spent) / steps_run
                     hev = monitor.collect(before, net.weights(), global_step, epoch - 1 + step / steps, per_step)
@@ -345,6 +283,11 @@ class TrainingRun:
             step,
             steps,
         )
+
+    def event_batches(self):
+        """The events one at a time, as one-event batches (a hosted run's batches are larger)."""
+        for ev in self.events():
+            yield [ev]
 
     def run(self, on_event=None) -> Event:
         """Consume :meth:`events`, calling ``on_event`` for each; returns the last event."""

@@ -1027,7 +1027,8 @@ class NetworkPanel(QWidget):
 
 
 class InternalsView(QWidget):
-    """The tab that holds the five panels; live health from the run controller."""
+    """The tab that holds the Internals panels (health, distributions, explain, embedding, units,
+    network); live health from the run controller."""
 
     def __init__(self, session, controller, tasks, parent=None):
         super().__init__(parent)

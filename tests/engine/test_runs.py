@@ -13,24 +13,20 @@ import pytest
 
 from engine.checkpoint import Model, dataset_record, load_checkpoint
 from engine.config import TrainConfig
-from engine.runs.record import RunRecorder
+from engine.runs.record import Recording, RunRecorder
 from engine.runs.store import MAX_STEP_POINTS, RunStore, StoreError, downsample
+from engine.training.launch import RunPlan, start_run
 from engine.training.run import FinishedEvent, TrainingRun
 from tests.conftest import ROOT
 
 
 def record(store, ds, config, **kw):
-    run = TrainingRun(config, ds)
-    rec = RunRecorder(store, config, dataset_record(ds), name=config.auto_name(), source="test", **kw)
-    last = None
-    for ev in run.events():
-        rec.on_event(ev)
-        last = ev
-    model = Model(run.network, ds.classes, ds.norm_size, config, run.history, dataset_name=ds.name)
-    run_id = rec.run_id
-    rec.finish(last, model, run.best_weights)
-    assert not rec.error
-    return run_id, run, last
+    """A run of ``config`` recorded the way every consumer records one (start_run → Recording)."""
+    run = start_run(RunPlan(config, ds))
+    with Recording(run, store, source="test", **kw) as rec:
+        last = list(rec.events())[-1]
+    assert not rec.error and rec.last is last
+    return rec.run_id, run, last
 
 
 def test_a_run_is_recorded_with_everything_a_report_needs(tmp_path, small_letters):

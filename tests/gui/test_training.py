@@ -5,16 +5,16 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtWidgets import QMessageBox
 
-from engine.checkpoint import Model
 from engine.config import TrainConfig
-from engine.training.run import EpochEvent, EvalEvent, FailedEvent, FinishedEvent, TrainingRun
-from gui.worker import start_training
+from engine.runs.record import Recording
+from engine.training.launch import RunPlan, start_run
+from engine.training.run import EpochEvent, EvalEvent, FailedEvent, FinishedEvent
+from gui.worker import start_stream
 
 
 def test_worker_signal_sequence(qtbot, small_letters):
-    run = TrainingRun(TrainConfig(epochs=3, batch_size=32), small_letters)
-    model = Model(run.network, small_letters.classes, small_letters.norm_size, run.config, run.history)
-    worker = start_training(run, model, None)
+    run = start_run(RunPlan(TrainConfig(epochs=3, batch_size=32), small_letters))  # in this process
+    worker = start_stream(Recording(run, None, source="test"), None)
     updates = []
     worker.yielded.connect(updates.append)
     with qtbot.waitSignals([worker.started, worker.returned, worker.finished], order="strict", timeout=60000):
@@ -218,3 +218,27 @@ def test_a_killed_training_process_is_a_failed_run_and_the_app_goes_on(window, q
     with qtbot.waitSignal(window.training_finished, timeout=60000) as sig:
         window.start_training()  # at once: a fresh worker
     assert sig.args[0].__class__.__name__ == "FinishedEvent"
+
+
+def test_the_window_takes_the_same_route_as_the_cli_and_sweeps(window, qtbot, monkeypatch):
+    """Plan → start_run (in the host's worker) → Recording: the lifecycle the CLI and sweeps use."""
+    from gui import runner
+
+    seen = []
+    real_start, real_recording = runner.start_run, runner.Recording
+
+    def start(plan, host=None):
+        seen.append(("start_run", host is window.controller.host))
+        return real_start(plan, host)
+
+    def recording(run, store=None, **kw):
+        seen.append(("Recording", kw["source"], type(run).__name__))
+        return real_recording(run, store, **kw)
+
+    monkeypatch.setattr(runner, "start_run", start)
+    monkeypatch.setattr(runner, "Recording", recording)
+    window.hyper.set_config(TrainConfig(epochs=1, batch_size=32))
+    with qtbot.waitSignal(window.training_finished, timeout=60000) as sig:
+        window.actions.start.trigger()
+    assert isinstance(sig.args[0], FinishedEvent)
+    assert seen == [("start_run", True), ("Recording", "gui", "HostedRun")]

@@ -348,10 +348,10 @@ def test_cyclic_garbage_is_collected_only_by_the_gui_thread(window, qtbot):
     this suite): automatic collection is off and a GUI-thread timer collects instead."""
     import gc
 
-    from gui import app
+    from gui import runtime
 
     assert not gc.isenabled()
-    assert app._collector is not None and app._collector.timer.isActive()
+    assert runtime._collector is not None and runtime._collector.timer.isActive()
     gc.collect()
     before = gc.get_count()[0]
     junk = []
