@@ -13,7 +13,7 @@ import numpy as np
 
 from engine.data.images import normalize
 from engine.model.maths import softmax
-from engine.training.health import forward
+from engine.model.reference import forward
 
 
 class Cancelled(Exception):

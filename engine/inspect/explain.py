@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from engine.model.maths import activation_grad, cross_entropy
-from engine.training.health import forward, forward_backward
+from engine.model.reference import central_difference, forward, forward_backward
 
 DERIVATIVE = {
     "relu": ("[y > 0]", "∂L/∂z = ∂L/∂y ⊙ [y > 0]"),
@@ -100,11 +100,7 @@ def _fd_probe(weights, act, x, y, i: int, grad: np.ndarray, rng, k: int = 6) -> 
     picks = [int(flat.argmax())] + [int(rng.integers(0, flat.size)) for _ in range(k - 1)]
     for p in picks:
         idx = np.unravel_index(p, w.shape)
-        plus = [a.copy() for a in weights]
-        minus = [a.copy() for a in weights]
-        plus[i][idx] += 1e-5
-        minus[i][idx] -= 1e-5
-        num = (_loss(plus, act, x, y) - _loss(minus, act, x, y)) / 2e-5
+        num = central_difference(lambda: _loss(weights, act, x, y), w, idx, 1e-5)
         worst = max(worst, abs(num - grad[idx]) / max(abs(num), abs(grad[idx]), scale, 1e-12))
     return worst
 

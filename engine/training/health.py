@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from engine.model.blas import one_blas_thread
-from engine.model.maths import activation, activation_grad, softmax
+from engine.model.reference import forward_backward
 
 PROBE = 128
 BUDGET = 0.02  # the share of training time health collection may take (target: under 3 %)
@@ -41,41 +41,6 @@ class HealthEvent:
 
     def to_dict(self) -> dict:
         return {"global_step": self.global_step, "epoch": self.epoch, "layers": self.layers, "warnings": self.warnings}
-
-
-def forward(weights: list[np.ndarray], act: str, x: np.ndarray):
-    """The MLP's forward pass on ``x``: (inputs of each layer, each layer's z, and y = f(z); the
-    last layer's y is its z, the logits)."""
-    n_layers = len(weights) // 2
-    h = x
-    ins, zs, ys = [], [], []
-    for i in range(n_layers):
-        W, b = weights[2 * i], weights[2 * i + 1]
-        ins.append(h)
-        z = h @ W.T + b
-        zs.append(z)
-        h = activation(act, z) if i < n_layers - 1 else z
-        ys.append(h)
-    return ins, zs, ys
-
-
-def forward_backward(weights: list[np.ndarray], act: str, x: np.ndarray, y: np.ndarray):
-    """The MLP's forward and backward passes on ``x``: (inputs of each layer, each layer's z and
-    y = f(z) (the last layer's y is its z), the gradients [dW0, db0, …] of the batch-mean
-    cross-entropy, and softmax q)."""
-    n_layers = len(weights) // 2
-    ins, zs, ys = forward(weights, act, x)
-    q = softmax(zs[-1])
-    dz = q.copy()
-    dz[np.arange(len(y)), y] -= 1
-    dz /= len(y)
-    grads: list = [None] * len(weights)
-    for i in reversed(range(n_layers)):
-        grads[2 * i] = dz.T @ ins[i]
-        grads[2 * i + 1] = dz.sum(0)
-        if i:
-            dz = (dz @ weights[2 * i]) * activation_grad(act, ys[i - 1])
-    return ins, zs, ys, grads, q
 
 
 def _sub(a: np.ndarray) -> np.ndarray:

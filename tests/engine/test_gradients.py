@@ -147,3 +147,22 @@ def test_numpy_ops_keep_no_state_on_the_operator():
     N.Tanh.forward(cb, b)  # would overwrite a shared self.y
     np.testing.assert_allclose(N.Tanh.backward(ca, np.ones_like(a)), 1 - np.tanh(a) ** 2)
     assert not [k for k in vars(N.Tanh) if not k.startswith("_") and k not in ("forward", "backward")]
+
+
+def test_central_differences_match_a_known_gradient_and_leave_the_array_as_it_was():
+    from engine.model.reference import central_difference, numerical_gradient
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((3, 4))
+    before = x.copy()
+    a = rng.standard_normal((3, 4))
+
+    def loss():
+        return float((a * x**3).sum())  # ∂/∂x = 3 a x²
+
+    num = numerical_gradient(loss, x, 1e-6)
+    assert np.allclose(num, 3 * a * before**2, atol=1e-6)
+    assert (x == before).all()  # every entry put back exactly
+    assert central_difference(loss, x, (1, 2), 1e-6) == pytest.approx(3 * a[1, 2] * before[1, 2] ** 2, abs=1e-6)
+    only = numerical_gradient(loss, x, 1e-6, at=[(0, 0)])
+    assert only[0, 0] != 0 and np.count_nonzero(only) == 1

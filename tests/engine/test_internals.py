@@ -30,7 +30,7 @@ def test_the_step_through_equals_both_engines_and_finite_differences(act):
     dW1 = next(s for s in ex.steps if s.name == "∂L/∂W₁").value
 
     def loss(ws):
-        from engine.training.health import forward_backward
+        from engine.model.reference import forward_backward
 
         q = forward_backward(ws, act, x[None], np.array([2]))[4]
         return -np.log(q[0, 2])
