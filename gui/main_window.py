@@ -113,10 +113,12 @@ class MainWindow(QMainWindow):
         ll.addWidget(self.run_controls)
 
         self.plots = TrainingPlots()
-        self.plots.log_box.setChecked(settings.read("log_loss"))
-        self.plots.keep_box.setChecked(settings.read("keep_previous_runs"))
-        self.plots.legend_box.setChecked(settings.read("show_legends"))
-        self.plots.smoothing.setValue(int(settings.read("smoothing") * 1000))
+        self.plots.restore_preferences(
+            settings.read("log_loss"),
+            settings.read("keep_previous_runs"),
+            settings.read("show_legends"),
+            settings.read("smoothing"),
+        )
         self.plots.log_box.toggled.connect(lambda on: settings.write("log_loss", on))
         self.plots.keep_box.toggled.connect(lambda on: settings.write("keep_previous_runs", on))
         self.plots.legend_box.toggled.connect(lambda on: settings.write("show_legends", on))
@@ -147,7 +149,7 @@ class MainWindow(QMainWindow):
         self.browser.explain_requested.connect(self._explain_in_internals)
         self.functions_view.load_button.clicked.connect(self.ask_load_functions)
         self.functions_view.train_with.connect(self._train_with_functions)
-        self.sweep_panel.finished.connect(self.runs_view._mark_stale)
+        self.sweep_panel.finished.connect(self.runs_view.mark_stale)
         self.runs_view.open_model.connect(lambda path: self.session.open_checkpoint(path))
         self.runs_view.train_again.connect(self._train_again)
         self.runs_view.show_in_training.connect(self._show_runs_in_training)
@@ -264,9 +266,9 @@ class MainWindow(QMainWindow):
         for act in (a.save, a.save_as, a.export_onnx):
             act.setEnabled(has_model and not running)
         a.classify.setEnabled(has_model and not running)
-        self.classify_panel.add_button.setEnabled(has_model and not running)
+        self.classify_panel.allow_adding(has_model and not running)
         a.evaluate.setEnabled(has_model and has_data and not running)
-        self.browser.eval_button.setEnabled(has_model and has_data and not running)
+        self.browser.allow_evaluate(has_model and has_data and not running)
         a.export_sheet.setEnabled(self.browser.ev is not None)
         a.open_data.setEnabled(not running)
         a.builtin.setEnabled(not running)
@@ -306,11 +308,7 @@ class MainWindow(QMainWindow):
             self.engine_status.setText(f"engine: {c.engine} · device: {c.device}")
             if not self.training and self.plots.current.empty():
                 self.plots.set_epoch_range(c.epochs)
-        self.run_controls.can_start = c is not None
-        self.run_controls.start_button.setToolTip(
-            "Start training a new model (Ctrl+R, F5)" if c is not None else "Fix the highlighted hyperparameters first"
-        )
-        self.run_controls.update_buttons()
+        self.run_controls.allow_start(c is not None, "Fix the highlighted hyperparameters first")
 
     def _on_dataset_changed(self, ds):
         self.dataset_status.show_message(
@@ -394,7 +392,7 @@ class MainWindow(QMainWindow):
             return
         if self.dirty and not self._confirm_discard("open a checkpoint"):
             return
-        self.session.open_checkpoint(path, self.hyper.device.currentText(), then)
+        self.session.open_checkpoint(path, self.hyper.device_name(), then)
 
     def recover_autosave(self):
         self.open_checkpoint(str(autosave_path()))
@@ -445,7 +443,7 @@ class MainWindow(QMainWindow):
             return
         config = self.hyper.config()
         if config is None:
-            self.error("Start Training", "Some hyperparameters are invalid: " + self.hyper.error_label.text())
+            self.error("Start Training", "Some hyperparameters are invalid: " + self.hyper.problem())
             return
         if not resume and self.dirty and not self._confirm_discard("start a new run"):
             return
@@ -456,7 +454,7 @@ class MainWindow(QMainWindow):
             epochs = self._resume_target(one_step)
             if epochs is None:
                 return
-        name = self.run_controls.name.text().strip()
+        name = self.run_controls.run_name()
         if not resume or (self.model is not None and name == self.model.name):
             name = "" if not resume else name
         self.session.training = True
@@ -568,7 +566,7 @@ class MainWindow(QMainWindow):
             return False
         config = self.hyper.config()
         if config is None:
-            self.error("Reset Weights", "Some hyperparameters are invalid: " + self.hyper.error_label.text())
+            self.error("Reset Weights", "Some hyperparameters are invalid: " + self.hyper.problem())
             return False
         if self.dirty and not self._confirm_discard("reset the weights"):
             return False
@@ -596,7 +594,7 @@ class MainWindow(QMainWindow):
         self.dirty = True
         self.session.kept_copy = self.controller.kept_copy
         if isinstance(final, FailedEvent) and final.epoch == 0:  # an error, not a divergence
-            self.run_controls.progress_label.setText("Failed.")
+            self.run_controls.show_failed()
             self.error("Training Failed", f"Training {final.reason}")
         if isinstance(final, FinishedEvent):
             test = f"test accuracy {final.test_acc * 100:.1f}%" if final.test_acc is not None else "no test split"
@@ -684,7 +682,7 @@ class MainWindow(QMainWindow):
             len(paths) == 1
             and is_image_file(paths[0])
             and self.tabs.currentWidget() is self.internals
-            and self.internals.tabs.currentWidget() is self.internals.explain
+            and self.internals.showing_explain()
         )
 
     def _drop_text(self, paths: list[str]) -> str:
@@ -716,7 +714,7 @@ class MainWindow(QMainWindow):
         """Route dropped paths through the session's one open path per kind (.py files: the
         user's own functions, to the Functions tab)."""
         if self._explaining(paths):
-            self.internals.explain.explain_file(paths[0])
+            self.internals.explain_file(paths[0])
             return
         py = [p for p in paths if p.lower().endswith(".py") and os.path.isfile(p)]
         if py:
@@ -731,7 +729,7 @@ class MainWindow(QMainWindow):
                 return
             if self.dirty and not self._confirm_discard("open a checkpoint"):
                 return
-        self.session.route_paths(paths, self.hyper.device.currentText())
+        self.session.route_paths(paths, self.hyper.device_name())
 
     def open_from_launch(self, paths: list[str]) -> None:
         """Files given on the command line, or handed over by a second launch: this window comes
@@ -764,8 +762,7 @@ class MainWindow(QMainWindow):
 
     def _train_with_functions(self, files: list, roles: str) -> None:
         """The Functions tab's "Train with These": engine "user" with these files, ready for Train."""
-        self.hyper.functions, self.hyper.function_roles = list(files), roles
-        self.hyper.engine.setCurrentText("user")
+        self.hyper.use_functions(files, roles)
         self.tabs.setCurrentWidget(self.plots)
         self.show_status("The next run trains with your functions (engine: user): press Start Training (Ctrl+R)")
 

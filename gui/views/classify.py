@@ -79,6 +79,10 @@ class ClassifyPanel(QWidget):
         session.classified.connect(self._on_classified)
         session.model_changed.connect(self._on_model_changed)
 
+    def allow_adding(self, allowed: bool) -> None:
+        """Adding images needs a model, and no run in progress."""
+        self.add_button.setEnabled(allowed)
+
     def _on_classified(self, c: Classified) -> None:
         uppercase = len(c.model.classes) == 26 and all(len(k) == 1 for k in c.model.classes)
         self.add_results(c.results, uppercase=uppercase)

@@ -310,6 +310,18 @@ class HyperparameterPanel(QWidget):
         self._building = was
         self._on_edit()
 
+    def problem(self) -> str:
+        """What is wrong with the settings as entered (empty when :meth:`config` gives one)."""
+        return self.error_label.text()
+
+    def device_name(self) -> str:
+        return self.device.currentText()
+
+    def use_functions(self, files: list, roles: str) -> None:
+        """Train with the user's own Functions (engine "user") from the next run."""
+        self.functions, self.function_roles = list(files), roles
+        self.engine.setCurrentText("user")
+
     def config(self) -> TrainConfig | None:
         """The panel's values as a validated config, or None (the reason is shown inline)."""
         fields = {"learning rate": self.lr, "momentum": self.momentum, "weight decay": self.weight_decay}

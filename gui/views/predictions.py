@@ -190,6 +190,10 @@ class PredictionBrowser(QWidget):
         session.model_changed.connect(self._on_model_changed)
         session.dataset_changed.connect(self._on_dataset_changed)
 
+    def allow_evaluate(self, allowed: bool) -> None:
+        """Evaluate needs a model and data, and no run in progress."""
+        self.eval_button.setEnabled(allowed)
+
     def evaluate(self) -> None:
         """Run the open model on the chosen split (also when the split is changed)."""
         split = self.split.currentText()

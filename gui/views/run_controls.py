@@ -89,6 +89,19 @@ class RunControls(QWidget):
         self.update_buttons()
 
     # -- state -----------------------------------------------------------------------
+    def allow_start(self, allowed: bool, why_not: str = "") -> None:
+        """Whether Start may be pressed (the hyperparameters are valid), and if not, why."""
+        self.can_start = allowed
+        self.start_button.setToolTip("Start training a new model (Ctrl+R, F5)" if allowed else why_not)
+        self.update_buttons()
+
+    def run_name(self) -> str:
+        """The name the user typed for the next run (empty: one is made from its settings)."""
+        return self.name.text().strip()
+
+    def show_failed(self) -> None:
+        self.progress_label.setText("Failed.")
+
     def update_buttons(self) -> None:
         running, paused = self.controller.running, self.controller.paused
         has_data = self.session.dataset is not None

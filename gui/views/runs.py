@@ -168,13 +168,14 @@ class RunsView(QWidget):
         split.setStretchFactor(1, 2)
         lay = QVBoxLayout(self)
         lay.addWidget(split)
-        controller.recorded.connect(lambda _id: self.refresh() if self.isVisible() else self._mark_stale())
+        controller.recorded.connect(lambda _id: self.refresh() if self.isVisible() else self.mark_stale())
         controller.store_problem.connect(lambda msg: self.status.setText(f"Runs are not recorded: {msg}"))
         self._stale = True
         self._update_buttons()
 
     # -- data ----------------------------------------------------------------------------
-    def _mark_stale(self) -> None:
+    def mark_stale(self) -> None:
+        """The store changed while this view was hidden: it refreshes when next shown."""
         self._stale = True
 
     def showEvent(self, ev) -> None:

@@ -389,6 +389,14 @@ class TrainingPlots(QWidget):
         ]
 
     # -- data in ---------------------------------------------------------------------
+
+    def restore_preferences(self, log_loss: bool, keep_previous: bool, legends: bool, smoothing: float) -> None:
+        """The display choices remembered from the last session."""
+        self.log_box.setChecked(log_loss)
+        self.keep_box.setChecked(keep_previous)
+        self.legend_box.setChecked(legends)
+        self.smoothing.setValue(int(smoothing * 1000))
+
     def add_update(self, steps: list[StepEvent], events: list) -> None:
         """One batch from the worker: everything in it is drawn now, together."""
         if steps:

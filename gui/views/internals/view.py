@@ -51,6 +51,13 @@ class InternalsView(QWidget):
         self.explain.explained.connect(self._set_network_image)
         self.explain.unit_chosen.connect(self._open_unit)
 
+    def showing_explain(self) -> bool:
+        """Is the Explain panel the one shown (a dropped image is then explained, not classified)?"""
+        return self.tabs.currentWidget() is self.explain
+
+    def explain_file(self, path: str) -> None:
+        self.explain.explain_file(path)
+
     def _open_unit(self, layer: int, unit: int) -> None:
         if self.units.show_unit(layer, unit):
             self.tabs.setCurrentWidget(self.units)

@@ -1,0 +1,105 @@
+"""The window's language: Qt's translators for our strings and Qt's own (Save, Cancel, the file
+dialogs), chosen from the settings ("system" follows the system's locale).
+
+Our translations are Qt Linguist sources in ``gui/translations/*.ts`` (kept in the repository,
+updated with ``make translations``). They are compiled with ``pyside6-lrelease`` (shipped with
+PySide6 on every OS) into ``.qm`` files: by ``make`` in a checkout, and otherwise on first use into
+the user's cache folder, so a ``pip install`` works too.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from PySide6.QtCore import QCoreApplication, QLibraryInfo, QLocale, QTranslator
+
+TRANSLATIONS = Path(__file__).resolve().parent / "translations"
+LANGUAGES = {"system": "System language", "en": "English", "zh_CN": "简体中文"}
+CATALOGUE = "backprop_studio"
+
+_installed: list[QTranslator] = []
+
+
+def available() -> list[str]:
+    """The languages with a translation (English needs none)."""
+    return ["en"] + sorted(p.stem.removeprefix(CATALOGUE + "_") for p in TRANSLATIONS.glob(f"{CATALOGUE}_*.ts"))
+
+
+def resolve(choice: str) -> str:
+    """The language a setting means: "system" is the system locale's, if we have it, else English."""
+    if choice and choice != "system":
+        return choice if choice in available() else "en"
+    name = QLocale.system().name()  # e.g. zh_CN, en_US
+    for lang in available():
+        if name == lang or name.split("_")[0] == lang.split("_")[0] and lang != "en":
+            return lang
+    return "en"
+
+
+def _lrelease() -> str | None:
+    """The path of Qt's lrelease: PySide6's wrapper beside this Python, or on PATH."""
+    here = Path(sys.executable).parent
+    for name in ("pyside6-lrelease", "pyside6-lrelease.exe"):
+        if (here / name).is_file():
+            return str(here / name)
+    return shutil.which("pyside6-lrelease") or shutil.which("lrelease")
+
+
+def compiled(lang: str, cache: Path | None = None) -> Path | None:
+    """The ``.qm`` of ``lang``: beside its ``.ts`` if built and current, else compiled into
+    ``cache`` (the user's cache folder); None if it cannot be had."""
+    ts = TRANSLATIONS / f"{CATALOGUE}_{lang}.ts"
+    if not ts.is_file():
+        return None
+    qm = ts.with_suffix(".qm")
+    if qm.is_file() and qm.stat().st_mtime >= ts.stat().st_mtime:
+        return qm
+    if cache is None:
+        import platformdirs
+
+        cache = Path(platformdirs.user_cache_dir("backprop-studio")) / "translations"
+    out = cache / qm.name
+    if out.is_file() and out.stat().st_mtime >= ts.stat().st_mtime:
+        return out
+    tool = _lrelease()
+    if tool is None:
+        return None
+    cache.mkdir(parents=True, exist_ok=True)
+    try:
+        subprocess.run(
+            [tool, "-silent", str(ts), "-qm", str(out)],
+            check=True,
+            capture_output=True,
+            timeout=60,
+            env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out if out.is_file() else None
+
+
+def install(choice: str) -> str:
+    """Load the translators for the setting ``choice`` into the running application (replacing
+    any loaded before); returns the language now in use."""
+    app = QCoreApplication.instance()
+    for t in _installed:
+        app.removeTranslator(t)
+    _installed.clear()
+    lang = resolve(choice)
+    if lang == "en":
+        return lang
+    qm = compiled(lang)
+    ours = QTranslator(app)
+    if qm is None or not ours.load(str(qm)):
+        return "en"
+    qt = QTranslator(app)  # Qt's own words: Save, Cancel, Open, the file dialogs
+    if qt.load(f"qtbase_{lang}", QLibraryInfo.path(QLibraryInfo.LibraryPath.TranslationsPath)):
+        app.installTranslator(qt)
+        _installed.append(qt)
+    app.installTranslator(ours)
+    _installed.append(ours)
+    return lang
