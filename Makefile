@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 UNAME := $(shell uname -s)
 
-.PHONY: run test test-fast lint bench gradcheck screenshots clean install-desktop
+.PHONY: run test test-fast lint bench gradcheck screenshots clean install-desktop translations
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,7 +20,26 @@ endif
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-run: $(STAMP)
+# The window's translations: Qt Linguist sources (.ts, kept in git) compiled to .qm. The app
+# compiles a missing or stale one itself on first use (pip installs), this only does it ahead.
+TS := $(wildcard gui/translations/*.ts)
+QM := $(TS:.ts=.qm)
+gui/translations/%.qm: gui/translations/%.ts $(STAMP)
+	$(VENV)/bin/pyside6-lrelease -silent $< -qm $@
+
+# After changing strings in gui/: update the sources (new strings come in unfinished; translate
+# them with pyside6-linguist), then `make test` checks that none is left unfinished.
+# The engine's messages (the check's diagnoses): GNU gettext .po sources, their .mo kept in git.
+translations: $(STAMP)
+	$(VENV)/bin/pyside6-lupdate $$(git ls-files 'gui/*.py') -ts $(TS) -no-obsolete -locations none
+	pot=$$(mktemp --suffix=.pot) && \
+	xgettext -L Python --keyword=_ --from-code=UTF-8 --no-location --sort-output -o $$pot $$(git ls-files 'engine/*.py') && \
+	for po in engine/locale/*/LC_MESSAGES/*.po; do \
+	    msgmerge --quiet --update --backup=none --no-fuzzy-matching --no-location --sort-output $$po $$pot && \
+	    msgfmt --check -o $${po%.po}.mo $$po || exit 1; \
+	done; rm -f $$pot
+
+run: $(STAMP) $(QM)
 	$(PY) main.py
 
 lint: $(STAMP)
@@ -29,7 +48,7 @@ lint: $(STAMP)
 	$(VENV)/bin/lint-imports
 
 # Everything, slow real training runs included (what CI runs).
-test: lint
+test: lint $(QM)
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest
 
 # For iteration: skips the `slow` marker.

@@ -21,7 +21,9 @@ def main() -> int:
     data = sys.argv[sys.argv.index("--data") + 1] if "--data" in sys.argv else "builtin"
     size = sys.argv[sys.argv.index("--size") + 1] if "--size" in sys.argv else "1500x920"
     width, height = (int(v) for v in size.split("x"))
+    lang = sys.argv[sys.argv.index("--lang") + 1] if "--lang" in sys.argv else "en"
     tag = ("-dark" if dark else "") + ("" if data == "builtin" else "-" + Path(data).name) + f"-{size}"
+    tag += "" if lang == "en" else f"-{lang}"
     os.environ.setdefault("BACKPROP_STUDIO_SETTINGS", os.path.join(tempfile.mkdtemp(), "s.ini"))
     os.environ.setdefault("BACKPROP_STUDIO_RUNS_DB", os.path.join(tempfile.mkdtemp(), "runs.db"))
     from PySide6.QtCore import QEventLoop, QTimer
@@ -53,6 +55,9 @@ def main() -> int:
     from gui.style import apply_plot_theme
 
     apply_plot_theme()
+    from gui import i18n
+
+    i18n.install(lang)  # --lang zh_CN: the window in Chinese
     w = MainWindow(load_default=False)
     if "--natural" not in sys.argv:  # --natural: the size the window picks for this screen itself
         w.resize(width, height)

@@ -38,6 +38,10 @@ def run_app(argv: list[str]) -> int:
     app.setApplicationDisplayName("Backprop Studio")
     app.setApplicationVersion(__version__)
     app.setDesktopFileName("backprop-studio")
+    from gui import i18n, settings
+
+    # before any window exists: every tr() below reads the language chosen here
+    i18n.install(os.environ.get("BACKPROP_STUDIO_LANG") or settings.read("language"))
     app.setWindowIcon(QIcon(str(icon_path())))
     # Qt removed its own options (-style fusion, -platform …): what is left is ours and files
     args = list(argv) if existing else app.arguments()[1:]

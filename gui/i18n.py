@@ -15,10 +15,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from PySide6.QtCore import QCoreApplication, QLibraryInfo, QLocale, QTranslator
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, QLibraryInfo, QLocale, QTranslator
 
 TRANSLATIONS = Path(__file__).resolve().parent / "translations"
-LANGUAGES = {"system": "System language", "en": "English", "zh_CN": "简体中文"}
+LANGUAGES = {"system": QT_TRANSLATE_NOOP("I18n", "System language"), "en": "English", "zh_CN": "简体中文"}
 CATALOGUE = "backprop_studio"
 
 _installed: list[QTranslator] = []
@@ -90,6 +90,9 @@ def install(choice: str) -> str:
         app.removeTranslator(t)
     _installed.clear()
     lang = resolve(choice)
+    from engine import i18n as engine_i18n
+
+    engine_i18n.set_language(lang)  # the engine's messages (the check's diagnoses, in worker processes too)
     if lang == "en":
         return lang
     qm = compiled(lang)
@@ -103,3 +106,15 @@ def install(choice: str) -> str:
     app.installTranslator(ours)
     _installed.append(ours)
     return lang
+
+
+def arg(template: str, *values) -> str:
+    """``template``'s Qt-style placeholders %1, %2 … filled with ``values`` in one pass (a value
+    that itself contains "%2" is left as it is), as ``QString::arg`` does."""
+    import re
+
+    def fill(m: re.Match) -> str:
+        i = int(m.group(1))
+        return str(values[i - 1]) if 0 < i <= len(values) else m.group(0)
+
+    return re.sub(r"%(\d+)", fill, template)

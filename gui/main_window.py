@@ -33,6 +33,7 @@ from engine.inspect.gradcheck import run_all as run_gradcheck
 from engine.training.run import FailedEvent, FinishedEvent
 from gui import settings
 from gui.export import export_misclassified, export_plots, suggested_name
+from gui.i18n import arg
 from gui.menus import build_menus, shortcut_rows
 from gui.runner import RunController
 from gui.runtime import collect_garbage_in_gui_thread
@@ -97,7 +98,7 @@ class MainWindow(QMainWindow):
         self.run_controls = RunControls(self.controller, self.session)
         inner = QWidget()
         il = QVBoxLayout(inner)
-        il.addWidget(QLabel("<b>Hyperparameters</b>"))
+        il.addWidget(QLabel(self.tr("<b>Hyperparameters</b>")))
         il.addWidget(self.hyper)
         il.addStretch()
         scroll = QScrollArea()  # the panel scrolls on a small screen; the run controls stay in view
@@ -130,21 +131,21 @@ class MainWindow(QMainWindow):
         self.dataset_panel = DatasetPanel(self.session)
         self.weights_panel = WeightsPanel(self.session, self.controller)
         self.tabs = QTabWidget()
-        self.tabs.addTab(self.plots, "Training")
-        self.tabs.addTab(self.browser, "Predictions")
-        self.tabs.addTab(self.classify_panel, "Classify")
-        self.tabs.addTab(self.dataset_panel, "Dataset")
-        self.tabs.addTab(self.weights_panel, "Weights")
+        self.tabs.addTab(self.plots, self.tr("Training"))
+        self.tabs.addTab(self.browser, self.tr("Predictions"))
+        self.tabs.addTab(self.classify_panel, self.tr("Classify"))
+        self.tabs.addTab(self.dataset_panel, self.tr("Dataset"))
+        self.tabs.addTab(self.weights_panel, self.tr("Weights"))
         self.runs_view = RunsView(self.controller)
-        self.tabs.addTab(self.runs_view, "Runs")
+        self.tabs.addTab(self.runs_view, self.tr("Runs"))
         self.sweep_panel = SweepPanel(self.controller)
-        self.tabs.addTab(self.sweep_panel, "Sweep")
+        self.tabs.addTab(self.sweep_panel, self.tr("Sweep"))
         self.functions_view = FunctionsView(
             self.tasks, lambda: self.dataset, lambda: (self.hyper.config() or TrainConfig()).loss_reduction
         )
-        self.tabs.addTab(self.functions_view, "Functions")
+        self.tabs.addTab(self.functions_view, self.tr("Functions"))
         self.internals = InternalsView(self.session, self.controller, self.tasks)
-        self.tabs.addTab(self.internals, "Internals")
+        self.tabs.addTab(self.internals, self.tr("Internals"))
         self.internals.embedding.select_image.connect(self._show_in_gallery)
         self.browser.explain_requested.connect(self._explain_in_internals)
         self.functions_view.load_button.clicked.connect(self.ask_load_functions)
@@ -188,7 +189,11 @@ class MainWindow(QMainWindow):
         if autosave_path().exists():
             when = time.strftime("%Y-%m-%d %H:%M", time.localtime(autosave_path().stat().st_mtime))
             self.show_status(
-                f"An autosaved best-validation model from {when} can be opened: File ▸ Recover Autosaved Model", 10000
+                arg(
+                    self.tr("An autosaved best-validation model from %1 can be opened: File ▸ Recover Autosaved Model"),
+                    when,
+                ),
+                10000,
             )
         if load_default:
             QTimer.singleShot(0, lambda: self.open_dataset(dataset_path or settings.read("last_dataset")))
@@ -262,7 +267,7 @@ class MainWindow(QMainWindow):
         a.resume.setEnabled(not running and has_model and has_data)
         a.pause.setEnabled(running)
         a.stop.setEnabled(running)
-        a.pause.setText("&Resume" if paused else "&Pause")
+        a.pause.setText(self.tr("&Resume") if paused else self.tr("&Pause"))
         for act in (a.save, a.save_as, a.export_onnx):
             act.setEnabled(has_model and not running)
         a.classify.setEnabled(has_model and not running)
@@ -305,15 +310,23 @@ class MainWindow(QMainWindow):
         c = self.hyper.config()
         if c is not None:
             settings.write("hyperparameters", c.to_dict())
-            self.engine_status.setText(f"engine: {c.engine} · device: {c.device}")
+            self.engine_status.setText(arg(self.tr("engine: %1 · device: %2"), c.engine, c.device))
             if not self.training and self.plots.current.empty():
                 self.plots.set_epoch_range(c.epochs)
-        self.run_controls.allow_start(c is not None, "Fix the highlighted hyperparameters first")
+        self.run_controls.allow_start(c is not None, self.tr("Fix the highlighted hyperparameters first"))
 
     def _on_dataset_changed(self, ds):
         self.dataset_status.show_message(
-            f"{ds.name}: {len(ds.train)}/{len(ds.val)}/{len(ds.test)} train/val/test · "
-            f"{len(ds.classes)} classes · {ds.norm_size[0]}×{ds.norm_size[1]}"
+            arg(
+                self.tr("%1: %2/%3/%4 train/val/test · %5 classes · %6×%7"),
+                ds.name,
+                len(ds.train),
+                len(ds.val),
+                len(ds.test),
+                len(ds.classes),
+                ds.norm_size[0],
+                ds.norm_size[1],
+            )
         )
         self.hyper.set_shape(ds.in_features, len(ds.classes))
         self.hyper.set_fixed_split(ds.fixed_split, ds.name)
@@ -368,7 +381,7 @@ class MainWindow(QMainWindow):
         return QStandardPaths.writableLocation(QStandardPaths.DocumentsLocation) or str(Path.home())
 
     def ask_open_dataset(self):
-        path = QFileDialog.getExistingDirectory(self, "Open Dataset Folder", self._start_dir("last_dir"))
+        path = QFileDialog.getExistingDirectory(self, self.tr("Open Dataset Folder"), self._start_dir("last_dir"))
         if path:
             self.open_dataset(path)
 
@@ -381,16 +394,18 @@ class MainWindow(QMainWindow):
 
     # == checkpoints ========================================================================
     def ask_open_checkpoint(self):
-        path, _ = QFileDialog.getOpenFileName(self, "Open Checkpoint", self._start_dir("last_dir"), CHECKPOINT_FILTER)
+        path, _ = QFileDialog.getOpenFileName(
+            self, self.tr("Open Checkpoint"), self._start_dir("last_dir"), CHECKPOINT_FILTER
+        )
         if path:
             self.open_checkpoint(path)
 
     def open_checkpoint(self, path: str, then=None):
         """The one way a checkpoint is opened (menu, recent, drop)."""
         if self.training:
-            self.error("Open Checkpoint", "Stop the training run before opening a checkpoint.")
+            self.error(self.tr("Open Checkpoint"), self.tr("Stop the training run before opening a checkpoint."))
             return
-        if self.dirty and not self._confirm_discard("open a checkpoint"):
+        if self.dirty and not self._confirm_discard(self.tr("open a checkpoint")):
             return
         self.session.open_checkpoint(path, self.hyper.device_name(), then)
 
@@ -404,7 +419,7 @@ class MainWindow(QMainWindow):
 
     def ask_save_path(self) -> str:
         path, _ = QFileDialog.getSaveFileName(
-            self, "Save Checkpoint", self.session.default_save_path(), CHECKPOINT_FILTER
+            self, self.tr("Save Checkpoint"), self.session.default_save_path(), CHECKPOINT_FILTER
         )
         if path and not path.lower().endswith(CHECKPOINT_SUFFIXES):
             path += ".pt"
@@ -424,12 +439,14 @@ class MainWindow(QMainWindow):
         model is kept in the run store (Runs tab ▸ Open Model). True to go on."""
         kept = self.session.kept_copy
         if kept and os.path.isfile(kept):
-            self.show_status("The last model is kept in the run store: Runs tab ▸ Open Model brings it back", 8000)
+            self.show_status(
+                self.tr("The last model is kept in the run store: Runs tab ▸ Open Model brings it back"), 8000
+            )
             return True
         answer = QMessageBox.question(
             self,
-            "Unsaved Model",
-            f"The trained model has not been saved. Save it before you {doing}?",
+            self.tr("Unsaved Model"),
+            arg(self.tr("The trained model has not been saved. Save it before you %1?"), doing),
             QMessageBox.Save | QMessageBox.Discard | QMessageBox.Cancel,
             QMessageBox.Save,
         )
@@ -443,9 +460,9 @@ class MainWindow(QMainWindow):
             return
         config = self.hyper.config()
         if config is None:
-            self.error("Start Training", "Some hyperparameters are invalid: " + self.hyper.problem())
+            self.error(self.tr("Start Training"), self._invalid_settings())
             return
-        if not resume and self.dirty and not self._confirm_discard("start a new run"):
+        if not resume and self.dirty and not self._confirm_discard(self.tr("start a new run")):
             return
         epochs = None
         if resume:
@@ -462,11 +479,11 @@ class MainWindow(QMainWindow):
             plan = self.session.training_plan(config, name, resume, epochs)
         except UserError as exc:
             self.session.training = False
-            self.error("Start Training", str(exc))
+            self.error(self.tr("Start Training"), str(exc))
             return
         except Exception as exc:  # noqa: BLE001 - e.g. a device that fails to initialise
             self.session.training = False
-            self.error("Start Training", f"Could not start training: {exc}")
+            self.error(self.tr("Start Training"), arg(self.tr("Could not start training: %1"), exc))
             return
         c, model = plan.config, self.model
         tooltip = "\n".join(f"{k}: {v}" for k, v in c.to_dict().items())
@@ -497,8 +514,12 @@ class MainWindow(QMainWindow):
             return done + 1
         more, ok = QInputDialog.getInt(
             self,
-            "Resume Training",
-            f"“{model.name}” has finished all {done} epochs it was set to train.\nTrain how many more epochs?",
+            self.tr("Resume Training"),
+            arg(
+                self.tr("“%1” has finished all %2 epochs it was set to train.\nTrain how many more epochs?"),
+                model.name,
+                done,
+            ),
             max(1, min(c.epochs, 10)),
             1,
             100000,
@@ -519,10 +540,10 @@ class MainWindow(QMainWindow):
         from engine.errors import UserError
 
         if self.sweep_panel.running:
-            self.error("New Sweep", "A sweep is already running: cancel it first.")
+            self.error(self.tr("New Sweep"), self.tr("A sweep is already running: cancel it first."))
             return False
         if self.dataset is None:
-            self.error("New Sweep", "Open a dataset first.")
+            self.error(self.tr("New Sweep"), self.tr("Open a dataset first."))
             return False
         base = self.hyper.config()
         if base is None:
@@ -534,7 +555,7 @@ class MainWindow(QMainWindow):
         try:
             self.sweep_panel.start(dialog.spec, self.dataset, dialog.workers.value())
         except UserError as exc:
-            self.error("New Sweep", str(exc))
+            self.error(self.tr("New Sweep"), str(exc))
             return False
         self.tabs.setCurrentWidget(self.sweep_panel)
         return True
@@ -547,10 +568,10 @@ class MainWindow(QMainWindow):
         try:
             self.hyper.set_config(TrainConfig.from_dict(config).validate())
         except UserError as exc:
-            self.show_status(f"Cannot use that run's settings: {exc}")
+            self.show_status(arg(self.tr("Cannot use that run's settings: %1"), exc))
             return
         self.tabs.setCurrentWidget(self.plots)
-        self.show_status("Settings filled in from the run: press Start Training (Ctrl+R)")
+        self.show_status(self.tr("Settings filled in from the run: press Start Training (Ctrl+R)"))
 
     def _show_runs_in_training(self, runs: list) -> None:
         self.plots.add_stored_runs(runs)
@@ -566,16 +587,16 @@ class MainWindow(QMainWindow):
             return False
         config = self.hyper.config()
         if config is None:
-            self.error("Reset Weights", "Some hyperparameters are invalid: " + self.hyper.problem())
+            self.error(self.tr("Reset Weights"), self._invalid_settings())
             return False
-        if self.dirty and not self._confirm_discard("reset the weights"):
+        if self.dirty and not self._confirm_discard(self.tr("reset the weights")):
             return False
         try:
             self.session.new_model(config)
         except UserError as exc:
-            self.error("Reset Weights", str(exc))
+            self.error(self.tr("Reset Weights"), str(exc))
             return False
-        self.show_status("Weights reset: a fresh untrained model. Train, or train one step.", 6000)
+        self.show_status(self.tr("Weights reset: a fresh untrained model. Train, or train one step."), 6000)
         return True
 
     def _on_update(self, update):
@@ -585,8 +606,11 @@ class MainWindow(QMainWindow):
         for ev in update.events:
             if isinstance(ev, FailedEvent):
                 self.error(
-                    "Training Diverged",
-                    f"Training {ev.reason}. The curves keep what they had; the model keeps its last good weights.",
+                    self.tr("Training Diverged"),
+                    arg(
+                        self.tr("Training %1. The curves keep what they had; the model keeps its last good weights."),
+                        ev.reason,
+                    ),
                 )
 
     def _on_run_finished(self, final):
@@ -595,10 +619,15 @@ class MainWindow(QMainWindow):
         self.session.kept_copy = self.controller.kept_copy
         if isinstance(final, FailedEvent) and final.epoch == 0:  # an error, not a divergence
             self.run_controls.show_failed()
-            self.error("Training Failed", f"Training {final.reason}")
+            self.error(self.tr("Training Failed"), arg(self.tr("Training %1"), final.reason))
         if isinstance(final, FinishedEvent):
-            test = f"test accuracy {final.test_acc * 100:.1f}%" if final.test_acc is not None else "no test split"
-            self.show_status(f"{'Stopped' if final.stopped else 'Finished'}: {test}", 10000)
+            test = (
+                arg(self.tr("test accuracy %1%"), f"{final.test_acc * 100:.1f}")
+                if final.test_acc is not None
+                else self.tr("no test split")
+            )
+            how = self.tr("Stopped") if final.stopped else self.tr("Finished")
+            self.show_status(arg(self.tr("%1: %2"), how, test), 10000)
         self._update_controls()
         self._on_hyper_changed()
         if self.model is not None and isinstance(final, FinishedEvent) and self.dataset is not None:
@@ -607,7 +636,9 @@ class MainWindow(QMainWindow):
 
     # == classification =====================================================================
     def ask_classify(self):
-        paths, _ = QFileDialog.getOpenFileNames(self, "Classify Images", self._start_dir("last_dir"), IMAGE_FILTER)
+        paths, _ = QFileDialog.getOpenFileNames(
+            self, self.tr("Classify Images"), self._start_dir("last_dir"), IMAGE_FILTER
+        )
         if paths:
             self.classify_paths(paths)
 
@@ -663,9 +694,9 @@ class MainWindow(QMainWindow):
             self.error(title, str(exc))
             return
         except OSError as exc:
-            self.error(title, f"{exc.filename or ''}: cannot write here ({exc.strerror or exc})")
+            self.error(title, arg(self.tr("%1: cannot write here (%2)"), exc.filename or "", exc.strerror or exc))
             return
-        self.show_status("Exported " + ", ".join(written), 8000)
+        self.show_status(arg(self.tr("Exported %1"), ", ".join(written)), 8000)
 
     # == drag and drop ======================================================================
     def dragEnterEvent(self, event):
@@ -725,9 +756,9 @@ class MainWindow(QMainWindow):
                 return
         if any(p.lower().endswith(CHECKPOINT_SUFFIXES) and os.path.isfile(p) for p in paths):
             if self.training:
-                self.error("Open Checkpoint", "Stop the training run before opening a checkpoint.")
+                self.error(self.tr("Open Checkpoint"), self.tr("Stop the training run before opening a checkpoint."))
                 return
-            if self.dirty and not self._confirm_discard("open a checkpoint"):
+            if self.dirty and not self._confirm_discard(self.tr("open a checkpoint")):
                 return
         self.session.route_paths(paths, self.hyper.device_name())
 
@@ -754,7 +785,7 @@ class MainWindow(QMainWindow):
     # == your own functions ==================================================================
     def ask_load_functions(self) -> None:
         start = settings.read("last_dir") or str(Path.home())
-        files, _ = QFileDialog.getOpenFileNames(self, "Load Your Functions", start, "Python files (*.py)")
+        files, _ = QFileDialog.getOpenFileNames(self, self.tr("Load Your Functions"), start, "Python files (*.py)")
         if files:
             settings.write("last_dir", str(Path(files[0]).parent))
             self.functions_view.load(files)
@@ -764,7 +795,9 @@ class MainWindow(QMainWindow):
         """The Functions tab's "Train with These": engine "user" with these files, ready for Train."""
         self.hyper.use_functions(files, roles)
         self.tabs.setCurrentWidget(self.plots)
-        self.show_status("The next run trains with your functions (engine: user): press Start Training (Ctrl+R)")
+        self.show_status(
+            self.tr("The next run trains with your functions (engine: user): press Start Training (Ctrl+R)")
+        )
 
     # == tools and help =====================================================================
     def choose_run_store(self, location: str | None = None) -> bool:
@@ -774,7 +807,7 @@ class MainWindow(QMainWindow):
         if location is None:
             text, ok = QInputDialog.getText(
                 self,
-                "Run Store",
+                self.tr("Run Store"),
                 f"Record runs in this file or database URL (empty: the default, {default_location()}):",
                 text=self.controller.store_location or "",
             )
@@ -784,12 +817,12 @@ class MainWindow(QMainWindow):
         try:
             RunStore(location or None).close()
         except StoreError as exc:
-            self.error("Run Store", str(exc))
+            self.error(self.tr("Run Store"), str(exc))
             return False
         settings.write("runs_db", location)
         self.controller.set_store(location or None)
         self.runs_view.refresh()
-        self.show_status(f"Runs are recorded in {location or default_location()}")
+        self.show_status(arg(self.tr("Runs are recorded in %1"), location or default_location()))
         return True
 
     def gradient_check(self):
@@ -809,12 +842,29 @@ class MainWindow(QMainWindow):
     def show_about(self):
         QMessageBox.about(
             self,
-            "About Backprop Studio",
-            f"<h3>Backprop Studio {__version__}</h3><p>Train and inspect multilayer perceptrons whose "
-            "every backward pass is written by hand — custom torch.autograd.Functions and a "
-            "pure-NumPy engine.</p><p>Drop images on the window to classify them; drop a "
-            "checkpoint to open it.</p>",
+            self.tr("About Backprop Studio"),
+            f"<h3>Backprop Studio {__version__}</h3><p>"
+            + self.tr(
+                "Train and inspect multilayer perceptrons whose every backward pass is written by hand — "
+                "custom torch.autograd.Functions and a pure-NumPy engine."
+            )
+            + "</p><p>"
+            + self.tr("Drop images on the window to classify them; drop a checkpoint to open it.")
+            + "</p>",
         )
+
+    def _invalid_settings(self) -> str:
+        return arg(self.tr("Some hyperparameters are invalid: %1"), self.hyper.problem())
+
+    def language_setting(self) -> str:
+        return settings.read("language")
+
+    def set_language(self, code: str) -> None:
+        """View ▸ Language: remembered, and applied at the next launch (every view is built in it)."""
+        if code == settings.read("language"):
+            return
+        settings.write("language", code)
+        self.show_status(self.tr("The language changes at the next launch of Backprop Studio."), 8000)
 
     def changeEvent(self, event):
         if event.type() in (QEvent.PaletteChange, QEvent.ApplicationPaletteChange):

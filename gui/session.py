@@ -25,6 +25,7 @@ from engine.predict import classify_files, image_files, labelled_files, predict_
 from engine.training.history import History
 from engine.training.launch import RunPlan
 from gui import settings
+from gui.i18n import arg
 from gui.tasks import Tasks, describe_error
 
 CHECKPOINT_SUFFIXES = (".pt", ".pth", ".ckpt", ".tar")
@@ -99,9 +100,23 @@ class Session(QObject):
         settings.write("last_dataset", ds.source)
         if ds.source != "builtin":
             settings.add_recent("recent_datasets", ds.source)
-        msg = f"Opened {ds.describe()}"
+        how = (
+            self.tr("fixed split")
+            if ds.fixed_split
+            else arg(self.tr("split seed %1, val %2"), ds.split_seed, ds.val_split)
+        )
+        msg = arg(
+            self.tr("Opened %1: %2/%3/%4 train/val/test (%5), %6 classes, %7×%8"),
+            ds.name,
+            len(ds.train),
+            len(ds.val),
+            len(ds.test),
+            how,
+            len(ds.classes),
+            *ds.norm_size,
+        )
         if ds.skipped:
-            msg += f" — skipped {len(ds.skipped)} unreadable image(s): {ds.skipped[0]}"
+            msg += arg(self.tr(" — skipped %1 unreadable image(s): %2"), len(ds.skipped), ds.skipped[0])
         self.message.emit(msg, 10000)
         self.dataset_changed.emit(ds)
 

@@ -28,6 +28,7 @@ DEFAULTS: dict[str, Any] = {
     "show_legends": True,
     "smoothing": 0.95,
     "runs_db": "",  # the run store: a file or a database URL; empty for the default
+    "language": "system",  # "system" (the locale's), "en" or "zh_CN": applied at the next launch
     "last_model": "",  # the model open at the last close (its file, or the run store's copy): reopened
 }
 MAX_RECENT = 8

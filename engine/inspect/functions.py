@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from engine.i18n import _
 from engine.model import userops as U
 from engine.model.reference import numerical_gradient
 
@@ -90,53 +91,70 @@ def _diagnose_grad(role, k, name, u, r, n, x, g) -> list[str]:
     out = []
     u = None if u is None else np.asarray(u, np.float64)
     if u is None:
-        return [f"backward returned None for the gradient of {name}"]
+        return [_("backward returned None for the gradient of {name}").format(name=name)]
     if role in ("linear", "matmul") and k == 1 and u.shape == r.T.shape and u.shape != r.shape:
         if np.allclose(u, r.T, rtol=1e-6, atol=1e-9):
             out.append(
-                f"the gradient of {name} is transposed: it has shape {list(u.shape)}, {name} has "
-                f"{list(r.shape)} (dW = gᵀ x for y = x Wᵀ + b)"
+                _(
+                    "the gradient of {name} is transposed: it has shape {shape}, {name} has {expected} "
+                    "(dW = gᵀ x for y = x Wᵀ + b)"
+                ).format(name=name, shape=list(u.shape), expected=list(r.shape))
             )
             return out
     if role == "linear" and k == 2 and u.ndim == 2 and u.shape[0] == n and u.shape[1:] == r.shape:
         if np.allclose(u.sum(0), r, rtol=1e-6, atol=1e-9):
             out.append(
-                f"the bias gradient is not summed over the batch: shape {list(u.shape)} where b has "
-                f"{list(r.shape)} (db = Σ over the batch of g)"
+                _(
+                    "the bias gradient is not summed over the batch: shape {shape} where b has {expected} "
+                    "(db = Σ over the batch of g)"
+                ).format(shape=list(u.shape), expected=list(r.shape))
             )
             return out
     if u.shape != r.shape:
-        out.append(f"the gradient of {name} has shape {list(u.shape)}, expected {list(r.shape)}")
+        out.append(
+            _("the gradient of {name} has shape {shape}, expected {expected}").format(
+                name=name, shape=list(u.shape), expected=list(r.shape)
+            )
+        )
         return out
     for which, alt in _activation_alternatives(role, x, g).items():
         if rel_err(u, alt) < 1e-6:
             if which == "input":
                 out.append(
-                    f"the derivative is written with the input x where it needs the output y: "
-                    f"{'σ′ = y(1 − y)' if role == 'sigmoid' else 'tanh′ = 1 − y²'}, with y from forward"
+                    _(
+                        "the derivative is written with the input x where it needs the output y: {formula}, "
+                        "with y from forward"
+                    ).format(formula="σ′ = y(1 − y)" if role == "sigmoid" else "tanh′ = 1 − y²")
                 )
             else:
                 out.append(
-                    "the derivative applies the activation again to its output: use y directly "
-                    f"({'σ′ = y(1 − y)' if role == 'sigmoid' else 'tanh′ = 1 − y²'})"
+                    _("the derivative applies the activation again to its output: use y directly ({formula})").format(
+                        formula="σ′ = y(1 − y)" if role == "sigmoid" else "tanh′ = 1 − y²"
+                    )
                 )
             return out
     s = _constant_factor(u, r)
     if s is not None and n > 1:
         if abs(s - n) < 1e-6 * n:
             out.append(
-                f"the gradient of {name} is {n}× the reference at batch size {n} (a factor equal to the "
-                f"batch size): the loss is a batch mean: did you divide by N?"
+                _(
+                    "the gradient of {name} is {n}× the reference at batch size {n} (a factor equal to the "
+                    "batch size): the loss is a batch mean: did you divide by N?"
+                ).format(name=name, n=n)
             )
         elif abs(s * n - 1) < 1e-6:
             out.append(
-                f"the gradient of {name} is 1/{n} of the reference at batch size {n}: divided by the "
-                f"batch size once too often (or a mean where a sum is needed)"
+                _(
+                    "the gradient of {name} is 1/{n} of the reference at batch size {n}: divided by the "
+                    "batch size once too often (or a mean where a sum is needed)"
+                ).format(name=name, n=n)
             )
         elif abs(s + 1) < 1e-6:
-            out.append(f"the gradient of {name} has the wrong sign")
+            out.append(_("the gradient of {name} has the wrong sign").format(name=name))
         elif abs(s - 1) > 1e-6:
-            out.append(f"the gradient of {name} is off by a constant factor {s:.4g}")
+            out.append(
+                _("the gradient of {name} is off by a constant factor {factor}").format(name=name, factor=f"{s:.4g}")
+            )
     return out
 
 
@@ -158,22 +176,22 @@ LOSS_ROLES = ("cross_entropy", "nll")
 def convention_warning(found: str, expected: str, n: int) -> str:
     """What a loss gradient in the other reduction convention means, for the course and for a fix."""
     if found == "sum":
-        return (
-            f"backward gives the gradient of the summed loss ({n}× the batch-mean loss's at batch size {n}) while "
-            f"forward returns the mean: inconsistent by a factor of N (the batch size). This is the letters "
-            f"course template's convention and its published hyperparameters assume it: checked with "
-            f"--reduction sum (or --preset letters-course) this passes. If you fix it (divide by N), train the "
-            f"same way with the weight decay ÷ N under Adam's L2 decay (0.15 → 0.15/8 ≈ 0.019 at batch 8), and "
-            f"with SGD also the learning rate × N; with the course's settings unchanged the decay is N× stronger "
-            f"and the accuracy drops (measured: 0.80 → 0.46)"
-        )
-    return (
-        f"backward gives the gradient of the batch-mean loss, 1/{n} of what the summed-loss convention expects "
-        f"at batch size {n} (you asked for --reduction {expected}): consistent with a mean forward, the textbook "
-        f"choice, but the letters course's published hyperparameters assume the summed-loss gradient: to train "
-        f"as the course does, multiply the weight decay by N under Adam (with SGD: learning rate ÷ N, weight "
-        f"decay × N), or check with --reduction mean"
-    )
+        return _(
+            "backward gives the gradient of the summed loss ({n}× the batch-mean loss's at batch size {n}) while "
+            "forward returns the mean: inconsistent by a factor of N (the batch size). This is the letters "
+            "course template's convention and its published hyperparameters assume it: checked with "
+            "--reduction sum (or --preset letters-course) this passes. If you fix it (divide by N), train the "
+            "same way with the weight decay ÷ N under Adam's L2 decay (0.15 → 0.15/8 ≈ 0.019 at batch 8), and "
+            "with SGD also the learning rate × N; with the course's settings unchanged the decay is N× stronger "
+            "and the accuracy drops (measured: 0.80 → 0.46)"
+        ).format(n=n)
+    return _(
+        "backward gives the gradient of the batch-mean loss, 1/{n} of what the summed-loss convention expects "
+        "at batch size {n} (you asked for --reduction {expected}): consistent with a mean forward, the textbook "
+        "choice, but the letters course's published hyperparameters assume the summed-loss gradient: to train "
+        "as the course does, multiply the weight decay by N under Adam (with SGD: learning rate ÷ N, weight "
+        "decay × N), or check with --reduction mean"
+    ).format(n=n, expected=expected)
 
 
 def check_op(f: U.Found, cls, variant: dict, files: list[str], reduction: str = "mean") -> dict:
@@ -242,14 +260,17 @@ def check_op(f: U.Found, cls, variant: dict, files: list[str], reduction: str = 
             continue
         if changed:
             say(
-                "forward changes its input in place (input "
-                + ", ".join(names[i] if i < len(names) else str(i) for i in changed)
-                + "): the caller's array, or a tensor saved for backward, is modified; work on a copy"
+                _(
+                    "forward changes its input in place (input {inputs}): the caller's array, or a tensor saved "
+                    "for backward, is modified; work on a copy"
+                ).format(inputs=", ".join(names[i] if i < len(names) else str(i) for i in changed))
             )
         if modified:
             say(
-                "a tensor saved for backward was then modified in place in forward (saved tensor "
-                f"#{modified[0] + 1}): backward sees the changed values; save a copy or avoid the in-place op"
+                _(
+                    "a tensor saved for backward was then modified in place in forward (saved tensor #{i}): "
+                    "backward sees the changed values; save a copy or avoid the in-place op"
+                ).format(i=modified[0] + 1)
             )
         # the number of gradients: one per forward input (torch), or one per differentiable input
         n_inputs = len(inputs)
@@ -258,9 +279,17 @@ def check_op(f: U.Found, cls, variant: dict, files: list[str], reduction: str = 
             f.style == "numpy" and len(grads) not in (n_inputs, n_diff)
         )
         if f.style != "numpy" and len(grads) != n_inputs:
-            say(f"backward returns {len(grads)} gradient(s); forward takes {n_inputs} inputs (return one per input)")
+            say(
+                _("backward returns {n} gradient(s); forward takes {inputs} inputs (return one per input)").format(
+                    n=len(grads), inputs=n_inputs
+                )
+            )
         elif f.style == "numpy" and len(grads) not in (n_inputs, n_diff):
-            say(f"backward returns {len(grads)} gradient(s) for {n_diff} differentiable input(s)")
+            say(
+                _("backward returns {n} gradient(s) for {inputs} differentiable input(s)").format(
+                    n=len(grads), inputs=n_diff
+                )
+            )
         if role == "activation":
             row["forward"] = 0.0 if out.shape == x.shape else float("inf")
         else:
@@ -300,7 +329,7 @@ def check_op(f: U.Found, cls, variant: dict, files: list[str], reduction: str = 
             )
             if not same:
                 res["passed"] = False
-                say("non-deterministic: the same inputs give different results on a second call")
+                say(_("non-deterministic: the same inputs give different results on a second call"))
         except Exception:  # noqa: BLE001 - the first call worked; a second that fails is said above
             pass
     failed = [r for r in res["rows"] if r["error"]]
@@ -308,10 +337,10 @@ def check_op(f: U.Found, cls, variant: dict, files: list[str], reduction: str = 
     if failed:
         last = failed[0]["error"].splitlines()[-1]
         if len(failed) == 1 and failed[0]["batch"] == 1:
-            say(f"fails on batch size 1 (works on larger batches): {last}")
+            say(_("fails on batch size 1 (works on larger batches): {error}").format(error=last))
         else:
             sizes = ", ".join(str(r["batch"]) for r in failed)
-            say(f"raises an error at batch size {sizes}: {last}")
+            say(_("raises an error at batch size {sizes}: {error}").format(sizes=sizes, error=last))
     if role in ("softmax", "cross_entropy"):
         _check_extremes(cls, f.style, role, variant, warn, res)
     errs = [r["forward"] for r in res["rows"] if r["forward"] is not None]
@@ -324,7 +353,8 @@ def check_op(f: U.Found, cls, variant: dict, files: list[str], reduction: str = 
     if diags:
         res["passed"] = False
     res["diagnoses"] = [
-        text + (f" (also at batch sizes {', '.join(map(str, seen[1:]))})" if len(seen) > 1 else "")
+        text
+        + (_(" (also at batch sizes {sizes})").format(sizes=", ".join(map(str, seen[1:]))) if len(seen) > 1 else "")
         for text, seen in diags.values()
     ]
     res["warnings"] = list(warned.values())
@@ -364,25 +394,34 @@ def _check_extremes(cls, style, role, variant, warn, res) -> None:
             ref = _stable_loss(inputs) if role == "cross_entropy" else None
     except Exception as exc:  # noqa: BLE001
         why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        warn(f"fails for large logits (about {big:.0f}): {why}")
+        warn(_("fails for large logits (about {big}): {error}").format(big=f"{big:.0f}", error=why))
         return
     if np.isnan(out).any():
+        what = "softmax" if role == "softmax" else _("the loss")
         warn(
-            f"{'softmax' if role == 'softmax' else 'the loss'} is NaN for large logits (about {big:.0f}): exp "
-            f"overflows to inf (inf/inf); subtract each row's max before exp"
+            _(
+                "{what} is NaN for large logits (about {big}): exp overflows to inf (inf/inf); subtract each "
+                "row's max before exp"
+            ).format(what=what, big=f"{big:.0f}")
         )
     elif np.isinf(out).any():
         warn(
-            f"the loss is inf for large logits (about {big:.0f}) although each row's max is subtracted: the "
-            f"probability of a wrong label underflows to 0 and log(0) = −inf. Training can go on (the gradient "
-            f"q − onehot stays finite), but compute log-softmax, z − max − log Σ exp(z − max), instead of "
-            f"log(softmax)"
+            _(
+                "the loss is inf for large logits (about {big}) although each row's max is subtracted: the "
+                "probability of a wrong label underflows to 0 and log(0) = −inf. Training can go on (the gradient "
+                "q − onehot stays finite), but compute log-softmax, z − max − log Σ exp(z − max), instead of "
+                "log(softmax)"
+            ).format(big=f"{big:.0f}")
         )
     elif ref is not None and rel_err(out, ref) > 1e-3:
         warn(
-            f"the loss is finite but biased for large logits (about {big:.0f}): {float(out.reshape(-1)[0]):.3g} "
-            f"where it is {float(ref.reshape(-1)[0]):.3g}; an ε inside the log (log(p + ε)) caps each sample's "
-            f"loss at −log ε (ε = 1e-9: 20.7) and adds about ε/p at ordinary inputs; log-softmax needs no ε"
+            _(
+                "the loss is finite but biased for large logits (about {big}): {value} where it is {exact}; an ε "
+                "inside the log (log(p + ε)) caps each sample's loss at −log ε (ε = 1e-9: 20.7) and adds about ε/p "
+                "at ordinary inputs; log-softmax needs no ε"
+            ).format(
+                big=f"{big:.0f}", value=f"{float(out.reshape(-1)[0]):.3g}", exact=f"{float(ref.reshape(-1)[0]):.3g}"
+            )
         )
 
 
@@ -404,9 +443,14 @@ def check_mlp(kit: U.Kit, act: str, convention: str = "mean") -> dict:
     y = np.array([0, 3, 1])
     names = [f"layer {i // 2 + 1} {'W' if i % 2 == 0 else 'b'}" for i in range(len(params))]
     try:
-        _loss, grads, _ = U.mlp_loss_and_grads(kit, act, params, x, y)
+        _loss, grads, _memo = U.mlp_loss_and_grads(kit, act, params, x, y)
     except Exception as exc:  # noqa: BLE001
-        return {"ran": True, "passed": False, "why": f"the MLP's backward failed: {exc}", "errors": {}}
+        return {
+            "ran": True,
+            "passed": False,
+            "why": _("the MLP's backward failed: {error}").format(error=exc),
+            "errors": {},
+        }
 
     def loss_at(ps):
         return U.mlp_loss_and_grads(kit, act, ps, x, y)[0]
@@ -437,10 +481,10 @@ def _mlp_cause(errors: dict, worst: float) -> str:
     W first): the op to look at."""
     names = sorted(errors, key=lambda k: (-int(k.split()[1]), k.split()[2] != "W"))
     first = next((k for k in names if errors[k] > E2E_TOL), names[0] if names else "")
-    return (
-        f"the network's gradients differ from finite differences ({worst:.2e}); the first to differ in "
-        f"backprop order is {first} ({errors.get(first, 0):.2e}): look at the ops that compute it"
-    )
+    return _(
+        "the network's gradients differ from finite differences ({worst}); the first to differ in backprop "
+        "order is {first} ({error}): look at the ops that compute it"
+    ).format(worst=f"{worst:.2e}", first=first, error=f"{errors.get(first, 0):.2e}")
 
 
 # == the sandbox's entry points ==================================================================
@@ -512,9 +556,9 @@ def race_files(
         if len(idx) < batch:
             idx = order[:batch]
         xb, yb = x[idx].astype(np.float64), y[idx]
-        lr_, gr, _ = U.mlp_loss_and_grads(ref_kit, act, ref_p, xb, yb)
+        lr_, gr, _memo = U.mlp_loss_and_grads(ref_kit, act, ref_p, xb, yb)
         try:
-            lu, gu, _ = U.mlp_loss_and_grads(kit, act, usr_p, xb, yb)
+            lu, gu, _memo = U.mlp_loss_and_grads(kit, act, usr_p, xb, yb)
         except Exception as exc:  # noqa: BLE001 - their op failed mid-race: the race ends here
             first = first or {"step": s + 1, "parameter": "", "error": float("inf"), "loss_difference": None}
             first["stopped"] = user_frames(exc, paths).splitlines()[-1]
@@ -535,7 +579,7 @@ def race_files(
                 "all": bad,
             }
         if any(not np.isfinite(e) for _n, e in bad):
-            first["stopped"] = "a gradient of the wrong shape or not finite: the race cannot go on"
+            first["stopped"] = _("a gradient of the wrong shape or not finite: the race cannot go on")
             break
         for p, g in zip(ref_p, gr, strict=True):
             p -= lr * g
@@ -597,19 +641,24 @@ def format_report(res: dict) -> str:
     if m.get("ran"):
         errs = ", ".join(f"{k} {_e(v)}" for k, v in m.get("errors", {}).items())
         verdict = "PASS" if m["passed"] else "FAIL"
-        conv = " (of the summed loss, the file's convention)" if m.get("convention") == "sum" else ""
-        lines.append(f"whole MLP ({m.get('act')}) vs finite differences{conv}: {verdict}  {errs}")
+        conv = _(" (of the summed loss, the file's convention)") if m.get("convention") == "sum" else ""
+        lines.append(
+            _("whole MLP ({act}) vs finite differences{convention}: {verdict}").format(
+                act=m.get("act"), convention=conv, verdict=verdict
+            )
+            + f"  {errs}"
+        )
         if m.get("why") and not m["passed"]:
             lines.append(f"    ✗ {m['why']}")
     else:
-        lines.append(f"whole MLP: not checked ({m.get('why', '')})")
+        lines.append(_("whole MLP: not checked ({why})").format(why=m.get("why", "")))
     n_warn = res.get("warnings", 0)
     if not res["passed"]:
-        lines.append("some checks FAILED")
+        lines.append(_("some checks FAILED"))
     elif n_warn:
-        lines.append(f"all checks passed, with {n_warn} warning(s) (⚠ above; --strict makes them fail)")
+        lines.append(_("all checks passed, with {n} warning(s) (⚠ above; --strict makes them fail)").format(n=n_warn))
     else:
-        lines.append("all checks passed")
+        lines.append(_("all checks passed"))
     return "\n".join(lines)
 
 
@@ -621,8 +670,17 @@ def format_race(res: dict) -> str:
     if len(ref):
         diff = np.abs(ref - usr)
         lines.append(
-            f"race over {len(ref)} of {res['steps']} steps (same weights, same batches, SGD, float64): loss "
-            f"{ref[0]:.4f} → reference {ref[-1]:.4f}, yours {usr[-1]:.4f}; largest |difference| {diff.max():.2e}"
+            _(
+                "race over {n} of {steps} steps (same weights, same batches, SGD, float64): loss {start} → "
+                "reference {reference}, yours {yours}; largest |difference| {diff}"
+            ).format(
+                n=len(ref),
+                steps=res["steps"],
+                start=f"{ref[0]:.4f}",
+                reference=f"{ref[-1]:.4f}",
+                yours=f"{usr[-1]:.4f}",
+                diff=f"{diff.max():.2e}",
+            )
         )
     first = res.get("first_difference")
     if first:
@@ -630,9 +688,13 @@ def format_race(res: dict) -> str:
         if first["parameter"]:
             what = f"; first gradient to differ (in backprop order): {first['parameter']} (relative error "
             what += f"{first['error']:.2e}){_race_bad_names(first)}"
-        lines.append(f"they part at step {first['step']} (tolerance {res['tolerance']:.0e}){what}")
+        lines.append(
+            _("they part at step {step} (tolerance {tol}){what}").format(
+                step=first["step"], tol=f"{res['tolerance']:.0e}", what=what
+            )
+        )
         if first.get("stopped"):
-            lines.append(f"the race stopped there: {first['stopped']}")
+            lines.append(_("the race stopped there: {why}").format(why=first["stopped"]))
     else:
-        lines.append(f"they agree at every step within {res['tolerance']:.0e}")
+        lines.append(_("they agree at every step within {tol}").format(tol=f"{res['tolerance']:.0e}"))
     return "\n".join(lines)

@@ -34,14 +34,18 @@ class ClassifyPanel(QWidget):
         super().__init__(parent)
         self.session = session
         self.hint = QLabel(
-            "Drop image files or a folder anywhere on the window, or use Add Images… "
-            "(Ctrl+I). A folder whose subfolders are class names is evaluated as a labelled set."
+            self.tr(
+                "Drop image files or a folder anywhere on the window, or use Add Images… "
+                "(Ctrl+I). A folder whose subfolders are class names is evaluated as a labelled set."
+            )
         )
         self.hint.setWordWrap(True)
         self.progress = QProgressBar()
         self.progress.setVisible(False)
         self.table = QTableWidget(0, 4)
-        self.table.setHorizontalHeaderLabels(["Image", "File", "Prediction", "Top classes"])
+        self.table.setHorizontalHeaderLabels(
+            [self.tr("Image"), self.tr("File"), self.tr("Prediction"), self.tr("Top classes")]
+        )
         self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeToContents)
         self.table.horizontalHeader().setSectionResizeMode(1, QHeaderView.Interactive)
         self.table.horizontalHeader().setSectionResizeMode(2, QHeaderView.ResizeToContents)
@@ -50,10 +54,10 @@ class ClassifyPanel(QWidget):
         self.table.setEditTriggers(QTableWidget.NoEditTriggers)
         self.table.setIconSize(pg.QtCore.QSize(64, 64))
         self.table.verticalHeader().setVisible(False)
-        self.clear_button = QPushButton("Clear")
+        self.clear_button = QPushButton(self.tr("Clear"))
         self.clear_button.clicked.connect(self.clear)
-        self.add_button = QPushButton("Add Images…")
-        self.add_button.setToolTip("Choose image files to classify with the open model (Ctrl+I)")
+        self.add_button = QPushButton(self.tr("Add Images…"))
+        self.add_button.setToolTip(self.tr("Choose image files to classify with the open model (Ctrl+I)"))
         self.labelled = QLabel()
         self.confusion = ConfusionMatrix()
         self.confusion.setVisible(False)
@@ -93,7 +97,7 @@ class ClassifyPanel(QWidget):
         """Results of another model would be read as this one's: they go."""
         if self.table.rowCount():
             self.clear()
-            self.labelled.setText("Results of the previous model were cleared: classify again with this one.")
+            self.labelled.setText(self.tr("Results of the previous model were cleared: classify again with this one."))
 
     def clear(self) -> None:
         self.table.setRowCount(0)

@@ -34,7 +34,7 @@ class DatasetPanel(QWidget):
         item.layout.addItem(self.legend, 4, 1)
         item.legend = self.legend
         self.balance.getAxis("left").enableAutoSIPrefix(False)
-        self.balance.setLabel("left", "images")
+        self.balance.setLabel("left", self.tr("images"))
         self.bar_items: list[pg.BarGraphItem] = []
         split = QSplitter(Qt.Horizontal)
         split.addWidget(self.samples)

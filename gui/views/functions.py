@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QFileSystemWatcher, Qt, QTimer, Signal
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QFileSystemWatcher, Qt, QTimer, Signal
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -32,8 +32,16 @@ from PySide6.QtWidgets import (
 from engine.inspect.functions import format_race
 from engine.model.userops import ROLES
 from gui import style
+from gui.i18n import arg
 
-HEADERS = ["op", "role", "result", "forward", "gradients (worst relative error)", "where"]
+HEADERS = [
+    QT_TRANSLATE_NOOP("FunctionsView", "op"),
+    QT_TRANSLATE_NOOP("FunctionsView", "role"),
+    QT_TRANSLATE_NOOP("FunctionsView", "result"),
+    QT_TRANSLATE_NOOP("FunctionsView", "forward"),
+    QT_TRANSLATE_NOOP("FunctionsView", "gradients (worst relative error)"),
+    QT_TRANSLATE_NOOP("FunctionsView", "where"),
+]
 PASS, FAIL, WARN = QColor("#009E73"), QColor("#D55E00"), QColor("#B8860B")
 VERDICT_COLOURS = {"PASS": PASS, "FAIL": FAIL, "WARN": WARN}
 
@@ -88,21 +96,23 @@ class FunctionsView(QWidget):
         self.race_result: dict | None = None
         self._busy = False
 
-        self.load_button = QPushButton("Load…")
-        self.load_button.setToolTip("Load your modules (a course's network.py, losses.py, activations.py, …)")
-        self.reload_button = QPushButton("Re-check")
-        self.reload_button.setToolTip("Import the files again and check every op (F6)")
+        self.load_button = QPushButton(self.tr("Load…"))
+        self.load_button.setToolTip(self.tr("Load your modules (a course's network.py, losses.py, activations.py, …)"))
+        self.reload_button = QPushButton(self.tr("Re-check"))
+        self.reload_button.setToolTip(self.tr("Import the files again and check every op (F6)"))
         self.reload_button.setShortcut("F6")
         self.reload_button.clicked.connect(lambda: self.recheck())
-        self.auto_box = QCheckBox("Re-check on save")
+        self.auto_box = QCheckBox(self.tr("Re-check on save"))
         self.auto_box.setChecked(True)
-        self.race_button = QPushButton("Race the Reference")
-        self.race_button.setToolTip("Train your network and the reference from the same weights on the same batches")
+        self.race_button = QPushButton(self.tr("Race the Reference"))
+        self.race_button.setToolTip(
+            self.tr("Train your network and the reference from the same weights on the same batches")
+        )
         self.race_button.clicked.connect(lambda: self.race())
-        self.train_button = QPushButton("Train with These")
-        self.train_button.setToolTip("Use your functions as the engine of the next training run")
+        self.train_button = QPushButton(self.tr("Train with These"))
+        self.train_button.setToolTip(self.tr("Use your functions as the engine of the next training run"))
         self.train_button.clicked.connect(lambda: self.train_with.emit(self.files, self._roles_text()))
-        self.files_label = QLabel("No functions loaded: File ▸ Load Your Functions… or drop a .py file here")
+        self.files_label = QLabel(self.tr("No functions loaded: File ▸ Load Your Functions… or drop a .py file here"))
         self.files_label.setWordWrap(True)
         self.status = QLabel("")
         bar = QHBoxLayout()
@@ -111,7 +121,7 @@ class FunctionsView(QWidget):
         bar.addStretch(1)
 
         self.table = QTableWidget(0, len(HEADERS))
-        self.table.setHorizontalHeaderLabels(HEADERS)
+        self.table.setHorizontalHeaderLabels([self.tr(h) for h in HEADERS])
         self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.NoEditTriggers)
@@ -120,13 +130,13 @@ class FunctionsView(QWidget):
         self.table.itemSelectionChanged.connect(self._show_details)
         self.details = QPlainTextEdit()
         self.details.setReadOnly(True)
-        self.details.setPlaceholderText("What the check found, in words, with the evidence")
+        self.details.setPlaceholderText(self.tr("What the check found, in words, with the evidence"))
 
-        self.loss_plot = pg.PlotWidget(title="race: loss per step (reference solid, yours dashed)")
-        self.diff_plot = pg.PlotWidget(title="|your loss − reference loss|")
+        self.loss_plot = pg.PlotWidget(title=self.tr("race: loss per step (reference solid, yours dashed)"))
+        self.diff_plot = pg.PlotWidget(title=self.tr("|your loss − reference loss|"))
         for p in (self.loss_plot, self.diff_plot):
             p.showGrid(x=True, y=True, alpha=0.2)
-            p.setLabel("bottom", "step")
+            p.setLabel("bottom", self.tr("step"))
         self.diff_plot.setLogMode(y=True)
         self.diff_plot.setXLink(self.loss_plot)
         self.race_label = QLabel("")
@@ -170,7 +180,7 @@ class FunctionsView(QWidget):
         self.files = files
         self.roles = {}
         self.watcher.addPaths(files)
-        self.files_label.setText("Your functions: " + ", ".join(Path(f).name for f in files))
+        self.files_label.setText(arg(self.tr("Your functions: %1"), ", ".join(Path(f).name for f in files)))
         self.recheck()
 
     def add_files(self, files: list[str]) -> None:
@@ -188,7 +198,7 @@ class FunctionsView(QWidget):
         if not self.files or self._busy:
             return
         self._busy = True
-        self.status.setText("Checking in a worker process…")
+        self.status.setText(self.tr("Checking in a worker process…"))
         self._update_buttons()
         self._reduction = self.reduction_getter()
         self.tasks.run(
@@ -207,11 +217,11 @@ class FunctionsView(QWidget):
         self.result = res
         self.table.setRowCount(0)
         if res is None:
-            self.status.setText("Your code did not finish: see below")
+            self.status.setText(self.tr("Your code did not finish: see below"))
             self.details.setPlainText(output)
         elif not res["ops"]:
             self.status.setText(
-                "No ops found: classes that subclass torch.autograd.Function or have forward and backward"
+                self.tr("No ops found: classes that subclass torch.autograd.Function or have forward and backward")
             )
             self.details.setPlainText(output)
         else:
@@ -220,15 +230,20 @@ class FunctionsView(QWidget):
             n_warn = sum(1 for r in res["results"] if r.get("verdict") == "WARN")
             m = res["mlp"]
             mlp = (
-                f"whole MLP ({m.get('act')}) vs finite differences: {'PASS' if m['passed'] else 'FAIL'}"
+                arg(
+                    self.tr("whole MLP (%1) vs finite differences: %2"), m.get("act"), "PASS" if m["passed"] else "FAIL"
+                )
                 if m.get("ran")
-                else f"whole MLP not checked: {m.get('why', '')}"
+                else arg(self.tr("whole MLP not checked: %1"), m.get("why", ""))
             )
-            ops = f"{len(res['results'])} ops, " + (f"{n_fail} failing" if n_fail else "all pass")
+            n = len(res["results"])
+            ops = arg(self.tr("%1 ops, %2 failing"), n, n_fail) if n_fail else arg(self.tr("%1 ops, all pass"), n)
             if n_warn:
-                ops += f", {n_warn} with warnings"
-            conv = "summed" if res.get("reduction") == "sum" else "batch-mean"
-            self.status.setText(f"{ops}; {mlp} · loss gradient expected: of the {conv} loss (the panel's)")
+                ops += arg(self.tr(", %1 with warnings"), n_warn)
+            conv = self.tr("summed") if res.get("reduction") == "sum" else self.tr("batch-mean")
+            self.status.setText(
+                arg(self.tr("%1; %2 · loss gradient expected: of the %3 loss (the panel's)"), ops, mlp, conv)
+            )
             if self.table.rowCount():  # the op to look at first: a failing one, else one with warnings
                 order = [r.get("verdict") for r in res["results"]]
                 first = next((i for v in ("FAIL", "WARN") for i, o in enumerate(order) if o == v), 0)
@@ -302,7 +317,7 @@ class FunctionsView(QWidget):
 
         ds = self.dataset_getter()
         if not self.files or ds is None or self._busy or not len(ds.train):
-            self.race_label.setText("Load your functions and open a dataset first.")
+            self.race_label.setText(self.tr("Load your functions and open a dataset first."))
             return False
         act = self.race_activation()
         n = min(len(ds.train), 2000)

@@ -39,12 +39,14 @@ class GradcheckDialog(QDialog):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.setWindowTitle("Gradient Check")
+        self.setWindowTitle(self.tr("Gradient Check"))
         self.resize(560, 560)
-        self.status = QLabel("Checking every hand-written backward against numerical differentiation…")
+        self.status = QLabel(self.tr("Checking every hand-written backward against numerical differentiation…"))
         self.status.setWordWrap(True)
         self.table = QTableWidget(0, 4)
-        self.table.setHorizontalHeaderLabels(["Engine", "Operation", "Result", "Max |error|"])
+        self.table.setHorizontalHeaderLabels(
+            [self.tr("Engine"), self.tr("Operation"), self.tr("Result"), self.tr("Max |error|")]
+        )
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
         self.table.horizontalHeader().setStretchLastSection(True)
         self.table.verticalHeader().setVisible(False)

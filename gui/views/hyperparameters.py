@@ -37,6 +37,7 @@ from engine.config import (
 )
 from engine.errors import UserError
 from engine.model.build import available_devices
+from gui.i18n import arg
 
 ERROR_STYLE = "border: 1px solid #D55E00;"
 MAX_LAYERS = 8
@@ -105,7 +106,7 @@ class HyperparameterPanel(QWidget):
         self.layers_box.setSpacing(2)
         self.preset = QComboBox()
         self.preset.addItems(list(PRESETS))
-        self.preset.setToolTip("Start from a preset: every hyperparameter below is set from it")
+        self.preset.setToolTip(self.tr("Start from a preset: every hyperparameter below is set from it"))
         self.preset.activated.connect(
             lambda _i: self.set_config(
                 preset_config(
@@ -116,97 +117,108 @@ class HyperparameterPanel(QWidget):
                 )
             )
         )
-        form.addRow("Preset", self.preset)
+        form.addRow(self.tr("Preset"), self.preset)
         self.layer_spins: list[QSpinBox] = []
-        self.add_layer_button = QPushButton("+ Add layer")
-        self.add_layer_button.setToolTip("Add a hidden layer")
+        self.add_layer_button = QPushButton(self.tr("+ Add layer"))
+        self.add_layer_button.setToolTip(self.tr("Add a hidden layer"))
         self.add_layer_button.clicked.connect(
             lambda: self._add_layer(self.layer_spins[-1].value() if self.layer_spins else 64)
         )
         layers = QVBoxLayout()
         layers.addLayout(self.layers_box)
         layers.addWidget(self.add_layer_button)
-        form.addRow("Hidden layers", layers)
+        form.addRow(self.tr("Hidden layers"), layers)
 
         self.act = QComboBox()
         self.act.addItems(ACTIVATIONS)
-        form.addRow("Activation", self.act)
+        form.addRow(self.tr("Activation"), self.act)
         self.optim = QComboBox()
         self.optim.addItems(OPTIMIZERS)
         self.optim.setItemData(
             OPTIMIZERS.index("adam"), "torch.optim.Adam: weight decay added to the gradient (L2)", Qt.ToolTipRole
         )
         self.optim.setItemData(OPTIMIZERS.index("adamw"), "torch.optim.AdamW: decoupled weight decay", Qt.ToolTipRole)
-        form.addRow("Optimizer", self.optim)
+        form.addRow(self.tr("Optimizer"), self.optim)
         self.lr = FloatField(config.lr, lambda v: "" if 0 < v <= 100 else "must be > 0 and ≤ 100")
         self.lr_slider = LogSlider()
-        self.lr_slider.setToolTip("Learning rate on a log scale (10⁻⁵ … 1)")
+        self.lr_slider.setToolTip(self.tr("Learning rate on a log scale (10⁻⁵ … 1)"))
         lr_row = QHBoxLayout()
         lr_row.addWidget(self.lr, 1)
         lr_row.addWidget(self.lr_slider, 2)
-        form.addRow("Learning rate", lr_row)
+        form.addRow(self.tr("Learning rate"), lr_row)
         self.momentum = FloatField(config.momentum, lambda v: "" if 0 <= v < 1 else "must be in [0, 1)")
-        self.momentum_label = QLabel("Momentum")
+        self.momentum_label = QLabel(self.tr("Momentum"))
         form.addRow(self.momentum_label, self.momentum)
         self.weight_decay = FloatField(config.weight_decay, lambda v: "" if v >= 0 else "must be ≥ 0")
-        form.addRow("Weight decay", self.weight_decay)
+        form.addRow(self.tr("Weight decay"), self.weight_decay)
         self.batch_size = QSpinBox(minimum=1, maximum=65536)
-        form.addRow("Batch size", self.batch_size)
+        form.addRow(self.tr("Batch size"), self.batch_size)
         self.epochs = QSpinBox(minimum=1, maximum=100000)
-        form.addRow("Epochs", self.epochs)
+        form.addRow(self.tr("Epochs"), self.epochs)
         self.val_interval = QSpinBox(minimum=1, maximum=10000)
-        self.val_interval.setSuffix(" epoch(s)")
-        form.addRow("Validate every", self.val_interval)
+        self.val_interval.setSuffix(self.tr(" epoch(s)"))
+        form.addRow(self.tr("Validate every"), self.val_interval)
         self.engine = QComboBox()
         self.engine.addItems(ENGINES)
         self.engine.setItemData(0, "custom torch.autograd.Functions", Qt.ToolTipRole)
         self.engine.setItemData(1, "pure NumPy operators and optimizers", Qt.ToolTipRole)
         self.engine.setItemData(2, "your own Functions or operators (the Functions tab), in a worker", Qt.ToolTipRole)
-        form.addRow("Engine", self.engine)
+        form.addRow(self.tr("Engine"), self.engine)
         self.init = QComboBox()
         self.init.addItems(INITS)
         self.init.setToolTip(
-            "he: He-normal into relu, Xavier elsewhere · xavier · normal: N(0, 1) as the letters course's "
-            "torch.randn · uniform: U(±1/√fan_in), nn.Linear's default (the MNIST course's)"
+            self.tr(
+                "he: He-normal into relu, Xavier elsewhere · xavier · normal: N(0, 1) as the letters course's "
+                "torch.randn · uniform: U(±1/√fan_in), nn.Linear's default (the MNIST course's)"
+            )
         )
-        form.addRow("Initialisation", self.init)
+        form.addRow(self.tr("Initialisation"), self.init)
         self.input_norm = QComboBox()
         self.input_norm.addItems(INPUT_NORMS)
         self.input_norm.setToolTip(
-            "How pixels become inputs · minus-one-one: (x/255 − 0.5)/0.5, the letters course's · zero-one: x/255 · "
-            "standardize: (x/255 − mean)/std, the MNIST course's (0.1307, 0.3081), or the training split's own"
+            self.tr(
+                "How pixels become inputs · minus-one-one: (x/255 − 0.5)/0.5, the letters course's · zero-one: x/255 · "
+                "standardize: (x/255 − mean)/std, the MNIST course's (0.1307, 0.3081), or the training split's own"
+            )
         )
-        form.addRow("Input scaling", self.input_norm)
-        self.bias = QCheckBox("biases")
-        self.bias.setToolTip("Unchecked: a bias-free MLP (the MNIST course's network)")
-        form.addRow("Layers have", self.bias)
+        form.addRow(self.tr("Input scaling"), self.input_norm)
+        self.bias = QCheckBox(self.tr("biases"))
+        self.bias.setToolTip(self.tr("Unchecked: a bias-free MLP (the MNIST course's network)"))
+        form.addRow(self.tr("Layers have"), self.bias)
         self._input_stats = (0.0, 0.0)  # a preset's or a checkpoint's mean and std (0: measured)
         self._fixed_split = self._locked = False
         self._threads = 1
         self.loss_reduction = QComboBox()
         self.loss_reduction.addItems(LOSS_REDUCTIONS)
         self.loss_reduction.setToolTip(
-            "mean: gradient of the batch-mean loss · sum: of the summed loss (the letters course's backward omits 1/N)"
+            self.tr(
+                "mean: gradient of the batch-mean loss · "
+                "sum: of the summed loss (the letters course's backward omits 1/N)"
+            )
         )
-        form.addRow("Loss gradient", self.loss_reduction)
+        form.addRow(self.tr("Loss gradient"), self.loss_reduction)
         self.seed = QSpinBox(minimum=0, maximum=2**31 - 1)
-        self.seed.setToolTip("Initial weights and batch order")
-        form.addRow("Seed", self.seed)
+        self.seed.setToolTip(self.tr("Initial weights and batch order"))
+        form.addRow(self.tr("Seed"), self.seed)
         self.val_split = QDoubleSpinBox(minimum=0.0, maximum=0.5, singleStep=0.05, decimals=2)
-        self.val_split.setToolTip("Validation fraction for data without a validation split of its own (0: none)")
-        form.addRow("Validation split", self.val_split)
+        self.val_split.setToolTip(
+            self.tr("Validation fraction for data without a validation split of its own (0: none)")
+        )
+        form.addRow(self.tr("Validation split"), self.val_split)
         self.split_seed = QSpinBox(minimum=0, maximum=2**31 - 1)
         self.split_seed.setToolTip(
-            "Seed of the train/val/test split for data without a fixed split; "
-            "kept with the model so its test images are never training images"
+            self.tr(
+                "Seed of the train/val/test split for data without a fixed split; "
+                "kept with the model so its test images are never training images"
+            )
         )
-        form.addRow("Split seed", self.split_seed)
+        form.addRow(self.tr("Split seed"), self.split_seed)
         for w in (self.val_split, self.split_seed):
             w.setProperty("free_tip", w.toolTip())
         self.device = QComboBox()
         self.device.addItem("cpu")  # and cuda / mps once torch is imported: see refresh_devices
         self._wanted_device = "cpu"
-        form.addRow("Device", self.device)
+        form.addRow(self.tr("Device"), self.device)
 
         self.error_label = QLabel()
         self.error_label.setWordWrap(True)
@@ -251,7 +263,7 @@ class HyperparameterPanel(QWidget):
         spin.setPrefix(f"h{len(self.layer_spins) + 1}: ")
         spin.valueChanged.connect(self._on_edit)
         remove = QToolButton(text="−")
-        remove.setToolTip("Remove this layer")
+        remove.setToolTip(self.tr("Remove this layer"))
         remove.clicked.connect(lambda: self._remove_layer(row, spin))
         h.addWidget(spin, 1)
         h.addWidget(remove)
@@ -441,6 +453,8 @@ class HyperparameterPanel(QWidget):
         hidden = [s.value() for s in self.layer_spins]
         n = parameter_count(self.in_features, hidden, self.n_classes)
         arch = " → ".join(map(str, [self.in_features, *hidden, self.n_classes]))
-        self.summary_label.setText(f"<b>{arch}</b>, {self.act.currentText()}<br>{n:,} parameters")
+        self.summary_label.setText(
+            arg(self.tr("<b>%1</b>, %2<br>%3 parameters"), arch, self.act.currentText(), f"{n:,}")
+        )
         self.config()
         self.changed.emit()

@@ -92,20 +92,27 @@ class PredictionBrowser(QWidget):
         self._requested: str | None = None  # the split of the evaluation asked for last
         self.split = QComboBox()
         self.split.addItems(["val", "test", "train"])
-        self.eval_button = QPushButton("Evaluate")
-        self.eval_button.setToolTip("Run the current model on the chosen split")
+        self.eval_button = QPushButton(self.tr("Evaluate"))
+        self.eval_button.setToolTip(self.tr("Run the current model on the chosen split"))
         self.eval_button.clicked.connect(self.evaluate)
-        self.wrong_only = QCheckBox("Misclassified only")
+        self.wrong_only = QCheckBox(self.tr("Misclassified only"))
         self.sort = QComboBox()
         self.sort.addItems(SORTS)
         self.cell_label = QLabel()
-        self.clear_cell = QPushButton("Show all")
+        self.clear_cell = QPushButton(self.tr("Show all"))
         self.clear_cell.clicked.connect(lambda: self.set_cell(None))
         self.clear_cell.setVisible(False)
-        self.summary = QLabel("Train or open a model to see its predictions.")
+        self.summary = QLabel(self.tr("Train or open a model to see its predictions."))
         self.summary.setMinimumWidth(10)
         top = QHBoxLayout()
-        for w in (QLabel("Split"), self.split, self.eval_button, self.wrong_only, QLabel("Sort"), self.sort):
+        for w in (
+            QLabel(self.tr("Split")),
+            self.split,
+            self.eval_button,
+            self.wrong_only,
+            QLabel(self.tr("Sort")),
+            self.sort,
+        ):
             top.addWidget(w)
         top.addStretch()
         second = QHBoxLayout()  # a second row: the top row stays narrow enough for small screens
@@ -134,12 +141,12 @@ class PredictionBrowser(QWidget):
         self.detail_bars = ProbabilityBars()
         detail = QWidget()
         dl = QVBoxLayout(detail)
-        dl.addWidget(QLabel("<b>What the network sees</b>"))
+        dl.addWidget(QLabel(self.tr("<b>What the network sees</b>")))
         dl.addWidget(self.detail_image)
         dl.addWidget(self.detail_text)
         dl.addWidget(self.detail_bars)
-        self.explain_button = QPushButton("Explain This Image")
-        self.explain_button.setToolTip("Its forward and backward pass, step by step (Internals ▸ Explain)")
+        self.explain_button = QPushButton(self.tr("Explain This Image"))
+        self.explain_button.setToolTip(self.tr("Its forward and backward pass, step by step (Internals ▸ Explain)"))
         self.explain_button.setEnabled(False)
         self.explain_button.clicked.connect(self._explain_current)
         dl.addWidget(self.explain_button)
@@ -158,17 +165,17 @@ class PredictionBrowser(QWidget):
         )
         self.per_class.addItem(self.empty_bars)
         self.per_class.getAxis("left").enableAutoSIPrefix(False)
-        self.per_class.setLabel("left", "accuracy (hatched: no images of the class in this split)")
+        self.per_class.setLabel("left", self.tr("accuracy (hatched: no images of the class in this split)"))
         side = QTabWidget()
         matrix_box = QWidget()
         mb = QVBoxLayout(matrix_box)
         mb.setContentsMargins(0, 0, 0, 0)
-        self.confusion_axes = QLabel("rows: <b>true</b> class ↓ · columns: <b>predicted</b> class →")
+        self.confusion_axes = QLabel(self.tr("rows: <b>true</b> class ↓ · columns: <b>predicted</b> class →"))
         self.confusion_axes.setAlignment(Qt.AlignCenter)
         mb.addWidget(self.confusion_axes)
         mb.addWidget(self.confusion, 1)
-        side.addTab(matrix_box, "Confusion matrix")
-        side.addTab(self.per_class, "Per-class accuracy")
+        side.addTab(matrix_box, self.tr("Confusion matrix"))
+        side.addTab(self.per_class, self.tr("Per-class accuracy"))
 
         split = QSplitter(Qt.Horizontal)
         split.addWidget(self.gallery)
@@ -209,9 +216,9 @@ class PredictionBrowser(QWidget):
         if model is None:
             return
         if self.session.training:
-            self.summary.setText("Training: the predictions show when the run ends (or press Evaluate).")
+            self.summary.setText(self.tr("Training: the predictions show when the run ends (or press Evaluate)."))
         else:
-            self.summary.setText("Evaluating…")
+            self.summary.setText(self.tr("Evaluating…"))
             self.evaluate()
 
     def _on_dataset_changed(self, _ds) -> None:

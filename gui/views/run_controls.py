@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
 )
 
 from engine.training.run import EpochEvent, EvalEvent, FailedEvent, FinishedEvent, WarningEvent, format_duration
+from gui.i18n import arg
 from gui.runner import RunController, RunStart
 from gui.session import Session
 from gui.worker import Update
@@ -36,28 +37,29 @@ class RunControls(QWidget):
         super().__init__(parent)
         self.controller, self.session = controller, session
         icons = self.style()
-        self.start_button = QPushButton(icons.standardIcon(QStyle.SP_MediaPlay), "Train")
-        self.start_button.setToolTip("Start training a new model (Ctrl+R, F5)")
+        self.start_button = QPushButton(icons.standardIcon(QStyle.SP_MediaPlay), self.tr("Train"))
+        self.start_button.setToolTip(self.tr("Start training a new model (Ctrl+R, F5)"))
         self.pause_button = QPushButton(icons.standardIcon(QStyle.SP_MediaPause), "Pause")
-        self.pause_button.setToolTip("Pause or resume (Space)")
-        self.stop_button = QPushButton(icons.standardIcon(QStyle.SP_MediaStop), "Stop")
-        self.stop_button.setToolTip("Stop after the current step (Esc)")
-        self.step_button = QPushButton(icons.standardIcon(QStyle.SP_MediaSkipForward), "One step")
-        self.step_button.setToolTip("Train the open model for exactly one step, then stop (Ctrl+T)")
-        self.reset_button = QPushButton(icons.standardIcon(QStyle.SP_BrowserReload), "Reset weights")
-        self.reset_button.setToolTip("A fresh, untrained model from the hyperparameters (Ctrl+Shift+T)")
+        self.pause_button.setToolTip(self.tr("Pause or resume (Space)"))
+        self.stop_button = QPushButton(icons.standardIcon(QStyle.SP_MediaStop), self.tr("Stop"))
+        self.stop_button.setToolTip(self.tr("Stop after the current step (Esc)"))
+        self.step_button = QPushButton(icons.standardIcon(QStyle.SP_MediaSkipForward), self.tr("One step"))
+        self.step_button.setToolTip(self.tr("Train the open model for exactly one step, then stop (Ctrl+T)"))
+        self.reset_button = QPushButton(icons.standardIcon(QStyle.SP_BrowserReload), self.tr("Reset weights"))
+        self.reset_button.setToolTip(self.tr("A fresh, untrained model from the hyperparameters (Ctrl+Shift+T)"))
         self.start_button.clicked.connect(self.train_requested)
         self.pause_button.clicked.connect(controller.toggle_pause)
         self.stop_button.clicked.connect(controller.stop)
         self.step_button.clicked.connect(self.step_requested)
         self.reset_button.clicked.connect(self.reset_requested)
         self.name = QLineEdit()
-        self.name.setPlaceholderText("run name (made from its settings if empty)")
-        self.name.setToolTip("The run's name: shown in legends, saved in its checkpoint")
+        self.name.setPlaceholderText(self.tr("run name (made from its settings if empty)"))
+        self.name.setToolTip(self.tr("The run's name: shown in legends, saved in its checkpoint"))
         self.name.editingFinished.connect(lambda: session.rename(self.name.text().strip()))
         self.progress = QProgressBar()
         self.progress.setFormat("%p%")
-        self.progress_label = QLabel("Ready.")
+        self.progress_label = QLabel(self.tr("Ready."))
+        self._progress_text = self.progress_label.text()
         self.progress_label.setWordWrap(True)
         self.result_label = QLabel()
         self.result_label.setWordWrap(True)
@@ -71,7 +73,7 @@ class RunControls(QWidget):
         grid.addWidget(self.reset_button, 1, 1, 1, 2)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(QLabel("<b>Run</b>"))
+        layout.addWidget(QLabel(self.tr("<b>Run</b>")))
         layout.addWidget(self.name)
         layout.addLayout(grid)
         layout.addWidget(self.progress)
@@ -100,7 +102,14 @@ class RunControls(QWidget):
         return self.name.text().strip()
 
     def show_failed(self) -> None:
-        self.progress_label.setText("Failed.")
+        self._show_progress(self.tr("Failed."))
+
+    def _show_progress(self, text: str | None = None) -> None:
+        """The progress line (``text``, or the last one again), with "Paused" under it while paused."""
+        if text is not None:
+            self._progress_text = text
+        paused = self.controller.paused
+        self.progress_label.setText(self._progress_text + ("\n" + self.tr("Paused — Space resumes.") if paused else ""))
 
     def update_buttons(self) -> None:
         running, paused = self.controller.running, self.controller.paused
@@ -116,19 +125,18 @@ class RunControls(QWidget):
             # replace the run's name instead of pausing. Pause takes the focus instead.
             self.pause_button.setFocus(Qt.OtherFocusReason)
         self._was_running = running
-        self.pause_button.setText("Resume" if paused else "Pause")
+        self.pause_button.setText(self.tr("Resume") if paused else self.tr("Pause"))
         self.pause_button.setIcon(self.style().standardIcon(QStyle.SP_MediaPlay if paused else QStyle.SP_MediaPause))
-        if paused:
-            self.progress_label.setText(self.progress_label.text().split("\nPaused")[0] + "\nPaused — Space resumes.")
+        self._show_progress()
 
     def _on_model_changed(self, model) -> None:
         self.name.setText(model.name if model is not None else "")
         if model is not None and not self.controller.running:
             h = model.history
-            test = f", test accuracy {h.test_acc * 100:.1f}%" if h.test_acc is not None else ""
+            test = arg(self.tr(", test accuracy %1%"), f"{h.test_acc * 100:.1f}") if h.test_acc is not None else ""
             arch = model.config.summary(model.norm_size[0] * model.norm_size[1], len(model.classes))
             notes = "".join(f"<br><i>{n}</i>" for n in model.notes)
-            trained = f"trained {h.where()}" if h.epoch or h.position else "untrained"
+            trained = arg(self.tr("trained %1"), h.where()) if h.epoch or h.position else self.tr("untrained")
             self.result_label.setText(f"<b>{model.name}</b>: {arch}, {trained}{test}.{notes}")
 
     def _on_state_changed(self) -> None:
@@ -146,10 +154,14 @@ class RunControls(QWidget):
         h, c = info.run.history, info.run.config
         if info.resume and (h.epoch or h.position):
             at = h.position
-            start = f"epoch {at.epoch}, step {at.step + 1}" if at else f"epoch {h.epochs_completed + 1}"
-            self.progress_label.setText(f"Resuming at {start}, to epoch {c.epochs}…")
+            start = (
+                arg(self.tr("epoch %1, step %2"), at.epoch, at.step + 1)
+                if at
+                else arg(self.tr("epoch %1"), h.epochs_completed + 1)
+            )
+            self._show_progress(arg(self.tr("Resuming at %1, to epoch %2…"), start, c.epochs))
         else:
-            self.progress_label.setText("Starting…")
+            self._show_progress(self.tr("Starting…"))
 
     def _on_update(self, update: Update) -> None:
         info = self._info
@@ -161,31 +173,49 @@ class RunControls(QWidget):
             bs = info.run.config.batch_size
             eta_epoch = (last.steps_per_epoch - last.step) * bs / max(rate, 1e-9)
             eta_run = (info.total_steps - self._steps_done) * bs / max(rate, 1e-9)
-            self.progress_label.setText(
-                f"Epoch {last.epoch}/{info.run.config.epochs} · step {last.step}/{last.steps_per_epoch}\n"
-                f"{rate:,.0f} samples/s · ETA epoch {format_duration(eta_epoch)} · run {format_duration(eta_run)}"
-                + ("\nPaused — Space resumes." if self.controller.paused else "")
+            self._show_progress(
+                arg(
+                    self.tr("Epoch %1/%2 · step %3/%4\n%5 samples/s · ETA epoch %6 · run %7"),
+                    last.epoch,
+                    info.run.config.epochs,
+                    last.step,
+                    last.steps_per_epoch,
+                    f"{rate:,.0f}",
+                    format_duration(eta_epoch),
+                    format_duration(eta_run),
+                )
             )
         for ev in update.events:
             if isinstance(ev, EvalEvent):
                 self.result_label.setText(
-                    f"Validation: loss {ev.val_loss:.4f}, accuracy {ev.val_acc * 100:.1f}% "
-                    f"(best {ev.best_val_acc * 100:.1f}% at epoch {ev.best_epoch})"
+                    arg(
+                        self.tr("Validation: loss %1, accuracy %2% (best %3% at epoch %4)"),
+                        f"{ev.val_loss:.4f}",
+                        f"{ev.val_acc * 100:.1f}",
+                        f"{ev.best_val_acc * 100:.1f}",
+                        ev.best_epoch,
+                    )
                 )
             elif isinstance(ev, EpochEvent) and info is not None and not len(info.run.dataset.val):
-                self.result_label.setText(f"Train: loss {ev.train_loss:.4f}, accuracy {ev.train_acc * 100:.1f}%")
+                self.result_label.setText(
+                    arg(self.tr("Train: loss %1, accuracy %2%"), f"{ev.train_loss:.4f}", f"{ev.train_acc * 100:.1f}")
+                )
             elif isinstance(ev, WarningEvent):
-                self.result_label.setText(f"<b>Warning</b>: {ev.message}")
+                self.result_label.setText(arg(self.tr("<b>Warning</b>: %1"), ev.message))
             elif isinstance(ev, FinishedEvent):
                 self._on_finished(ev)
             elif isinstance(ev, FailedEvent):
-                self.progress_label.setText(f"Failed: {ev.reason}.")
+                self._show_progress(arg(self.tr("Failed: %1."), ev.reason))
 
     def _on_finished(self, ev: FinishedEvent) -> None:
-        test = f"test accuracy {ev.test_acc * 100:.1f}%" if ev.test_acc is not None else "no test split"
-        how = "Stopped" if ev.stopped else "Finished"
-        self.progress_label.setText(f"{finished_text(ev)} in {format_duration(ev.elapsed)}.")
+        test = (
+            arg(self.tr("test accuracy %1%"), f"{ev.test_acc * 100:.1f}")
+            if ev.test_acc is not None
+            else self.tr("no test split")
+        )
+        how = self.tr("Stopped") if ev.stopped else self.tr("Finished")
+        self._show_progress(arg(self.tr("%1 in %2."), finished_text(ev), format_duration(ev.elapsed)))
         if self._info is not None and self._info.one_step:
-            self.progress_label.setText(f"One step: {finished_text(ev).lower()}.")
+            self._show_progress(arg(self.tr("One step: %1."), finished_text(ev).lower()))
         text = self.result_label.text()
-        self.result_label.setText((text + "<br>" if text else "") + f"<b>{how}</b>: {test}.")
+        self.result_label.setText((text + "<br>" if text else "") + arg(self.tr("<b>%1</b>: %2."), how, test))

@@ -119,17 +119,72 @@ class RunsView(QWidget):
         actions = QHBoxLayout()
         actions2 = QHBoxLayout()  # two rows: the tab fits a 1024-pixel-wide screen
         for key, text, slot, tip in (
-            ("refresh", "Refresh", self.refresh, "Read the run store again"),
-            ("rename", "Rename…", self.rename, "Rename the selected run"),
-            ("tags", "Tags…", self.edit_tags, "Tags of the selected runs, comma-separated"),
-            ("note", "Note…", self.edit_note, "A note on the selected run"),
-            ("open", "Open Model", self.open_selected, "Open the selected run's final checkpoint"),
-            ("again", "Train Again", self.train_again_selected, "Fill the hyperparameters with this run's"),
-            ("overlay", "Show in Training", self.show_selected_in_training, "Overlay these runs on the Training tab"),
-            ("health", "Show Health", self.show_selected_health, "This run's layer health in the Internals tab"),
-            ("export", "Export Rows…", self.export_rows, "The selected rows as CSV, Markdown or LaTeX"),
-            ("curves", "Export Curves…", self.export_curves, "The selected runs' per-epoch curves as CSV"),
-            ("delete", "Delete…", self.delete_selected, "Delete the selected runs and their checkpoints"),
+            (
+                "refresh",
+                self.tr("Refresh"),
+                self.refresh,
+                self.tr("Read the run store again"),
+            ),
+            (
+                "rename",
+                self.tr("Rename…"),
+                self.rename,
+                self.tr("Rename the selected run"),
+            ),
+            (
+                "tags",
+                self.tr("Tags…"),
+                self.edit_tags,
+                self.tr("Tags of the selected runs, comma-separated"),
+            ),
+            (
+                "note",
+                self.tr("Note…"),
+                self.edit_note,
+                self.tr("A note on the selected run"),
+            ),
+            (
+                "open",
+                self.tr("Open Model"),
+                self.open_selected,
+                self.tr("Open the selected run's final checkpoint"),
+            ),
+            (
+                "again",
+                self.tr("Train Again"),
+                self.train_again_selected,
+                self.tr("Fill the hyperparameters with this run's"),
+            ),
+            (
+                "overlay",
+                self.tr("Show in Training"),
+                self.show_selected_in_training,
+                self.tr("Overlay these runs on the Training tab"),
+            ),
+            (
+                "health",
+                self.tr("Show Health"),
+                self.show_selected_health,
+                self.tr("This run's layer health in the Internals tab"),
+            ),
+            (
+                "export",
+                self.tr("Export Rows…"),
+                self.export_rows,
+                self.tr("The selected rows as CSV, Markdown or LaTeX"),
+            ),
+            (
+                "curves",
+                self.tr("Export Curves…"),
+                self.export_curves,
+                self.tr("The selected runs' per-epoch curves as CSV"),
+            ),
+            (
+                "delete",
+                self.tr("Delete…"),
+                self.delete_selected,
+                self.tr("Delete the selected runs and their checkpoints"),
+            ),
         ):
             b = QPushButton(text)
             b.setToolTip(tip)
@@ -141,10 +196,10 @@ class RunsView(QWidget):
         self.status = QLabel("")
         self.status.setWordWrap(True)
 
-        self.loss_plot = pg.PlotWidget(title="loss (train solid, validation dashed)")
-        self.acc_plot = pg.PlotWidget(title="validation accuracy")
+        self.loss_plot = pg.PlotWidget(title=self.tr("loss (train solid, validation dashed)"))
+        self.acc_plot = pg.PlotWidget(title=self.tr("validation accuracy"))
         for p in (self.loss_plot, self.acc_plot):
-            p.setLabel("bottom", "epoch")
+            p.setLabel("bottom", self.tr("epoch"))
             p.showGrid(x=True, y=True, alpha=0.2)
             p.getPlotItem().getAxis("left").enableAutoSIPrefix(False)
         self.acc_plot.setYRange(0, 1)
@@ -300,7 +355,7 @@ class RunsView(QWidget):
         rows = self.selected_rows()
         if len(rows) != 1:
             return
-        name, ok = QInputDialog.getText(self, "Rename Run", "Name:", text=rows[0].name)
+        name, ok = QInputDialog.getText(self, self.tr("Rename Run"), self.tr("Name:"), text=rows[0].name)
         if ok and name.strip():
             self.controller.store().edit(rows[0].id, name=name.strip())
             self.refresh()
@@ -310,7 +365,10 @@ class RunsView(QWidget):
         if not rows:
             return
         text, ok = QInputDialog.getText(
-            self, "Tags", "Tags (comma-separated):", text=", ".join(rows[0].tags) if len(rows) == 1 else ""
+            self,
+            self.tr("Tags"),
+            self.tr("Tags (comma-separated):"),
+            text=", ".join(rows[0].tags) if len(rows) == 1 else "",
         )
         if ok:
             tags = [t.strip() for t in text.split(",") if t.strip()]
@@ -334,7 +392,7 @@ class RunsView(QWidget):
         if confirm:
             answer = QMessageBox.question(
                 self,
-                "Delete Runs",
+                self.tr("Delete Runs"),
                 f"Delete {len(rows)} run(s) and their checkpoints from the run store? This cannot be undone.",
                 QMessageBox.Yes | QMessageBox.Cancel,
                 QMessageBox.Cancel,
@@ -390,7 +448,7 @@ class RunsView(QWidget):
             return None
         if path is None:
             path, _ = QFileDialog.getSaveFileName(
-                self, "Export Runs", "runs.md", "Markdown (*.md);;CSV (*.csv);;LaTeX (*.tex)"
+                self, self.tr("Export Runs"), "runs.md", "Markdown (*.md);;CSV (*.csv);;LaTeX (*.tex)"
             )
             if not path:
                 return None
@@ -410,7 +468,7 @@ class RunsView(QWidget):
         if not rows:
             return None
         if path is None:
-            path, _ = QFileDialog.getSaveFileName(self, "Export Curves", "curves.csv", "CSV (*.csv)")
+            path, _ = QFileDialog.getSaveFileName(self, self.tr("Export Curves"), "curves.csv", "CSV (*.csv)")
             if not path:
                 return None
         try:

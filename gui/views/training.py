@@ -287,9 +287,9 @@ class TrainingPlots(QWidget):
         self.loss_plot = pg.PlotWidget()
         self.acc_plot = pg.PlotWidget()
         self.legends = []
-        for p, label in ((self.loss_plot, "loss"), (self.acc_plot, "accuracy")):
+        for p, label in ((self.loss_plot, self.tr("loss")), (self.acc_plot, self.tr("accuracy"))):
             p.setLabel("left", label)
-            p.setLabel("bottom", "epoch")
+            p.setLabel("bottom", self.tr("epoch"))
             for ax in ("left", "bottom"):
                 p.getAxis(ax).enableAutoSIPrefix(False)  # never "epoch (x0.001)" or "loss (x1e+27)"
             p.setMouseEnabled(x=True, y=True)
@@ -303,18 +303,20 @@ class TrainingPlots(QWidget):
         self.loss_plot.getPlotItem().autoBtn.clicked.connect(self._auto_range)
         lp, ap = self.loss_plot, self.acc_plot
         self.items = {
-            "step_raw": _faint_curve(lp, style.TRAIN, "train loss (per step)", 1.0, alpha=45),
-            "step_smooth": _curve(lp, style.TRAIN, "train loss (smoothed)", 2.0),
-            "epoch_loss": _curve(lp, style.OKABE_ITO["sky"], "train loss (epoch)", 2.0, Qt.DashDotLine, symbol="o"),
-            "val_loss": _curve(lp, style.VAL, "validation loss", 2.5, Qt.DashLine, symbol="t"),
-            "train_acc": _curve(ap, style.TRAIN, "train accuracy", 2.5, symbol="o"),
-            "val_acc": _curve(ap, style.VAL, "validation accuracy", 2.5, Qt.DashLine, symbol="t"),
+            "step_raw": _faint_curve(lp, style.TRAIN, self.tr("train loss (per step)"), 1.0, alpha=45),
+            "step_smooth": _curve(lp, style.TRAIN, self.tr("train loss (smoothed)"), 2.0),
+            "epoch_loss": _curve(
+                lp, style.OKABE_ITO["sky"], self.tr("train loss (epoch)"), 2.0, Qt.DashDotLine, symbol="o"
+            ),
+            "val_loss": _curve(lp, style.VAL, self.tr("validation loss"), 2.5, Qt.DashLine, symbol="t"),
+            "train_acc": _curve(ap, style.TRAIN, self.tr("train accuracy"), 2.5, symbol="o"),
+            "val_acc": _curve(ap, style.VAL, self.tr("validation accuracy"), 2.5, Qt.DashLine, symbol="t"),
         }
         self.items["step_raw"].setData([], [], antialias=False)
         self.best_line = pg.InfiniteLine(
             angle=90,
             pen=style.pen(style.BEST, 1.5, Qt.DotLine),
-            label="best val",
+            label=self.tr("best val"),
             labelOpts={"position": 0.08, "color": style.BEST, "anchors": [(0, 0), (0, 0)]},
         )
         self.best_line.setVisible(False)
@@ -342,34 +344,36 @@ class TrainingPlots(QWidget):
         self.smoothing.setRange(0, 999)
         self.smoothing.setValue(int(DEFAULT_SMOOTHING * 1000))
         self.smoothing.setMaximumWidth(140)
-        self.smoothing.setToolTip("Smoothing of the per-step loss (exponential moving average, as TensorBoard)")
+        self.smoothing.setToolTip(
+            self.tr("Smoothing of the per-step loss (exponential moving average, as TensorBoard)")
+        )
         self.smoothing_label = QLabel()
         self.smoothing.valueChanged.connect(self._on_smoothing)
         self.x_axis = QComboBox()
         self.x_axis.addItems(X_AXES)
-        self.x_axis.setToolTip("Horizontal axis: epochs, optimisation steps or seconds of training")
+        self.x_axis.setToolTip(self.tr("Horizontal axis: epochs, optimisation steps or seconds of training"))
         self.x_axis.currentIndexChanged.connect(lambda _: self.redraw(fit_x=True))
-        self.log_box = QCheckBox("Log loss")
-        self.log_box.setToolTip("Log-scale loss axis (Ctrl+L)")
+        self.log_box = QCheckBox(self.tr("Log loss"))
+        self.log_box.setToolTip(self.tr("Log-scale loss axis (Ctrl+L)"))
         self.log_box.toggled.connect(self.set_log_loss)
-        self.legend_box = QCheckBox("Legend")
+        self.legend_box = QCheckBox(self.tr("Legend"))
         self.legend_box.setChecked(True)
         self.legend_box.toggled.connect(self.set_legends_visible)
-        self.keep_box = QCheckBox("Keep earlier runs")
-        self.keep_box.setToolTip("Keep earlier runs faint underneath, labelled by run name")
+        self.keep_box = QCheckBox(self.tr("Keep earlier runs"))
+        self.keep_box.setToolTip(self.tr("Keep earlier runs faint underneath, labelled by run name"))
         self.keep_box.setChecked(True)
-        clear = QPushButton("Clear earlier")
-        clear.setToolTip("Remove the earlier runs' curves")
+        clear = QPushButton(self.tr("Clear earlier"))
+        clear.setToolTip(self.tr("Remove the earlier runs' curves"))
         clear.clicked.connect(self.clear_previous)
         self.readout = QLabel(" ")
         self.readout.setTextFormat(Qt.PlainText)
         self.readout.setMinimumWidth(10)
         bar = QHBoxLayout()
         bar.setSpacing(8)
-        bar.addWidget(QLabel("Smoothing"))
+        bar.addWidget(QLabel(self.tr("Smoothing")))
         bar.addWidget(self.smoothing)
         bar.addWidget(self.smoothing_label)
-        bar.addWidget(QLabel("x"))
+        bar.addWidget(QLabel(self.tr("x")))
         bar.addWidget(self.x_axis)
         for w in (self.log_box, self.legend_box, self.keep_box):
             bar.addWidget(w)
@@ -620,8 +624,9 @@ class TrainingPlots(QWidget):
 
     def _fit_x(self) -> None:
         axis = self.x_axis.currentText()
+        shown = {"epoch": self.tr("epoch"), "step": self.tr("step"), "wall time (s)": self.tr("wall time (s)")}
         for plot in (self.loss_plot, self.acc_plot):
-            plot.setLabel("bottom", axis)
+            plot.setLabel("bottom", shown.get(axis, axis))
         hi = float(self._epochs)
         for curves in [self.current] + [c for c, _ in self.previous]:
             if not curves.empty():

@@ -16,7 +16,7 @@ class WeightsPanel(QWidget):
         super().__init__(parent)
         self.session = session
         self._pending: tuple[np.ndarray, tuple[int, int]] | None = None
-        self.info = QLabel("Train or open a model to see what each first-layer unit responds to.")
+        self.info = QLabel(self.tr("Train or open a model to see what each first-layer unit responds to."))
         self.info.setWordWrap(True)
         self.plot = pg.PlotWidget()
         self.plot.setAspectLocked(True)

@@ -81,7 +81,7 @@ class ConfusionMatrix(QTableWidget):
         small.setPointSizeF(max(6.5, small.pointSizeF() * 0.8))
         self.setFont(small)
         self.verticalHeader().setMinimumSectionSize(12)
-        self.setToolTip("Rows: true class · columns: predicted class · click a cell to see its images")
+        self.setToolTip(self.tr("Rows: true class · columns: predicted class · click a cell to see its images"))
         self.cellClicked.connect(self.cell_chosen)
         self.matrix = np.zeros((0, 0), np.int64)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pyqtgraph as pg
+from PySide6.QtCore import QCoreApplication
 
 from gui import style
 
@@ -12,7 +13,7 @@ BAND = (3e-4, 3e-3)  # the customary update-to-weight ratio, around 1e-3
 
 def titled_plot(title: str, left: str, log: bool = False) -> pg.PlotWidget:
     p = pg.PlotWidget(title=title)  # no grid: translucent grid lines cost most of a repaint
-    p.setLabel("bottom", "epoch")
+    p.setLabel("bottom", QCoreApplication.translate("Common", "epoch"))
     p.setLabel("left", left)
     p.getPlotItem().getAxis("left").enableAutoSIPrefix(False)
     if log:

@@ -39,7 +39,14 @@ class DistributionPanel(QWidget):
         self.hist = pg.PlotWidget(title="histogram")
         self.hist.showGrid(x=True, y=True, alpha=0.2)
         bar = QHBoxLayout()
-        for w in (QLabel("Layer"), self.layer, QLabel("of"), self.kind, QLabel("Histogram at"), self.epoch):
+        for w in (
+            QLabel(self.tr("Layer")),
+            self.layer,
+            QLabel(self.tr("of")),
+            self.kind,
+            QLabel(self.tr("Histogram at")),
+            self.epoch,
+        ):
             bar.addWidget(w)
         bar.addWidget(self.epoch_label)
         row = QSplitter(Qt.Horizontal)

@@ -54,16 +54,16 @@ class EmbeddingPanel(QWidget):
         self.layer = QComboBox()
         self.method = QComboBox()
         self.method.addItems(["PCA", "t-SNE"])
-        self.as_labels = QCheckBox("Labels")
-        self.as_labels.setToolTip("Draw each point as its class label (as the letters course's t-SNE figure)")
+        self.as_labels = QCheckBox(self.tr("Labels"))
+        self.as_labels.setToolTip(self.tr("Draw each point as its class label (as the letters course's t-SNE figure)"))
         self.as_labels.toggled.connect(lambda _on: self.points is not None and self._show(self.points))
-        self.go = QPushButton("Compute")
+        self.go = QPushButton(self.tr("Compute"))
         self.go.clicked.connect(self.compute)
-        self.cancel = QPushButton("Cancel")
+        self.cancel = QPushButton(self.tr("Cancel"))
         self.cancel.setEnabled(False)
         self.cancel.clicked.connect(self._cancel)
-        self.export = QPushButton("Export…")
-        self.export.setToolTip("The map as PNG or SVG, or its points as CSV (x, y, label, predicted)")
+        self.export = QPushButton(self.tr("Export…"))
+        self.export.setToolTip(self.tr("The map as PNG or SVG, or its points as CSV (x, y, label, predicted)"))
         self.export.clicked.connect(lambda: self.export_map())
         self.progress = QProgressBar()
         policy = self.progress.sizePolicy()
@@ -72,9 +72,9 @@ class EmbeddingPanel(QWidget):
         self.progress.setVisible(False)
         bar = QHBoxLayout()
         for w in (
-            QLabel("Split"),
+            QLabel(self.tr("Split")),
             self.split,
-            QLabel("of"),
+            QLabel(self.tr("of")),
             self.layer,
             self.method,
             self.go,
@@ -92,17 +92,19 @@ class EmbeddingPanel(QWidget):
         self.preview = QLabel()
         self.preview.setFixedSize(132, 150)
         self.preview.setAlignment(Qt.AlignCenter)
-        self.preview.setToolTip("The image under the mouse")
-        self.lasso_button = QPushButton("Select Region")
+        self.preview.setToolTip(self.tr("The image under the mouse"))
+        self.lasso_button = QPushButton(self.tr("Select Region"))
         self.lasso_button.setCheckable(True)
-        self.lasso_button.setToolTip("A region on the map (drag its corners; right-click an edge to add one)")
+        self.lasso_button.setToolTip(self.tr("A region on the map (drag its corners; right-click an edge to add one)"))
         self.lasso_button.toggled.connect(self._lasso_mode)
         self.group = QListWidget()
         self.group.setMaximumWidth(150)
         self.group.itemActivated.connect(self._group_item)
         self._lasso = None
         self.info = QLabel(
-            "Open a model and a dataset, then Compute. Points are coloured by class; ringed ones are misclassified."
+            self.tr(
+                "Open a model and a dataset, then Compute. Points are coloured by class; ringed ones are misclassified."
+            )
         )
         self.info.setWordWrap(True)
         lay = QVBoxLayout(self)
@@ -190,7 +192,7 @@ class EmbeddingPanel(QWidget):
 
         ds, model = self.session.dataset, self.session.model
         if ds is None or model is None:
-            self.info.setText("Open a dataset and train or open a model first.")
+            self.info.setText(self.tr("Open a dataset and train or open a model first."))
             return False
         s = ds.split(self.split.currentText())
         n = min(len(s), 2000)
@@ -281,11 +283,14 @@ class EmbeddingPanel(QWidget):
         """The map as a PNG or SVG figure, or its points as CSV, by the file's suffix (asked for
         when not given). A file that cannot be written is said in one line."""
         if self.points is None:
-            self.info.setText("Compute a map first.")
+            self.info.setText(self.tr("Compute a map first."))
             return None
         if path is None:
             path, chosen = QFileDialog.getSaveFileName(
-                self, "Export Map", "embedding.png", "PNG image (*.png);;SVG drawing (*.svg);;CSV points (*.csv)"
+                self,
+                self.tr("Export Map"),
+                "embedding.png",
+                "PNG image (*.png);;SVG drawing (*.svg);;CSV points (*.csv)",
             )
             if not path:
                 return None

@@ -38,28 +38,30 @@ class ExplainPanel(QWidget):
         self.split = QComboBox()
         self.split.addItems(["test", "val", "train"])
         self.index = QSpinBox(minimum=0, maximum=0)
-        self.index.setToolTip("Which image of the split")
-        go = QPushButton("Explain")
+        self.index.setToolTip(self.tr("Which image of the split"))
+        go = QPushButton(self.tr("Explain"))
         go.clicked.connect(self.explain_selected)
-        self.file_button = QPushButton("Image File…")
-        self.file_button.setToolTip("Explain an image file (or drop one on the window while this tab is shown)")
+        self.file_button = QPushButton(self.tr("Image File…"))
+        self.file_button.setToolTip(
+            self.tr("Explain an image file (or drop one on the window while this tab is shown)")
+        )
         self.file_button.clicked.connect(self.ask_file)
-        self.prev = QPushButton("◀ Step")
-        self.next = QPushButton("Step ▶")
+        self.prev = QPushButton(self.tr("◀ Step"))
+        self.next = QPushButton(self.tr("Step ▶"))
         self.prev.setShortcut("Alt+Left")
         self.next.setShortcut("Alt+Right")
         self.prev.clicked.connect(lambda: self.steps.setCurrentRow(max(0, self.steps.currentRow() - 1)))
         self.next.clicked.connect(
             lambda: self.steps.setCurrentRow(min(self.steps.count() - 1, self.steps.currentRow() + 1))
         )
-        self.apply_button = QPushButton("Apply This Update")
+        self.apply_button = QPushButton(self.tr("Apply This Update"))
         self.apply_button.setToolTip(
-            "One SGD step (the run's learning rate) on this image alone: its loss before and after"
+            self.tr("One SGD step (the run's learning rate) on this image alone: its loss before and after")
         )
         self.apply_button.clicked.connect(self.apply_update)
         bar = QHBoxLayout()
         for w in (
-            QLabel("Image"),
+            QLabel(self.tr("Image")),
             self.split,
             self.index,
             go,
@@ -72,7 +74,7 @@ class ExplainPanel(QWidget):
         bar.addStretch(1)
         self.steps = QListWidget()
         self.steps.currentRowChanged.connect(self._show_step)
-        self.formula = QLabel("Pick an image and press Explain (or Explain in the Predictions tab).")
+        self.formula = QLabel(self.tr("Pick an image and press Explain (or Explain in the Predictions tab)."))
         self.formula.setWordWrap(True)
         self.formula.setTextFormat(Qt.RichText)
         self.plot = pg.PlotWidget()
@@ -114,7 +116,7 @@ class ExplainPanel(QWidget):
     def explain_selected(self) -> bool:
         ds, model = self.session.dataset, self.session.model
         if ds is None or model is None:
-            self.formula.setText("Open a dataset and train or open a model first.")
+            self.formula.setText(self.tr("Open a dataset and train or open a model first."))
             return False
         s = ds.split(self.split.currentText())
         if not len(s):
@@ -125,7 +127,7 @@ class ExplainPanel(QWidget):
 
     def ask_file(self) -> bool:
 
-        path, _ = QFileDialog.getOpenFileName(self, "Explain an Image", "", IMAGE_FILTER)
+        path, _ = QFileDialog.getOpenFileName(self, self.tr("Explain an Image"), "", IMAGE_FILTER)
         return self.explain_file(path) if path else False
 
     def explain_file(self, path: str) -> bool:
@@ -137,7 +139,7 @@ class ExplainPanel(QWidget):
 
         model = self.session.model
         if model is None:
-            self.formula.setText("Open or train a model first.")
+            self.formula.setText(self.tr("Open or train a model first."))
             return False
         try:
             x = load_image(path, model.norm_size)

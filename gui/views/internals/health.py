@@ -39,7 +39,9 @@ class HealthPanel(QWidget):
         self.warnings = QLabel("")
         self.warnings.setWordWrap(True)
         self.warnings.setStyleSheet(f"color: {style.VAL};")
-        self.info = QLabel("Train a model: its layers' health is collected every few steps (about 2 % of the time).")
+        self.info = QLabel(
+            self.tr("Train a model: its layers' health is collected every few steps (about 2 % of the time).")
+        )
         self.info.setWordWrap(True)
         grid = QSplitter(Qt.Vertical)
         for pair in ((self.grad, self.ratio), (self.dead, self.acts)):

@@ -29,7 +29,9 @@ class NetworkPanel(QWidget):
         self.nodes = pg.ScatterPlotItem(size=14, hoverable=True, tip=self._tip)
         self.lines: list = []
         self.labels: list = []
-        self.info = QLabel("Open or train a model. Units are coloured by their activation on the Explain tab's image.")
+        self.info = QLabel(
+            self.tr("Open or train a model. Units are coloured by their activation on the Explain tab's image.")
+        )
         self.info.setWordWrap(True)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)

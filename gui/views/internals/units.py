@@ -26,10 +26,10 @@ class UnitsPanel(QWidget):
         self.session = session
         self.layer = QSpinBox(minimum=1, maximum=1)
         self.unit = QSpinBox(minimum=0, maximum=0)
-        show = QPushButton("Show")
+        show = QPushButton(self.tr("Show"))
         show.clicked.connect(lambda: self.show_unit())
         bar = QHBoxLayout()
-        for w in (QLabel("Hidden layer"), self.layer, QLabel("unit"), self.unit, show):
+        for w in (QLabel(self.tr("Hidden layer")), self.layer, QLabel(self.tr("unit")), self.unit, show):
             bar.addWidget(w)
         bar.addStretch(1)
         self.weight_plot = pg.PlotWidget(title="weights (first layer: at the input's size)")
@@ -70,7 +70,7 @@ class UnitsPanel(QWidget):
 
         m, ds = self.session.model, self.session.dataset
         if m is None or ds is None or not len(ds.train):
-            self.info.setText("Open a dataset and a model first.")
+            self.info.setText(self.tr("Open a dataset and a model first."))
             return False
         if layer is not None:
             self.layer.setValue(layer)

@@ -1,0 +1,1492 @@
+<?xml version="1.0" encoding="utf-8"?>
+<!DOCTYPE TS>
+<TS version="2.1" language="zh_CN">
+<context>
+    <name>ClassifyPanel</name>
+    <message>
+        <source>Drop image files or a folder anywhere on the window, or use Add Images… (Ctrl+I). A folder whose subfolders are class names is evaluated as a labelled set.</source>
+        <translation>把图片文件或文件夹拖到窗口任意位置，或使用“添加图片…”（Ctrl+I）。子文件夹名为类别名的文件夹会作为带标签的数据集进行评估。</translation>
+    </message>
+    <message>
+        <source>Image</source>
+        <translation>图片</translation>
+    </message>
+    <message>
+        <source>File</source>
+        <translation>文件</translation>
+    </message>
+    <message>
+        <source>Prediction</source>
+        <translation>预测</translation>
+    </message>
+    <message>
+        <source>Top classes</source>
+        <translation>最可能的类别</translation>
+    </message>
+    <message>
+        <source>Clear</source>
+        <translation>清除</translation>
+    </message>
+    <message>
+        <source>Add Images…</source>
+        <translation>添加图片…</translation>
+    </message>
+    <message>
+        <source>Choose image files to classify with the open model (Ctrl+I)</source>
+        <translation>选择图片文件，用当前打开的模型分类（Ctrl+I）</translation>
+    </message>
+    <message>
+        <source>Results of the previous model were cleared: classify again with this one.</source>
+        <translation>上一个模型的结果已清除：请用当前模型重新分类。</translation>
+    </message>
+</context>
+<context>
+    <name>Common</name>
+    <message>
+        <source>epoch</source>
+        <translation>轮次</translation>
+    </message>
+</context>
+<context>
+    <name>ConfusionMatrix</name>
+    <message>
+        <source>Rows: true class · columns: predicted class · click a cell to see its images</source>
+        <translation>行：真实类别 · 列：预测类别 · 点击单元格查看其中的图片</translation>
+    </message>
+</context>
+<context>
+    <name>DatasetPanel</name>
+    <message>
+        <source>images</source>
+        <translation>张图片</translation>
+    </message>
+</context>
+<context>
+    <name>DistributionPanel</name>
+    <message>
+        <source>Layer</source>
+        <translation>层</translation>
+    </message>
+    <message>
+        <source>of</source>
+        <translation>的</translation>
+    </message>
+    <message>
+        <source>Histogram at</source>
+        <translation>直方图位于</translation>
+    </message>
+</context>
+<context>
+    <name>EmbeddingPanel</name>
+    <message>
+        <source>Labels</source>
+        <translation>标签</translation>
+    </message>
+    <message>
+        <source>Draw each point as its class label (as the letters course&apos;s t-SNE figure)</source>
+        <translation>把每个点画成它的类别标签（同字母课程报告中的 t-SNE 图）</translation>
+    </message>
+    <message>
+        <source>Compute</source>
+        <translation>计算</translation>
+    </message>
+    <message>
+        <source>Cancel</source>
+        <translation>取消</translation>
+    </message>
+    <message>
+        <source>Export…</source>
+        <translation>导出…</translation>
+    </message>
+    <message>
+        <source>The map as PNG or SVG, or its points as CSV (x, y, label, predicted)</source>
+        <translation>将图导出为 PNG 或 SVG，或将点导出为 CSV（x, y, 标签, 预测）</translation>
+    </message>
+    <message>
+        <source>Split</source>
+        <translation>数据划分</translation>
+    </message>
+    <message>
+        <source>of</source>
+        <translation>的</translation>
+    </message>
+    <message>
+        <source>The image under the mouse</source>
+        <translation>鼠标下的图片</translation>
+    </message>
+    <message>
+        <source>Select Region</source>
+        <translation>选择区域</translation>
+    </message>
+    <message>
+        <source>A region on the map (drag its corners; right-click an edge to add one)</source>
+        <translation>图上的一个区域（拖动角点；右键单击边可添加角点）</translation>
+    </message>
+    <message>
+        <source>Open a model and a dataset, then Compute. Points are coloured by class; ringed ones are misclassified.</source>
+        <translation>先打开模型和数据集，再点“计算”。点按类别着色；带圈的是分类错误的样本。</translation>
+    </message>
+    <message>
+        <source>Open a dataset and train or open a model first.</source>
+        <translation>请先打开数据集，并训练或打开一个模型。</translation>
+    </message>
+    <message>
+        <source>Compute a map first.</source>
+        <translation>请先计算嵌入图。</translation>
+    </message>
+    <message>
+        <source>Export Map</source>
+        <translation>导出嵌入图</translation>
+    </message>
+</context>
+<context>
+    <name>ExplainPanel</name>
+    <message>
+        <source>Which image of the split</source>
+        <translation>该划分中的第几张图片</translation>
+    </message>
+    <message>
+        <source>Explain</source>
+        <translation>逐步解释</translation>
+    </message>
+    <message>
+        <source>Image File…</source>
+        <translation>图片文件…</translation>
+    </message>
+    <message>
+        <source>Explain an image file (or drop one on the window while this tab is shown)</source>
+        <translation>解释一个图片文件（或在显示本页时把图片拖到窗口上）</translation>
+    </message>
+    <message>
+        <source>◀ Step</source>
+        <translation>◀ 上一步</translation>
+    </message>
+    <message>
+        <source>Step ▶</source>
+        <translation>下一步 ▶</translation>
+    </message>
+    <message>
+        <source>Apply This Update</source>
+        <translation>应用这次更新</translation>
+    </message>
+    <message>
+        <source>One SGD step (the run&apos;s learning rate) on this image alone: its loss before and after</source>
+        <translation>只用这张图片做一步 SGD（使用本次运行的学习率）：显示更新前后的损失</translation>
+    </message>
+    <message>
+        <source>Image</source>
+        <translation>图片</translation>
+    </message>
+    <message>
+        <source>Pick an image and press Explain (or Explain in the Predictions tab).</source>
+        <translation>选一张图片并点“逐步解释”（或在“预测”页中点“解释这张图片”）。</translation>
+    </message>
+    <message>
+        <source>Open a dataset and train or open a model first.</source>
+        <translation>请先打开数据集，并训练或打开一个模型。</translation>
+    </message>
+    <message>
+        <source>Explain an Image</source>
+        <translation>解释一张图片</translation>
+    </message>
+    <message>
+        <source>Open or train a model first.</source>
+        <translation>请先打开或训练一个模型。</translation>
+    </message>
+</context>
+<context>
+    <name>FunctionsView</name>
+    <message>
+        <source>op</source>
+        <translation>算子</translation>
+    </message>
+    <message>
+        <source>role</source>
+        <translation>角色</translation>
+    </message>
+    <message>
+        <source>result</source>
+        <translation>结果</translation>
+    </message>
+    <message>
+        <source>forward</source>
+        <translation>前向</translation>
+    </message>
+    <message>
+        <source>gradients (worst relative error)</source>
+        <translation>梯度（最大相对误差）</translation>
+    </message>
+    <message>
+        <source>where</source>
+        <translation>位置</translation>
+    </message>
+    <message>
+        <source>Load…</source>
+        <translation>加载…</translation>
+    </message>
+    <message>
+        <source>Load your modules (a course&apos;s network.py, losses.py, activations.py, …)</source>
+        <translation>加载你的模块（课程的 network.py、losses.py、activations.py 等）</translation>
+    </message>
+    <message>
+        <source>Re-check</source>
+        <translation>重新检查</translation>
+    </message>
+    <message>
+        <source>Import the files again and check every op (F6)</source>
+        <translation>重新导入文件并检查每个算子（F6）</translation>
+    </message>
+    <message>
+        <source>Re-check on save</source>
+        <translation>保存时自动检查</translation>
+    </message>
+    <message>
+        <source>Race the Reference</source>
+        <translation>与参考实现对比训练</translation>
+    </message>
+    <message>
+        <source>Train your network and the reference from the same weights on the same batches</source>
+        <translation>用相同的初始权重和相同的批次，同时训练你的网络和参考实现</translation>
+    </message>
+    <message>
+        <source>Train with These</source>
+        <translation>用这些函数训练</translation>
+    </message>
+    <message>
+        <source>Use your functions as the engine of the next training run</source>
+        <translation>下一次训练使用你的函数作为引擎</translation>
+    </message>
+    <message>
+        <source>No functions loaded: File ▸ Load Your Functions… or drop a .py file here</source>
+        <translation>尚未加载函数：文件 ▸ 加载你的函数…，或把 .py 文件拖到这里</translation>
+    </message>
+    <message>
+        <source>What the check found, in words, with the evidence</source>
+        <translation>检查发现了什么：文字说明及其依据</translation>
+    </message>
+    <message>
+        <source>race: loss per step (reference solid, yours dashed)</source>
+        <translation>对比训练：每步损失（实线：参考实现，虚线：你的）</translation>
+    </message>
+    <message>
+        <source>|your loss − reference loss|</source>
+        <translation>|你的损失 − 参考损失|</translation>
+    </message>
+    <message>
+        <source>step</source>
+        <translation>步</translation>
+    </message>
+    <message>
+        <source>Your functions: %1</source>
+        <translation>你的函数：%1</translation>
+    </message>
+    <message>
+        <source>Checking in a worker process…</source>
+        <translation>正在工作进程中检查…</translation>
+    </message>
+    <message>
+        <source>Your code did not finish: see below</source>
+        <translation>你的代码没有运行完：见下方</translation>
+    </message>
+    <message>
+        <source>No ops found: classes that subclass torch.autograd.Function or have forward and backward</source>
+        <translation>没有找到算子：需要继承 torch.autograd.Function 或带有 forward 和 backward 方法的类</translation>
+    </message>
+    <message>
+        <source>whole MLP (%1) vs finite differences: %2</source>
+        <translation>整个 MLP（%1）与有限差分对比：%2</translation>
+    </message>
+    <message>
+        <source>whole MLP not checked: %1</source>
+        <translation>整个 MLP 未检查：%1</translation>
+    </message>
+    <message>
+        <source>%1 ops, %2 failing</source>
+        <translation>%1 个算子，%2 个未通过</translation>
+    </message>
+    <message>
+        <source>%1 ops, all pass</source>
+        <translation>%1 个算子，全部通过</translation>
+    </message>
+    <message>
+        <source>, %1 with warnings</source>
+        <translation>，%1 个有警告</translation>
+    </message>
+    <message>
+        <source>summed</source>
+        <translation>求和</translation>
+    </message>
+    <message>
+        <source>batch-mean</source>
+        <translation>批平均</translation>
+    </message>
+    <message>
+        <source>%1; %2 · loss gradient expected: of the %3 loss (the panel&apos;s)</source>
+        <translation>%1；%2 · 期望的损失梯度：%3损失的梯度（按面板设置）</translation>
+    </message>
+    <message>
+        <source>Load your functions and open a dataset first.</source>
+        <translation>请先加载你的函数并打开数据集。</translation>
+    </message>
+</context>
+<context>
+    <name>GradcheckDialog</name>
+    <message>
+        <source>Gradient Check</source>
+        <translation>梯度检查</translation>
+    </message>
+    <message>
+        <source>Checking every hand-written backward against numerical differentiation…</source>
+        <translation>正在用数值微分检查每个手写的反向传播…</translation>
+    </message>
+    <message>
+        <source>Engine</source>
+        <translation>引擎</translation>
+    </message>
+    <message>
+        <source>Operation</source>
+        <translation>运算</translation>
+    </message>
+    <message>
+        <source>Result</source>
+        <translation>结果</translation>
+    </message>
+    <message>
+        <source>Max |error|</source>
+        <translation>最大 |误差|</translation>
+    </message>
+</context>
+<context>
+    <name>HealthPanel</name>
+    <message>
+        <source>Train a model: its layers&apos; health is collected every few steps (about 2 % of the time).</source>
+        <translation>训练一个模型：每隔几步收集一次各层的健康状况（约占 2% 的时间）。</translation>
+    </message>
+</context>
+<context>
+    <name>HyperparameterPanel</name>
+    <message>
+        <source>Start from a preset: every hyperparameter below is set from it</source>
+        <translation>从预设开始：下面的每个超参数都按它设置</translation>
+    </message>
+    <message>
+        <source>Preset</source>
+        <translation>预设</translation>
+    </message>
+    <message>
+        <source>+ Add layer</source>
+        <translation>+ 添加一层</translation>
+    </message>
+    <message>
+        <source>Add a hidden layer</source>
+        <translation>添加一个隐藏层</translation>
+    </message>
+    <message>
+        <source>Hidden layers</source>
+        <translation>隐藏层</translation>
+    </message>
+    <message>
+        <source>Activation</source>
+        <translation>激活函数</translation>
+    </message>
+    <message>
+        <source>Optimizer</source>
+        <translation>优化器</translation>
+    </message>
+    <message>
+        <source>Learning rate on a log scale (10⁻⁵ … 1)</source>
+        <translation>对数刻度的学习率（10⁻⁵ … 1）</translation>
+    </message>
+    <message>
+        <source>Learning rate</source>
+        <translation>学习率</translation>
+    </message>
+    <message>
+        <source>Momentum</source>
+        <translation>动量</translation>
+    </message>
+    <message>
+        <source>Weight decay</source>
+        <translation>权重衰减</translation>
+    </message>
+    <message>
+        <source>Batch size</source>
+        <translation>批大小</translation>
+    </message>
+    <message>
+        <source>Epochs</source>
+        <translation>训练轮数</translation>
+    </message>
+    <message>
+        <source> epoch(s)</source>
+        <translation> 轮</translation>
+    </message>
+    <message>
+        <source>Validate every</source>
+        <translation>验证间隔</translation>
+    </message>
+    <message>
+        <source>Engine</source>
+        <translation>引擎</translation>
+    </message>
+    <message>
+        <source>he: He-normal into relu, Xavier elsewhere · xavier · normal: N(0, 1) as the letters course&apos;s torch.randn · uniform: U(±1/√fan_in), nn.Linear&apos;s default (the MNIST course&apos;s)</source>
+        <translation>he：relu 前用 He 正态初始化，其余用 Xavier · xavier · normal：N(0, 1)，同字母课程的 torch.randn · uniform：U(±1/√fan_in)，nn.Linear 的默认值（MNIST 课程所用）</translation>
+    </message>
+    <message>
+        <source>Initialisation</source>
+        <translation>初始化</translation>
+    </message>
+    <message>
+        <source>How pixels become inputs · minus-one-one: (x/255 − 0.5)/0.5, the letters course&apos;s · zero-one: x/255 · standardize: (x/255 − mean)/std, the MNIST course&apos;s (0.1307, 0.3081), or the training split&apos;s own</source>
+        <translation>像素如何变成输入 · minus-one-one：(x/255 − 0.5)/0.5，字母课程的做法 · zero-one：x/255 · standardize：(x/255 − 均值)/标准差，MNIST 课程用 (0.1307, 0.3081)，或用训练集自身的统计量</translation>
+    </message>
+    <message>
+        <source>Input scaling</source>
+        <translation>输入缩放</translation>
+    </message>
+    <message>
+        <source>biases</source>
+        <translation>偏置</translation>
+    </message>
+    <message>
+        <source>Unchecked: a bias-free MLP (the MNIST course&apos;s network)</source>
+        <translation>不勾选：无偏置的 MLP（MNIST 课程的网络）</translation>
+    </message>
+    <message>
+        <source>Layers have</source>
+        <translation>各层带有</translation>
+    </message>
+    <message>
+        <source>mean: gradient of the batch-mean loss · sum: of the summed loss (the letters course&apos;s backward omits 1/N)</source>
+        <translation>mean：批平均损失的梯度 · sum：求和损失的梯度（字母课程的 backward 省略了 1/N）</translation>
+    </message>
+    <message>
+        <source>Loss gradient</source>
+        <translation>损失梯度</translation>
+    </message>
+    <message>
+        <source>Initial weights and batch order</source>
+        <translation>初始权重和批次顺序</translation>
+    </message>
+    <message>
+        <source>Seed</source>
+        <translation>随机种子</translation>
+    </message>
+    <message>
+        <source>Validation fraction for data without a validation split of its own (0: none)</source>
+        <translation>数据本身没有验证集时划出的验证集比例（0：不划分）</translation>
+    </message>
+    <message>
+        <source>Validation split</source>
+        <translation>验证集比例</translation>
+    </message>
+    <message>
+        <source>Seed of the train/val/test split for data without a fixed split; kept with the model so its test images are never training images</source>
+        <translation>没有固定划分的数据用来划分训练/验证/测试集的种子；随模型保存，保证测试图片永远不会成为训练图片</translation>
+    </message>
+    <message>
+        <source>Split seed</source>
+        <translation>划分种子</translation>
+    </message>
+    <message>
+        <source>Device</source>
+        <translation>设备</translation>
+    </message>
+    <message>
+        <source>Remove this layer</source>
+        <translation>删除这一层</translation>
+    </message>
+    <message>
+        <source>&lt;b&gt;%1&lt;/b&gt;, %2&lt;br&gt;%3 parameters</source>
+        <translation>&lt;b&gt;%1&lt;/b&gt;，%2&lt;br&gt;%3 个参数</translation>
+    </message>
+</context>
+<context>
+    <name>I18n</name>
+    <message>
+        <source>System language</source>
+        <translation>跟随系统</translation>
+    </message>
+</context>
+<context>
+    <name>MainWindow</name>
+    <message>
+        <source>&lt;b&gt;Hyperparameters&lt;/b&gt;</source>
+        <translation>&lt;b&gt;超参数&lt;/b&gt;</translation>
+    </message>
+    <message>
+        <source>Training</source>
+        <translation>训练</translation>
+    </message>
+    <message>
+        <source>Predictions</source>
+        <translation>预测</translation>
+    </message>
+    <message>
+        <source>Classify</source>
+        <translation>分类</translation>
+    </message>
+    <message>
+        <source>Dataset</source>
+        <translation>数据集</translation>
+    </message>
+    <message>
+        <source>Weights</source>
+        <translation>权重</translation>
+    </message>
+    <message>
+        <source>Runs</source>
+        <translation>运行记录</translation>
+    </message>
+    <message>
+        <source>Sweep</source>
+        <translation>超参数搜索</translation>
+    </message>
+    <message>
+        <source>Functions</source>
+        <translation>你的函数</translation>
+    </message>
+    <message>
+        <source>Internals</source>
+        <translation>网络内部</translation>
+    </message>
+    <message>
+        <source>An autosaved best-validation model from %1 can be opened: File ▸ Recover Autosaved Model</source>
+        <translation>可以打开 %1 自动保存的最佳验证模型：文件 ▸ 恢复自动保存的模型</translation>
+    </message>
+    <message>
+        <source>&amp;Resume</source>
+        <translation>继续(&amp;R)</translation>
+    </message>
+    <message>
+        <source>&amp;Pause</source>
+        <translation>暂停(&amp;P)</translation>
+    </message>
+    <message>
+        <source>engine: %1 · device: %2</source>
+        <translation>引擎：%1 · 设备：%2</translation>
+    </message>
+    <message>
+        <source>Fix the highlighted hyperparameters first</source>
+        <translation>请先修正标红的超参数</translation>
+    </message>
+    <message>
+        <source>%1: %2/%3/%4 train/val/test · %5 classes · %6×%7</source>
+        <translation>%1：训练/验证/测试 %2/%3/%4 · %5 个类别 · %6×%7</translation>
+    </message>
+    <message>
+        <source>Open Dataset Folder</source>
+        <translation>打开数据集文件夹</translation>
+    </message>
+    <message>
+        <source>Open Checkpoint</source>
+        <translation>打开检查点</translation>
+    </message>
+    <message>
+        <source>Stop the training run before opening a checkpoint.</source>
+        <translation>请先停止训练，再打开检查点。</translation>
+    </message>
+    <message>
+        <source>open a checkpoint</source>
+        <translation>打开检查点</translation>
+    </message>
+    <message>
+        <source>Save Checkpoint</source>
+        <translation>保存检查点</translation>
+    </message>
+    <message>
+        <source>The last model is kept in the run store: Runs tab ▸ Open Model brings it back</source>
+        <translation>上一个模型已保存在运行记录库中：在“运行记录”页 ▸ 打开模型 即可找回</translation>
+    </message>
+    <message>
+        <source>Unsaved Model</source>
+        <translation>模型未保存</translation>
+    </message>
+    <message>
+        <source>The trained model has not been saved. Save it before you %1?</source>
+        <translation>训练好的模型还没有保存。要在%1之前先保存吗？</translation>
+    </message>
+    <message>
+        <source>Start Training</source>
+        <translation>开始训练</translation>
+    </message>
+    <message>
+        <source>start a new run</source>
+        <translation>开始新的运行</translation>
+    </message>
+    <message>
+        <source>Could not start training: %1</source>
+        <translation>无法开始训练：%1</translation>
+    </message>
+    <message>
+        <source>Resume Training</source>
+        <translation>继续训练</translation>
+    </message>
+    <message>
+        <source>“%1” has finished all %2 epochs it was set to train.
+Train how many more epochs?</source>
+        <translation>“%1”已经训练完设定的全部 %2 轮。
+再训练多少轮？</translation>
+    </message>
+    <message>
+        <source>New Sweep</source>
+        <translation>新建超参数搜索</translation>
+    </message>
+    <message>
+        <source>A sweep is already running: cancel it first.</source>
+        <translation>已有超参数搜索在运行：请先取消它。</translation>
+    </message>
+    <message>
+        <source>Open a dataset first.</source>
+        <translation>请先打开数据集。</translation>
+    </message>
+    <message>
+        <source>Cannot use that run&apos;s settings: %1</source>
+        <translation>无法使用该运行的设置：%1</translation>
+    </message>
+    <message>
+        <source>Settings filled in from the run: press Start Training (Ctrl+R)</source>
+        <translation>已按该运行填好设置：按“开始训练”（Ctrl+R）</translation>
+    </message>
+    <message>
+        <source>Reset Weights</source>
+        <translation>重置权重</translation>
+    </message>
+    <message>
+        <source>reset the weights</source>
+        <translation>重置权重</translation>
+    </message>
+    <message>
+        <source>Weights reset: a fresh untrained model. Train, or train one step.</source>
+        <translation>权重已重置：这是一个未训练的新模型。可以训练，或只训练一步。</translation>
+    </message>
+    <message>
+        <source>Training Diverged</source>
+        <translation>训练发散</translation>
+    </message>
+    <message>
+        <source>Training %1. The curves keep what they had; the model keeps its last good weights.</source>
+        <translation>训练 %1。曲线保留已有的部分；模型保留最后一次正常的权重。</translation>
+    </message>
+    <message>
+        <source>Training Failed</source>
+        <translation>训练失败</translation>
+    </message>
+    <message>
+        <source>Training %1</source>
+        <translation>训练 %1</translation>
+    </message>
+    <message>
+        <source>test accuracy %1%</source>
+        <translation>测试准确率 %1%</translation>
+    </message>
+    <message>
+        <source>no test split</source>
+        <translation>没有测试集</translation>
+    </message>
+    <message>
+        <source>Stopped</source>
+        <translation>已停止</translation>
+    </message>
+    <message>
+        <source>Finished</source>
+        <translation>已完成</translation>
+    </message>
+    <message>
+        <source>%1: %2</source>
+        <translation>%1：%2</translation>
+    </message>
+    <message>
+        <source>Classify Images</source>
+        <translation>分类图片</translation>
+    </message>
+    <message>
+        <source>%1: cannot write here (%2)</source>
+        <translation>%1：无法写入这里（%2）</translation>
+    </message>
+    <message>
+        <source>Exported %1</source>
+        <translation>已导出 %1</translation>
+    </message>
+    <message>
+        <source>Load Your Functions</source>
+        <translation>加载你的函数</translation>
+    </message>
+    <message>
+        <source>The next run trains with your functions (engine: user): press Start Training (Ctrl+R)</source>
+        <translation>下一次运行将使用你的函数训练（引擎：user）：按“开始训练”（Ctrl+R）</translation>
+    </message>
+    <message>
+        <source>Run Store</source>
+        <translation>运行记录库</translation>
+    </message>
+    <message>
+        <source>Runs are recorded in %1</source>
+        <translation>运行记录保存在 %1</translation>
+    </message>
+    <message>
+        <source>About Backprop Studio</source>
+        <translation>关于 Backprop Studio</translation>
+    </message>
+    <message>
+        <source>Train and inspect multilayer perceptrons whose every backward pass is written by hand — custom torch.autograd.Functions and a pure-NumPy engine.</source>
+        <translation>训练并检查每一步反向传播都由手写实现的多层感知机——自定义 torch.autograd.Function 与纯 NumPy 引擎。</translation>
+    </message>
+    <message>
+        <source>Drop images on the window to classify them; drop a checkpoint to open it.</source>
+        <translation>把图片拖到窗口上即可分类；把检查点拖进来即可打开。</translation>
+    </message>
+    <message>
+        <source>Some hyperparameters are invalid: %1</source>
+        <translation>有些超参数无效：%1</translation>
+    </message>
+    <message>
+        <source>The language changes at the next launch of Backprop Studio.</source>
+        <translation>界面语言将在下次启动 Backprop Studio 时生效。</translation>
+    </message>
+</context>
+<context>
+    <name>Menus</name>
+    <message>
+        <source>&amp;File</source>
+        <translation>文件(&amp;F)</translation>
+    </message>
+    <message>
+        <source>&amp;Open Checkpoint…</source>
+        <translation>打开检查点(&amp;O)…</translation>
+    </message>
+    <message>
+        <source>Open &amp;Recent</source>
+        <translation>最近打开(&amp;R)</translation>
+    </message>
+    <message>
+        <source>&amp;Save Checkpoint</source>
+        <translation>保存检查点(&amp;S)</translation>
+    </message>
+    <message>
+        <source>Save Checkpoint &amp;As…</source>
+        <translation>检查点另存为(&amp;A)…</translation>
+    </message>
+    <message>
+        <source>Recover Autosaved Model</source>
+        <translation>恢复自动保存的模型</translation>
+    </message>
+    <message>
+        <source>The best-validation weights of the last run</source>
+        <translation>上一次运行中验证准确率最高时的权重</translation>
+    </message>
+    <message>
+        <source>Open &amp;Dataset…</source>
+        <translation>打开数据集(&amp;D)…</translation>
+    </message>
+    <message>
+        <source>Use &amp;Built-in Letters</source>
+        <translation>使用内置字母数据(&amp;B)</translation>
+    </message>
+    <message>
+        <source>Load Your &amp;Functions…</source>
+        <translation>加载你的函数(&amp;F)…</translation>
+    </message>
+    <message>
+        <source>Your own backward passes, to check and train</source>
+        <translation>你自己写的反向传播，用来检查和训练</translation>
+    </message>
+    <message>
+        <source>&amp;Classify Images…</source>
+        <translation>分类图片(&amp;C)…</translation>
+    </message>
+    <message>
+        <source>&amp;Export</source>
+        <translation>导出(&amp;E)</translation>
+    </message>
+    <message>
+        <source>&amp;Plots as PNG or SVG…</source>
+        <translation>曲线图导出为 PNG 或 SVG(&amp;P)…</translation>
+    </message>
+    <message>
+        <source>&amp;Curves as CSV…</source>
+        <translation>曲线数据导出为 CSV(&amp;C)…</translation>
+    </message>
+    <message>
+        <source>&amp;Misclassified Images as Contact Sheet…</source>
+        <translation>错分图片导出为缩略图总览(&amp;M)…</translation>
+    </message>
+    <message>
+        <source>Model as &amp;ONNX…</source>
+        <translation>模型导出为 ONNX(&amp;O)…</translation>
+    </message>
+    <message>
+        <source>For Netron and onnxruntime</source>
+        <translation>用于 Netron 和 onnxruntime</translation>
+    </message>
+    <message>
+        <source>&amp;Quit</source>
+        <translation>退出(&amp;Q)</translation>
+    </message>
+    <message>
+        <source>&amp;Train</source>
+        <translation>训练(&amp;T)</translation>
+    </message>
+    <message>
+        <source>&amp;Start Training</source>
+        <translation>开始训练(&amp;S)</translation>
+    </message>
+    <message>
+        <source>&amp;Resume Training</source>
+        <translation>继续训练(&amp;R)</translation>
+    </message>
+    <message>
+        <source>Continue training the open model</source>
+        <translation>继续训练当前打开的模型</translation>
+    </message>
+    <message>
+        <source>Train &amp;One Step</source>
+        <translation>训练一步(&amp;O)</translation>
+    </message>
+    <message>
+        <source>Train the open model for one step</source>
+        <translation>把当前模型训练一步</translation>
+    </message>
+    <message>
+        <source>Reset &amp;Weights</source>
+        <translation>重置权重(&amp;W)</translation>
+    </message>
+    <message>
+        <source>A fresh untrained model</source>
+        <translation>一个未训练的新模型</translation>
+    </message>
+    <message>
+        <source>&amp;Pause / Resume</source>
+        <translation>暂停 / 继续(&amp;P)</translation>
+    </message>
+    <message>
+        <source>S&amp;top</source>
+        <translation>停止(&amp;T)</translation>
+    </message>
+    <message>
+        <source>&amp;Evaluate Model</source>
+        <translation>评估模型(&amp;E)</translation>
+    </message>
+    <message>
+        <source>Evaluate on the chosen split</source>
+        <translation>在所选数据划分上评估</translation>
+    </message>
+    <message>
+        <source>New S&amp;weep…</source>
+        <translation>新建超参数搜索(&amp;W)…</translation>
+    </message>
+    <message>
+        <source>Many configurations × seeds on worker processes</source>
+        <translation>在工作进程上运行多组配置 × 多个随机种子</translation>
+    </message>
+    <message>
+        <source>&amp;View</source>
+        <translation>视图(&amp;V)</translation>
+    </message>
+    <message>
+        <source>&amp;Log-scale Loss</source>
+        <translation>对数刻度损失(&amp;L)</translation>
+    </message>
+    <message>
+        <source>Show Le&amp;gends</source>
+        <translation>显示图例(&amp;G)</translation>
+    </message>
+    <message>
+        <source>&amp;Clear Earlier Runs</source>
+        <translation>清除之前的运行(&amp;C)</translation>
+    </message>
+    <message>
+        <source>&amp;Language</source>
+        <translation>语言(&amp;L)</translation>
+    </message>
+    <message>
+        <source>T&amp;ools</source>
+        <translation>工具(&amp;O)</translation>
+    </message>
+    <message>
+        <source>&amp;Gradient Check</source>
+        <translation>梯度检查(&amp;G)</translation>
+    </message>
+    <message>
+        <source>&amp;Run Store Location…</source>
+        <translation>运行记录库位置(&amp;R)…</translation>
+    </message>
+    <message>
+        <source>The file or database URL runs are recorded in</source>
+        <translation>记录运行的文件或数据库 URL</translation>
+    </message>
+    <message>
+        <source>&amp;Help</source>
+        <translation>帮助(&amp;H)</translation>
+    </message>
+    <message>
+        <source>&amp;Keyboard Shortcuts</source>
+        <translation>键盘快捷键(&amp;K)</translation>
+    </message>
+    <message>
+        <source>&amp;About Backprop Studio</source>
+        <translation>关于 Backprop Studio(&amp;A)</translation>
+    </message>
+    <message>
+        <source>Switch view: %1</source>
+        <translation>切换视图：%1</translation>
+    </message>
+    <message>
+        <source>Functions tab: import your files again and re-check every op</source>
+        <translation>“你的函数”页：重新导入文件并检查每个算子</translation>
+    </message>
+    <message>
+        <source>Internals ▸ Explain: the previous / next step of the backward pass</source>
+        <translation>网络内部 ▸ 逐步解释：反向传播的上一步 / 下一步</translation>
+    </message>
+</context>
+<context>
+    <name>NetworkPanel</name>
+    <message>
+        <source>Open or train a model. Units are coloured by their activation on the Explain tab&apos;s image.</source>
+        <translation>打开或训练一个模型。神经元按其在“逐步解释”页图片上的激活值着色。</translation>
+    </message>
+</context>
+<context>
+    <name>NewSweepDialog</name>
+    <message>
+        <source>New Sweep</source>
+        <translation>新建超参数搜索</translation>
+    </message>
+    <message>
+        <source>One hyperparameter per line: a list (momentum=0.88,0.9) or a range (lr=1e-4..1e-1:5:log)</source>
+        <translation>每行一个超参数：列表（momentum=0.88,0.9）或范围（lr=1e-4..1e-1:5:log）</translation>
+    </message>
+    <message>
+        <source>Swept hyperparameters:</source>
+        <translation>要搜索的超参数：</translation>
+    </message>
+    <message>
+        <source>Seeds:</source>
+        <translation>随机种子：</translation>
+    </message>
+    <message>
+        <source>Search:</source>
+        <translation>搜索方式：</translation>
+    </message>
+    <message>
+        <source>Configurations (random, TPE):</source>
+        <translation>配置数（random、TPE）：</translation>
+    </message>
+    <message>
+        <source>Stop poor trials early:</source>
+        <translation>提前停止表现差的试验：</translation>
+    </message>
+    <message>
+        <source>Workers:</source>
+        <translation>工作进程数：</translation>
+    </message>
+    <message>
+        <source>Start Sweep</source>
+        <translation>开始搜索</translation>
+    </message>
+</context>
+<context>
+    <name>PredictionBrowser</name>
+    <message>
+        <source>Evaluate</source>
+        <translation>评估</translation>
+    </message>
+    <message>
+        <source>Run the current model on the chosen split</source>
+        <translation>在所选数据划分上运行当前模型</translation>
+    </message>
+    <message>
+        <source>Misclassified only</source>
+        <translation>只看分错的</translation>
+    </message>
+    <message>
+        <source>Show all</source>
+        <translation>全部显示</translation>
+    </message>
+    <message>
+        <source>Train or open a model to see its predictions.</source>
+        <translation>训练或打开一个模型以查看它的预测。</translation>
+    </message>
+    <message>
+        <source>Split</source>
+        <translation>数据划分</translation>
+    </message>
+    <message>
+        <source>Sort</source>
+        <translation>排序</translation>
+    </message>
+    <message>
+        <source>&lt;b&gt;What the network sees&lt;/b&gt;</source>
+        <translation>&lt;b&gt;网络看到的输入&lt;/b&gt;</translation>
+    </message>
+    <message>
+        <source>Explain This Image</source>
+        <translation>解释这张图片</translation>
+    </message>
+    <message>
+        <source>Its forward and backward pass, step by step (Internals ▸ Explain)</source>
+        <translation>逐步展示它的前向和反向传播（网络内部 ▸ 逐步解释）</translation>
+    </message>
+    <message>
+        <source>accuracy (hatched: no images of the class in this split)</source>
+        <translation>准确率（斜线：该划分中没有这一类的图片）</translation>
+    </message>
+    <message>
+        <source>rows: &lt;b&gt;true&lt;/b&gt; class ↓ · columns: &lt;b&gt;predicted&lt;/b&gt; class →</source>
+        <translation>行：&lt;b&gt;真实&lt;/b&gt;类别 ↓ · 列：&lt;b&gt;预测&lt;/b&gt;类别 →</translation>
+    </message>
+    <message>
+        <source>Confusion matrix</source>
+        <translation>混淆矩阵</translation>
+    </message>
+    <message>
+        <source>Per-class accuracy</source>
+        <translation>各类别准确率</translation>
+    </message>
+    <message>
+        <source>Training: the predictions show when the run ends (or press Evaluate).</source>
+        <translation>正在训练：运行结束后显示预测（或点“评估”）。</translation>
+    </message>
+    <message>
+        <source>Evaluating…</source>
+        <translation>正在评估…</translation>
+    </message>
+</context>
+<context>
+    <name>RunControls</name>
+    <message>
+        <source>Train</source>
+        <translation>训练</translation>
+    </message>
+    <message>
+        <source>Start training a new model (Ctrl+R, F5)</source>
+        <translation>开始训练一个新模型（Ctrl+R、F5）</translation>
+    </message>
+    <message>
+        <source>Pause or resume (Space)</source>
+        <translation>暂停或继续（空格）</translation>
+    </message>
+    <message>
+        <source>Stop</source>
+        <translation>停止</translation>
+    </message>
+    <message>
+        <source>Stop after the current step (Esc)</source>
+        <translation>在当前这一步之后停止（Esc）</translation>
+    </message>
+    <message>
+        <source>One step</source>
+        <translation>训练一步</translation>
+    </message>
+    <message>
+        <source>Train the open model for exactly one step, then stop (Ctrl+T)</source>
+        <translation>把当前模型恰好训练一步后停止（Ctrl+T）</translation>
+    </message>
+    <message>
+        <source>Reset weights</source>
+        <translation>重置权重</translation>
+    </message>
+    <message>
+        <source>A fresh, untrained model from the hyperparameters (Ctrl+Shift+T)</source>
+        <translation>按当前超参数新建一个未训练的模型（Ctrl+Shift+T）</translation>
+    </message>
+    <message>
+        <source>run name (made from its settings if empty)</source>
+        <translation>运行名称（留空则按设置自动生成）</translation>
+    </message>
+    <message>
+        <source>The run&apos;s name: shown in legends, saved in its checkpoint</source>
+        <translation>运行名称：显示在图例中，并保存在检查点里</translation>
+    </message>
+    <message>
+        <source>Ready.</source>
+        <translation>就绪。</translation>
+    </message>
+    <message>
+        <source>&lt;b&gt;Run&lt;/b&gt;</source>
+        <translation>&lt;b&gt;运行&lt;/b&gt;</translation>
+    </message>
+    <message>
+        <source>Failed.</source>
+        <translation>失败。</translation>
+    </message>
+    <message>
+        <source>Paused — Space resumes.</source>
+        <translation>已暂停——按空格继续。</translation>
+    </message>
+    <message>
+        <source>Resume</source>
+        <translation>继续</translation>
+    </message>
+    <message>
+        <source>Pause</source>
+        <translation>暂停</translation>
+    </message>
+    <message>
+        <source>, test accuracy %1%</source>
+        <translation>，测试准确率 %1%</translation>
+    </message>
+    <message>
+        <source>trained %1</source>
+        <translation>已训练：%1</translation>
+    </message>
+    <message>
+        <source>untrained</source>
+        <translation>未训练</translation>
+    </message>
+    <message>
+        <source>epoch %1, step %2</source>
+        <translation>第 %1 轮第 %2 步</translation>
+    </message>
+    <message>
+        <source>epoch %1</source>
+        <translation>第 %1 轮</translation>
+    </message>
+    <message>
+        <source>Resuming at %1, to epoch %2…</source>
+        <translation>从%1继续，训练到第 %2 轮…</translation>
+    </message>
+    <message>
+        <source>Starting…</source>
+        <translation>正在启动…</translation>
+    </message>
+    <message>
+        <source>Epoch %1/%2 · step %3/%4
+%5 samples/s · ETA epoch %6 · run %7</source>
+        <translation>第 %1/%2 轮 · 第 %3/%4 步
+每秒 %5 个样本 · 本轮剩余 %6 · 全程剩余 %7</translation>
+    </message>
+    <message>
+        <source>Validation: loss %1, accuracy %2% (best %3% at epoch %4)</source>
+        <translation>验证集：损失 %1，准确率 %2%（最佳 %3%，在第 %4 轮）</translation>
+    </message>
+    <message>
+        <source>Train: loss %1, accuracy %2%</source>
+        <translation>训练集：损失 %1，准确率 %2%</translation>
+    </message>
+    <message>
+        <source>&lt;b&gt;Warning&lt;/b&gt;: %1</source>
+        <translation>&lt;b&gt;警告&lt;/b&gt;：%1</translation>
+    </message>
+    <message>
+        <source>Failed: %1.</source>
+        <translation>失败：%1。</translation>
+    </message>
+    <message>
+        <source>test accuracy %1%</source>
+        <translation>测试准确率 %1%</translation>
+    </message>
+    <message>
+        <source>no test split</source>
+        <translation>没有测试集</translation>
+    </message>
+    <message>
+        <source>Stopped</source>
+        <translation>已停止</translation>
+    </message>
+    <message>
+        <source>Finished</source>
+        <translation>已完成</translation>
+    </message>
+    <message>
+        <source>%1 in %2.</source>
+        <translation>%1，用时 %2。</translation>
+    </message>
+    <message>
+        <source>One step: %1.</source>
+        <translation>一步：%1。</translation>
+    </message>
+    <message>
+        <source>&lt;b&gt;%1&lt;/b&gt;: %2.</source>
+        <translation>&lt;b&gt;%1&lt;/b&gt;：%2。</translation>
+    </message>
+</context>
+<context>
+    <name>RunsView</name>
+    <message>
+        <source>Refresh</source>
+        <translation>刷新</translation>
+    </message>
+    <message>
+        <source>Read the run store again</source>
+        <translation>重新读取运行记录库</translation>
+    </message>
+    <message>
+        <source>Rename…</source>
+        <translation>重命名…</translation>
+    </message>
+    <message>
+        <source>Rename the selected run</source>
+        <translation>重命名选中的运行</translation>
+    </message>
+    <message>
+        <source>Tags…</source>
+        <translation>标签…</translation>
+    </message>
+    <message>
+        <source>Tags of the selected runs, comma-separated</source>
+        <translation>选中运行的标签，用逗号分隔</translation>
+    </message>
+    <message>
+        <source>Note…</source>
+        <translation>备注…</translation>
+    </message>
+    <message>
+        <source>A note on the selected run</source>
+        <translation>给选中的运行写备注</translation>
+    </message>
+    <message>
+        <source>Open Model</source>
+        <translation>打开模型</translation>
+    </message>
+    <message>
+        <source>Open the selected run&apos;s final checkpoint</source>
+        <translation>打开选中运行的最终检查点</translation>
+    </message>
+    <message>
+        <source>Train Again</source>
+        <translation>再训练一次</translation>
+    </message>
+    <message>
+        <source>Fill the hyperparameters with this run&apos;s</source>
+        <translation>用这次运行的超参数填写面板</translation>
+    </message>
+    <message>
+        <source>Show in Training</source>
+        <translation>在训练页显示</translation>
+    </message>
+    <message>
+        <source>Overlay these runs on the Training tab</source>
+        <translation>把这些运行叠加显示在训练页上</translation>
+    </message>
+    <message>
+        <source>Show Health</source>
+        <translation>查看健康状况</translation>
+    </message>
+    <message>
+        <source>This run&apos;s layer health in the Internals tab</source>
+        <translation>在“网络内部”页查看这次运行各层的健康状况</translation>
+    </message>
+    <message>
+        <source>Export Rows…</source>
+        <translation>导出表格…</translation>
+    </message>
+    <message>
+        <source>The selected rows as CSV, Markdown or LaTeX</source>
+        <translation>把选中的行导出为 CSV、Markdown 或 LaTeX</translation>
+    </message>
+    <message>
+        <source>Export Curves…</source>
+        <translation>导出曲线…</translation>
+    </message>
+    <message>
+        <source>The selected runs&apos; per-epoch curves as CSV</source>
+        <translation>把选中运行的逐轮曲线导出为 CSV</translation>
+    </message>
+    <message>
+        <source>Delete…</source>
+        <translation>删除…</translation>
+    </message>
+    <message>
+        <source>Delete the selected runs and their checkpoints</source>
+        <translation>删除选中的运行及其检查点</translation>
+    </message>
+    <message>
+        <source>loss (train solid, validation dashed)</source>
+        <translation>损失（实线：训练，虚线：验证）</translation>
+    </message>
+    <message>
+        <source>validation accuracy</source>
+        <translation>验证准确率</translation>
+    </message>
+    <message>
+        <source>epoch</source>
+        <translation>轮次</translation>
+    </message>
+    <message>
+        <source>Rename Run</source>
+        <translation>重命名运行</translation>
+    </message>
+    <message>
+        <source>Name:</source>
+        <translation>名称：</translation>
+    </message>
+    <message>
+        <source>Tags</source>
+        <translation>标签</translation>
+    </message>
+    <message>
+        <source>Tags (comma-separated):</source>
+        <translation>标签（用逗号分隔）：</translation>
+    </message>
+    <message>
+        <source>Delete Runs</source>
+        <translation>删除运行</translation>
+    </message>
+    <message>
+        <source>Export Runs</source>
+        <translation>导出运行</translation>
+    </message>
+    <message>
+        <source>Export Curves</source>
+        <translation>导出曲线</translation>
+    </message>
+</context>
+<context>
+    <name>Session</name>
+    <message>
+        <source>fixed split</source>
+        <translation>固定划分</translation>
+    </message>
+    <message>
+        <source>split seed %1, val %2</source>
+        <translation>划分种子 %1，验证集比例 %2</translation>
+    </message>
+    <message>
+        <source>Opened %1: %2/%3/%4 train/val/test (%5), %6 classes, %7×%8</source>
+        <translation>已打开 %1：训练/验证/测试 %2/%3/%4（%5），%6 个类别，%7×%8</translation>
+    </message>
+    <message>
+        <source> — skipped %1 unreadable image(s): %2</source>
+        <translation> —— 跳过了 %1 张无法读取的图片：%2</translation>
+    </message>
+</context>
+<context>
+    <name>SweepPanel</name>
+    <message>
+        <source>No sweep yet: Train ▸ New Sweep… (Ctrl+Shift+W)</source>
+        <translation>还没有超参数搜索：训练 ▸ 新建超参数搜索…（Ctrl+Shift+W）</translation>
+    </message>
+    <message>
+        <source>Cancel Sweep</source>
+        <translation>取消搜索</translation>
+    </message>
+    <message>
+        <source>epoch</source>
+        <translation>轮次</translation>
+    </message>
+</context>
+<context>
+    <name>TrainingPlots</name>
+    <message>
+        <source>loss</source>
+        <translation>损失</translation>
+    </message>
+    <message>
+        <source>accuracy</source>
+        <translation>准确率</translation>
+    </message>
+    <message>
+        <source>epoch</source>
+        <translation>轮次</translation>
+    </message>
+    <message>
+        <source>train loss (per step)</source>
+        <translation>训练损失（每步）</translation>
+    </message>
+    <message>
+        <source>train loss (smoothed)</source>
+        <translation>训练损失（平滑）</translation>
+    </message>
+    <message>
+        <source>train loss (epoch)</source>
+        <translation>训练损失（每轮）</translation>
+    </message>
+    <message>
+        <source>validation loss</source>
+        <translation>验证损失</translation>
+    </message>
+    <message>
+        <source>train accuracy</source>
+        <translation>训练准确率</translation>
+    </message>
+    <message>
+        <source>validation accuracy</source>
+        <translation>验证准确率</translation>
+    </message>
+    <message>
+        <source>best val</source>
+        <translation>最佳验证</translation>
+    </message>
+    <message>
+        <source>Smoothing of the per-step loss (exponential moving average, as TensorBoard)</source>
+        <translation>每步损失的平滑（指数移动平均，同 TensorBoard）</translation>
+    </message>
+    <message>
+        <source>Horizontal axis: epochs, optimisation steps or seconds of training</source>
+        <translation>横轴：训练轮次、优化步数或训练秒数</translation>
+    </message>
+    <message>
+        <source>Log loss</source>
+        <translation>对数损失</translation>
+    </message>
+    <message>
+        <source>Log-scale loss axis (Ctrl+L)</source>
+        <translation>损失轴使用对数刻度（Ctrl+L）</translation>
+    </message>
+    <message>
+        <source>Legend</source>
+        <translation>图例</translation>
+    </message>
+    <message>
+        <source>Keep earlier runs</source>
+        <translation>保留之前的运行</translation>
+    </message>
+    <message>
+        <source>Keep earlier runs faint underneath, labelled by run name</source>
+        <translation>把之前的运行淡淡地画在下面，并标注运行名称</translation>
+    </message>
+    <message>
+        <source>Clear earlier</source>
+        <translation>清除之前的</translation>
+    </message>
+    <message>
+        <source>Remove the earlier runs&apos; curves</source>
+        <translation>删除之前运行的曲线</translation>
+    </message>
+    <message>
+        <source>Smoothing</source>
+        <translation>平滑</translation>
+    </message>
+    <message>
+        <source>x</source>
+        <translation>横轴</translation>
+    </message>
+    <message>
+        <source>step</source>
+        <translation>步</translation>
+    </message>
+    <message>
+        <source>wall time (s)</source>
+        <translation>训练时间（秒）</translation>
+    </message>
+</context>
+<context>
+    <name>UnitsPanel</name>
+    <message>
+        <source>Show</source>
+        <translation>显示</translation>
+    </message>
+    <message>
+        <source>Hidden layer</source>
+        <translation>隐藏层</translation>
+    </message>
+    <message>
+        <source>unit</source>
+        <translation>神经元</translation>
+    </message>
+    <message>
+        <source>Open a dataset and a model first.</source>
+        <translation>请先打开数据集和模型。</translation>
+    </message>
+</context>
+<context>
+    <name>WeightsPanel</name>
+    <message>
+        <source>Train or open a model to see what each first-layer unit responds to.</source>
+        <translation>训练或打开一个模型，查看第一层每个神经元对什么有响应。</translation>
+    </message>
+</context>
+</TS>

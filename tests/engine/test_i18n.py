@@ -1,0 +1,112 @@
+"""The engine's messages in the students' language: the check's diagnoses in Chinese, without Qt,
+from a GNU gettext catalogue kept in step with the code."""
+
+from __future__ import annotations
+
+import ast
+import gettext
+import re
+import shutil
+import subprocess
+
+import pytest
+
+from engine import i18n
+from tests.conftest import ROOT
+
+PO = ROOT / "engine" / "locale" / "zh_CN" / "LC_MESSAGES" / "backprop-studio.po"
+MO = PO.with_suffix(".mo")
+MISTAKES = sorted((ROOT / "tests" / "fixtures" / "userfn" / "mistakes").glob("*.py"))
+CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def _msgids_in_code() -> set[str]:
+    ids = set()
+    for path in (ROOT / "engine").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "_":
+                assert node.args and isinstance(node.args[0], ast.Constant), f"{path}:{node.lineno}: _() of a literal"
+                ids.add(node.args[0].value)
+    return ids
+
+
+def _catalogue(mo) -> dict[str, str]:
+    with open(mo, "rb") as f:
+        return {k: v for k, v in gettext.GNUTranslations(f)._catalog.items() if k}
+
+
+def test_every_message_in_the_code_has_a_chinese_translation_with_the_same_fields():
+    zh = _catalogue(MO)
+    assert _msgids_in_code() == set(zh), "engine/locale is out of date with the code: run `make translations`"
+    for msgid, text in zh.items():
+        assert CJK.search(text), f"not translated: {msgid!r}"
+        assert sorted(re.findall(r"{\w+}", msgid)) == sorted(re.findall(r"{\w+}", text)), msgid
+
+
+def test_the_compiled_catalogue_is_the_source_compiled(tmp_path):
+    msgfmt = shutil.which("msgfmt")
+    if msgfmt is None:
+        pytest.skip("msgfmt (GNU gettext) is not installed: apt-get install gettext")
+    fresh = tmp_path / "fresh.mo"
+    subprocess.run([msgfmt, "--check", "-o", str(fresh), str(PO)], check=True, capture_output=True, timeout=60)
+    assert _catalogue(fresh) == _catalogue(MO), "the .mo is stale: run `make translations`"
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({"BACKPROP_STUDIO_LANG": "zh_CN", "LANG": "en_US.UTF-8"}, "zh_CN"),
+        ({"LANG": "zh_CN.UTF-8"}, "zh_CN"),
+        ({"LANGUAGE": "zh_CN:en", "LANG": "en_US.UTF-8"}, "zh_CN"),
+        ({"LANG": "C"}, "en"),
+        ({}, "en"),
+    ],
+)
+def test_the_language_comes_from_the_setting_then_the_locale(monkeypatch, env, expected):
+    for var in ("BACKPROP_STUDIO_LANG", "LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG"):
+        monkeypatch.delenv(var, raising=False)
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    assert i18n.language() == expected
+
+
+def test_english_is_the_message_itself(monkeypatch):
+    monkeypatch.setenv("BACKPROP_STUDIO_LANG", "en")
+    assert i18n._("all checks passed") == "all checks passed"
+    monkeypatch.setenv("BACKPROP_STUDIO_LANG", "zh_CN")
+    assert i18n._("all checks passed") == "全部检查通过"
+
+
+@pytest.mark.slow
+def test_every_fixture_mistake_is_diagnosed_in_chinese(monkeypatch):
+    """The check of each course-shaped mistake, with the language set as the window sets it: the
+    diagnoses come from the sandbox's worker process, which inherits it."""
+    from engine.inspect.functions import format_report
+    from engine.inspect.sandbox import run_sandboxed
+
+    monkeypatch.setenv("BACKPROP_STUDIO_LANG", "zh_CN")
+    english = []
+    for mistake in MISTAKES:
+        files = [str(mistake)]
+        res, _out = run_sandboxed("engine.inspect.functions.check_files", files, None, files=files)
+        said = [d for r in res["results"] for d in r["diagnoses"] + r["warnings"]]
+        assert said, f"{mistake.name}: nothing diagnosed"
+        english += [f"{mistake.name}: {d}" for d in said if not CJK.search(d)]
+        assert "检查" in format_report(res).splitlines()[-1]  # the verdict line too
+    assert not english, "diagnoses left in English:\n" + "\n".join(english)
+
+
+def test_no_function_that_translates_also_names_a_variable_underscore():
+    """``x, _ = f()`` makes ``_`` a local variable of the whole function: a ``_("…")`` in it then
+    calls the throwaway value (seen: the race failed with "'numpy.ndarray' object is not callable")."""
+    bad = []
+    for path in (ROOT / "engine").rglob("*.py"):
+        for fn in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            nodes = list(ast.walk(fn))
+            calls = any(isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "_" for n in nodes)
+            binds = any(isinstance(n, ast.Name) and n.id == "_" and isinstance(n.ctx, ast.Store) for n in nodes)
+            if calls and binds:
+                bad.append(f"{path.relative_to(ROOT)}:{fn.lineno} {fn.name}")
+    assert not bad, "rename the throwaway `_` in: " + ", ".join(bad)
