@@ -51,6 +51,10 @@ def no_display() -> str:
 
 def run(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["figure"]:  # report figures: drawn with Qt, offscreen, no window
+        from gui.figures import main as figure_main
+
+        return figure_main(argv[1:])
     if wants_cli(argv):
         from engine.cli import main as cli_main
 

@@ -808,7 +808,7 @@ class MainWindow(QMainWindow):
             text, ok = QInputDialog.getText(
                 self,
                 self.tr("Run Store"),
-                f"Record runs in this file or database URL (empty: the default, {default_location()}):",
+                arg(self.tr("Record runs in this file or database URL (empty: the default, %1):"), default_location()),
                 text=self.controller.store_location or "",
             )
             if not ok:

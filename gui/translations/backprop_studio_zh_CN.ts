@@ -1,4 +1,4 @@
-<?xml version="1.0" encoding="utf-8"?>
+<?xml version='1.0' encoding='utf-8'?>
 <!DOCTYPE TS>
 <TS version="2.1" language="zh_CN">
 <context>
@@ -39,6 +39,10 @@
         <source>Results of the previous model were cleared: classify again with this one.</source>
         <translation>上一个模型的结果已清除：请用当前模型重新分类。</translation>
     </message>
+    <message>
+        <source>&lt;b&gt;%1&lt;/b&gt;: %2 labelled images, accuracy &lt;b&gt;%3%&lt;/b&gt;</source>
+        <translation>&lt;b&gt;%1&lt;/b&gt;：%2 张带标签的图片，准确率 &lt;b&gt;%3%&lt;/b&gt;</translation>
+    </message>
 </context>
 <context>
     <name>Common</name>
@@ -53,12 +57,20 @@
         <source>Rows: true class · columns: predicted class · click a cell to see its images</source>
         <translation>行：真实类别 · 列：预测类别 · 点击单元格查看其中的图片</translation>
     </message>
+    <message>
+        <source>true %1 → predicted %2: %3</source>
+        <translation>真实 %1 → 预测 %2：%3</translation>
+    </message>
 </context>
 <context>
     <name>DatasetPanel</name>
     <message>
         <source>images</source>
         <translation>张图片</translation>
+    </message>
+    <message>
+        <source>&lt;b&gt;%1&lt;/b&gt; (%2) · %3%4</source>
+        <translation>&lt;b&gt;%1&lt;/b&gt;（%2）· %3%4</translation>
     </message>
 </context>
 <context>
@@ -75,6 +87,10 @@
         <source>Histogram at</source>
         <translation>直方图位于</translation>
     </message>
+    <message>
+        <source>epoch %1</source>
+        <translation>第 %1 轮</translation>
+    </message>
 </context>
 <context>
     <name>EmbeddingPanel</name>
@@ -83,7 +99,7 @@
         <translation>标签</translation>
     </message>
     <message>
-        <source>Draw each point as its class label (as the letters course&apos;s t-SNE figure)</source>
+        <source>Draw each point as its class label (as the letters course's t-SNE figure)</source>
         <translation>把每个点画成它的类别标签（同字母课程报告中的 t-SNE 图）</translation>
     </message>
     <message>
@@ -127,8 +143,20 @@
         <translation>先打开模型和数据集，再点“计算”。点按类别着色；带圈的是分类错误的样本。</translation>
     </message>
     <message>
+        <source>%1 images in the region (double-click one to show it in the gallery)</source>
+        <translation>区域内有 %1 张图片（双击一张可在图库中显示）</translation>
+    </message>
+    <message>
         <source>Open a dataset and train or open a model first.</source>
         <translation>请先打开数据集，并训练或打开一个模型。</translation>
+    </message>
+    <message>
+        <source>The %1 split is empty.</source>
+        <translation>%1 划分是空的。</translation>
+    </message>
+    <message>
+        <source>%1 %2 images, %3, %4; %5 misclassified (ringed). Hover for the label, click to show it.</source>
+        <translation>%1 张 %2 图片，%3，%4；%5 张分错（带圈）。鼠标悬停显示标签，点击显示图片。</translation>
     </message>
     <message>
         <source>Compute a map first.</source>
@@ -137,6 +165,10 @@
     <message>
         <source>Export Map</source>
         <translation>导出嵌入图</translation>
+    </message>
+    <message>
+        <source>Saved %1</source>
+        <translation>已保存 %1</translation>
     </message>
 </context>
 <context>
@@ -170,7 +202,7 @@
         <translation>应用这次更新</translation>
     </message>
     <message>
-        <source>One SGD step (the run&apos;s learning rate) on this image alone: its loss before and after</source>
+        <source>One SGD step (the run's learning rate) on this image alone: its loss before and after</source>
         <translation>只用这张图片做一步 SGD（使用本次运行的学习率）：显示更新前后的损失</translation>
     </message>
     <message>
@@ -186,12 +218,24 @@
         <translation>请先打开数据集，并训练或打开一个模型。</translation>
     </message>
     <message>
+        <source>The %1 split is empty.</source>
+        <translation>%1 划分是空的。</translation>
+    </message>
+    <message>
         <source>Explain an Image</source>
         <translation>解释一张图片</translation>
     </message>
     <message>
         <source>Open or train a model first.</source>
         <translation>请先打开或训练一个模型。</translation>
+    </message>
+    <message>
+        <source>&lt;span style='font-size:15pt'&gt;%1&lt;/span&gt;&lt;br&gt;shape %2, ‖·‖ = %3%4%5</source>
+        <translation>&lt;span style='font-size:15pt'&gt;%1&lt;/span&gt;&lt;br&gt;形状 %2，‖·‖ = %3%4%5</translation>
+    </message>
+    <message>
+        <source>One SGD step (lr %1) on this image alone: its loss %2 → %3</source>
+        <translation>只用这张图片做一步 SGD（学习率 %1）：它的损失 %2 → %3</translation>
     </message>
 </context>
 <context>
@@ -225,7 +269,7 @@
         <translation>加载…</translation>
     </message>
     <message>
-        <source>Load your modules (a course&apos;s network.py, losses.py, activations.py, …)</source>
+        <source>Load your modules (a course's network.py, losses.py, activations.py, …)</source>
         <translation>加载你的模块（课程的 network.py、losses.py、activations.py 等）</translation>
     </message>
     <message>
@@ -321,12 +365,24 @@
         <translation>批平均</translation>
     </message>
     <message>
-        <source>%1; %2 · loss gradient expected: of the %3 loss (the panel&apos;s)</source>
+        <source>%1; %2 · loss gradient expected: of the %3 loss (the panel's)</source>
         <translation>%1；%2 · 期望的损失梯度：%3损失的梯度（按面板设置）</translation>
+    </message>
+    <message>
+        <source>found by %1; choose another role to correct it</source>
+        <translation>由%1识别；可选择其他角色来更正</translation>
     </message>
     <message>
         <source>Load your functions and open a dataset first.</source>
         <translation>请先加载你的函数并打开数据集。</translation>
+    </message>
+    <message>
+        <source>Racing for %1 steps in a worker process…</source>
+        <translation>正在工作进程中对比训练 %1 步…</translation>
+    </message>
+    <message>
+        <source>they part here: step %1 %2</source>
+        <translation>二者在此分开：第 %1 步 %2</translation>
     </message>
 </context>
 <context>
@@ -359,7 +415,7 @@
 <context>
     <name>HealthPanel</name>
     <message>
-        <source>Train a model: its layers&apos; health is collected every few steps (about 2 % of the time).</source>
+        <source>Train a model: its layers' health is collected every few steps (about 2 % of the time).</source>
         <translation>训练一个模型：每隔几步收集一次各层的健康状况（约占 2% 的时间）。</translation>
     </message>
 </context>
@@ -430,7 +486,7 @@
         <translation>引擎</translation>
     </message>
     <message>
-        <source>he: He-normal into relu, Xavier elsewhere · xavier · normal: N(0, 1) as the letters course&apos;s torch.randn · uniform: U(±1/√fan_in), nn.Linear&apos;s default (the MNIST course&apos;s)</source>
+        <source>he: He-normal into relu, Xavier elsewhere · xavier · normal: N(0, 1) as the letters course's torch.randn · uniform: U(±1/√fan_in), nn.Linear's default (the MNIST course's)</source>
         <translation>he：relu 前用 He 正态初始化，其余用 Xavier · xavier · normal：N(0, 1)，同字母课程的 torch.randn · uniform：U(±1/√fan_in)，nn.Linear 的默认值（MNIST 课程所用）</translation>
     </message>
     <message>
@@ -438,7 +494,7 @@
         <translation>初始化</translation>
     </message>
     <message>
-        <source>How pixels become inputs · minus-one-one: (x/255 − 0.5)/0.5, the letters course&apos;s · zero-one: x/255 · standardize: (x/255 − mean)/std, the MNIST course&apos;s (0.1307, 0.3081), or the training split&apos;s own</source>
+        <source>How pixels become inputs · minus-one-one: (x/255 − 0.5)/0.5, the letters course's · zero-one: x/255 · standardize: (x/255 − mean)/std, the MNIST course's (0.1307, 0.3081), or the training split's own</source>
         <translation>像素如何变成输入 · minus-one-one：(x/255 − 0.5)/0.5，字母课程的做法 · zero-one：x/255 · standardize：(x/255 − 均值)/标准差，MNIST 课程用 (0.1307, 0.3081)，或用训练集自身的统计量</translation>
     </message>
     <message>
@@ -450,7 +506,7 @@
         <translation>偏置</translation>
     </message>
     <message>
-        <source>Unchecked: a bias-free MLP (the MNIST course&apos;s network)</source>
+        <source>Unchecked: a bias-free MLP (the MNIST course's network)</source>
         <translation>不勾选：无偏置的 MLP（MNIST 课程的网络）</translation>
     </message>
     <message>
@@ -458,7 +514,7 @@
         <translation>各层带有</translation>
     </message>
     <message>
-        <source>mean: gradient of the batch-mean loss · sum: of the summed loss (the letters course&apos;s backward omits 1/N)</source>
+        <source>mean: gradient of the batch-mean loss · sum: of the summed loss (the letters course's backward omits 1/N)</source>
         <translation>mean：批平均损失的梯度 · sum：求和损失的梯度（字母课程的 backward 省略了 1/N）</translation>
     </message>
     <message>
@@ -642,7 +698,7 @@ Train how many more epochs?</source>
         <translation>请先打开数据集。</translation>
     </message>
     <message>
-        <source>Cannot use that run&apos;s settings: %1</source>
+        <source>Cannot use that run's settings: %1</source>
         <translation>无法使用该运行的设置：%1</translation>
     </message>
     <message>
@@ -720,6 +776,10 @@ Train how many more epochs?</source>
     <message>
         <source>Run Store</source>
         <translation>运行记录库</translation>
+    </message>
+    <message>
+        <source>Record runs in this file or database URL (empty: the default, %1):</source>
+        <translation>把运行记录保存在这个文件或数据库 URL 中（留空：默认位置 %1）：</translation>
     </message>
     <message>
         <source>Runs are recorded in %1</source>
@@ -944,7 +1004,7 @@ Train how many more epochs?</source>
 <context>
     <name>NetworkPanel</name>
     <message>
-        <source>Open or train a model. Units are coloured by their activation on the Explain tab&apos;s image.</source>
+        <source>Open or train a model. Units are coloured by their activation on the Explain tab's image.</source>
         <translation>打开或训练一个模型。神经元按其在“逐步解释”页图片上的激活值着色。</translation>
     </message>
 </context>
@@ -1046,12 +1106,40 @@ Train how many more epochs?</source>
         <translation>各类别准确率</translation>
     </message>
     <message>
+        <source>Evaluating on %1…</source>
+        <translation>正在 %1 上评估…</translation>
+    </message>
+    <message>
         <source>Training: the predictions show when the run ends (or press Evaluate).</source>
         <translation>正在训练：运行结束后显示预测（或点“评估”）。</translation>
     </message>
     <message>
         <source>Evaluating…</source>
         <translation>正在评估…</translation>
+    </message>
+    <message>
+        <source>&lt;b&gt;%1&lt;/b&gt; on %2: %3 images, accuracy &lt;b&gt;%4%&lt;/b&gt;</source>
+        <translation>&lt;b&gt;%1&lt;/b&gt; 在 %2 上：%3 张图片，准确率 &lt;b&gt;%4%&lt;/b&gt;</translation>
+    </message>
+    <message>
+        <source>The dataset has no %1 images.</source>
+        <translation>数据集中没有 %1 图片。</translation>
+    </message>
+    <message>
+        <source>true %1 → predicted %2</source>
+        <translation>真实 %1 → 预测 %2</translation>
+    </message>
+    <message>
+        <source>✓ correct</source>
+        <translation>✓ 正确</translation>
+    </message>
+    <message>
+        <source>✗ wrong</source>
+        <translation>✗ 错误</translation>
+    </message>
+    <message>
+        <source>%1 (%2×%3 input)&lt;br&gt;true &lt;b&gt;%4&lt;/b&gt;, predicted &lt;b&gt;%5&lt;/b&gt; — %6</source>
+        <translation>%1（%2×%3 输入）&lt;br&gt;真实 &lt;b&gt;%4&lt;/b&gt;，预测 &lt;b&gt;%5&lt;/b&gt; —— %6</translation>
     </message>
 </context>
 <context>
@@ -1097,7 +1185,7 @@ Train how many more epochs?</source>
         <translation>运行名称（留空则按设置自动生成）</translation>
     </message>
     <message>
-        <source>The run&apos;s name: shown in legends, saved in its checkpoint</source>
+        <source>The run's name: shown in legends, saved in its checkpoint</source>
         <translation>运行名称：显示在图例中，并保存在检查点里</translation>
     </message>
     <message>
@@ -1135,6 +1223,10 @@ Train how many more epochs?</source>
     <message>
         <source>untrained</source>
         <translation>未训练</translation>
+    </message>
+    <message>
+        <source>&lt;b&gt;%1&lt;/b&gt;: %2, %3%4.%5</source>
+        <translation>&lt;b&gt;%1&lt;/b&gt;：%2，%3%4。%5</translation>
     </message>
     <message>
         <source>epoch %1, step %2</source>
@@ -1242,7 +1334,7 @@ Train how many more epochs?</source>
         <translation>打开模型</translation>
     </message>
     <message>
-        <source>Open the selected run&apos;s final checkpoint</source>
+        <source>Open the selected run's final checkpoint</source>
         <translation>打开选中运行的最终检查点</translation>
     </message>
     <message>
@@ -1250,7 +1342,7 @@ Train how many more epochs?</source>
         <translation>再训练一次</translation>
     </message>
     <message>
-        <source>Fill the hyperparameters with this run&apos;s</source>
+        <source>Fill the hyperparameters with this run's</source>
         <translation>用这次运行的超参数填写面板</translation>
     </message>
     <message>
@@ -1266,7 +1358,7 @@ Train how many more epochs?</source>
         <translation>查看健康状况</translation>
     </message>
     <message>
-        <source>This run&apos;s layer health in the Internals tab</source>
+        <source>This run's layer health in the Internals tab</source>
         <translation>在“网络内部”页查看这次运行各层的健康状况</translation>
     </message>
     <message>
@@ -1282,8 +1374,16 @@ Train how many more epochs?</source>
         <translation>导出曲线…</translation>
     </message>
     <message>
-        <source>The selected runs&apos; per-epoch curves as CSV</source>
+        <source>The selected runs' per-epoch curves as CSV</source>
         <translation>把选中运行的逐轮曲线导出为 CSV</translation>
+    </message>
+    <message>
+        <source>Export Figure…</source>
+        <translation>导出图表…</translation>
+    </message>
+    <message>
+        <source>The selected runs' curves for a report: white, 8 pt text at 8.5 cm, seeds of one setting as mean ± std; PDF, SVG or PNG (300 dpi)</source>
+        <translation>把选中运行的曲线导出为报告用图：白色背景，8.5 厘米宽时文字为 8 磅，同一设置的多个随机种子画成均值 ± 标准差；PDF、SVG 或 PNG（300 dpi）</translation>
     </message>
     <message>
         <source>Delete…</source>
@@ -1306,6 +1406,14 @@ Train how many more epochs?</source>
         <translation>轮次</translation>
     </message>
     <message>
+        <source>Runs are not recorded: %1</source>
+        <translation>运行没有被记录：%1</translation>
+    </message>
+    <message>
+        <source>%1 runs in %2</source>
+        <translation>%2 中有 %1 次运行</translation>
+    </message>
+    <message>
         <source>Rename Run</source>
         <translation>重命名运行</translation>
     </message>
@@ -1326,12 +1434,44 @@ Train how many more epochs?</source>
         <translation>删除运行</translation>
     </message>
     <message>
+        <source>Delete %1 run(s) and their checkpoints from the run store? This cannot be undone.</source>
+        <translation>从运行记录库中删除 %1 次运行及其检查点？此操作无法撤销。</translation>
+    </message>
+    <message>
+        <source>%1 running run(s) were kept: stop them first</source>
+        <translation>保留了 %1 个正在进行的运行：请先停止它们</translation>
+    </message>
+    <message>
+        <source>#%1 %2 has no layer-health records (recorded without them)</source>
+        <translation>#%1 %2 没有各层健康记录（记录时未收集）</translation>
+    </message>
+    <message>
         <source>Export Runs</source>
         <translation>导出运行</translation>
     </message>
     <message>
+        <source>Could not write %1: %2</source>
+        <translation>无法写入 %1：%2</translation>
+    </message>
+    <message>
+        <source>Wrote %1 run(s) to %2</source>
+        <translation>已把 %1 次运行写入 %2</translation>
+    </message>
+    <message>
         <source>Export Curves</source>
         <translation>导出曲线</translation>
+    </message>
+    <message>
+        <source>Wrote the curves of %1 run(s) to %2</source>
+        <translation>已把 %1 次运行的曲线写入 %2</translation>
+    </message>
+    <message>
+        <source>Export Figure</source>
+        <translation>导出图表</translation>
+    </message>
+    <message>
+        <source>Wrote a figure of %1 run(s) to %2</source>
+        <translation>已把 %1 次运行的图表写入 %2</translation>
     </message>
 </context>
 <context>
@@ -1366,6 +1506,18 @@ Train how many more epochs?</source>
     <message>
         <source>epoch</source>
         <translation>轮次</translation>
+    </message>
+    <message>
+        <source>%1: preparing %2 trials…</source>
+        <translation>%1：正在准备 %2 个试验…</translation>
+    </message>
+    <message>
+        <source>%1: %2 configurations × %3 seeds</source>
+        <translation>%1：%2 组配置 × %3 个随机种子</translation>
+    </message>
+    <message>
+        <source>%1: %2</source>
+        <translation>%1：%2</translation>
     </message>
 </context>
 <context>
@@ -1443,7 +1595,7 @@ Train how many more epochs?</source>
         <translation>清除之前的</translation>
     </message>
     <message>
-        <source>Remove the earlier runs&apos; curves</source>
+        <source>Remove the earlier runs' curves</source>
         <translation>删除之前运行的曲线</translation>
     </message>
     <message>
@@ -1453,6 +1605,10 @@ Train how many more epochs?</source>
     <message>
         <source>x</source>
         <translation>横轴</translation>
+    </message>
+    <message>
+        <source>▲ off scale: loss reached %1</source>
+        <translation>▲ 超出坐标范围：损失达到 %1</translation>
     </message>
     <message>
         <source>step</source>
@@ -1481,12 +1637,20 @@ Train how many more epochs?</source>
         <source>Open a dataset and a model first.</source>
         <translation>请先打开数据集和模型。</translation>
     </message>
+    <message>
+        <source>layer %1 unit %2: its top images are labelled %3</source>
+        <translation>第 %1 层第 %2 个神经元：最能激活它的图片的标签是 %3</translation>
+    </message>
 </context>
 <context>
     <name>WeightsPanel</name>
     <message>
         <source>Train or open a model to see what each first-layer unit responds to.</source>
         <translation>训练或打开一个模型，查看第一层每个神经元对什么有响应。</translation>
+    </message>
+    <message>
+        <source>%1 hidden units × %2×%3 inputs. Red: positive weight, blue: negative (each unit scaled to its own largest |weight|).</source>
+        <translation>%1 个隐藏神经元 × %2×%3 个输入。红色：正权重，蓝色：负权重（每个神经元按自身最大的 |权重| 缩放）。</translation>
     </message>
 </context>
 </TS>

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 
 from engine.predict import Prediction
 from gui import style
+from gui.i18n import arg
 from gui.session import Classified, Session
 from gui.widgets.common import ConfusionMatrix, ProbabilityBars, gray_pixmap
 
@@ -142,7 +143,12 @@ class ClassifyPanel(QWidget):
     def show_labelled(self, y_true: np.ndarray, y_pred: np.ndarray, classes: list[str], root: str) -> None:
         acc = float((y_true == y_pred).mean()) if len(y_true) else float("nan")
         self.labelled.setText(
-            f"<b>{os.path.basename(root)}</b>: {len(y_true)} labelled images, accuracy <b>{acc * 100:.1f}%</b>"
+            arg(
+                self.tr("<b>%1</b>: %2 labelled images, accuracy <b>%3%</b>"),
+                os.path.basename(root),
+                len(y_true),
+                f"{acc * 100:.1f}",
+            )
         )
         self.confusion.set_data(y_true, y_pred, classes)
         self.confusion.setVisible(True)

@@ -9,6 +9,7 @@ from PySide6.QtWidgets import QLabel, QSplitter, QVBoxLayout, QWidget
 
 from engine.data.dataset import Dataset
 from gui import style
+from gui.i18n import arg
 from gui.session import Session
 from gui.widgets.common import mosaic
 
@@ -47,7 +48,9 @@ class DatasetPanel(QWidget):
 
     def set_dataset(self, ds: Dataset) -> None:
         skipped = f" — {len(ds.skipped)} unreadable image(s) skipped" if ds.skipped else ""
-        self.info.setText(f"<b>{ds.name}</b> ({ds.layout}) · {ds.describe().split(': ', 1)[1]}{skipped}")
+        self.info.setText(
+            arg(self.tr("<b>%1</b> (%2) · %3%4"), ds.name, ds.layout, ds.describe().split(": ", 1)[1], skipped)
+        )
         if ds.skipped:
             self.info.setToolTip("\n".join(ds.skipped[:30]))
         n = min(len(ds.train), 160)

@@ -268,7 +268,7 @@ class FunctionsView(QWidget):
             box = QComboBox()
             box.addItems(ROLES)
             box.setCurrentText(r["role"])
-            box.setToolTip(f"found by {r['how'] or 'nothing'}; choose another role to correct it")
+            box.setToolTip(arg(self.tr("found by %1; choose another role to correct it"), r["how"] or "nothing"))
             box.currentTextChanged.connect(lambda role, name=r["name"]: self.set_role(name, role))
             self.table.setCellWidget(i, 1, box)
         self.table.resizeColumnsToContents()
@@ -323,7 +323,7 @@ class FunctionsView(QWidget):
         n = min(len(ds.train), 2000)
         self._busy = True
         self._update_buttons()
-        self.race_label.setText(f"Racing for {steps} steps in a worker process…")
+        self.race_label.setText(arg(self.tr("Racing for %1 steps in a worker process…"), steps))
         self.tasks.run(
             race_task,
             list(self.files),
@@ -368,7 +368,7 @@ class FunctionsView(QWidget):
         if first:
             for p in (self.loss_plot, self.diff_plot):
                 line = pg.InfiniteLine(first["step"], angle=90, pen=style.pen(style.BEST, 1.5, Qt.DashLine))
-                line.setToolTip(f"they part here: step {first['step']} {first.get('parameter', '')}")
+                line.setToolTip(arg(self.tr("they part here: step %1 %2"), first["step"], first.get("parameter", "")))
                 p.addItem(line)
         self.raced.emit(res)
 

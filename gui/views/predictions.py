@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 
 from engine.model.evaluation import SORTS, Evaluation
 from gui import style
+from gui.i18n import arg
 from gui.widgets.common import ConfusionMatrix, ProbabilityBars, gray_pixmap
 
 THUMB = 48
@@ -207,7 +208,7 @@ class PredictionBrowser(QWidget):
         if self.session.model is None or self.session.training:
             return
         if self.ev is not None and self.ev.split != split:
-            self.summary.setText(f"Evaluating on {split}…")
+            self.summary.setText(arg(self.tr("Evaluating on %1…"), split))
         self._requested = split
         self.session.evaluate(split)
 
@@ -248,10 +249,16 @@ class PredictionBrowser(QWidget):
         if len(ev.y):
             name = self.session.model.name if self.session.model is not None else "model"
             self.summary.setText(
-                f"<b>{name}</b> on {ev.split}: {len(ev.y)} images, accuracy <b>{ev.accuracy * 100:.1f}%</b>"
+                arg(
+                    self.tr("<b>%1</b> on %2: %3 images, accuracy <b>%4%</b>"),
+                    name,
+                    ev.split,
+                    len(ev.y),
+                    f"{ev.accuracy * 100:.1f}",
+                )
             )
         else:
-            self.summary.setText(f"The dataset has no {ev.split} images.")
+            self.summary.setText(arg(self.tr("The dataset has no %1 images."), ev.split))
         self.confusion.set_data(ev.y, ev.pred, ev.classes)
         self.clear_cell.setVisible(False)
         self.cell_label.setText("")
@@ -271,7 +278,7 @@ class PredictionBrowser(QWidget):
         self.cell = cell
         if cell and self.ev:
             t, p = self.ev.classes[cell[0]], self.ev.classes[cell[1]]
-            self.cell_label.setText(f"true {t} → predicted {p}")
+            self.cell_label.setText(arg(self.tr("true %1 → predicted %2"), t, p))
         else:
             self.cell_label.setText("")
             self.confusion.clear_highlight()
@@ -320,11 +327,17 @@ class PredictionBrowser(QWidget):
         img = ev.x[i]
         self.detail_image.setPixmap(gray_pixmap(img, max(1, 160 // img.shape[0])))
         name = ev.names[i] if i < len(ev.names) else f"#{i}"
-        ok = "✓ correct" if ev.pred[i] == ev.y[i] else "✗ wrong"
+        ok = self.tr("✓ correct") if ev.pred[i] == ev.y[i] else self.tr("✗ wrong")
         self.detail_text.setText(
-            f"{name} ({img.shape[1]}×{img.shape[0]} input)<br>"
-            f"true <b>{ev.classes[ev.y[i]]}</b>, predicted <b>{ev.classes[ev.pred[i]]}</b> "
-            f"— {ok}"
+            arg(
+                self.tr("%1 (%2×%3 input)<br>true <b>%4</b>, predicted <b>%5</b> — %6"),
+                name,
+                img.shape[1],
+                img.shape[0],
+                ev.classes[ev.y[i]],
+                ev.classes[ev.pred[i]],
+                ok,
+            )
         )
         order = np.argsort(-ev.probs[i])[:5]
         self.detail_bars.set_items([(ev.classes[k], float(ev.probs[i, k])) for k in order])

@@ -137,7 +137,7 @@ class RunControls(QWidget):
             arch = model.config.summary(model.norm_size[0] * model.norm_size[1], len(model.classes))
             notes = "".join(f"<br><i>{n}</i>" for n in model.notes)
             trained = arg(self.tr("trained %1"), h.where()) if h.epoch or h.position else self.tr("untrained")
-            self.result_label.setText(f"<b>{model.name}</b>: {arch}, {trained}{test}.{notes}")
+            self.result_label.setText(arg(self.tr("<b>%1</b>: %2, %3%4.%5"), model.name, arch, trained, test, notes))
 
     def _on_state_changed(self) -> None:
         m = self.session.model

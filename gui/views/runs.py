@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from engine.runs.store import STATUSES, RunRow
+from gui.i18n import arg
 
 HEADERS = ["id", "name", "status", "dataset", "optimizer", "lr", "wd", "hidden", "seed", "epochs", "val acc"]
 HEADERS += ["best val", "test acc", "test @ best", "time", "tags", "note", "started"]
@@ -180,6 +181,15 @@ class RunsView(QWidget):
                 self.tr("The selected runs' per-epoch curves as CSV"),
             ),
             (
+                "figure",
+                self.tr("Export Figure…"),
+                self.export_figure,
+                self.tr(
+                    "The selected runs' curves for a report: white, 8 pt text at 8.5 cm, seeds of one setting "
+                    "as mean ± std; PDF, SVG or PNG (300 dpi)"
+                ),
+            ),
+            (
                 "delete",
                 self.tr("Delete…"),
                 self.delete_selected,
@@ -224,7 +234,9 @@ class RunsView(QWidget):
         lay = QVBoxLayout(self)
         lay.addWidget(split)
         controller.recorded.connect(lambda _id: self.refresh() if self.isVisible() else self.mark_stale())
-        controller.store_problem.connect(lambda msg: self.status.setText(f"Runs are not recorded: {msg}"))
+        controller.store_problem.connect(
+            lambda msg: self.status.setText(arg(self.tr("Runs are not recorded: %1"), msg))
+        )
         self._stale = True
         self._update_buttons()
 
@@ -257,7 +269,7 @@ class RunsView(QWidget):
         if current in datasets:
             self.dataset_box.setCurrentText(current)
         self.dataset_box.blockSignals(False)
-        self.status.setText(f"{len(rows)} runs in {store.where}")
+        self.status.setText(arg(self.tr("%1 runs in %2"), len(rows), store.where))
         self.table.resizeColumnsToContents()
         name_col = HEADERS.index("name")
         self.table.setColumnWidth(name_col, min(max(self.table.columnWidth(name_col), 160), 320))
@@ -344,7 +356,7 @@ class RunsView(QWidget):
         n = len(self.selected_ids())
         for key in ("rename", "note", "open", "again", "health"):
             self.buttons[key].setEnabled(n == 1)
-        for key in ("tags", "export", "curves", "delete", "overlay"):
+        for key in ("tags", "export", "curves", "figure", "delete", "overlay"):
             self.buttons[key].setEnabled(n >= 1)
         if n == 1:
             r = self.selected_rows()[0] if self.selected_rows() else None
@@ -393,7 +405,10 @@ class RunsView(QWidget):
             answer = QMessageBox.question(
                 self,
                 self.tr("Delete Runs"),
-                f"Delete {len(rows)} run(s) and their checkpoints from the run store? This cannot be undone.",
+                arg(
+                    self.tr("Delete %1 run(s) and their checkpoints from the run store? This cannot be undone."),
+                    len(rows),
+                ),
                 QMessageBox.Yes | QMessageBox.Cancel,
                 QMessageBox.Cancel,
             )
@@ -404,7 +419,7 @@ class RunsView(QWidget):
         self.controller.store().delete(ids)
         self.refresh()
         if running:
-            self.status.setText(f"{len(running)} running run(s) were kept: stop them first")
+            self.status.setText(arg(self.tr("%1 running run(s) were kept: stop them first"), len(running)))
 
     def open_selected(self) -> None:
         rows = self.selected_rows()
@@ -435,7 +450,9 @@ class RunsView(QWidget):
         r = rows[0]
         records = store.health(r.id)
         if not records:
-            self.status.setText(f"#{r.id} {r.name} has no layer-health records (recorded without them)")
+            self.status.setText(
+                arg(self.tr("#%1 %2 has no layer-health records (recorded without them)"), r.id, r.name)
+            )
             return
         epochs = float(r.config.get("epochs") or max(1.0, float(np.ceil(records[-1]["epoch"]))))
         self.show_health.emit(f"#{r.id} {r.name}", records, epochs)
@@ -456,9 +473,9 @@ class RunsView(QWidget):
         try:
             _write(path, format_runs(rows, fmt))
         except OSError as exc:
-            self.status.setText(f"Could not write {path}: {exc.strerror}")
+            self.status.setText(arg(self.tr("Could not write %1: %2"), path, exc.strerror))
             return None
-        self.status.setText(f"Wrote {len(rows)} run(s) to {path}")
+        self.status.setText(arg(self.tr("Wrote %1 run(s) to %2"), len(rows), path))
         return path
 
     def export_curves(self, path: str | None = None) -> str | None:
@@ -474,9 +491,36 @@ class RunsView(QWidget):
         try:
             _write(path, curves_csv(self.controller.store(), rows))
         except OSError as exc:
-            self.status.setText(f"Could not write {path}: {exc.strerror}")
+            self.status.setText(arg(self.tr("Could not write %1: %2"), path, exc.strerror))
             return None
-        self.status.setText(f"Wrote the curves of {len(rows)} run(s) to {path}")
+        self.status.setText(arg(self.tr("Wrote the curves of %1 run(s) to %2"), len(rows), path))
+        return path
+
+    def export_figure(self, path: str | None = None) -> str | None:
+        """The selected runs' loss and accuracy as a print figure (gui.figures), one column wide."""
+        from engine.errors import UserError
+        from engine.runs.curves import bands
+        from gui.figures import WIDTHS_CM, curves_figure, save
+
+        rows = sorted(self.selected_rows(), key=lambda r: r.id)
+        if not rows:
+            return None
+        if path is None:
+            path, _ = QFileDialog.getSaveFileName(
+                self, self.tr("Export Figure"), "curves.pdf", "PDF (*.pdf);;SVG (*.svg);;PNG, 300 dpi (*.png)"
+            )
+            if not path:
+                return None
+        store, cm = self.controller.store(), WIDTHS_CM["column"]
+        try:
+            figure = curves_figure(
+                bands(store, rows, "train_loss") + bands(store, rows, "val_loss"), bands(store, rows, "val_acc"), cm
+            )
+            save(figure, path, cm)
+        except UserError as exc:
+            self.status.setText(str(exc))
+            return None
+        self.status.setText(arg(self.tr("Wrote a figure of %1 run(s) to %2"), len(rows), path))
         return path
 
 

@@ -33,6 +33,7 @@ from engine.errors import UserError
 from engine.runs.sweep import PRUNERS, SEARCHES, mean_std
 from engine.training.history import format_duration
 from engine.training.run import EvalEvent
+from gui.i18n import arg
 
 
 class NewSweepDialog(QDialog):
@@ -197,7 +198,7 @@ class SweepPanel(QWidget):
         self.curves.clear()
         self._curves.clear()
         self.progress.setRange(0, 0)  # busy until the study is made
-        self.title.setText(f"{name}: preparing {spec.total_trials()} trials…")
+        self.title.setText(arg(self.tr("%1: preparing %2 trials…"), name, spec.total_trials()))
         self.cancel_button.setEnabled(True)
         self._refresh_table([])
 
@@ -251,7 +252,12 @@ class SweepPanel(QWidget):
         self.progress.setRange(0, self.spec.total_trials())
         self.progress.setValue(0)
         self.title.setText(
-            f"{self.sweep.name}: {self.spec.configurations()} configurations × {len(self.spec.seeds)} seeds"
+            arg(
+                self.tr("%1: %2 configurations × %3 seeds"),
+                self.sweep.name,
+                self.spec.configurations(),
+                len(self.spec.seeds),
+            )
         )
 
     # -- live updates ----------------------------------------------------------------------
@@ -288,7 +294,7 @@ class SweepPanel(QWidget):
         if error is not None:
             state = f"stopped: {error}"
         name = self.sweep.name if self.sweep is not None else self.title.text().split(":")[0]
-        self.title.setText(f"{name}: {state}")
+        self.title.setText(arg(self.tr("%1: %2"), name, state))
         if self.progress.maximum() == 0:
             self.progress.setRange(0, 1)
         self.finished.emit()

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QPushBu
 
 from engine.training.run import EpochEvent, EvalEvent, History, StepEvent
 from gui import style
+from gui.i18n import arg
 
 X_AXES = ("epoch", "step", "wall time (s)")
 DEFAULT_SMOOTHING = 0.95
@@ -598,7 +599,7 @@ class TrainingPlots(QWidget):
         xs = [p[0] for p in self.off_scale_points]
         _push(self.off_scale, xs, [top] * len(xs))  # a scatter is not log-transformed by the plot
         worst = max(p[1] for p in self.off_scale_points)
-        self.off_scale_text.setText(f"▲ off scale: loss reached {worst:.3g}")
+        self.off_scale_text.setText(arg(self.tr("▲ off scale: loss reached %1"), f"{worst:.3g}"))
         self.off_scale_text.setPos(min(xs), top)
         self.off_scale_text.setVisible(True)
 

@@ -6,6 +6,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
+from gui.i18n import arg
 from gui.widgets.common import mosaic
 
 
@@ -60,6 +61,13 @@ class WeightsPanel(QWidget):
         cols = int(np.ceil(np.sqrt(len(units))))
         self.image.setImage(mosaic(normed.astype(np.float32), cols, pad=1, fill=0.0), levels=(-1, 1))
         self.info.setText(
-            f"{len(units)} hidden units × {w}×{h} inputs. Red: positive weight, blue: negative "
-            f"(each unit scaled to its own largest |weight|)."
+            arg(
+                self.tr(
+                    "%1 hidden units × %2×%3 inputs. Red: positive weight, blue: negative "
+                    "(each unit scaled to its own largest |weight|)."
+                ),
+                len(units),
+                w,
+                h,
+            )
         )

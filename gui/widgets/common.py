@@ -8,6 +8,7 @@ from PySide6.QtGui import QColor, QImage, QPainter, QPixmap
 from PySide6.QtWidgets import QHeaderView, QSizePolicy, QTableWidget, QTableWidgetItem, QWidget
 
 from gui import style
+from gui.i18n import arg
 
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.gif *.tif *.tiff *.webp);;All files (*)"
 
@@ -106,7 +107,7 @@ class ConfusionMatrix(QTableWidget):
             for j in range(k):
                 item = QTableWidgetItem(str(m[i, j]) if m[i, j] else "")
                 item.setTextAlignment(Qt.AlignCenter)
-                item.setToolTip(f"true {classes[i]} → predicted {classes[j]}: {m[i, j]}")
+                item.setToolTip(arg(self.tr("true %1 → predicted %2: %3"), classes[i], classes[j], m[i, j]))
                 f = frac[i, j]
                 if m[i, j]:
                     base = QColor(style.TRAIN if i == j else style.VAL)

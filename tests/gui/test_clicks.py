@@ -87,6 +87,10 @@ def test_runs_export_rows_and_curves_buttons_write_files(window, qtbot, tmp_path
     target["path"] = str(tmp_path / "curves.csv")
     qtbot.mouseClick(view.buttons["curves"], Qt.LeftButton)
     assert (tmp_path / "curves.csv").read_text(encoding="utf-8").startswith("run")
+    target["path"] = str(tmp_path / "figure.pdf")
+    qtbot.mouseClick(view.buttons["figure"], Qt.LeftButton)
+    assert (tmp_path / "figure.pdf").read_bytes().startswith(b"%PDF")
+    assert "Wrote a figure of 1 run(s)" in view.status.text()
 
 
 def test_run_store_location_menu_opens_its_dialog_and_cancel_changes_nothing(window, qtbot, monkeypatch, tmp_path):

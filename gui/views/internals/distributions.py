@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
 )
 
 from gui import style
+from gui.i18n import arg
 from gui.views.internals.common import titled_plot
 
 
@@ -145,4 +146,4 @@ class DistributionPanel(QWidget):
                 x0=edges[:-1], x1=edges[1:], height=h["counts"], brush=style.faint(style.TRAIN, 160), pen=None
             )
         )
-        self.epoch_label.setText(f"epoch {int(np.ceil(r['epoch']))}")
+        self.epoch_label.setText(arg(self.tr("epoch %1"), int(np.ceil(r["epoch"]))))

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from gui import style
+from gui.i18n import arg
 
 
 def _text_symbol(text: str):
@@ -183,7 +184,9 @@ class EmbeddingPanel(QWidget):
             item = QListWidgetItem(f"#{i} {lab}" + ("" if lab == pred else f" → {pred}"))
             item.setData(Qt.UserRole, i)
             self.group.addItem(item)
-        self.info.setText(f"{len(inside)} images in the region (double-click one to show it in the gallery)")
+        self.info.setText(
+            arg(self.tr("%1 images in the region (double-click one to show it in the gallery)"), len(inside))
+        )
         return inside
 
     def compute(self) -> bool:
@@ -197,7 +200,7 @@ class EmbeddingPanel(QWidget):
         s = ds.split(self.split.currentText())
         n = min(len(s), 2000)
         if not n:
-            self.info.setText(f"The {self.split.currentText()} split is empty.")
+            self.info.setText(arg(self.tr("The %1 split is empty."), self.split.currentText()))
             return False
         weights, act = model.network.weights(), model.config.act
         layer = self.layer.currentIndex() or None
@@ -275,8 +278,14 @@ class EmbeddingPanel(QWidget):
         self.plot.autoRange()
         wrong = int((self.predicted != self.labels).sum())
         self.info.setText(
-            f"{len(pts)} {self.split.currentText()} images, {self.layer.currentText()}, "
-            f"{self.method.currentText()}; {wrong} misclassified (ringed). Hover for the label, click to show it."
+            arg(
+                self.tr("%1 %2 images, %3, %4; %5 misclassified (ringed). Hover for the label, click to show it."),
+                len(pts),
+                self.split.currentText(),
+                self.layer.currentText(),
+                self.method.currentText(),
+                wrong,
+            )
         )
 
     def export_map(self, path: str | None = None) -> str | None:
@@ -307,7 +316,7 @@ class EmbeddingPanel(QWidget):
         except UserError as exc:
             self.info.setText(html.escape(str(exc)))
             return None
-        self.info.setText(f"Saved {html.escape(path)}")
+        self.info.setText(arg(self.tr("Saved %1"), html.escape(path)))
         return path
 
     def export_csv(self, path: str) -> str:

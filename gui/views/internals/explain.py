@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from gui.i18n import arg
 from gui.widgets.common import IMAGE_FILTER, mosaic
 
 
@@ -120,7 +121,7 @@ class ExplainPanel(QWidget):
             return False
         s = ds.split(self.split.currentText())
         if not len(s):
-            self.formula.setText(f"The {self.split.currentText()} split is empty.")
+            self.formula.setText(arg(self.tr("The %1 split is empty."), self.split.currentText()))
             return False
         i = min(self.index.value(), len(s) - 1)
         return self.explain_image(s.x[i], int(s.y[i]))
@@ -200,8 +201,14 @@ class ExplainPanel(QWidget):
             check = f"<br><b>{'✓' if st.check else '✗'}</b> {st.detail}"
         extra = f"<br>{st.detail}" if st.check is None and st.detail else ""
         self.formula.setText(
-            f"<span style='font-size:15pt'>{st.formula}</span><br>shape {list(st.shape)}, "
-            f"‖·‖ = {st.norm:.4g}{extra}{check}"
+            arg(
+                self.tr("<span style='font-size:15pt'>%1</span><br>shape %2, ‖·‖ = %3%4%5"),
+                st.formula,
+                list(st.shape),
+                f"{st.norm:.4g}",
+                extra,
+                check,
+            )
         )
         v = np.asarray(st.value, np.float32)
         self._tiles = None
@@ -252,6 +259,11 @@ class ExplainPanel(QWidget):
             return None
         before, after = apply_update(self._weights, model.config.act, self._x, self._label, model.config.lr)
         self.result.setText(
-            f"One SGD step (lr {model.config.lr:g}) on this image alone: its loss {before:.4f} → {after:.4f}"
+            arg(
+                self.tr("One SGD step (lr %1) on this image alone: its loss %2 → %3"),
+                f"{model.config.lr:g}",
+                f"{before:.4f}",
+                f"{after:.4f}",
+            )
         )
         return before, after

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from gui.i18n import arg
 from gui.widgets.common import mosaic
 
 
@@ -90,5 +91,5 @@ class UnitsPanel(QWidget):
         imgs = ds.train.x[idx].reshape(len(idx), h, w).astype(np.float32)
         self.top_img.setImage(mosaic(imgs, 3, pad=1, fill=255.0), levels=(0, 255))
         labels = ", ".join(m.classes[ds.train.y[i]] for i in idx)
-        self.info.setText(f"layer {L} unit {u}: its top images are labelled {labels}")
+        self.info.setText(arg(self.tr("layer %1 unit %2: its top images are labelled %3"), L, u, labels))
         return True

@@ -1,0 +1,136 @@
+"""Report figures: runs grouped by setting with mean ± sample std over seeds (engine.runs.curves),
+and the drawing for print — white, 8 pt text at the printed width, PDF/SVG vectors, PNG 300 dpi."""
+
+from __future__ import annotations
+
+import os
+import xml.etree.ElementTree as ET
+
+import numpy as np
+import pytest
+
+from engine.config import TrainConfig
+from engine.runs.curves import bands, group_by_setting, sweep_points, varying
+from engine.runs.store import EpochRow, RunStore
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    """Three weight decays × two seeds, with hand-written curves (no training: exact numbers)."""
+    s = RunStore(tmp_path_factory.mktemp("figs") / "runs.db")
+    for wd in (0.05, 0.15, 0.5):
+        for seed in (0, 1):
+            config = TrainConfig(epochs=3, weight_decay=wd, seed=seed).to_dict()
+            rid = s.start_run(name=f"wd {wd} seed {seed}", config=config, dataset={}, source="test", sweep="wd")
+            acc = [0.5 + wd / 10 + 0.1 * e + 0.01 * seed for e in (1, 2, 3)]
+            rows = [EpochRow(e, 2.0 - 0.5 * e, acc[e - 1], 2.2 - 0.4 * e, acc[e - 1] - 0.05) for e in (1, 2, 3)]
+            s.write_progress(rid, rows, val_acc=acc[-1] - 0.05, epochs_done=3)
+            s.write_progress(rid, [], status="finished")
+    return s
+
+
+def test_runs_are_grouped_by_every_setting_but_the_seed(store):
+    rows = sorted(store.runs(), key=lambda r: r.id)
+    assert varying(rows) == ["seed", "weight_decay"] or varying(rows) == ["weight_decay"]
+    groups = group_by_setting(rows)
+    assert [label for label, _ in groups] == [
+        "weight_decay 0.05 (n=2, seeds 0,1)",
+        "weight_decay 0.15 (n=2, seeds 0,1)",
+        "weight_decay 0.5 (n=2, seeds 0,1)",
+    ]
+    assert all(len(members) == 2 for _, members in groups)
+
+
+def test_a_band_is_the_mean_and_sample_std_over_seeds(store):
+    rows = sorted(store.runs(), key=lambda r: r.id)
+    b = bands(store, rows, "val_acc")[0]  # weight decay 0.05, seeds 0 and 1
+    first = [0.5 + 0.005 + 0.1 - 0.05, 0.5 + 0.005 + 0.1 + 0.01 - 0.05]
+    assert b.epoch.tolist() == [1, 2, 3] and b.n.tolist() == [2, 2, 2]
+    assert b.mean[0] == pytest.approx(np.mean(first))
+    assert b.std[0] == pytest.approx(np.std(first, ddof=1))  # the sample std: 0.01/√2
+    assert b.std[0] == pytest.approx(0.01 / np.sqrt(2))
+    with pytest.raises(ValueError, match="metric"):
+        bands(store, rows, "nonsense")
+
+
+def test_a_sweep_is_its_metric_against_the_swept_value(store):
+    pts = sweep_points(store.runs(sweep="wd"), "val_acc")
+    assert pts.param == "weight_decay" and pts.x == [0.05, 0.15, 0.5]
+    assert pts.n.tolist() == [2, 2, 2]
+    assert pts.mean[2] == pytest.approx(0.5 + 0.05 + 0.3 + 0.005 - 0.05)
+    with pytest.raises(ValueError, match="one hyperparameter"):
+        sweep_points(store.runs()[:1] + [r for r in store.runs() if r.config["weight_decay"] == 0.5][:1], "val_acc")
+
+
+@pytest.fixture(scope="module")
+def drawn(store, tmp_path_factory):
+    from gui import figures
+
+    out = tmp_path_factory.mktemp("drawn")
+    rows = sorted(store.runs(), key=lambda r: r.id)
+    w = figures.curves_figure(
+        bands(store, rows, "train_loss") + bands(store, rows, "val_loss"), bands(store, rows, "val_acc"), 8.5
+    )
+    return {s: figures.save(w, out / f"curves{s}", 8.5) for s in (".pdf", ".svg", ".png")}, w
+
+
+def test_a_png_is_300_dpi_at_the_printed_width_on_white(drawn):
+    from PySide6.QtGui import QImage
+
+    files, _w = drawn
+    img = QImage(files[".png"])
+    assert img.width() == pytest.approx(8.5 / 2.54 * 300, abs=3)  # 1004 px: 8.5 cm at 300 dpi
+    assert round(img.dotsPerMeterX() * 0.0254) == 300
+    corners = [img.pixelColor(x, y).name() for x, y in ((0, 0), (img.width() - 1, 0), (0, img.height() - 1))]
+    assert corners == ["#ffffff"] * 3  # white, whatever the window's theme
+    dark = sum(
+        img.pixelColor(x, y).lightness() < 100 for x in range(0, img.width(), 4) for y in range(0, img.height(), 4)
+    )
+    assert dark > 200  # something is drawn: axes, text, curves
+
+
+def test_text_is_8_pt_at_the_printed_size(drawn):
+    from gui.figures import FONT_PT, SCALE
+
+    _files, w = drawn
+    plot = w.ci.getItem(0, 0)
+    tick = plot.getAxis("bottom").style["tickFont"]
+    width_pt = 8.5 / 2.54 * 72
+    assert w.width() / SCALE == pytest.approx(width_pt, abs=1)  # 1 pt of the print = SCALE units here
+    assert tick.pixelSize() / SCALE == FONT_PT
+    legend = w.ci.getItem(1, 0).legend
+    assert legend.items and all(
+        f"{FONT_PT * SCALE}px" in label.text or label.opts.get("size") for _s, label in legend.items
+    )
+
+
+def test_pdf_and_svg_are_vector_drawings_of_the_right_size(drawn):
+    files, _w = drawn
+    with open(files[".pdf"], "rb") as f:
+        pdf = f.read()
+    assert pdf.startswith(b"%PDF")
+    box = [float(v) for v in pdf.split(b"/MediaBox [", 1)[1].split(b"]", 1)[0].split()]
+    assert box[2] - box[0] == pytest.approx(8.5 / 2.54 * 72, abs=1.5)  # points
+    assert b"/Image" not in pdf or pdf.count(b"/Subtype /Image") == 0  # paths and text, no bitmap
+    root = ET.parse(files[".svg"]).getroot()
+    assert root.tag.endswith("svg") and root.iter()
+    assert any(el.tag.endswith("path") or el.tag.endswith("polyline") for el in root.iter())
+
+
+def test_the_figure_command_draws_from_the_store_and_refuses_bad_input(store, tmp_path, capsys):
+    from main import run
+
+    db = str(store.where) if os.path.exists(str(store.where)) else None
+    if db is None:
+        pytest.skip("the store is not a file")
+    out = tmp_path / "sweep.png"
+    assert run(["figure", "--runs-db", db, "--kind", "sweep", "--sweep", "wd", "--out", str(out), "--width", "17"]) == 0
+    assert out.is_file() and "17 cm wide, 6 runs" in capsys.readouterr().out
+    assert run(["figure", "--runs-db", db, "--out", str(tmp_path / "x.gif")]) == 2
+    assert "a figure is .pdf, .svg or .png" in capsys.readouterr().err
+    assert run(["figure", "--runs-db", db, "--width", "1", "--out", str(out)]) == 2
+    assert "--width 1" in capsys.readouterr().err
+    assert run(["figure", "--runs-db", db, "--tag", "nothing", "--out", str(out)]) == 2
+    assert "no runs match" in capsys.readouterr().err
