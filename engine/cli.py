@@ -251,6 +251,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="output format (default: an aligned table)",
     )
     rn.add_argument("--curves", action="store_true", help="export: per-epoch curves (long CSV) instead of rows")
+    rn.add_argument(
+        "--tensorboard",
+        metavar="DIR",
+        help="export: TensorBoard event files, a folder per run (for tensorboard --logdir DIR, wandb sync, Aim)",
+    )
     rn.add_argument("--out", help="write to this file instead of standard output")
     rn.add_argument(
         "--runs-db", help="the run store: a file or a database URL (default: runs.db in the user's data folder)"
@@ -785,6 +790,12 @@ def cmd_runs(a) -> int:
             if len(rows) < 2:
                 raise UserError("runs compare: give two or more run ids")
             text = compare_runs(rows, "text" if fmt == "json" else fmt)
+        elif a.tensorboard:
+            from engine.runs.tensorboard import export_tensorboard
+
+            written = export_tensorboard(store, rows, a.tensorboard)
+            text = "".join(f"{p}\n" for p in written)
+            print(f"{len(written)} run(s) → {a.tensorboard} (tensorboard --logdir {a.tensorboard})", file=sys.stderr)
         elif a.curves:
             text = curves_long_csv(store, rows)
         elif fmt == "json":
