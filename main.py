@@ -55,6 +55,10 @@ def run(argv: list[str] | None = None) -> int:
         from gui.figures import main as figure_main
 
         return figure_main(argv[1:])
+    if argv[:1] == ["report"]:  # the report bundle: tables, figures, the runs used
+        from gui.report import main as report_main
+
+        return report_main(argv[1:])
     if wants_cli(argv):
         from engine.cli import main as cli_main
 

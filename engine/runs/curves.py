@@ -138,3 +138,41 @@ def sweep_points(rows: list[RunRow], metric: str = "val_acc") -> SweepPoints:
 
 def _sort_key(v):
     return (0, float(v), "") if isinstance(v, (int, float)) else (1, 0.0, str(v))
+
+
+def settings_table(rows: list[RunRow], fmt: str, caption: str = "", label: str = "tab:results") -> str:
+    """One row per setting: what differs, validation and test accuracy as mean ± sample std (%) with
+    n; the best row bold only when its 95 % interval clears the runner-up's (the sweep table's rule)."""
+    from engine.runs.statistics import best_of
+    from engine.tabular import write_table
+
+    groups = group_by_setting(sorted((r for r in rows if r.status == "finished"), key=lambda r: r.id))
+    differ = [k for k in varying([r for _label, members in groups for r in members]) if k != "seed"]
+    groups.sort(key=lambda g: [_sort_key(g[1][0].config.get(k)) for k in differ])
+    head = [*differ, "n", "validation accuracy (%)", "test accuracy (%)"]
+    body, vals = [], []
+    for _label, members in groups:
+        first = members[0]
+        val = [r.val_acc for r in members if r.val_acc is not None]
+        test = [r.test_acc for r in members if r.test_acc is not None]
+        vals.append(val)
+        body.append([_value(first.config.get(k)) for k in differ] + [str(len(members)), _pct(val), _pct(test)])
+    verdict = best_of(vals, "settings")
+    bold = {verdict.index} if verdict.index is not None else set()
+    return write_table(
+        head,
+        body,
+        fmt,
+        bold=bold,
+        caption=caption or "Accuracy per setting, mean ± sample std over seeds",
+        label=label,
+        numeric_from=len(differ),
+        note=verdict.note,
+    )
+
+
+def _pct(values: list[float]) -> str:
+    s = summarize(values)
+    if s is None:
+        return "–"
+    return f"{100 * s.mean:.1f} ± {100 * s.std:.1f}" if s.n > 1 else f"{100 * s.mean:.1f}"

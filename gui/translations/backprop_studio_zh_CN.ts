@@ -1378,6 +1378,14 @@ Train how many more epochs?</source>
         <translation>把选中运行的逐轮曲线导出为 CSV</translation>
     </message>
     <message>
+        <source>Export for Report…</source>
+        <translation>导出报告材料…</translation>
+    </message>
+    <message>
+        <source>A folder with the results table (LaTeX, Markdown), the figures (PDF, PNG) and every selected run (CSV): the numbers of a report, traceable to their runs</source>
+        <translation>一个文件夹，包含结果表（LaTeX、Markdown）、图表（PDF、PNG）和每个选中的运行（CSV）：报告中的每个数字都能追溯到对应的运行</translation>
+    </message>
+    <message>
         <source>Export Figure…</source>
         <translation>导出图表…</translation>
     </message>
@@ -1472,6 +1480,14 @@ Train how many more epochs?</source>
     <message>
         <source>Wrote a figure of %1 run(s) to %2</source>
         <translation>已把 %1 次运行的图表写入 %2</translation>
+    </message>
+    <message>
+        <source>Export for Report</source>
+        <translation>导出报告材料</translation>
+    </message>
+    <message>
+        <source>Wrote %1 files for the report to %2</source>
+        <translation>已把报告用的 %1 个文件写入 %2</translation>
     </message>
 </context>
 <context>

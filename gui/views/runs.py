@@ -181,6 +181,15 @@ class RunsView(QWidget):
                 self.tr("The selected runs' per-epoch curves as CSV"),
             ),
             (
+                "report",
+                self.tr("Export for Report…"),
+                self.export_report,
+                self.tr(
+                    "A folder with the results table (LaTeX, Markdown), the figures (PDF, PNG) and every "
+                    "selected run (CSV): the numbers of a report, traceable to their runs"
+                ),
+            ),
+            (
                 "figure",
                 self.tr("Export Figure…"),
                 self.export_figure,
@@ -356,7 +365,7 @@ class RunsView(QWidget):
         n = len(self.selected_ids())
         for key in ("rename", "note", "open", "again", "health"):
             self.buttons[key].setEnabled(n == 1)
-        for key in ("tags", "export", "curves", "figure", "delete", "overlay"):
+        for key in ("tags", "export", "curves", "figure", "report", "delete", "overlay"):
             self.buttons[key].setEnabled(n >= 1)
         if n == 1:
             r = self.selected_rows()[0] if self.selected_rows() else None
@@ -522,6 +531,26 @@ class RunsView(QWidget):
             return None
         self.status.setText(arg(self.tr("Wrote a figure of %1 run(s) to %2"), len(rows), path))
         return path
+
+    def export_report(self, folder: str | None = None) -> str | None:
+        """The selected runs as a report bundle (gui.report) in a folder the user picks."""
+        from engine.errors import UserError
+        from gui.report import write_report
+
+        rows = self.selected_rows()
+        if not rows:
+            return None
+        if folder is None:
+            folder = QFileDialog.getExistingDirectory(self, self.tr("Export for Report"))
+            if not folder:
+                return None
+        try:
+            written = write_report(self.controller.store(), rows, folder)
+        except UserError as exc:
+            self.status.setText(str(exc))
+            return None
+        self.status.setText(arg(self.tr("Wrote %1 files for the report to %2"), len(written), folder))
+        return folder
 
 
 def _write(path: str, text: str) -> None:

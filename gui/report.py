@@ -1,0 +1,117 @@
+"""Export for Report: one folder with everything a report takes from a set of runs, each number
+traceable to the runs it came from.
+
+- ``results.tex`` / ``results.md``: one row per setting, validation and test accuracy as mean ±
+  sample std over seeds (the best bold only when it is clearly best);
+- ``curves.pdf`` / ``curves.png``: loss and validation accuracy (mean ± std bands), for print;
+- ``sweep.pdf`` / ``sweep.png`` when the runs differ in one hyperparameter: accuracy against it;
+- ``runs.csv`` / ``runs.md``: every run used, with its id, settings and results;
+- ``README.md``: what each file is, and the run ids.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from engine.errors import UserError
+
+
+def write_report(store, rows, folder: str | Path, width_cm: float = 8.5) -> list[Path]:
+    """Write the bundle of ``rows`` (run-store rows) into ``folder``; returns the files written."""
+    from engine.runs.curves import bands, settings_table, sweep_points
+    from engine.runs.tables import format_runs
+    from gui.figures import curves_figure, save, sweep_figure
+
+    out = Path(folder)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"{folder}: {exc.strerror or exc}") from None
+    rows = sorted(rows, key=lambda r: r.id)
+    written: list[Path] = []
+
+    def text(name: str, content: str) -> None:
+        path = out / name
+        try:
+            path.write_text(content, encoding="utf-8", newline="")
+        except OSError as exc:
+            raise UserError(f"{path}: {exc.strerror or exc}") from None
+        written.append(path)
+
+    text("results.tex", settings_table(rows, "latex"))
+    text("results.md", settings_table(rows, "markdown"))
+    text("runs.csv", format_runs(rows, "csv"))
+    text("runs.md", format_runs(rows, "markdown"))
+    curves = curves_figure(
+        bands(store, rows, "train_loss") + bands(store, rows, "val_loss"), bands(store, rows, "val_acc"), width_cm
+    )
+    figures = ["curves"]
+    for suffix in (".pdf", ".png"):
+        written.append(Path(save(curves, out / f"curves{suffix}", width_cm)))
+    try:
+        sweep = sweep_figure(sweep_points(rows, "val_acc"), width_cm)
+    except ValueError:
+        sweep = None  # not one swept hyperparameter: no sweep figure
+    if sweep is not None:
+        figures.append("sweep")
+        for suffix in (".pdf", ".png"):
+            written.append(Path(save(sweep, out / f"sweep{suffix}", width_cm)))
+    ids = ", ".join(str(r.id) for r in rows)
+    text(
+        "README.md",
+        "# Results exported by Backprop Studio\n\n"
+        f"Runs used ({len(rows)}): {ids} — every one listed in `runs.csv` with its settings and results.\n\n"
+        "- `results.tex` (needs `\\usepackage{booktabs}`), `results.md`: accuracy per setting, "
+        "mean ± sample std over seeds\n"
+        + "".join(f"- `{f}.pdf`, `{f}.png` (300 dpi): {_WHAT[f]}\n" for f in figures)
+        + "- `runs.csv`, `runs.md`: every run used\n",
+    )
+    return written
+
+
+_WHAT = {
+    "curves": "loss (train solid, validation dashed) above validation accuracy, mean ± std over seeds",
+    "sweep": "validation accuracy against the swept hyperparameter, mean ± std over seeds",
+}
+
+
+def main(argv: list[str]) -> int:
+    """``backprop-studio report``: the bundle from the command line."""
+    from engine.runs.store import RunStore, StoreError
+    from engine.runs.tables import choose_runs
+    from gui.figures import width_cm
+
+    p = argparse.ArgumentParser(
+        prog="backprop-studio report",
+        description="Everything a report takes from a set of runs, in one folder: the results table "
+        "(LaTeX, Markdown), the figures (PDF, PNG 300 dpi), and every run used (CSV, Markdown).",
+    )
+    p.add_argument("ids", nargs="*", type=int, help="run ids (default: the runs the filters choose)")
+    p.add_argument("--sweep", help="the runs of this sweep")
+    p.add_argument("--tag", help="runs with this tag")
+    p.add_argument("--where", action="append", default=[], metavar="COND", help="e.g. 'wd>0.1' (repeatable)")
+    p.add_argument("--width", default="column", help="figures: column (8.5 cm), page (17 cm) or cm")
+    p.add_argument("--out", required=True, help="the folder to write")
+    p.add_argument("--runs-db", help="the run store (default: the user's)")
+    a = p.parse_args(argv)
+    try:
+        cm = width_cm(a.width)
+        try:
+            store = RunStore(a.runs_db)
+        except StoreError as exc:
+            raise UserError(str(exc)) from None
+        rows = store.runs(ids=a.ids) if a.ids else store.runs(sweep=a.sweep)
+        try:
+            rows = choose_runs(rows, a.tag, a.sweep, None if a.ids else "finished", a.where)
+        except ValueError as exc:
+            raise UserError(str(exc)) from None
+        if not rows:
+            raise UserError(f"no runs match in {store.where}")
+        for path in write_report(store, rows, a.out, cm):
+            print(path)
+        return 0
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
