@@ -1298,6 +1298,90 @@ Train how many more epochs?</source>
 <context>
     <name>RunsView</name>
     <message>
+        <source>id</source>
+        <translation>编号</translation>
+    </message>
+    <message>
+        <source>name</source>
+        <translation>名称</translation>
+    </message>
+    <message>
+        <source>status</source>
+        <translation>状态</translation>
+    </message>
+    <message>
+        <source>dataset</source>
+        <translation>数据集</translation>
+    </message>
+    <message>
+        <source>optimizer</source>
+        <translation>优化器</translation>
+    </message>
+    <message>
+        <source>lr</source>
+        <translation>学习率</translation>
+    </message>
+    <message>
+        <source>wd</source>
+        <translation>权重衰减</translation>
+    </message>
+    <message>
+        <source>hidden</source>
+        <translation>隐藏层</translation>
+    </message>
+    <message>
+        <source>seed</source>
+        <translation>种子</translation>
+    </message>
+    <message>
+        <source>epochs</source>
+        <translation>轮数</translation>
+    </message>
+    <message>
+        <source>val acc</source>
+        <translation>验证准确率</translation>
+    </message>
+    <message>
+        <source>best val</source>
+        <translation>最佳验证</translation>
+    </message>
+    <message>
+        <source>test acc</source>
+        <translation>测试准确率</translation>
+    </message>
+    <message>
+        <source>test @ best</source>
+        <translation>最佳时测试</translation>
+    </message>
+    <message>
+        <source>time</source>
+        <translation>用时</translation>
+    </message>
+    <message>
+        <source>tags</source>
+        <translation>标签</translation>
+    </message>
+    <message>
+        <source>note</source>
+        <translation>备注</translation>
+    </message>
+    <message>
+        <source>started</source>
+        <translation>开始时间</translation>
+    </message>
+    <message>
+        <source>filter: text in name, tags or note</source>
+        <translation>筛选：名称、标签或备注中的文字</translation>
+    </message>
+    <message>
+        <source>any status</source>
+        <translation>任意状态</translation>
+    </message>
+    <message>
+        <source>val acc ≥ </source>
+        <translation>验证准确率 ≥ </translation>
+    </message>
+    <message>
         <source>Refresh</source>
         <translation>刷新</translation>
     </message>
@@ -1418,6 +1502,10 @@ Train how many more epochs?</source>
         <translation>运行没有被记录：%1</translation>
     </message>
     <message>
+        <source>any dataset</source>
+        <translation>任意数据集</translation>
+    </message>
+    <message>
         <source>%1 runs in %2</source>
         <translation>%2 中有 %1 次运行</translation>
     </message>
@@ -1534,6 +1622,18 @@ Train how many more epochs?</source>
     <message>
         <source>%1: %2</source>
         <translation>%1：%2</translation>
+    </message>
+    <message>
+        <source>test acc (%)</source>
+        <translation>测试准确率（%）</translation>
+    </message>
+    <message>
+        <source>runs</source>
+        <translation>运行数</translation>
+    </message>
+    <message>
+        <source>val acc</source>
+        <translation>验证准确率</translation>
     </message>
 </context>
 <context>

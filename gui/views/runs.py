@@ -9,7 +9,7 @@ import time
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QItemSelectionModel, QSortFilterProxyModel, Qt, Signal
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QItemSelectionModel, QSortFilterProxyModel, Qt, Signal
 from PySide6.QtGui import QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -31,8 +31,26 @@ from PySide6.QtWidgets import (
 from engine.runs.store import STATUSES, RunRow
 from gui.i18n import arg
 
-HEADERS = ["id", "name", "status", "dataset", "optimizer", "lr", "wd", "hidden", "seed", "epochs", "val acc"]
-HEADERS += ["best val", "test acc", "test @ best", "time", "tags", "note", "started"]
+HEADERS = [  # the columns, by their English names (the code finds them by these); shown translated
+    QT_TRANSLATE_NOOP("RunsView", "id"),
+    QT_TRANSLATE_NOOP("RunsView", "name"),
+    QT_TRANSLATE_NOOP("RunsView", "status"),
+    QT_TRANSLATE_NOOP("RunsView", "dataset"),
+    QT_TRANSLATE_NOOP("RunsView", "optimizer"),
+    QT_TRANSLATE_NOOP("RunsView", "lr"),
+    QT_TRANSLATE_NOOP("RunsView", "wd"),
+    QT_TRANSLATE_NOOP("RunsView", "hidden"),
+    QT_TRANSLATE_NOOP("RunsView", "seed"),
+    QT_TRANSLATE_NOOP("RunsView", "epochs"),
+    QT_TRANSLATE_NOOP("RunsView", "val acc"),
+    QT_TRANSLATE_NOOP("RunsView", "best val"),
+    QT_TRANSLATE_NOOP("RunsView", "test acc"),
+    QT_TRANSLATE_NOOP("RunsView", "test @ best"),
+    QT_TRANSLATE_NOOP("RunsView", "time"),
+    QT_TRANSLATE_NOOP("RunsView", "tags"),
+    QT_TRANSLATE_NOOP("RunsView", "note"),
+    QT_TRANSLATE_NOOP("RunsView", "started"),
+]
 SORT_ROLE = Qt.UserRole + 1
 ID_ROLE = Qt.UserRole + 2
 
@@ -83,7 +101,7 @@ class RunsView(QWidget):
         self.controller = controller
         self.rows: dict[int, RunRow] = {}
         self.model = QStandardItemModel(0, len(HEADERS))
-        self.model.setHorizontalHeaderLabels(HEADERS)
+        self.model.setHorizontalHeaderLabels([self.tr(h) for h in HEADERS])
         self.proxy = _Filter(self)
         self.proxy.setSourceModel(self.model)
         self.table = QTableView()
@@ -101,12 +119,12 @@ class RunsView(QWidget):
         self.table.selectionModel().selectionChanged.connect(self._on_selection)
         self.table.doubleClicked.connect(lambda _i: self.rename())
 
-        self.search = QLineEdit(placeholderText="filter: text in name, tags or note")
+        self.search = QLineEdit(placeholderText=self.tr("filter: text in name, tags or note"))
         self.search.setClearButtonEnabled(True)
         self.dataset_box = QComboBox()
         self.status_box = QComboBox()
-        self.status_box.addItems(["any status", *STATUSES])
-        self.min_val = QDoubleSpinBox(minimum=0, maximum=1, singleStep=0.05, decimals=2, prefix="val acc ≥ ")
+        self.status_box.addItems([self.tr("any status"), *STATUSES])
+        self.min_val = QDoubleSpinBox(minimum=0, maximum=1, singleStep=0.05, decimals=2, prefix=self.tr("val acc ≥ "))
         self.search.textChanged.connect(self._filter_changed)
         self.dataset_box.currentIndexChanged.connect(self._filter_changed)
         self.status_box.currentIndexChanged.connect(self._filter_changed)
@@ -274,7 +292,7 @@ class RunsView(QWidget):
         current = self.dataset_box.currentText()
         self.dataset_box.blockSignals(True)
         self.dataset_box.clear()
-        self.dataset_box.addItems(["any dataset", *datasets])
+        self.dataset_box.addItems([self.tr("any dataset"), *datasets])
         if current in datasets:
             self.dataset_box.setCurrentText(current)
         self.dataset_box.blockSignals(False)

@@ -311,7 +311,12 @@ class SweepPanel(QWidget):
 
         names = [p.name for p in self.spec.params]
         on_test = any(r.scored_on == "test" for r in rows if r.val)
-        heads = [*names, score_heading(rows, self.spec), *([] if on_test else ["test acc (%)"]), "runs"]
+        heads = [
+            *names,
+            score_heading(rows, self.spec),
+            *([] if on_test else [self.tr("test acc (%)")]),
+            self.tr("runs"),
+        ]
         self.table.setColumnCount(len(heads))
         self.table.setHorizontalHeaderLabels(heads)
         self.table.setRowCount(len(rows))
@@ -367,7 +372,7 @@ class SweepPanel(QWidget):
         acc = np.array([np.mean(r.val) for r in scored])
         lo, hi = np.floor(acc.min() * 10) / 10, np.ceil(acc.max() * 10) / 10
         hi = max(hi, lo + 0.1)
-        axes.append(("val acc", (acc - lo) / (hi - lo), [(0.0, f"{lo:.0%}"), (1.0, f"{hi:.0%}")]))
+        axes.append((self.tr("val acc"), (acc - lo) / (hi - lo), [(0.0, f"{lo:.0%}"), (1.0, f"{hi:.0%}")]))
         cmap = pg.colormap.get("CET-D1")
         colour_t = (acc - acc.min()) / (acc.max() - acc.min()) if acc.max() > acc.min() else np.full(len(acc), 0.5)
         axis_pen = pg.mkPen(self.palette().text().color(), width=1)
