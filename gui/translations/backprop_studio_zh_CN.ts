@@ -369,8 +369,20 @@
         <translation>%1；%2 · 期望的损失梯度：%3损失的梯度（按面板设置）</translation>
     </message>
     <message>
+        <source>Double-click to open this code in your editor ($VISUAL or $EDITOR)</source>
+        <translation>双击可在你的编辑器中打开这段代码（$VISUAL 或 $EDITOR）</translation>
+    </message>
+    <message>
         <source>found by %1; choose another role to correct it</source>
         <translation>由%1识别；可选择其他角色来更正</translation>
+    </message>
+    <message>
+        <source>Could not open %1: %2</source>
+        <translation>无法打开 %1：%2</translation>
+    </message>
+    <message>
+        <source>Opened %1 at line %2 in %3</source>
+        <translation>已在 %3 中打开 %1 的第 %2 行</translation>
     </message>
     <message>
         <source>Load your functions and open a dataset first.</source>

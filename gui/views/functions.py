@@ -128,6 +128,7 @@ class FunctionsView(QWidget):
         self.table.verticalHeader().hide()
         self.table.horizontalHeader().setStretchLastSection(True)
         self.table.itemSelectionChanged.connect(self._show_details)
+        self.table.cellDoubleClicked.connect(lambda row, _col: self.open_source(row))
         self.details = QPlainTextEdit()
         self.details.setReadOnly(True)
         self.details.setPlaceholderText(self.tr("What the check found, in words, with the evidence"))
@@ -264,6 +265,8 @@ class FunctionsView(QWidget):
                 if c == 2 and verdict in VERDICT_COLOURS:
                     item.setForeground(QBrush(VERDICT_COLOURS[verdict]))
                     item.setToolTip("\n".join(r["diagnoses"] + r.get("warnings", [])) or "matches the reference")
+                if c == len(cells) - 1:
+                    item.setToolTip(self.tr("Double-click to open this code in your editor ($VISUAL or $EDITOR)"))
                 self.table.setItem(i, c, item)
             box = QComboBox()
             box.addItems(ROLES)
@@ -272,6 +275,31 @@ class FunctionsView(QWidget):
             box.currentTextChanged.connect(lambda role, name=r["name"]: self.set_role(name, role))
             self.table.setCellWidget(i, 1, box)
         self.table.resizeColumnsToContents()
+
+    def source_of(self, row: int) -> tuple[str, int] | None:
+        """The file (its full path, as loaded) and line of the op in ``row`` of the table."""
+        if not self.result or not 0 <= row < len(self.result["results"]):
+            return None
+        r = self.result["results"][row]
+        path = next((f for f in self.files if Path(f).name == r["file"]), None)
+        if path is None:  # a module the loaded files import, beside them (a course's activations.py)
+            beside = [Path(f).parent / r["file"] for f in self.files]
+            path = next((str(b) for b in beside if b.is_file()), None)
+        return (path, int(r.get("line") or 1)) if path else None
+
+    def open_source(self, row: int) -> None:
+        """Double-click on an op: its code in the user's editor, at the line."""
+        from gui.editor import open_in_editor
+
+        where = self.source_of(row)
+        if where is None:
+            return
+        try:
+            how = open_in_editor(*where)
+        except OSError as exc:
+            self.status.setText(arg(self.tr("Could not open %1: %2"), where[0], exc.strerror or exc))
+            return
+        self.status.setText(arg(self.tr("Opened %1 at line %2 in %3"), Path(where[0]).name, where[1], how))
 
     def set_role(self, name: str, role: str) -> None:
         """The user's correction: kept across reloads, and checked again now."""

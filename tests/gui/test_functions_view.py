@@ -128,3 +128,37 @@ def test_the_check_follows_the_panels_loss_gradient_and_shows_the_op_to_look_at(
     res = wait_checked(view, qtbot, lambda: qtbot.mouseClick(view.reload_button, Qt.LeftButton))
     r = next(r for r in res["results"] if r["name"] == "CrossEntropyLoss")
     assert not any("summed loss" in w for w in r["warnings"]) and res["reduction"] == "sum"
+
+
+def test_double_clicking_an_op_opens_its_code_in_the_users_editor_at_the_line(window, qtbot, tmp_path, monkeypatch):
+    import sys
+
+    for f in [*LETTERS, FIX / "mistakes" / "sigmoid_input.py"]:
+        shutil.copy(f, tmp_path / f.name)
+    opened = tmp_path / "opened.txt"
+    fake = tmp_path / "fake_editor.py"
+    fake.write_text(f"import sys\nopen({str(opened)!r}, 'w').write(' '.join(sys.argv[1:]))\n")
+    monkeypatch.delenv("VISUAL", raising=False)
+    monkeypatch.setenv("EDITOR", f'"{sys.executable}" "{fake}"')
+    view = window.functions_view
+    wait_checked(view, qtbot, lambda: drop(window, [tmp_path / "network.py", tmp_path / "sigmoid_input.py"]))
+    rows = [view.table.item(i, 5).text() for i in range(view.table.rowCount())]
+    for where in ("sigmoid_input.py:6", f"activations.py:{_line('activations.py', 'class Tanh')}"):
+        opened.unlink(missing_ok=True)
+        item = view.table.item(rows.index(where), 5)
+        rect = view.table.visualItemRect(item)
+        qtbot.mouseClick(view.table.viewport(), Qt.LeftButton, pos=rect.center())  # a double-click is a
+        qtbot.mouseDClick(view.table.viewport(), Qt.LeftButton, pos=rect.center())  # press, then the second
+        qtbot.waitUntil(opened.exists, timeout=20000)
+        name, line = where.split(":")
+        assert opened.read_text() == f"+{line} {tmp_path / name}"  # vi-style: +LINE FILE
+    assert "Opened activations.py at line" in view.status.text()
+
+
+def test_editor_command_lines_follow_the_editor():
+    from gui.editor import editor_command
+
+    assert editor_command("vim", "/a/b.py", 34) == ["vim", "+34", "/a/b.py"]
+    assert editor_command("code --wait", "/a/b.py", 34) == ["code", "--wait", "-g", "/a/b.py:34"]
+    assert editor_command("/usr/bin/subl", "/a/b.py", 3) == ["/usr/bin/subl", "/a/b.py:3"]
+    assert editor_command("emacs -nw", "/a/b.py", 7) == ["emacs", "-nw", "+7", "/a/b.py"]
