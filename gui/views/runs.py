@@ -135,8 +135,7 @@ class RunsView(QWidget):
         filters.setStretch(0, 1)
 
         self.buttons = {}
-        actions = QHBoxLayout()
-        actions2 = QHBoxLayout()  # two rows: the tab fits a 1024-pixel-wide screen
+        rows = [QHBoxLayout(), QHBoxLayout(), QHBoxLayout()]  # three rows: the tab fits a 1024-pixel-wide screen
         for key, text, slot, tip in (
             (
                 "refresh",
@@ -227,9 +226,9 @@ class RunsView(QWidget):
             b.setToolTip(tip)
             b.clicked.connect(lambda _=False, slot=slot: slot())  # never clicked(bool) into a parameter
             self.buttons[key] = b
-            (actions if len(self.buttons) <= 6 else actions2).addWidget(b)
-        actions.addStretch(1)
-        actions2.addStretch(1)
+            rows[(len(self.buttons) - 1) // 5].addWidget(b)
+        for row in rows:
+            row.addStretch(1)
         self.status = QLabel("")
         self.status.setWordWrap(True)
 
@@ -250,8 +249,8 @@ class RunsView(QWidget):
         tl.setContentsMargins(0, 0, 0, 0)
         tl.addLayout(filters)
         tl.addWidget(self.table, 1)
-        tl.addLayout(actions)
-        tl.addLayout(actions2)
+        for row in rows:
+            tl.addLayout(row)
         tl.addWidget(self.status)
         split = QSplitter(Qt.Vertical)
         split.addWidget(top)
