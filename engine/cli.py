@@ -16,6 +16,7 @@ from pathlib import Path
 
 from engine.config import parse_hidden_sizes
 from engine.errors import UserError
+from engine.i18n import _
 from engine.training.history import format_duration
 
 
@@ -887,19 +888,20 @@ def cmd_check(a) -> int:
     except SandboxError as exc:
         print(f"{', '.join(Path(f).name for f in files)}: {exc}", file=sys.stderr)
         if exc.output.strip():
-            print("its last output:\n" + exc.output.strip()[-800:], file=sys.stderr)
+            print(_("its last output:") + "\n" + exc.output.strip()[-800:], file=sys.stderr)
         return 1
     if not res["ops"]:
         print(
-            f"{', '.join(Path(f).name for f in files)}: no torch.autograd.Function subclasses or classes with "
-            "forward and backward found",
+            _("{files}: no torch.autograd.Function subclasses or classes with forward and backward found").format(
+                files=", ".join(Path(f).name for f in files)
+            ),
             file=sys.stderr,
         )
         return 1
     print(format_report(res))
     ok = res["passed"] and not (a.strict and res.get("warnings"))
     if res["passed"] and not ok:
-        print("--strict: the warnings count as failures")
+        print(_("--strict: the warnings count as failures"))
     if a.race:
         from engine.data.images import normalize
         from engine.data.layouts import open_dataset

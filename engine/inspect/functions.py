@@ -623,7 +623,7 @@ def _e(v) -> str:
 
 def format_report(res: dict) -> str:
     """The check as a plain-text table, each op's diagnoses under it, then the whole MLP."""
-    lines = [f"{'op':<22} {'role':<14} {'result':<7} {'forward':>8}  gradients (relative error, worst batch)"]
+    lines = [f"{'op':<22} {'role':<14} {'result':<7} {'forward':>8}  " + _("gradients (relative error, worst batch)")]
     for r in res["results"]:
         verdict = r.get("verdict") or verdict_of(r["passed"], r.get("warnings", []))
         grads = ", ".join(f"{k} {_e(v)}" for k, v in r["grad_errors"].items())
