@@ -10,18 +10,7 @@ import pytest
 from PIL import Image
 
 from tests.conftest import ROOT, write_course_layout
-
-
-def cli(*args, cwd=ROOT):
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.run(
-        [sys.executable, str(ROOT / "main.py"), *map(str, args)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=cwd,
-        env=env,
-    )
+from tests.conftest import main_py as cli
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,6 @@ import gzip
 import io
 import json
 import os
-import resource
 import subprocess
 import sys
 import zipfile
@@ -28,6 +27,7 @@ from engine.data.layouts import open_dataset
 from engine.errors import UserError
 from engine.training.run import TrainingRun
 from tests.conftest import ROOT, write_course_layout
+from tests.conftest import main_py as _cli
 
 IS_ROOT = os.geteuid() == 0 if hasattr(os, "geteuid") else False
 
@@ -453,22 +453,6 @@ def test_checkpoints_get_normal_permissions(good, tmp_path):
 
 
 # -- the CLI: one line, exit 2, nothing lost ------------------------------------------------------
-
-
-def _cli(*args, limit_gb: float | None = None, timeout=240):
-    def limit():
-        if limit_gb:
-            n = int(limit_gb * 1024**3)
-            resource.setrlimit(resource.RLIMIT_AS, (n, n))
-
-    return subprocess.run(
-        [sys.executable, str(ROOT / "main.py"), *map(str, args)],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        cwd=ROOT,
-        preexec_fn=limit,
-    )
 
 
 def _one_line_error(r, *needles):

@@ -4,8 +4,6 @@ differences and constructed cases; the explain and embed commands."""
 from __future__ import annotations
 
 import csv
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -109,11 +107,8 @@ def test_top_images_are_the_most_activating():
         )
 
 
-def cli(*args):
-    return subprocess.run([sys.executable, str(ROOT / "main.py"), *map(str, args)], capture_output=True, text=True)
-
-
 def test_explain_and_embed_commands(tmp_path):
+    from tests.conftest import main_py as cli
     from tests.conftest import write_course_layout
 
     data = write_course_layout(tmp_path / "data")

@@ -3,27 +3,15 @@ command and the run store, and a CLI that says what it is."""
 
 from __future__ import annotations
 
-import io
 import sqlite3
-from contextlib import redirect_stderr, redirect_stdout
 
 import pytest
 from PIL import Image
 
 from engine import __version__
-from engine.cli import main as cli_main
 from engine.runs.store import RunStore, database_url, describe_target
+from tests.conftest import cli_in_process as run_cli
 from tests.conftest import write_course_layout
-
-
-def run_cli(*args) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with redirect_stdout(out), redirect_stderr(err):
-        try:
-            code = cli_main([str(a) for a in args])
-        except SystemExit as exc:  # argparse's --version / --help
-            code = exc.code
-    return code, out.getvalue(), err.getvalue()
 
 
 @pytest.fixture(scope="module")

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import gzip
-import subprocess
-import sys
 import threading
 from pathlib import Path
 
@@ -19,6 +17,7 @@ from engine.data.dataset import Split, assign_splits
 from engine.data.layouts import open_dataset
 from engine.training.run import StepEvent, TrainingRun, WarningEvent, epoch_order
 from tests.conftest import LETTERS_DIR, ROOT, write_course_layout
+from tests.conftest import main_py as _cli
 
 COURSE_CKPT = ROOT.parent / "shared" / "checkpoints" / "letters-course-2022.pth"
 
@@ -48,16 +47,6 @@ def _idx_folder(root: Path, with_test=True, n=300) -> Path:
         _write_idx(root / "t10k-images-idx3-ubyte.gz", x[:50])
         _write_idx(root / "t10k-labels-idx1-ubyte.gz", y[:50])
     return root
-
-
-def _cli(*args, timeout=300):
-    return subprocess.run(
-        [sys.executable, str(ROOT / "main.py"), *map(str, args)],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        cwd=ROOT,
-    )
 
 
 # -- splits ---------------------------------------------------------------------------------

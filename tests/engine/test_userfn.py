@@ -4,7 +4,6 @@ their code, run only in a sandbox child, cannot hurt the caller."""
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -14,6 +13,7 @@ import pytest
 
 from engine.inspect.functions import format_report
 from engine.inspect.sandbox import SandboxError, run_sandboxed
+from tests.conftest import main_py as cli
 
 ROOT = Path(__file__).resolve().parents[2]
 FIX = ROOT / "tests" / "fixtures" / "userfn"
@@ -253,12 +253,6 @@ def test_a_wrong_function_is_flagged_at_step_1_with_the_right_parameter():
     # the cross-entropy without 1/N: every gradient is off, the last layer's first in backprop order
     res = race([LETTERS[0], mistake("batch_factor"), LETTERS[2]])
     assert res["first_difference"]["step"] == 1 and res["first_difference"]["parameter"] == "layer 2 W"
-
-
-def cli(*args, timeout=120):
-    return subprocess.run(
-        [sys.executable, str(ROOT / "main.py"), *map(str, args)], capture_output=True, text=True, timeout=timeout
-    )
 
 
 def test_cli_check_prints_the_table_and_exits_by_result():
