@@ -578,6 +578,33 @@
     </message>
 </context>
 <context>
+    <name>InternalsView</name>
+    <message>
+        <source>Health</source>
+        <translation>健康状况</translation>
+    </message>
+    <message>
+        <source>Distributions</source>
+        <translation>分布</translation>
+    </message>
+    <message>
+        <source>Explain</source>
+        <translation>逐步解释</translation>
+    </message>
+    <message>
+        <source>Embedding</source>
+        <translation>嵌入图</translation>
+    </message>
+    <message>
+        <source>Units</source>
+        <translation>神经元</translation>
+    </message>
+    <message>
+        <source>Network</source>
+        <translation>网络结构</translation>
+    </message>
+</context>
+<context>
     <name>MainWindow</name>
     <message>
         <source>&lt;b&gt;Hyperparameters&lt;/b&gt;</source>
@@ -1640,20 +1667,60 @@ Train how many more epochs?</source>
         <translation>还没有超参数搜索：训练 ▸ 新建超参数搜索…（Ctrl+Shift+W）</translation>
     </message>
     <message>
+        <source>%v / %m trials</source>
+        <translation>%v / %m 个试验</translation>
+    </message>
+    <message>
         <source>Cancel Sweep</source>
         <translation>取消搜索</translation>
+    </message>
+    <message>
+        <source>trials: validation accuracy</source>
+        <translation>各试验的验证准确率</translation>
     </message>
     <message>
         <source>epoch</source>
         <translation>轮次</translation>
     </message>
     <message>
+        <source>parallel coordinates (blue → red: low → high accuracy)</source>
+        <translation>平行坐标图（蓝 → 红：准确率低 → 高）</translation>
+    </message>
+    <message>
+        <source>parameter importance (PED-ANOVA)</source>
+        <translation>超参数重要性（PED-ANOVA）</translation>
+    </message>
+    <message>
         <source>%1: preparing %2 trials…</source>
         <translation>%1：正在准备 %2 个试验…</translation>
     </message>
     <message>
+        <source> — cancelling</source>
+        <translation> —— 正在取消</translation>
+    </message>
+    <message>
         <source>%1: %2 configurations × %3 seeds</source>
         <translation>%1：%2 组配置 × %3 个随机种子</translation>
+    </message>
+    <message>
+        <source>, ETA %1</source>
+        <translation>，剩余 %1</translation>
+    </message>
+    <message>
+        <source>%v / %m trials (%1 running%2)</source>
+        <translation>%v / %m 个试验（%1 个运行中%2）</translation>
+    </message>
+    <message>
+        <source>cancelled</source>
+        <translation>已取消</translation>
+    </message>
+    <message>
+        <source>done</source>
+        <translation>已完成</translation>
+    </message>
+    <message>
+        <source>stopped: %1</source>
+        <translation>已停止：%1</translation>
     </message>
     <message>
         <source>%1: %2</source>

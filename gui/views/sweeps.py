@@ -126,6 +126,7 @@ class SweepPanel(QWidget):
 
     def __init__(self, controller, parent=None):
         super().__init__(parent)
+        self._name = ""  # the sweep shown (its title says so in the user's language)
         self.controller = controller
         self.sweep = None
         self.study = None
@@ -145,7 +146,7 @@ class SweepPanel(QWidget):
         self.title.setWordWrap(True)
         self.title.setMinimumWidth(120)
         self.progress = QProgressBar()
-        self.progress.setFormat("%v / %m trials")
+        self.progress.setFormat(self.tr("%v / %m trials"))
         self.cancel_button = QPushButton(self.tr("Cancel Sweep"))
         self.cancel_button.setEnabled(False)
         self.cancel_button.clicked.connect(self.cancel)
@@ -156,12 +157,12 @@ class SweepPanel(QWidget):
         self.table = QTableWidget(0, 0)
         self.table.setEditTriggers(QTableWidget.NoEditTriggers)
         self.table.verticalHeader().hide()
-        self.curves = pg.PlotWidget(title="trials: validation accuracy")
+        self.curves = pg.PlotWidget(title=self.tr("trials: validation accuracy"))
         self.curves.setLabel("bottom", self.tr("epoch"))
         self.curves.setYRange(0, 1)
-        self.parallel = pg.PlotWidget(title="parallel coordinates (blue → red: low → high accuracy)")
+        self.parallel = pg.PlotWidget(title=self.tr("parallel coordinates (blue → red: low → high accuracy)"))
         self.parallel.getPlotItem().hideAxis("left")
-        self.importance = pg.PlotWidget(title="parameter importance (PED-ANOVA)")
+        self.importance = pg.PlotWidget(title=self.tr("parameter importance (PED-ANOVA)"))
         self.importance.setYRange(0, 1)
         plots = QSplitter(Qt.Horizontal)
         for p in (self.curves, self.parallel, self.importance):
@@ -198,6 +199,7 @@ class SweepPanel(QWidget):
         self.curves.clear()
         self._curves.clear()
         self.progress.setRange(0, 0)  # busy until the study is made
+        self._name = name
         self.title.setText(arg(self.tr("%1: preparing %2 trials…"), name, spec.total_trials()))
         self.cancel_button.setEnabled(True)
         self._refresh_table([])
@@ -234,7 +236,7 @@ class SweepPanel(QWidget):
         if self.sweep is not None:
             self.sweep.cancel()
         self.cancel_button.setEnabled(False)
-        self.title.setText(self.title.text() + " — cancelling")
+        self.title.setText(self.title.text() + self.tr(" — cancelling"))
 
     def shutdown(self, timeout: float = 30) -> None:
         """The window closes: cancel and wait for the sweep's workers to leave."""
@@ -281,8 +283,8 @@ class SweepPanel(QWidget):
             return
         p = self.sweep.progress()
         self.progress.setValue(p.done)
-        eta = f", ETA {format_duration(p.eta)}" if p.eta is not None and p.done < p.total else ""
-        self.progress.setFormat(f"%v / %m trials ({p.running} running{eta})")
+        eta = arg(self.tr(", ETA %1"), format_duration(p.eta)) if p.eta is not None and p.done < p.total else ""
+        self.progress.setFormat(arg(self.tr("%v / %m trials (%1 running%2)"), p.running, eta))
 
     def _on_done(self, error, importances) -> None:
         self._tick.stop()
@@ -290,10 +292,10 @@ class SweepPanel(QWidget):
         self._draw_importance(importances)
         self.cancel_button.setEnabled(False)
         cancelled = self.sweep.cancelled if self.sweep is not None else self._cancel_asked.is_set()
-        state = "cancelled" if cancelled else "done"
+        state = self.tr("cancelled") if cancelled else self.tr("done")
         if error is not None:
-            state = f"stopped: {error}"
-        name = self.sweep.name if self.sweep is not None else self.title.text().split(":")[0]
+            state = arg(self.tr("stopped: %1"), error)
+        name = self.sweep.name if self.sweep is not None else self._name
         self.title.setText(arg(self.tr("%1: %2"), name, state))
         if self.progress.maximum() == 0:
             self.progress.setRange(0, 1)

@@ -33,12 +33,12 @@ class InternalsView(QWidget):
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
         for w, name in (
-            (self.health, "Health"),
-            (self.distributions, "Distributions"),
-            (self.explain, "Explain"),
-            (self.embedding, "Embedding"),
-            (self.units, "Units"),
-            (self.network, "Network"),
+            (self.health, self.tr("Health")),
+            (self.distributions, self.tr("Distributions")),
+            (self.explain, self.tr("Explain")),
+            (self.embedding, self.tr("Embedding")),
+            (self.units, self.tr("Units")),
+            (self.network, self.tr("Network")),
         ):
             self.tabs.addTab(w, name)
         self.tabs.currentChanged.connect(lambda _i: self._refresh_distributions())
