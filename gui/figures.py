@@ -220,6 +220,14 @@ def save(widget, path: str | os.PathLike, width_cm: float) -> str:
     return str(p)
 
 
+def dispose(widget) -> None:
+    """Tear a figure down now (pyqtgraph's close clears the scene), not whenever the collector runs:
+    a hidden top-level view left to garbage collection can be destroyed while Qt still delivers
+    events to it."""
+    widget.close()
+    widget.deleteLater()
+
+
 # == the command line ===========================================================================
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
@@ -286,8 +294,11 @@ def main(argv: list[str]) -> int:
             widget = curves_figure(
                 bands(store, rows, "train_loss") + bands(store, rows, "val_loss"), bands(store, rows, "val_acc"), cm
             )
-        for out in a.out:
-            print(f"wrote {save(widget, out, cm)} ({cm:g} cm wide, {len(rows)} runs)")
+        try:
+            for out in a.out:
+                print(f"wrote {save(widget, out, cm)} ({cm:g} cm wide, {len(rows)} runs)")
+        finally:
+            dispose(widget)
         return 0
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)

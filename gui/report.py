@@ -22,7 +22,7 @@ def write_report(store, rows, folder: str | Path, width_cm: float = 8.5) -> list
     """Write the bundle of ``rows`` (run-store rows) into ``folder``; returns the files written."""
     from engine.runs.curves import bands, settings_table, sweep_points
     from engine.runs.tables import format_runs
-    from gui.figures import curves_figure, save, sweep_figure
+    from gui.figures import curves_figure, dispose, save, sweep_figure
 
     out = Path(folder)
     try:
@@ -48,16 +48,22 @@ def write_report(store, rows, folder: str | Path, width_cm: float = 8.5) -> list
         bands(store, rows, "train_loss") + bands(store, rows, "val_loss"), bands(store, rows, "val_acc"), width_cm
     )
     figures = ["curves"]
-    for suffix in (".pdf", ".png"):
-        written.append(Path(save(curves, out / f"curves{suffix}", width_cm)))
+    try:
+        for suffix in (".pdf", ".png"):
+            written.append(Path(save(curves, out / f"curves{suffix}", width_cm)))
+    finally:
+        dispose(curves)
     try:
         sweep = sweep_figure(sweep_points(rows, "val_acc"), width_cm)
     except ValueError:
         sweep = None  # not one swept hyperparameter: no sweep figure
     if sweep is not None:
         figures.append("sweep")
-        for suffix in (".pdf", ".png"):
-            written.append(Path(save(sweep, out / f"sweep{suffix}", width_cm)))
+        try:
+            for suffix in (".pdf", ".png"):
+                written.append(Path(save(sweep, out / f"sweep{suffix}", width_cm)))
+        finally:
+            dispose(sweep)
     ids = ", ".join(str(r.id) for r in rows)
     text(
         "README.md",

@@ -526,7 +526,7 @@ class RunsView(QWidget):
         """The selected runs' loss and accuracy as a print figure (gui.figures), one column wide."""
         from engine.errors import UserError
         from engine.runs.curves import bands
-        from gui.figures import WIDTHS_CM, curves_figure, save
+        from gui.figures import WIDTHS_CM, curves_figure, dispose, save
 
         rows = sorted(self.selected_rows(), key=lambda r: r.id)
         if not rows:
@@ -542,7 +542,10 @@ class RunsView(QWidget):
             figure = curves_figure(
                 bands(store, rows, "train_loss") + bands(store, rows, "val_loss"), bands(store, rows, "val_acc"), cm
             )
-            save(figure, path, cm)
+            try:
+                save(figure, path, cm)
+            finally:
+                dispose(figure)
         except UserError as exc:
             self.status.setText(str(exc))
             return None

@@ -73,7 +73,8 @@ def drawn(store, tmp_path_factory):
     w = figures.curves_figure(
         bands(store, rows, "train_loss") + bands(store, rows, "val_loss"), bands(store, rows, "val_acc"), 8.5
     )
-    return {s: figures.save(w, out / f"curves{s}", 8.5) for s in (".pdf", ".svg", ".png")}, w
+    yield {s: figures.save(w, out / f"curves{s}", 8.5) for s in (".pdf", ".svg", ".png")}, w
+    figures.dispose(w)
 
 
 def test_a_png_is_300_dpi_at_the_printed_width_on_white(drawn):

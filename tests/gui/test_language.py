@@ -172,10 +172,13 @@ def _english_words(text: str) -> list[str]:
 
 @pytest.fixture
 def chinese(qapp, monkeypatch):
+    """The application in Chinese for one test. Switching back posts a LanguageChange to every
+    widget: a window of the test must be gone by then (deleted, its events delivered)."""
     monkeypatch.setenv("BACKPROP_STUDIO_LANG", "")  # restored after: install sets it for the engine
     assert i18n.install("zh_CN") == "zh_CN"
     yield
     i18n.install("en")
+    qapp.processEvents()
 
 
 def test_installing_a_language_sets_the_engines_too(chinese):
@@ -185,10 +188,11 @@ def test_installing_a_language_sets_the_engines_too(chinese):
 
 
 def test_the_window_in_chinese_has_no_english_left_in_menus_tabs_and_buttons(chinese, qtbot, small_letters):
+    from PySide6.QtCore import QCoreApplication, QEvent
+
     from gui.main_window import MainWindow
 
     w = MainWindow(load_default=False)
-    qtbot.addWidget(w)
     w.session.set_dataset(small_letters)
     w.show()
     try:
@@ -219,6 +223,9 @@ def test_the_window_in_chinese_has_no_english_left_in_menus_tabs_and_buttons(chi
     finally:
         w.shutdown_workers()
         w.dirty = False
+        w.close()
+        w.deleteLater()
+        QCoreApplication.sendPostedEvents(None, QEvent.DeferredDelete)  # gone before the language changes back
 
 
 def test_view_language_is_remembered_for_the_next_launch(window):
