@@ -360,16 +360,31 @@ def _report(events, a, val: dict):
             val.update(val_loss=ev.val_loss, val_acc=ev.val_acc)
             if not a.quiet:
                 print(
-                    f"  val_loss {ev.val_loss:.4f}  val_acc {ev.val_acc:.4f}  "
-                    f"(best {ev.best_val_acc:.4f} @ epoch {ev.best_epoch})",
+                    _("  val_loss {loss}  val_acc {acc}  (best {best} @ epoch {epoch})").format(
+                        loss=f"{ev.val_loss:.4f}",
+                        acc=f"{ev.val_acc:.4f}",
+                        best=f"{ev.best_val_acc:.4f}",
+                        epoch=ev.best_epoch,
+                    ),
                     flush=True,
                 )
         elif isinstance(ev, TestEvent) and not a.quiet:  # no validation split: as the MNIST course reports
-            print(f"  test_loss {ev.test_loss:.4f}  test_acc {ev.test_acc:.4f}  (no validation split)", flush=True)
+            print(
+                _("  test_loss {loss}  test_acc {acc}  (no validation split)").format(
+                    loss=f"{ev.test_loss:.4f}", acc=f"{ev.test_acc:.4f}"
+                ),
+                flush=True,
+            )
         elif isinstance(ev, EpochEvent) and not a.quiet:
             print(
-                f"epoch {ev.epoch}/{ev.epochs}  loss {ev.train_loss:.4f}  acc {ev.train_acc:.4f}  "
-                f"elapsed {format_duration(ev.elapsed)}  ETA {format_duration(ev.eta)}",
+                _("epoch {epoch}/{epochs}  loss {loss}  acc {acc}  elapsed {elapsed}  ETA {eta}").format(
+                    epoch=ev.epoch,
+                    epochs=ev.epochs,
+                    loss=f"{ev.train_loss:.4f}",
+                    acc=f"{ev.train_acc:.4f}",
+                    elapsed=format_duration(ev.elapsed),
+                    eta=format_duration(ev.eta),
+                ),
                 flush=True,
             )
         elif isinstance(ev, WarningEvent):
@@ -497,7 +512,7 @@ def cmd_train(a) -> int:
     given = _overrides(a)
     if a.out:
         _check_writable(a.out)
-    plan, _ = _train_plan(a, given)
+    plan, _resumed = _train_plan(a, given)
     store = _open_store(a)
     run = start_run(plan)  # the user's own Functions: in a worker process of its own
     config, ds = run.config, run.dataset
@@ -510,7 +525,7 @@ def cmd_train(a) -> int:
     val: dict = {}
 
     def stop_gently(_sig, _frame):  # first Ctrl+C: stop after this step, still save
-        print("stopping after this step (Ctrl+C again to abort)", file=sys.stderr, flush=True)
+        print(_("stopping after this step (Ctrl+C again to abort)"), file=sys.stderr, flush=True)
         run.stop()
         signal.signal(signal.SIGINT, signal.default_int_handler)
 
