@@ -273,6 +273,8 @@ class MainWindow(QMainWindow):
         a.classify.setEnabled(has_model and not running)
         self.classify_panel.allow_adding(has_model and not running)
         a.evaluate.setEnabled(has_model and has_data and not running)
+        a.use_best.setEnabled(self.session.best is not None and not running)
+        a.use_best.setChecked(self.session.weights_choice == "best")
         self.browser.allow_evaluate(has_model and has_data and not running)
         a.export_sheet.setEnabled(self.browser.ev is not None)
         a.open_data.setEnabled(not running)
@@ -458,6 +460,7 @@ class MainWindow(QMainWindow):
     def start_training(self, resume: bool = False, one_step: bool = False):
         if self.training or self.dataset is None:
             return
+        self.session.use_weights("final")  # training goes on from the weights it ended with
         config = self.hyper.config()
         if config is None:
             self.error(self.tr("Start Training"), self._invalid_settings())
@@ -501,6 +504,24 @@ class MainWindow(QMainWindow):
             self.tabs.setCurrentWidget(self.plots)
         self._update_controls()
         self.model_changed.emit()
+
+    def use_best_weights(self, on: bool) -> None:
+        """Train ▸ Use Best-Validation Weights: the open model switches between its run's best and
+        final weights; Predictions re-evaluates; Classify, Explain and Save use them too."""
+        if not self.session.use_weights("best" if on else "final"):
+            self.actions.use_best.setChecked(self.session.weights_choice == "best")
+            return
+        if on:
+            msg = arg(
+                self.tr("The best-validation weights (epoch %1) are in use: Predictions, Classify, Explain and Save"),
+                self.session.best[0],
+            )
+        else:
+            msg = self.tr("The final weights are in use again")
+        self.show_status(msg, 8000)
+        if self.dataset is not None:
+            self.browser.evaluate()
+        self._update_controls()
 
     def _resume_target(self, one_step: bool) -> int | None:
         """The epoch a resumed run trains to: the run's own end if it stopped early; when it had
@@ -617,6 +638,8 @@ class MainWindow(QMainWindow):
         self.session.training = False
         self.dirty = True
         self.session.kept_copy = self.controller.kept_copy
+        if isinstance(final, FinishedEvent):
+            self.session.keep_best(final.best_epoch, self.controller.last_best)
         if isinstance(final, FailedEvent) and final.epoch == 0:  # an error, not a divergence
             self.run_controls.show_failed()
             self.error(self.tr("Training Failed"), arg(self.tr("Training %1"), final.reason))

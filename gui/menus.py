@@ -51,6 +51,7 @@ class Actions:
     pause: QAction
     stop: QAction
     evaluate: QAction
+    use_best: QAction
     new_sweep: QAction
     log: QAction
     legends: QAction
@@ -158,6 +159,17 @@ def build_menus(w) -> Actions:
     pause = _action(w, t, QCoreApplication.translate("Menus", "&Pause / Resume"), w.controller.toggle_pause, "Space")
     stop = _action(w, t, QCoreApplication.translate("Menus", "S&top"), w.controller.stop, "Esc")
     t.addSeparator()
+    use_best = _action(
+        w,
+        t,
+        QCoreApplication.translate("Menus", "Use &Best-Validation Weights"),
+        lambda on: w.use_best_weights(on),
+        "Ctrl+B",
+        QCoreApplication.translate(
+            "Menus", "Predictions, Classify, Explain and Save use the weights of the run's best validation epoch"
+        ),
+        checkable=True,
+    )
     evaluate = _action(
         w,
         t,
@@ -240,6 +252,7 @@ def build_menus(w) -> Actions:
         pause,
         stop,
         evaluate,
+        use_best,
         new_sweep,
         log,
         legends,

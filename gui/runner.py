@@ -52,6 +52,7 @@ class RunController(QObject):
         self.store_location: str | None = None  # None: the default (settings may set another)
         self.recording: Recording | None = None
         self.kept_copy: str | None = None  # the store's final checkpoint of the last finished run
+        self.last_best = None  # the last run's best-validation weights (None: it had no validation)
 
     @property
     def running(self) -> bool:
@@ -167,6 +168,7 @@ class RunController(QObject):
         if self.run is None:  # already shut down (the window closed)
             return
         final = self._final
+        self.last_best = self.run.best_weights
         self.run, self._worker, self._final = None, None, None
         rec, self.recording = self.recording, None
         self.kept_copy = None

@@ -70,6 +70,39 @@ class Session(QObject):
         # has one: an unsaved model that is kept there is not lost by a new run.
         self.kept_copy: str | None = None
         self.training = False  # set by the run controller; some actions wait for the run
+        # The last run's best-validation weights (epoch, weights), and which set the model holds now:
+        # "final" (as trained) or "best" (the final ones kept aside until switched back).
+        self.best: tuple[int, list] | None = None
+        self.weights_choice = "final"
+        self._final_weights: list | None = None
+        self.model_changed.connect(lambda _m: self.forget_best())
+
+    # == best or final weights ===============================================================
+    def keep_best(self, epoch: int | None, weights) -> None:
+        """A run ended: its best-validation weights, to switch to (None: it had none)."""
+        self.forget_best()
+        if epoch is not None and weights is not None and self.model is not None:
+            self.best = (int(epoch), [w.copy() for w in weights])
+
+    def forget_best(self) -> None:
+        self.best, self.weights_choice, self._final_weights = None, "final", None
+
+    def use_weights(self, which: str) -> bool:
+        """Give the open model its ``best``-validation or its ``final`` weights (Predictions,
+        Classify, Explain and Save then use them); False when there is nothing to switch."""
+        if which == self.weights_choice or self.model is None or self.best is None or self.training:
+            return False
+        net = self.model.network
+        if which == "best":
+            self._final_weights = net.weights()
+            net.set_weights(self.best[1])
+        else:
+            net.set_weights(self._final_weights)
+            self._final_weights = None
+        self.weights_choice = which
+        self.dirty = True
+        self.state_changed.emit()
+        return True
 
     # == datasets ===========================================================================
     def open_dataset(self, path: str, split_seed: int = 0, val_split: float = 0.1) -> None:

@@ -8,6 +8,7 @@ import shutil
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PySide6.QtCore import QRect, Qt
 from PySide6.QtWidgets import QApplication, QFileDialog, QInputDialog, QMessageBox
 
@@ -257,3 +258,23 @@ def test_one_step_after_a_finished_run_leaves_the_epochs_the_user_set(window, qt
         qtbot.keyClick(window, Qt.Key_T, Qt.ControlModifier)
     assert len(window.model.history.step_loss) > 0 and window.hyper.epochs.value() == 2
     window.dirty = False
+
+
+def test_use_best_validation_weights_is_what_predictions_use_and_switches_back(window, qtbot):
+    window.hyper.set_config(TrainConfig(epochs=4, batch_size=16, seed=3))
+    with qtbot.waitSignal(window.training_finished, timeout=60000) as sig:
+        window.actions.start.trigger()
+    final = sig.args[0]
+    assert window.actions.use_best.isEnabled() and not window.actions.use_best.isChecked()
+    final_weights = [w.copy() for w in window.model.network.weights()]
+    window.browser.split.setCurrentText("test")
+    with qtbot.waitSignal(window.session.evaluated, timeout=30000, check_params_cb=lambda ev: ev.split == "test"):
+        window.actions.use_best.trigger()
+    assert window.session.weights_choice == "best" and window.actions.use_best.isChecked()
+    assert all((a == b).all() for a, b in zip(window.model.network.weights(), window.session.best[1], strict=True))
+    assert window.session.best[0] == final.best_epoch
+    # the run's own "test accuracy at the best validation epoch", now what the Predictions tab shows
+    assert window.browser.ev.accuracy == pytest.approx(final.best_test_acc)
+    window.actions.use_best.trigger()
+    assert window.session.weights_choice == "final"
+    assert all((a == b).all() for a, b in zip(window.model.network.weights(), final_weights, strict=True))
