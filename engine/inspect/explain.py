@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from engine.i18n import _
 from engine.model.maths import activation_grad, cross_entropy
 from engine.model.reference import central_difference, forward, forward_backward
 
@@ -146,7 +147,9 @@ def explain(weights: list[np.ndarray], act: str, x: np.ndarray, label: int) -> E
         }
         fd = _fd_probe(weights, act, xb, y, i, grads[i], rng)
         ok = bool(all(v < TOL for v in e.values()) and fd < 1e-4)
-        return ok, f"torch engine {e['torch']:.1e}, numpy engine {e['numpy']:.1e}, finite differences {fd:.1e}"
+        return ok, _("torch engine {torch}, numpy engine {numpy}, finite differences {fd}").format(
+            torch=f"{e['torch']:.1e}", numpy=f"{e['numpy']:.1e}", fd=f"{fd:.1e}"
+        )
 
     dz = q.copy()
     dz[0, label] -= 1
@@ -212,16 +215,20 @@ def apply_update(weights: list[np.ndarray], act: str, x: np.ndarray, label: int,
 
 def format_explanation(ex: Explanation, classes: list[str]) -> str:
     lines = [
-        f"label {classes[ex.label]}, predicted {classes[ex.predicted]} (q = {ex.q[ex.predicted]:.3f}); "
-        f"loss −log q_y = {ex.loss:.4f}"
+        _("label {label}, predicted {predicted} (q = {q}); loss −log q_y = {loss}").format(
+            label=classes[ex.label],
+            predicted=classes[ex.predicted],
+            q=f"{ex.q[ex.predicted]:.3f}",
+            loss=f"{ex.loss:.4f}",
+        )
     ]
     for s in ex.steps:
         mark = "" if s.check is None else ("  ✓ " if s.check else "  ✗ ") + s.detail
         shape = "×".join(map(str, s.shape))
         lines.append(f"{s.phase:<8} {s.name:<8} [{shape:>8}] ‖·‖ {s.norm:10.4g}   {s.formula}{mark}")
     lines.append(
-        "every backward step equals both engines and finite differences"
+        _("every backward step equals both engines and finite differences")
         if ex.all_checked
-        else "SOME backward steps differ from the engines or finite differences"
+        else _("SOME backward steps differ from the engines or finite differences")
     )
     return "\n".join(lines)
