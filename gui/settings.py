@@ -26,6 +26,7 @@ DEFAULTS: dict[str, Any] = {
     "last_save_dir": "",  # where a checkpoint was last saved (Save As starts there)
     "last_export_dir": "",
     "show_legends": True,
+    "runs_group_seeds": False,  # Runs tab: seeds of one setting drawn as mean ± std
     "smoothing": 0.95,
     "runs_db": "",  # the run store: a file or a database URL; empty for the default
     "language": "system",  # "system" (the locale's), "en" or "zh_CN": applied at the next launch

@@ -13,6 +13,7 @@ from PySide6.QtCore import QT_TRANSLATE_NOOP, QItemSelectionModel, QSortFilterPr
 from PySide6.QtGui import QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QCheckBox,
     QComboBox,
     QDoubleSpinBox,
     QFileDialog,
@@ -29,6 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from engine.runs.store import STATUSES, RunRow
+from gui import settings
 from gui.i18n import arg
 
 HEADERS = [  # the columns, by their English names (the code finds them by these); shown translated
@@ -129,8 +131,14 @@ class RunsView(QWidget):
         self.dataset_box.currentIndexChanged.connect(self._filter_changed)
         self.status_box.currentIndexChanged.connect(self._filter_changed)
         self.min_val.valueChanged.connect(self._filter_changed)
+        self.group_box = QCheckBox(self.tr("Seeds as mean ± std"))
+        self.group_box.setToolTip(
+            self.tr("Draw the selected runs of one setting (all but the seed) as their mean with a ± 1 std band")
+        )
+        self.group_box.setChecked(bool(settings.read("runs_group_seeds")))
+        self.group_box.toggled.connect(lambda on: (settings.write("runs_group_seeds", on), self._on_selection()))
         filters = QHBoxLayout()
-        for w in (self.search, self.dataset_box, self.status_box, self.min_val):
+        for w in (self.search, self.dataset_box, self.status_box, self.min_val, self.group_box):
             filters.addWidget(w)
         filters.setStretch(0, 1)
 
@@ -366,6 +374,9 @@ class RunsView(QWidget):
         store = self.controller.store()
         if store is None:
             return
+        if self.group_box.isChecked():
+            self._draw_bands(store, self.selected_rows()[:60])
+            return
         for k, r in enumerate(self.selected_rows()[:12]):
             color = pg.intColor(k, hues=max(3, min(12, len(self.selected_ids()))), values=1, maxValue=220)
             ep = store.epochs(r.id)
@@ -376,6 +387,33 @@ class RunsView(QWidget):
             self.loss_plot.plot(x, tl, pen=pg.mkPen(color, width=2), connect="finite")
             self.loss_plot.plot(x, vl, pen=pg.mkPen(color, width=2, style=Qt.DashLine), connect="finite")
             self.acc_plot.plot(x, va, pen=pg.mkPen(color, width=2), connect="finite", name=f"#{r.id} {r.name}")
+        self.acc_plot.setYRange(0, 1)
+
+    def _draw_bands(self, store, rows: list[RunRow]) -> None:
+        """One curve per setting: the mean over its seeds, a ± 1 sample-std band where there are
+        several (engine.runs.curves, the report figures' numbers)."""
+        from engine.runs.curves import bands
+
+        rows = sorted(rows, key=lambda r: r.id)  # settings in the order they were first run
+        acc = bands(store, rows, "val_acc")
+        loss = bands(store, rows, "train_loss") + bands(store, rows, "val_loss")
+        labels = list(dict.fromkeys(b.label for b in acc + loss))
+        for b in loss + acc:
+            colour = pg.intColor(labels.index(b.label), hues=max(3, min(12, len(labels))), values=1, maxValue=220)
+            plot = self.acc_plot if b.metric == "val_acc" else self.loss_plot
+            dashed = b.metric == "val_loss"
+            curve = plot.plot(
+                b.epoch,
+                b.mean,
+                pen=pg.mkPen(colour, width=2, style=Qt.DashLine if dashed else Qt.SolidLine),
+                name=b.label if b.metric == "val_acc" else None,
+            )
+            if (b.n > 1).any() and not dashed:
+                hi = pg.PlotDataItem(b.epoch, b.mean + b.std, pen=None)
+                lo = pg.PlotDataItem(b.epoch, b.mean - b.std, pen=None)
+                fill = pg.FillBetweenItem(hi, lo, brush=pg.mkBrush(*pg.mkColor(colour).getRgb()[:3], 50))
+                fill.setZValue(curve.zValue() - 1)
+                plot.addItem(fill)
         self.acc_plot.setYRange(0, 1)
 
     def _update_buttons(self) -> None:

@@ -177,3 +177,39 @@ def test_the_window_records_its_run_off_the_gui_thread(window, qtbot, tmp_path, 
     assert threads == {False}
     (row,) = RunStore(tmp_path / "runs.db").runs()
     assert row.status == "finished" and row.epochs_done == 1
+
+
+def test_seeds_of_one_setting_are_drawn_as_mean_and_band_when_asked(window, qtbot, tmp_path):
+    import pyqtgraph as pg
+    from PySide6.QtCore import Qt
+
+    from engine.config import TrainConfig
+    from engine.runs.store import EpochRow, RunStore
+    from gui import settings
+
+    store = RunStore(tmp_path / "runs.db")
+    for wd in (0.1, 0.2):
+        for seed in (0, 1):
+            config = TrainConfig(epochs=2, weight_decay=wd, seed=seed).to_dict()
+            rid = store.start_run(name=f"wd {wd}", config=config, dataset={}, source="test")
+            acc = 0.5 + wd + 0.02 * seed
+            store.write_progress(rid, [EpochRow(1, 2.0, 0.3, 2.1, acc - 0.1), EpochRow(2, 1.5, 0.5, 1.7, acc)])
+            store.write_progress(rid, [], val_acc=acc, epochs_done=2, status="finished")
+    store.close()
+    window.controller.set_store(str(tmp_path / "runs.db"))
+    view = window.runs_view
+    window.tabs.setCurrentWidget(view)
+    view.refresh()
+    qtbot.waitUntil(lambda: view.proxy.rowCount() == 4, timeout=10000)
+    view.table.selectAll()
+    assert len(view.acc_plot.listDataItems()) == 4  # one curve per run
+    qtbot.mouseClick(view.group_box, Qt.LeftButton)
+    assert settings.read("runs_group_seeds") is True
+    curves = view.acc_plot.listDataItems()
+    assert [c.name() for c in curves] == ["weight_decay 0.1 (n=2, seeds 0,1)", "weight_decay 0.2 (n=2, seeds 0,1)"]
+    x, y = curves[0].getData()
+    assert y[-1] == pytest.approx(0.6 + 0.01)  # the mean of 0.60 and 0.62
+    fills = [i for i in view.acc_plot.getPlotItem().items if isinstance(i, pg.FillBetweenItem)]
+    assert len(fills) == 2  # a ± std band for each setting
+    qtbot.mouseClick(view.group_box, Qt.LeftButton)
+    assert len(view.acc_plot.listDataItems()) == 4
