@@ -4,6 +4,7 @@ Simplified Chinese catalogue kept in step with the code, the language chosen and
 from __future__ import annotations
 
 import ast
+import os
 import re
 import shutil
 import subprocess
@@ -12,7 +13,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from PySide6.QtWidgets import QAbstractButton, QCheckBox, QGroupBox, QLabel, QMenu
+from PySide6.QtWidgets import QMenu
 
 from gui import i18n
 from tests.conftest import ROOT
@@ -170,62 +171,35 @@ def _english_words(text: str) -> list[str]:
     return [w for w in re.findall(r"[A-Za-z][A-Za-z_-]+", text) if w not in ENGLISH_ALLOWED]
 
 
-@pytest.fixture
-def chinese(qapp, monkeypatch):
-    """The application in Chinese for one test. Switching back posts a LanguageChange to every
-    widget: a window of the test must be gone by then (deleted, its events delivered)."""
-    monkeypatch.setenv("BACKPROP_STUDIO_LANG", "")  # restored after: install sets it for the engine
-    assert i18n.install("zh_CN") == "zh_CN"
-    yield
-    i18n.install("en")
-    qapp.processEvents()
+@pytest.fixture(scope="module")
+def chinese_window(tmp_path_factory):
+    """The window built in Chinese in a process of its own (tests/gui/walk_chinese_window.py)."""
+    import json
+
+    env = {**os.environ, "BACKPROP_STUDIO_LANG": "", "QT_QPA_PLATFORM": "offscreen"}
+    env["BACKPROP_STUDIO_SETTINGS"] = str(tmp_path_factory.mktemp("zh") / "settings.ini")
+    r = subprocess.run(
+        [sys.executable, str(ROOT / "tests" / "gui" / "walk_chinese_window.py")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
+    assert r.returncode == 0, r.stderr[-3000:]
+    return json.loads(r.stdout.strip().splitlines()[-1])
 
 
-def test_installing_a_language_sets_the_engines_too(chinese):
-    from engine import i18n as engine_i18n
+def test_installing_a_language_sets_the_engines_too(chinese_window):
+    assert chinese_window["language"] == "zh_CN"
+    assert chinese_window["engine_language"] == "zh_CN" and chinese_window["engine_text"] == "全部检查通过"
 
-    assert engine_i18n.language() == "zh_CN" and engine_i18n._("all checks passed") == "全部检查通过"
 
-
-def test_the_window_in_chinese_has_no_english_left_in_menus_tabs_and_buttons(chinese, qtbot, small_letters):
-    from PySide6.QtCore import QCoreApplication, QEvent
-
-    from gui.main_window import MainWindow
-
-    w = MainWindow(load_default=False)
-    w.session.set_dataset(small_letters)
-    w.show()
-    try:
-        found = {}
-
-        def look(where, text):
-            words = _english_words(text.replace(small_letters.name, ""))  # the data's own name stays
-            if words:
-                found[f"{where}: {text!r}"] = words
-
-        for menu in w.menuBar().findChildren(QMenu):
-            look("menu", menu.title())
-            for act in menu.actions():
-                if not act.isSeparator() and act.menu() is None and act.text() not in i18n.LANGUAGES.values():
-                    look("menu item", act.text())
-        for i in range(w.tabs.count()):
-            look("tab", w.tabs.tabText(i))
-        for widget in w.findChildren(QAbstractButton):
-            if widget.text() and not isinstance(widget, QCheckBox) or isinstance(widget, QCheckBox):
-                look(type(widget).__name__, widget.text())
-        for box in w.findChildren(QGroupBox):
-            look("group", box.title())
-        for label in w.findChildren(QLabel):
-            if label.isVisibleTo(w) and label.text():
-                look("label", label.text())
-        assert not found, "English left in the Chinese window:\n" + "\n".join(f"{k} {v}" for k, v in found.items())
-        assert w.tabs.tabText(0) == "训练" and w.menuBar().actions()[0].text() == "文件(&F)"
-    finally:
-        w.shutdown_workers()
-        w.dirty = False
-        w.close()
-        w.deleteLater()
-        QCoreApplication.sendPostedEvents(None, QEvent.DeferredDelete)  # gone before the language changes back
+def test_the_window_in_chinese_has_no_english_left_in_menus_tabs_and_buttons(chinese_window):
+    found = {f"{where}: {text!r}": _english_words(text) for where, text in chinese_window["texts"]}
+    found = {k: v for k, v in found.items() if v}
+    assert not found, "English left in the Chinese window:\n" + "\n".join(f"{k} {v}" for k, v in found.items())
+    assert len(chinese_window["texts"]) > 100  # the walk saw the window
+    assert chinese_window["first_tab"] == "训练" and chinese_window["first_menu"] == "文件(&F)"
 
 
 def test_view_language_is_remembered_for_the_next_launch(window):
