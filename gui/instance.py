@@ -65,9 +65,16 @@ class InstanceServer(QObject):
 
     def _on_connection(self) -> None:
         while self.server.hasPendingConnections():
-            sock = self.server.nextPendingConnection()
-            sock.readyRead.connect(lambda s=sock: self._read(s))
+            sock = self.server.nextPendingConnection()  # a child of the server: deleted with it
+            # a slot of this object, not a lambda holding the socket's wrapper: no call can reach a
+            # socket (or a server) already deleted when its last events are delivered
+            sock.readyRead.connect(self._on_ready_read)
             sock.disconnected.connect(sock.deleteLater)
+
+    def _on_ready_read(self) -> None:
+        sock = self.sender()
+        if isinstance(sock, QLocalSocket):
+            self._read(sock)
 
     def _read(self, sock) -> None:
         if not sock.canReadLine():
@@ -82,4 +89,12 @@ class InstanceServer(QObject):
             self.paths_received.emit([str(p) for p in paths])
 
     def close(self) -> None:
+        """Stop listening and drop every connection now (their sockets are deleted later, by Qt)."""
+        for sock in self.server.findChildren(QLocalSocket):
+            try:
+                sock.readyRead.disconnect(self._on_ready_read)
+            except (RuntimeError, TypeError):  # already disconnected
+                pass
+            sock.abort()
+            sock.deleteLater()
         self.server.close()

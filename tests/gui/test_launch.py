@@ -12,6 +12,8 @@ from tests.conftest import ROOT
 
 
 def test_a_second_launch_hands_its_files_to_the_first(qtbot, tmp_path):
+    from PySide6.QtCore import QCoreApplication, QEvent
+
     from gui.instance import InstanceServer, hand_over
 
     name = f"backprop-studio-test-{os.getpid()}"
@@ -28,6 +30,8 @@ def test_a_second_launch_hands_its_files_to_the_first(qtbot, tmp_path):
     assert blocker.args[0] == sent and launch.returncode == 0
     server.close()
     assert hand_over(sent, name) is False  # nobody listening: this launch opens its own window
+    server.deleteLater()  # gone within this test, its sockets' last events delivered, not at collection
+    QCoreApplication.sendPostedEvents(None, QEvent.DeferredDelete)
 
 
 def test_the_window_opens_files_given_at_launch(window, qtbot, tmp_path, small_letters):
