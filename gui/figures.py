@@ -264,27 +264,35 @@ def width_cm(text: str) -> float:
     return cm
 
 
+def chosen_runs(a, status: str | None):
+    """(store, runs) the command line chose: ``a.ids``, else the filters (``a.sweep``, ``a.tag``,
+    ``a.where`` and ``status``), oldest first; a UserError when the store or a filter is bad or
+    nothing matches. Shared by ``figure`` and ``report``."""
+    from engine.runs.store import RunStore, StoreError
+    from engine.runs.tables import choose_runs
+
+    try:
+        store = RunStore(a.runs_db)
+    except StoreError as exc:
+        raise UserError(str(exc)) from None
+    rows = store.runs(ids=a.ids) if a.ids else store.runs(sweep=a.sweep)
+    try:
+        rows = choose_runs(rows, a.tag, a.sweep, None if a.ids else status, a.where)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    if not rows:
+        raise UserError(f"no runs match in {store.where}")
+    return store, sorted(rows, key=lambda r: r.id)
+
+
 def main(argv: list[str]) -> int:
     """``backprop-studio figure``: one line on stderr and exit 2 for bad input, as every command."""
     from engine.runs.curves import bands, sweep_points
-    from engine.runs.store import RunStore, StoreError
-    from engine.runs.tables import choose_runs
 
     a = build_parser().parse_args(argv)
     try:
         cm = width_cm(a.width)
-        try:
-            store = RunStore(a.runs_db)
-        except StoreError as exc:
-            raise UserError(str(exc)) from None
-        rows = store.runs(ids=a.ids) if a.ids else store.runs(sweep=a.sweep)
-        try:
-            rows = choose_runs(rows, a.tag, a.sweep, a.status if not a.ids else None, a.where)
-        except ValueError as exc:
-            raise UserError(str(exc)) from None
-        if not rows:
-            raise UserError(f"no runs match in {store.where}")
-        rows.sort(key=lambda r: r.id)
+        store, rows = chosen_runs(a, a.status)
         if a.kind == "sweep":
             try:
                 widget = sweep_figure(sweep_points(rows, a.metric), cm)

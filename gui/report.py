@@ -85,9 +85,7 @@ _WHAT = {
 
 def main(argv: list[str]) -> int:
     """``backprop-studio report``: the bundle from the command line."""
-    from engine.runs.store import RunStore, StoreError
-    from engine.runs.tables import choose_runs
-    from gui.figures import width_cm
+    from gui.figures import chosen_runs, width_cm
 
     p = argparse.ArgumentParser(
         prog="backprop-studio report",
@@ -104,17 +102,7 @@ def main(argv: list[str]) -> int:
     a = p.parse_args(argv)
     try:
         cm = width_cm(a.width)
-        try:
-            store = RunStore(a.runs_db)
-        except StoreError as exc:
-            raise UserError(str(exc)) from None
-        rows = store.runs(ids=a.ids) if a.ids else store.runs(sweep=a.sweep)
-        try:
-            rows = choose_runs(rows, a.tag, a.sweep, None if a.ids else "finished", a.where)
-        except ValueError as exc:
-            raise UserError(str(exc)) from None
-        if not rows:
-            raise UserError(f"no runs match in {store.where}")
+        store, rows = chosen_runs(a, "finished")
         for path in write_report(store, rows, a.out, cm):
             print(path)
         return 0
