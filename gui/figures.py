@@ -138,6 +138,14 @@ def curves_figure(bands_loss, bands_acc, width_cm: float):
     return w
 
 
+def runs_figure(store, rows, width_cm: float):
+    """:func:`curves_figure` of runs in the store: train and validation loss, validation accuracy."""
+    from engine.runs.curves import bands
+
+    loss = bands(store, rows, "train_loss") + bands(store, rows, "val_loss")
+    return curves_figure(loss, bands(store, rows, "val_acc"), width_cm)
+
+
 def sweep_figure(points, width_cm: float):
     """The metric against the swept value, mean ± std over seeds (n per point in the label)."""
     import pyqtgraph as pg
@@ -287,7 +295,7 @@ def chosen_runs(a, status: str | None):
 
 def main(argv: list[str]) -> int:
     """``backprop-studio figure``: one line on stderr and exit 2 for bad input, as every command."""
-    from engine.runs.curves import bands, sweep_points
+    from engine.runs.curves import sweep_points
 
     a = build_parser().parse_args(argv)
     try:
@@ -299,9 +307,7 @@ def main(argv: list[str]) -> int:
             except ValueError as exc:
                 raise UserError(str(exc)) from None
         else:
-            widget = curves_figure(
-                bands(store, rows, "train_loss") + bands(store, rows, "val_loss"), bands(store, rows, "val_acc"), cm
-            )
+            widget = runs_figure(store, rows, cm)
         try:
             for out in a.out:
                 print(f"wrote {save(widget, out, cm)} ({cm:g} cm wide, {len(rows)} runs)")

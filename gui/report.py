@@ -20,9 +20,9 @@ from engine.errors import UserError
 
 def write_report(store, rows, folder: str | Path, width_cm: float = 8.5) -> list[Path]:
     """Write the bundle of ``rows`` (run-store rows) into ``folder``; returns the files written."""
-    from engine.runs.curves import bands, settings_table, sweep_points
+    from engine.runs.curves import settings_table, sweep_points
     from engine.runs.tables import format_runs
-    from gui.figures import curves_figure, dispose, save, sweep_figure
+    from gui.figures import dispose, runs_figure, save, sweep_figure
 
     out = Path(folder)
     try:
@@ -44,9 +44,7 @@ def write_report(store, rows, folder: str | Path, width_cm: float = 8.5) -> list
     text("results.md", settings_table(rows, "markdown"))
     text("runs.csv", format_runs(rows, "csv"))
     text("runs.md", format_runs(rows, "markdown"))
-    curves = curves_figure(
-        bands(store, rows, "train_loss") + bands(store, rows, "val_loss"), bands(store, rows, "val_acc"), width_cm
-    )
+    curves = runs_figure(store, rows, width_cm)
     figures = ["curves"]
     try:
         for suffix in (".pdf", ".png"):

@@ -563,8 +563,7 @@ class RunsView(QWidget):
     def export_figure(self, path: str | None = None) -> str | None:
         """The selected runs' loss and accuracy as a print figure (gui.figures), one column wide."""
         from engine.errors import UserError
-        from engine.runs.curves import bands
-        from gui.figures import WIDTHS_CM, curves_figure, dispose, save
+        from gui.figures import WIDTHS_CM, dispose, runs_figure, save
 
         rows = sorted(self.selected_rows(), key=lambda r: r.id)
         if not rows:
@@ -577,9 +576,7 @@ class RunsView(QWidget):
                 return None
         store, cm = self.controller.store(), WIDTHS_CM["column"]
         try:
-            figure = curves_figure(
-                bands(store, rows, "train_loss") + bands(store, rows, "val_loss"), bands(store, rows, "val_acc"), cm
-            )
+            figure = runs_figure(store, rows, cm)
             try:
                 save(figure, path, cm)
             finally:
