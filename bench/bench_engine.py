@@ -5,6 +5,9 @@
    PyTorch built-ins (``F.linear``, ``F.relu``, ``F.cross_entropy``, built-in autograd).
 2. A full letters run at the course's settings (50 epochs, batch 8) with each engine vs the
    course's pipeline: a ``Dataset`` decoding each image on every access inside a ``DataLoader``.
+3. The NumPy engine on a busy machine: MNIST-sized steps (784 → 256 → 64 → 10, no bias, sgd,
+   batch 128 and 256) with a CPU-bound process running beside it, the run's own thread count
+   (1, the default) vs NumPy's start-up BLAS threads (every core), float32 and float64.
 
 Options: ``--quick`` (fewer steps, 5-epoch full runs) for a smoke run.
 """
@@ -172,6 +175,52 @@ def our_run(engine: str, epochs: int) -> tuple[float, float, float]:
     return time.perf_counter() - t, last.test_acc, last.best_test_acc
 
 
+def busy_machine_rates(steps: int) -> None:
+    """Section 3: samples/s of NumPy-engine steps with a CPU-bound process beside them."""
+    import subprocess
+
+    from engine.model.blas import set_blas_threads
+
+    rng = np.random.default_rng(0)
+    n = 8192
+    x = rng.standard_normal((n, 784)).astype(np.float32)
+    y = rng.integers(0, 10, n)
+    burner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        for precision in ("float32", "float64"):
+            for batch in (128, 256):
+                rates = {}
+                for label, threads in (("one thread (the run's)", 1), ("NumPy's default", None)):
+                    c = TrainConfig(
+                        hidden=[256, 64],
+                        engine="numpy",
+                        optim="sgd",
+                        lr=0.1,
+                        weight_decay=0.0,
+                        init="uniform",
+                        bias=False,
+                        batch_size=batch,
+                        precision=precision,
+                    ).validate()
+                    net = build_network(c, 784, 10)
+                    set_blas_threads(threads)
+                    orders = [rng.integers(0, n, batch) for _ in range(steps)]
+                    net.train_step(x[orders[0]], y[orders[0]])
+                    t = time.perf_counter()
+                    for idx in orders:
+                        net.train_step(x[idx], y[idx])
+                    rates[label] = steps * batch / (time.perf_counter() - t)
+                one, default = rates.values()
+                print(
+                    f"{precision} batch {batch}: one thread {one:>9,.0f}/s ({60000 / one:5.1f} s per MNIST epoch)   "
+                    f"NumPy's default {default:>9,.0f}/s ({60000 / default:5.1f} s)  → one thread {one / default:.1f}x"
+                )
+    finally:
+        burner.kill()
+        burner.wait()
+        set_blas_threads(None)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
@@ -186,6 +235,8 @@ def main() -> int:
             f"({r['torch'] / r['builtin']:.2f}x)   numpy engine {r['numpy']:>10,.0f} "
             f"({r['numpy'] / r['builtin']:.2f}x)"
         )
+    print(f"\n== NumPy engine on a busy machine (a CPU-bound process beside it; {os.cpu_count()} CPUs) ==")
+    busy_machine_rates(60 if a.quick else 400)
     if not LETTERS_DIR.exists():
         print(f"\n(skipping the full-run comparison: {LETTERS_DIR} not found)")
         return 0

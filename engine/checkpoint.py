@@ -405,7 +405,7 @@ def _model_from(ckpt, device: str, act_override: str | None) -> Model:
             )
         if not t.is_contiguous() or t.untyped_storage().nbytes() < (t.storage_offset() + t.numel()) * t.element_size():
             raise UserError(f"'state_dict.{k}' is not a plain tensor (its storage does not hold its shape)")
-        w = t.detach().to(torch.float32).cpu().numpy().copy()
+        w = t.detach().to(torch.float64 if t.dtype == torch.float64 else torch.float32).cpu().numpy().copy()
         if not np.isfinite(w).all():
             raise UserError(f"'state_dict.{k}' holds NaN or infinite values")
         weights.append(w)

@@ -67,6 +67,12 @@ TRAIN_OPTIONS = [
         "CPU threads a run computes with (default 1): part of its settings, so the same settings and "
         "seed give the same numbers on any machine",
     ),
+    (
+        ("--precision",),
+        "precision",
+        str,
+        "float32 | float64 (the MNIST course's NumPy loop computes in float64; mnist-course uses it)",
+    ),
     (("--loss-reduction",), "loss_reduction", str, "mean | sum (sum: the letters course's backward, no 1/N)"),
     (
         ("--val-split",),

@@ -20,6 +20,7 @@ INITS = ("he", "xavier", "normal", "uniform")
 INPUT_NORMS = ("minus-one-one", "zero-one", "standardize")
 MNIST_MEAN, MNIST_STD = 0.1307, 0.3081
 LOSS_REDUCTIONS = ("mean", "sum")
+PRECISIONS = ("float32", "float64")
 # Optimizers whose update uses momentum (the GUI shows the field only for these).
 MOMENTUM_OPTIMIZERS = ("sgd", "rmsprop")
 # What a network may hold at most: far beyond any MLP the courses train (1024→4096→4096→26 is 21M),
@@ -64,7 +65,9 @@ class TrainConfig:
     course's). ``input_norm``: see :data:`INPUT_NORMS`; with ``standardize``, ``input_mean`` and
     ``input_std`` (0: the training split's own, measured when the run starts and stored).
     ``threads``: CPU threads a run computes with (part of its settings: the same settings and
-    seed give the same numbers on a 2- or a 16-core machine). ``loss_reduction``: ``mean`` (gradient of the
+    seed give the same numbers on a 2- or a 16-core machine). ``precision``: ``float32``, or ``float64``
+    as the MNIST course's NumPy loop computes (its lr-0.5 run rides out loss spikes that overflow
+    float32). ``loss_reduction``: ``mean`` (gradient of the
     batch-mean loss) or ``sum`` (the gradient of the summed loss: the letters course's
     cross-entropy backward omits the 1/N). ``val_split`` and ``split_seed`` decide the split of
     layouts without a fixed one; ``seed`` decides the initial weights and the batch order.
@@ -94,6 +97,7 @@ class TrainConfig:
     input_std: float = 0.0
     bias: bool = True
     threads: int = 1
+    precision: str = "float32"
 
     def validate(self) -> TrainConfig:
         """Return a normalised copy, or raise :class:`UserError` naming the bad value."""
@@ -105,6 +109,7 @@ class TrainConfig:
             ("init", INITS),
             ("loss_reduction", LOSS_REDUCTIONS),
             ("input_norm", INPUT_NORMS),
+            ("precision", PRECISIONS),
         ):
             value = getattr(c, name)
             if not isinstance(value, str) or value.lower() not in allowed:
@@ -201,6 +206,8 @@ class TrainConfig:
             tail.append(self.engine)
         if not self.bias:
             tail.append("no bias")
+        if self.precision != "float32":
+            tail.append(self.precision)
         return " ".join(parts) + f" · {hidden} {self.act} · " + " · ".join(tail)
 
     def effective_lines(self) -> list[str]:
@@ -235,6 +242,7 @@ _LABELS = {
     "input_mean": "input mean",
     "input_std": "input std",
     "threads": "threads",
+    "precision": "precision",
 }
 
 # Each preset names every hyperparameter that matters, so none leaks from another dataset.
@@ -254,6 +262,7 @@ PRESETS: dict[str, dict] = {
         val_split=0.1,
         input_norm="minus-one-one",
         bias=True,
+        precision="float32",
     ),
     # Our best settings for 32×32 letters: He init, batch-mean gradient, decoupled decay (AdamW).
     "letters": dict(
@@ -270,6 +279,7 @@ PRESETS: dict[str, dict] = {
         val_split=0.1,
         input_norm="minus-one-one",
         bias=True,
+        precision="float32",
     ),
     # The MNIST course's exact pipeline: 784→256→64→10 without biases, nn.Linear's uniform init,
     # inputs standardised as torchvision's Normalize((0.1307,), (0.3081,)), mean NLL, plain SGD
@@ -290,6 +300,7 @@ PRESETS: dict[str, dict] = {
         input_mean=MNIST_MEAN,
         input_std=MNIST_STD,
         bias=False,
+        precision="float64",
     ),
     # The MNIST course's sizes and optimizer with the studio's letters-style input scaling, He
     # init and biases: it does NOT reproduce the course's numbers (lower at lr 0.1, and it
@@ -308,6 +319,7 @@ PRESETS: dict[str, dict] = {
         val_split=0.0,
         input_norm="minus-one-one",
         bias=True,
+        precision="float32",
     ),
     # Anything else (folder per class, other IDX sets): a safe Adam start.
     "default": dict(
@@ -324,6 +336,7 @@ PRESETS: dict[str, dict] = {
         val_split=0.1,
         input_norm="minus-one-one",
         bias=True,
+        precision="float32",
     ),
 }
 # The preset each kind of dataset starts from when none is chosen.

@@ -97,3 +97,19 @@ def export_misclassified(ev, path: str) -> int:
 def suggested_name(folder: str, stem: str, suffix: str) -> str:
     safe = "".join(ch if ch.isalnum() or ch in "-_.,+ " else "_" for ch in stem).strip(" .") or "export"
     return os.path.join(folder, safe[:80] + suffix)
+
+
+def write_text_file(path: str, text: str) -> None:
+    """``text`` into ``path`` (UTF-8, newlines as given) through a temporary file beside it: an
+    export that fails half-way leaves the old file, not a truncated one."""
+    import tempfile
+
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".export-")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

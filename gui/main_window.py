@@ -815,12 +815,16 @@ class MainWindow(QMainWindow):
             self.tabs.setCurrentWidget(self.functions_view)
 
     def _train_with_functions(self, files: list, roles: str) -> None:
-        """The Functions tab's "Train with These": engine "user" with these files, ready for Train."""
+        """The Functions tab's "Train with These": engine "user" with these files, and a run starts
+        at once with the panel's other settings (when a dataset is open and nothing trains)."""
         self.hyper.use_functions(files, roles)
         self.tabs.setCurrentWidget(self.plots)
-        self.show_status(
-            self.tr("The next run trains with your functions (engine: user): press Start Training (Ctrl+R)")
-        )
+        if self.training:
+            self.show_status(self.tr("The next run trains with your functions (engine: user)"))
+        elif self.dataset is None:
+            self.show_status(self.tr("Open a dataset: the next run trains with your functions (engine: user)"))
+        else:
+            self.start_training()
 
     # == tools and help =====================================================================
     def choose_run_store(self, location: str | None = None) -> bool:
@@ -849,16 +853,32 @@ class MainWindow(QMainWindow):
         return True
 
     def gradient_check(self):
-        dialog = GradcheckDialog(self)
+        dialog = GradcheckDialog(self, self.functions_view.files)
+        if dialog.check_yours is not None:
+            dialog.check_yours.clicked.connect(lambda: self._check_yours(dialog))
         dialog.setAttribute(Qt.WA_DeleteOnClose)
         dialog.open()
-        self.tasks.run(run_gradcheck, on_done=dialog.set_results, label="Gradient check")
+        import shiboken6
+
+        def show(results) -> None:  # the dialog may be closed (and deleted) before the check ends
+            if shiboken6.isValid(dialog):
+                dialog.set_results(results)
+
+        self.tasks.run(run_gradcheck, on_done=show, label="Gradient check")
         self._gradcheck_dialog = dialog
         return dialog
 
+    def _check_yours(self, dialog) -> None:
+        """Gradient Check's "Check Yours": the Functions tab checks the loaded files again."""
+        dialog.close()
+        self.tabs.setCurrentWidget(self.functions_view)
+        self.functions_view.recheck()
+
     def show_shortcuts(self):
         rows = "".join(f"<tr><td><b>{k}</b></td><td>&nbsp;&nbsp;{v}</td></tr>" for k, v in shortcut_rows(self.actions))
-        box = QMessageBox(QMessageBox.Information, "Keyboard Shortcuts", f"<table>{rows}</table>", QMessageBox.Ok, self)
+        box = QMessageBox(
+            QMessageBox.Information, self.tr("Keyboard Shortcuts"), f"<table>{rows}</table>", QMessageBox.Ok, self
+        )
         box.setAttribute(Qt.WA_DeleteOnClose)
         box.open()
 
@@ -969,15 +989,15 @@ class MainWindow(QMainWindow):
         if not running and kept and os.path.isfile(kept):  # kept in the run store: reopened next launch
             return True
         if running:
-            text = (
+            text = self.tr(
                 "A training run is in progress (paused while you decide). Stop it and quit?\n\n"
                 "Save stops the run and saves the model first; Discard stops it and quits without saving."
             )
         else:
-            text = "The trained model has not been saved. Save it before you quit?"
+            text = self.tr("The trained model has not been saved. Save it before you quit?")
         answer = QMessageBox.question(
             self,
-            "Training in Progress" if running else "Unsaved Model",
+            self.tr("Training in Progress") if running else self.tr("Unsaved Model"),
             text,
             QMessageBox.Save | QMessageBox.Discard | QMessageBox.Cancel,
             QMessageBox.Save,

@@ -5,7 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 
-def initial_weights(sizes: list[int], act: str, seed: int, init: str = "he", bias: bool = True) -> list[np.ndarray]:
+def initial_weights(
+    sizes: list[int], act: str, seed: int, init: str = "he", bias: bool = True, dtype=np.float32
+) -> list[np.ndarray]:
     """``[W0, b0, W1, ...]`` for layer sizes ``sizes``.
 
     ``he``: He-normal (std √(2/fan_in)) for layers feeding relu, Xavier-normal
@@ -13,7 +15,8 @@ def initial_weights(sizes: list[int], act: str, seed: int, init: str = "he", bia
     zero biases. ``normal``: weights N(0, 1) as the letters course's ``torch.randn``, zero biases.
     ``uniform``: weights and biases U(−1/√fan_in, 1/√fan_in), PyTorch's ``nn.Linear`` default
     (its kaiming_uniform with a = √5 has exactly that bound). ``bias=False``: biases are zero
-    and stay zero (a bias-free MLP).
+    and stay zero (a bias-free MLP). ``dtype``: float32, or float64 for a run in double precision
+    (the same draws, not rounded to float32).
     """
     rng = np.random.default_rng(seed)
     out = []
@@ -22,9 +25,9 @@ def initial_weights(sizes: list[int], act: str, seed: int, init: str = "he", bia
         last = i == len(sizes) - 2
         if init == "uniform":
             bound = 1.0 / np.sqrt(fan_in)
-            out.append(rng.uniform(-bound, bound, (fan_out, fan_in)).astype(np.float32))
-            b = rng.uniform(-bound, bound, fan_out).astype(np.float32)
-            out.append(b if bias else np.zeros(fan_out, np.float32))
+            out.append(rng.uniform(-bound, bound, (fan_out, fan_in)).astype(dtype))
+            b = rng.uniform(-bound, bound, fan_out).astype(dtype)
+            out.append(b if bias else np.zeros(fan_out, dtype))
             continue
         if init == "normal":
             std = 1.0
@@ -32,6 +35,6 @@ def initial_weights(sizes: list[int], act: str, seed: int, init: str = "he", bia
             std = np.sqrt(2.0 / fan_in)
         else:
             std = np.sqrt(2.0 / (fan_in + fan_out))
-        out.append((rng.standard_normal((fan_out, fan_in)) * std).astype(np.float32))
-        out.append(np.zeros(fan_out, np.float32))
+        out.append((rng.standard_normal((fan_out, fan_in)) * std).astype(dtype))
+        out.append(np.zeros(fan_out, dtype))
     return out

@@ -40,7 +40,9 @@ class Network(ABC):
         self.sizes = [in_features, *config.hidden, n_classes]
         check_parameter_budget(in_features, list(config.hidden), n_classes)
         if weights is None:
-            weights = initial_weights(self.sizes, config.act, config.seed, config.init, config.bias)
+            weights = initial_weights(
+                self.sizes, config.act, config.seed, config.init, config.bias, np.dtype(config.precision)
+            )
         self._build(weights)
 
     @abstractmethod
@@ -116,7 +118,7 @@ class NumpyNetwork(Network):
 
     def _build(self, weights):
         c = self.config
-        self._np = NumpyMLP(self.in_features, c.hidden, self.n_classes, c.act)
+        self._np = NumpyMLP(self.in_features, c.hidden, self.n_classes, c.act, np.dtype(c.precision))
         for p, w in zip(self._np.params, weights):
             p[...] = w
         self._opt = NumpyOptimizer(c.optim, self._np.flat, self._np.flat_grad, c.lr, c.momentum, c.weight_decay)
@@ -137,7 +139,7 @@ class NumpyNetwork(Network):
         return loss, correct
 
     def _logits_batch(self, xb):
-        return self._np.forward(xb)
+        return self._np.forward(xb).astype(np.float32, copy=False)
 
     def weights(self):
         return [p.copy() for p in self._np.params]

@@ -5,7 +5,8 @@ Each operator is a class of two static methods, ``forward(ctx, *inputs)`` and
 ``ctx.needs_input_grad`` says it is not wanted). What backward needs lives in the
 per-call :class:`Context`, never on the operator, so two threads or two batches
 never share state. :class:`NumpyMLP` keeps the parameters and their gradients in
-two flat float32 buffers (each layer's ``W``/``b`` a view), so the optimizers update
+two flat buffers of the run's precision (float32, or float64 as the MNIST course's NumPy
+loop computes; each layer's ``W``/``b`` a view), so the optimizers update
 the whole network with a handful of vectorised operations.
 """
 
@@ -132,13 +133,13 @@ class NLLLoss:
 
     @staticmethod
     def forward(ctx: Context, logp, y):
-        ctx.save_for_backward(logp.shape, y)
+        ctx.save_for_backward(logp.shape, logp.dtype, y)
         return -float(logp[np.arange(len(y)), y].mean())
 
     @staticmethod
     def backward(ctx: Context, g=1.0):
-        shape, y = ctx.saved_tensors
-        d = np.zeros(shape, DTYPE)
+        shape, dtype, y = ctx.saved_tensors
+        d = np.zeros(shape, dtype)
         d[np.arange(len(y)), y] = -g / len(y)
         return d, None
 
@@ -169,15 +170,15 @@ ACTIVATIONS = {"relu": ReLU, "sigmoid": Sigmoid, "tanh": Tanh, "identity": Ident
 class NumpyMLP:
     """Linear → act → ... → Linear over flat parameter/gradient buffers; no per-call state on self."""
 
-    def __init__(self, in_features: int, hidden: list[int], n_classes: int, act: str):
+    def __init__(self, in_features: int, hidden: list[int], n_classes: int, act: str, dtype=DTYPE):
         self.sizes = [in_features, *hidden, n_classes]
         self.act = ACTIVATIONS[act]
         shapes = []
         for i in range(len(self.sizes) - 1):
             shapes += [(self.sizes[i + 1], self.sizes[i]), (self.sizes[i + 1],)]
         total = sum(int(np.prod(s)) for s in shapes)
-        self.flat = np.zeros(total, DTYPE)
-        self.flat_grad = np.zeros(total, DTYPE)
+        self.flat = np.zeros(total, dtype)
+        self.flat_grad = np.zeros(total, dtype)
         self.params: list[np.ndarray] = []
         self.grads: list[np.ndarray] = []
         offset = 0

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import numpy as np
 
-DTYPE = np.float32
-
 
 class NumpyOptimizer:
     def __init__(
@@ -120,6 +118,6 @@ class NumpyOptimizer:
             a = np.asarray(v)
             if a.size != self.p.size or not np.issubdtype(a.dtype, np.floating):
                 raise ValueError(f"optimizer buffer {k!r} does not fit the network")
-            buffers[k] = a.astype(DTYPE).reshape(self.p.shape).copy()
+            buffers[k] = a.astype(self.p.dtype).reshape(self.p.shape).copy()
         self.t = int(step)
         self.state.update(buffers)

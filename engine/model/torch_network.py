@@ -20,11 +20,11 @@ class TorchNetwork(Network):
     def _build(self, weights):
         c = self.config
         self.device = torch.device(c.device)
-        self._torch = TorchMLP(self.in_features, c.hidden, self.n_classes, c.act)
+        self.dtype = torch.float64 if c.precision == "float64" else torch.float32
+        self._torch = TorchMLP(self.in_features, c.hidden, self.n_classes, c.act).to(self.device, self.dtype)
         with torch.no_grad():
             for p, w in zip(self._torch.params_in_order(), weights):
-                p.copy_(torch.from_numpy(w))
-        self._torch.to(self.device)
+                p.copy_(torch.from_numpy(np.asarray(w)).to(p.dtype))
         self._params = self._torch.params_in_order()
         self._opt = _torch_optimizer(c, self._params)
 
@@ -38,7 +38,7 @@ class TorchNetwork(Network):
         t = torch.from_numpy(idx)
         if self.device.type != "cpu":
             t = t.to(self.device)
-        return x.index_select(0, t), y.index_select(0, t)
+        return x.index_select(0, t).to(self.dtype), y.index_select(0, t)
 
     def configure_threads(self):
         """The run's own thread count (default 1: small batches also run faster on one thread,
@@ -69,7 +69,7 @@ class TorchNetwork(Network):
 
     def _logits_batch(self, xb):
         with torch.no_grad():
-            return self._torch(xb).float().cpu().numpy()
+            return self._torch(xb.to(self.dtype)).float().cpu().numpy()
 
     def weights(self):
         return [p.detach().cpu().numpy().copy() for p in self._params]
@@ -77,7 +77,7 @@ class TorchNetwork(Network):
     def set_weights(self, weights):
         with torch.no_grad():
             for p, w in zip(self._params, weights):
-                p.copy_(torch.from_numpy(np.asarray(w, np.float32)))
+                p.copy_(torch.from_numpy(np.asarray(w)).to(p.dtype))
 
     def optimizer_state(self):
         return {"engine": "torch", "name": self.config.optim, "torch": self._opt.state_dict()}
@@ -118,7 +118,7 @@ class UserNetwork(TorchNetwork):
     """An MLP whose forward and backward passes are the user's own ops (engine ``user``).
 
     torch Functions train through ``.apply`` and autograd, as the course's ``MLP`` does;
-    NumPy operators through their ``forward``/``backward`` in float32. The optimizer is
+    NumPy operators through their ``forward``/``backward`` in the run's precision. The optimizer is
     PyTorch's, as for the torch engine, so the two differ only in the user's ops."""
 
     engine = "user"
@@ -138,7 +138,7 @@ class UserNetwork(TorchNetwork):
         from engine.model.userops import onehot
 
         if self.kit.ops[role][2].get("labels") == "onehot":
-            return torch.from_numpy(onehot(y.numpy(), n_classes).astype(np.float32))
+            return torch.from_numpy(onehot(y.numpy(), n_classes)).to(self.dtype)
         return y
 
     def _direct_step(self, x, y):
@@ -211,7 +211,7 @@ class UserNetwork(TorchNetwork):
                 return loss, 0
             for i, (p, g) in enumerate(zip(self._params, grads, strict=True)):
                 who = f"layer {i // 2 + 1} {'W' if i % 2 == 0 else 'b'}"
-                _set_grad(p, torch.from_numpy(np.ascontiguousarray(g, np.float32)), None, who)
+                _set_grad(p, torch.from_numpy(np.ascontiguousarray(g)).to(p.dtype), None, who)
             logits = torch.from_numpy(np.asarray(logits_np))
         self._freeze_biases()
         self._opt.step()

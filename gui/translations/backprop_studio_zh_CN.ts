@@ -65,6 +65,14 @@
 <context>
     <name>DatasetPanel</name>
     <message>
+        <source>Training samples, each with its label</source>
+        <translation>训练样本（各附标签）</translation>
+    </message>
+    <message>
+        <source>Class balance</source>
+        <translation>类别分布</translation>
+    </message>
+    <message>
         <source>images</source>
         <translation>张图片</translation>
     </message>
@@ -141,6 +149,10 @@
     <message>
         <source>Open a model and a dataset, then Compute. Points are coloured by class; ringed ones are misclassified.</source>
         <translation>先打开模型和数据集，再点“计算”。点按类别着色；带圈的是分类错误的样本。</translation>
+    </message>
+    <message>
+        <source>Choose a split and a layer, then Compute: PCA at once, t-SNE in the background. Points are coloured by class; ringed ones are misclassified.</source>
+        <translation>选择数据划分和层，然后点“计算”：PCA 立即完成，t-SNE 在后台进行。点按类别着色；带圈的是分错的样本。</translation>
     </message>
     <message>
         <source>%1 images in the region (double-click one to show it in the gallery)</source>
@@ -232,6 +244,18 @@
     <message>
         <source>&lt;span style='font-size:15pt'&gt;%1&lt;/span&gt;&lt;br&gt;shape %2, ‖·‖ = %3%4%5</source>
         <translation>&lt;span style='font-size:15pt'&gt;%1&lt;/span&gt;&lt;br&gt;形状 %2，‖·‖ = %3%4%5</translation>
+    </message>
+    <message>
+        <source>class %1: %2</source>
+        <translation>类别 %1：%2</translation>
+    </message>
+    <message>
+        <source>unit %1: %2</source>
+        <translation>单元 %1：%2</translation>
+    </message>
+    <message>
+        <source>row %1, column %2: %3</source>
+        <translation>第 %1 行，第 %2 列：%3</translation>
     </message>
     <message>
         <source>One SGD step (lr %1) on this image alone: its loss %2 → %3</source>
@@ -423,6 +447,28 @@
         <source>Max |error|</source>
         <translation>最大 |误差|</translation>
     </message>
+    <message numerus="yes">
+        <source>This checks the studio's own torch Functions and NumPy operators, not the %n file(s) of yours that are loaded; yours are checked in the Functions tab.</source>
+        <translation>
+            <numerusform>这里检查的是本工具自带的 torch Function 和 NumPy 算子，而不是你已加载的 %n 个文件；你的函数请在“函数”页检查。</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Check &amp;Yours</source>
+        <translation>检查你的函数(&amp;Y)</translation>
+    </message>
+    <message>
+        <source>Check your loaded functions again, in the Functions tab</source>
+        <translation>在“函数”页重新检查你已加载的函数</translation>
+    </message>
+    <message>
+        <source>%1 of %2 checks passed.</source>
+        <translation>%2 项检查中通过 %1 项。</translation>
+    </message>
+    <message>
+        <source>%1 FAILED — hover a row for details.</source>
+        <translation>%1 项未通过——将鼠标悬停在行上查看详情。</translation>
+    </message>
 </context>
 <context>
     <name>HealthPanel</name>
@@ -524,6 +570,14 @@
     <message>
         <source>Layers have</source>
         <translation>各层带有</translation>
+    </message>
+    <message>
+        <source>float32 · float64: as the MNIST course's NumPy loop computes (its lr 0.5 run rides out loss spikes that overflow float32); about twice as slow</source>
+        <translation>float32 · float64：与 MNIST 课程的 NumPy 循环相同的精度（其学习率 0.5 的训练能挺过使 float32 溢出的损失尖峰）；约慢一倍</translation>
+    </message>
+    <message>
+        <source>Precision</source>
+        <translation>数值精度</translation>
     </message>
     <message>
         <source>mean: gradient of the batch-mean loss · sum: of the summed loss (the letters course's backward omits 1/N)</source>
@@ -817,8 +871,12 @@ Train how many more epochs?</source>
         <translation>加载你的函数</translation>
     </message>
     <message>
-        <source>The next run trains with your functions (engine: user): press Start Training (Ctrl+R)</source>
-        <translation>下一次运行将使用你的函数训练（引擎：user）：按“开始训练”（Ctrl+R）</translation>
+        <source>The next run trains with your functions (engine: user)</source>
+        <translation>下一次训练将使用你的函数（引擎：user）</translation>
+    </message>
+    <message>
+        <source>Open a dataset: the next run trains with your functions (engine: user)</source>
+        <translation>请打开数据集：下一次训练将使用你的函数（引擎：user）</translation>
     </message>
     <message>
         <source>Run Store</source>
@@ -831,6 +889,10 @@ Train how many more epochs?</source>
     <message>
         <source>Runs are recorded in %1</source>
         <translation>运行记录保存在 %1</translation>
+    </message>
+    <message>
+        <source>Keyboard Shortcuts</source>
+        <translation>键盘快捷键</translation>
     </message>
     <message>
         <source>About Backprop Studio</source>
@@ -851,6 +913,22 @@ Train how many more epochs?</source>
     <message>
         <source>The language changes at the next launch of Backprop Studio.</source>
         <translation>界面语言将在下次启动 Backprop Studio 时生效。</translation>
+    </message>
+    <message>
+        <source>A training run is in progress (paused while you decide). Stop it and quit?
+
+Save stops the run and saves the model first; Discard stops it and quits without saving.</source>
+        <translation>正在训练（在你决定前已暂停）。停止训练并退出吗？
+
+“保存”会停止训练并先保存模型；“放弃”会停止训练并直接退出，不保存。</translation>
+    </message>
+    <message>
+        <source>The trained model has not been saved. Save it before you quit?</source>
+        <translation>训练好的模型尚未保存。退出前要保存吗？</translation>
+    </message>
+    <message>
+        <source>Training in Progress</source>
+        <translation>正在训练</translation>
     </message>
 </context>
 <context>
@@ -1098,6 +1176,18 @@ Train how many more epochs?</source>
         <translation>每行一个超参数：列表（momentum=0.88,0.9）或范围（lr=1e-4..1e-1:5:log）</translation>
     </message>
     <message>
+        <source>Epochs of every trial (the panel's to begin with)</source>
+        <translation>每个试验的轮数（初始为面板中的值）</translation>
+    </message>
+    <message>
+        <source>Every trial starts from:</source>
+        <translation>每个试验的起始设置：</translation>
+    </message>
+    <message>
+        <source>Epochs:</source>
+        <translation>轮数：</translation>
+    </message>
+    <message>
         <source>Swept hyperparameters:</source>
         <translation>要搜索的超参数：</translation>
     </message>
@@ -1124,6 +1214,14 @@ Train how many more epochs?</source>
     <message>
         <source>Start Sweep</source>
         <translation>开始搜索</translation>
+    </message>
+    <message>
+        <source>%1 · batch %2 · engine %3 · preset %4</source>
+        <translation>%1 · 批大小 %2 · 引擎 %3 · 预设 %4</translation>
+    </message>
+    <message>
+        <source>Every trial trains with your own functions (engine user).</source>
+        <translation>每个试验都用你自己的函数训练（引擎 user）。</translation>
     </message>
 </context>
 <context>
@@ -1699,6 +1797,14 @@ Train how many more epochs?</source>
         <translation>取消搜索</translation>
     </message>
     <message>
+        <source>Export Table…</source>
+        <translation>导出表格…</translation>
+    </message>
+    <message>
+        <source>The results table as Markdown, LaTeX (booktabs) or CSV</source>
+        <translation>将结果表导出为 Markdown、LaTeX（booktabs）或 CSV</translation>
+    </message>
+    <message>
         <source>trials: validation accuracy</source>
         <translation>各试验的验证准确率</translation>
     </message>
@@ -1725,6 +1831,10 @@ Train how many more epochs?</source>
     <message>
         <source>%1: %2 configurations × %3 seeds</source>
         <translation>%1：%2 组配置 × %3 个随机种子</translation>
+    </message>
+    <message>
+        <source>base settings</source>
+        <translation>基础设置</translation>
     </message>
     <message>
         <source>, ETA %1</source>
@@ -1757,6 +1867,18 @@ Train how many more epochs?</source>
     <message>
         <source>runs</source>
         <translation>运行数</translation>
+    </message>
+    <message>
+        <source>Export Sweep Table</source>
+        <translation>导出超参数搜索表</translation>
+    </message>
+    <message>
+        <source>Could not write %1: %2</source>
+        <translation>无法写入 %1：%2</translation>
+    </message>
+    <message>
+        <source>Wrote the table to %1</source>
+        <translation>表格已写入 %1</translation>
     </message>
     <message>
         <source>val acc</source>

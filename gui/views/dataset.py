@@ -21,7 +21,7 @@ class DatasetPanel(QWidget):
         super().__init__(parent)
         self.info = QLabel()
         self.info.setWordWrap(True)
-        self.samples = pg.PlotWidget(title="Training samples")
+        self.samples = pg.PlotWidget(title=self.tr("Training samples, each with its label"))
         self.samples.setAspectLocked(True)
         self.samples.hideAxis("left")
         self.samples.hideAxis("bottom")
@@ -29,7 +29,8 @@ class DatasetPanel(QWidget):
         self.sample_image = pg.ImageItem()
         self.sample_image.setLevels([0, 255])
         self.samples.addItem(self.sample_image)
-        self.balance = pg.PlotWidget(title="Class balance")
+        self.sample_labels: list[pg.TextItem] = []  # each tile's class, at its top-left corner
+        self.balance = pg.PlotWidget(title=self.tr("Class balance"))
         item = self.balance.getPlotItem()
         self.legend = pg.LegendItem(offset=None, colCount=3)  # below the axis: never over the bars
         item.layout.addItem(self.legend, 4, 1)
@@ -54,8 +55,22 @@ class DatasetPanel(QWidget):
         if ds.skipped:
             self.info.setToolTip("\n".join(ds.skipped[:30]))
         n = min(len(ds.train), 160)
-        grid = mosaic(ds.train.x[:n], cols=16, pad=2, fill=128)
+        cols, pad = 16, 2
+        grid = mosaic(ds.train.x[:n], cols=cols, pad=pad, fill=128)
         self.sample_image.setImage(grid, levels=(0, 255))
+        for item in self.sample_labels:
+            self.samples.removeItem(item)
+        self.sample_labels = []
+        h, w = ds.train.x.shape[1:3] if n else (0, 0)
+        for i in range(n):
+            r, c = divmod(i, cols)
+            label = pg.TextItem(
+                ds.classes[int(ds.train.y[i])][:6], color="#FFFFFF", fill=pg.mkBrush(0, 0, 0, 150), anchor=(0, 0)
+            )
+            label.setFont(_label_font())
+            label.setPos(pad + c * (w + pad), pad + r * (h + pad))
+            self.samples.addItem(label)
+            self.sample_labels.append(label)
         for item in self.bar_items:
             self.balance.removeItem(item)
         self.bar_items.clear()
@@ -72,3 +87,11 @@ class DatasetPanel(QWidget):
             self.balance.addItem(item)  # named items join the legend by themselves
             self.bar_items.append(item)
         self.balance.getAxis("bottom").setTicks([[(i, c[:3]) for i, c in enumerate(ds.classes)]])
+
+
+def _label_font():
+    from PySide6.QtGui import QFont
+
+    font = QFont()
+    font.setPixelSize(9)
+    return font

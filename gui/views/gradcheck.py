@@ -11,6 +11,7 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QHeaderView,
     QLabel,
+    QPushButton,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -18,6 +19,7 @@ from PySide6.QtWidgets import (
 
 from engine.inspect.gradcheck import CheckResult
 from gui import style
+from gui.i18n import arg
 
 
 class NumberItem(QTableWidgetItem):
@@ -35,9 +37,10 @@ class NumberItem(QTableWidgetItem):
 
 
 class GradcheckDialog(QDialog):
-    """A pass/fail table of the engine's gradient check."""
+    """A pass/fail table of the engine's gradient check. With the user's functions loaded, it says
+    that it checks the studio's own ops and offers the check of theirs (``check_yours``)."""
 
-    def __init__(self, parent=None):
+    def __init__(self, parent=None, your_files: list[str] | None = None):
         super().__init__(parent)
         self.setWindowTitle(self.tr("Gradient Check"))
         self.resize(560, 560)
@@ -56,6 +59,21 @@ class GradcheckDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addWidget(self.status)
         layout.addWidget(self.table)
+        self.yours_note = self.check_yours = None
+        if your_files:
+            self.yours_note = QLabel(
+                self.tr(
+                    "This checks the studio's own torch Functions and NumPy operators, not the %n file(s) "
+                    "of yours that are loaded; yours are checked in the Functions tab.",
+                    "",
+                    len(your_files),
+                )
+            )
+            self.yours_note.setWordWrap(True)
+            self.check_yours = QPushButton(self.tr("Check &Yours"))
+            self.check_yours.setToolTip(self.tr("Check your loaded functions again, in the Functions tab"))
+            layout.addWidget(self.yours_note)
+            buttons.addButton(self.check_yours, QDialogButtonBox.ActionRole)
         layout.addWidget(buttons)
 
     def set_results(self, results: list[CheckResult]) -> None:
@@ -72,7 +90,7 @@ class GradcheckDialog(QDialog):
                 self.table.setItem(i, j, item)
         self.table.setSortingEnabled(True)
         n_fail = sum(not r.passed for r in results)
-        self.status.setText(
-            f"{len(results) - n_fail} of {len(results)} checks passed."
-            + ("" if not n_fail else f" {n_fail} FAILED — hover a row for details.")
-        )
+        text = arg(self.tr("%1 of %2 checks passed."), len(results) - n_fail, len(results))
+        if n_fail:
+            text += " " + arg(self.tr("%1 FAILED — hover a row for details."), n_fail)
+        self.status.setText(text)

@@ -30,6 +30,7 @@ from engine.config import (
     LOSS_REDUCTIONS,
     MOMENTUM_OPTIMIZERS,
     OPTIMIZERS,
+    PRECISIONS,
     PRESETS,
     TrainConfig,
     parameter_count,
@@ -185,6 +186,15 @@ class HyperparameterPanel(QWidget):
         self.bias = QCheckBox(self.tr("biases"))
         self.bias.setToolTip(self.tr("Unchecked: a bias-free MLP (the MNIST course's network)"))
         form.addRow(self.tr("Layers have"), self.bias)
+        self.precision = QComboBox()
+        self.precision.addItems(PRECISIONS)
+        self.precision.setToolTip(
+            self.tr(
+                "float32 · float64: as the MNIST course's NumPy loop computes (its lr 0.5 run rides out "
+                "loss spikes that overflow float32); about twice as slow"
+            )
+        )
+        form.addRow(self.tr("Precision"), self.precision)
         self._input_stats = (0.0, 0.0)  # a preset's or a checkpoint's mean and std (0: measured)
         self._fixed_split = self._locked = False
         self._threads = 1
@@ -233,7 +243,16 @@ class HyperparameterPanel(QWidget):
         outer.addWidget(self.error_label)
         outer.addStretch()
 
-        for w in (self.act, self.optim, self.engine, self.device, self.init, self.loss_reduction, self.input_norm):
+        for w in (
+            self.act,
+            self.optim,
+            self.engine,
+            self.device,
+            self.init,
+            self.loss_reduction,
+            self.input_norm,
+            self.precision,
+        ):
             w.currentIndexChanged.connect(self._on_edit)
         self.bias.toggled.connect(self._on_edit)
         self.val_split.valueChanged.connect(self._on_edit)
@@ -311,6 +330,7 @@ class HyperparameterPanel(QWidget):
         self.input_norm.setCurrentText(c.input_norm)
         self._input_stats = (c.input_mean, c.input_std)
         self.bias.setChecked(c.bias)
+        self.precision.setCurrentText(c.precision)
         self._threads = c.threads
         self.val_split.setValue(c.val_split)
         self.split_seed.setValue(c.split_seed)
@@ -375,6 +395,7 @@ class HyperparameterPanel(QWidget):
             input_std=self._input_stats[1],
             bias=self.bias.isChecked(),
             threads=self._threads,
+            precision=self.precision.currentText(),
             val_split=round(self.val_split.value(), 4),
             split_seed=self.split_seed.value(),
             preset=self.preset.currentText(),

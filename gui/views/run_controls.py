@@ -60,6 +60,7 @@ class RunControls(QWidget):
         self.progress.setFormat("%p%")
         self.progress_label = QLabel(self.tr("Ready."))
         self._progress_text = self.progress_label.text()
+        self._progress_for: str | None = None  # the model the progress line is about
         self.progress_label.setWordWrap(True)
         self.result_label = QLabel()
         self.result_label.setWordWrap(True)
@@ -105,11 +106,15 @@ class RunControls(QWidget):
         self._show_progress(self.tr("Failed."))
 
     def _show_progress(self, text: str | None = None) -> None:
-        """The progress line (``text``, or the last one again), with "Paused" under it while paused."""
+        """The progress line (``text``, or the last one again). While paused, "Paused" replaces the
+        speed and ETA line (a paused run has no ETA)."""
         if text is not None:
             self._progress_text = text
-        paused = self.controller.paused
-        self.progress_label.setText(self._progress_text + ("\n" + self.tr("Paused — Space resumes.") if paused else ""))
+        if self.controller.paused:
+            where = self._progress_text.split("\n")[0]
+            self.progress_label.setText(where + "\n" + self.tr("Paused — Space resumes."))
+        else:
+            self.progress_label.setText(self._progress_text)
 
     def update_buttons(self) -> None:
         running, paused = self.controller.running, self.controller.paused
@@ -131,6 +136,11 @@ class RunControls(QWidget):
 
     def _on_model_changed(self, model) -> None:
         self.name.setText(model.name if model is not None else "")
+        if not self.controller.running and (model is None or model.name != self._progress_for):
+            # another model is open: the last run's "Finished epoch 50 in …" is not about it
+            self._progress_for = None
+            self.progress.setValue(0)
+            self._show_progress("")
         if model is not None and not self.controller.running:
             h = model.history
             test = arg(self.tr(", test accuracy %1%"), f"{h.test_acc * 100:.1f}") if h.test_acc is not None else ""
@@ -147,6 +157,7 @@ class RunControls(QWidget):
     # -- events ----------------------------------------------------------------------
     def _on_started(self, info: RunStart) -> None:
         self._info, self._steps_done = info, 0
+        self._progress_for = info.model.name
         # the whole run's progress: a resumed run starts where the earlier part left it
         self.progress.setRange(0, info.start_step + info.total_steps)
         self.progress.setValue(info.start_step)

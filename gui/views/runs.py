@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 
 from engine.runs.store import STATUSES, RunRow
 from gui import settings
+from gui.export import write_text_file
 from gui.i18n import arg
 
 HEADERS = [  # the columns, by their English names (the code finds them by these); shown translated
@@ -535,7 +536,7 @@ class RunsView(QWidget):
                 return None
         fmt = {"csv": "csv", "tex": "latex"}.get(path.rsplit(".", 1)[-1].lower(), "markdown")
         try:
-            _write(path, format_runs(rows, fmt))
+            write_text_file(path, format_runs(rows, fmt))
         except OSError as exc:
             self.status.setText(arg(self.tr("Could not write %1: %2"), path, exc.strerror))
             return None
@@ -553,7 +554,7 @@ class RunsView(QWidget):
             if not path:
                 return None
         try:
-            _write(path, curves_csv(self.controller.store(), rows))
+            write_text_file(path, curves_csv(self.controller.store(), rows))
         except OSError as exc:
             self.status.setText(arg(self.tr("Could not write %1: %2"), path, exc.strerror))
             return None
@@ -606,14 +607,3 @@ class RunsView(QWidget):
             return None
         self.status.setText(arg(self.tr("Wrote %1 files for the report to %2"), len(written), folder))
         return folder
-
-
-def _write(path: str, text: str) -> None:
-    import os
-    import tempfile
-
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".export-")
-    with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-        fh.write(text)
-    os.replace(tmp, path)

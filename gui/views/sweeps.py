@@ -37,7 +37,8 @@ from gui.i18n import arg
 
 
 class NewSweepDialog(QDialog):
-    """What to sweep: one ``name=values`` per line, seeds, search, budget, pruning, workers."""
+    """What to sweep: one ``name=values`` per line, seeds, search, budget, pruning, workers, and
+    the epochs of every trial; the settings every trial starts from (the panel's) are shown."""
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -55,10 +56,17 @@ class NewSweepDialog(QDialog):
         self.prune = QComboBox()
         self.prune.addItems(PRUNERS)
         self.workers = QSpinBox(minimum=1, maximum=64, value=os.cpu_count() or 1)
+        self.epochs = QSpinBox(minimum=1, maximum=100000, value=1)
+        self.epochs.setToolTip(self.tr("Epochs of every trial (the panel's to begin with)"))
+        self.base_label = QLabel()
+        self.base_label.setWordWrap(True)
+        self.base_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
         self.error = QLabel("")
         self.error.setStyleSheet("color: #c0392b")
         self.error.setWordWrap(True)
         form = QFormLayout(self)
+        form.addRow(self.tr("Every trial starts from:"), self.base_label)
+        form.addRow(self.tr("Epochs:"), self.epochs)
         form.addRow(self.tr("Swept hyperparameters:"), self.grid)
         form.addRow(self.tr("Seeds:"), self.seeds)
         form.addRow(self.tr("Search:"), self.search)
@@ -71,8 +79,30 @@ class NewSweepDialog(QDialog):
         buttons.accepted.connect(self._check)
         buttons.rejected.connect(self.reject)
         form.addRow(buttons)
-        self.base: dict = {}
+        self._base: dict = {}
         self.spec = None
+
+    @property
+    def base(self) -> dict:
+        """The panel's settings every trial starts from (the epochs field overrides theirs)."""
+        return self._base
+
+    @base.setter
+    def base(self, value: dict) -> None:
+        from engine.config import TrainConfig
+
+        self._base = dict(value)
+        try:
+            c = TrainConfig.from_dict(self._base)
+        except TypeError:
+            return
+        self.epochs.setValue(int(c.epochs))
+        text = arg(
+            self.tr("%1 · batch %2 · engine %3 · preset %4"), c.auto_name(), c.batch_size, c.engine, c.preset or "—"
+        )
+        if c.engine == "user":
+            text += "\n" + self.tr("Every trial trains with your own functions (engine user).")
+        self.base_label.setText(text)
 
     def spec_for(self, base: dict):
         """The validated sweep spec over ``base`` (the panel's settings), or a UserError."""
@@ -81,7 +111,7 @@ class NewSweepDialog(QDialog):
         lines = [ln.strip() for ln in self.grid.toPlainText().splitlines() if ln.strip()]
         search = self.search.currentText()
         spec = SweepSpec(
-            dict(base),
+            {**base, "epochs": self.epochs.value()},
             [parse_param(ln) for ln in lines],
             parse_seeds(self.seeds.text()),
             search,
@@ -150,9 +180,14 @@ class SweepPanel(QWidget):
         self.cancel_button = QPushButton(self.tr("Cancel Sweep"))
         self.cancel_button.setEnabled(False)
         self.cancel_button.clicked.connect(self.cancel)
+        self.export_button = QPushButton(self.tr("Export Table…"))
+        self.export_button.setToolTip(self.tr("The results table as Markdown, LaTeX (booktabs) or CSV"))
+        self.export_button.setEnabled(False)
+        self.export_button.clicked.connect(lambda: self.export_table())
         head = QHBoxLayout()
         head.addWidget(self.title, 1)
         head.addWidget(self.progress, 1)
+        head.addWidget(self.export_button)
         head.addWidget(self.cancel_button)
         self.table = QTableWidget(0, 0)
         self.table.setEditTriggers(QTableWidget.NoEditTriggers)
@@ -160,6 +195,8 @@ class SweepPanel(QWidget):
         self.curves = pg.PlotWidget(title=self.tr("trials: validation accuracy"))
         self.curves.setLabel("bottom", self.tr("epoch"))
         self.curves.setYRange(0, 1)
+        self.curves_legend = self.curves.addLegend(offset=(-8, 8), labelTextSize="8pt")
+        self._configs: dict[tuple, int] = {}  # a configuration's colour (its seeds share it)
         self.parallel = pg.PlotWidget(title=self.tr("parallel coordinates (blue → red: low → high accuracy)"))
         self.parallel.getPlotItem().hideAxis("left")
         self.importance = pg.PlotWidget(title=self.tr("parameter importance (PED-ANOVA)"))
@@ -196,8 +233,11 @@ class SweepPanel(QWidget):
         b, store, storage = self.bridge, self.controller.store(), storage or default_storage()
         self.study, self.sweep, self.spec, self._rows = None, None, spec, []
         self._cancel_asked.clear()
+        self.export_button.setEnabled(False)
         self.curves.clear()
+        self.curves_legend.clear()
         self._curves.clear()
+        self._configs.clear()
         self.progress.setRange(0, 0)  # busy until the study is made
         self._name = name
         self.title.setText(arg(self.tr("%1: preparing %2 trials…"), name, spec.total_trials()))
@@ -265,8 +305,13 @@ class SweepPanel(QWidget):
     # -- live updates ----------------------------------------------------------------------
     def _on_trial(self, info) -> None:
         if info.state == "running":
-            color = pg.intColor(info.number, hues=9, maxValue=220)
-            item = self.curves.plot([], [], pen=pg.mkPen(color, width=1.5))
+            # one colour and one legend entry per configuration: its seeds are lines of one colour
+            key = tuple(sorted((k, str(v)) for k, v in info.params.items()))
+            first = key not in self._configs
+            index = self._configs.setdefault(key, len(self._configs))
+            color = pg.intColor(index, hues=9, maxValue=220)
+            label = ", ".join(f"{k} {v}" for k, v in key) or self.tr("base settings")
+            item = self.curves.plot([], [], pen=pg.mkPen(color, width=1.5), name=label if first else None)
             self._curves[info.number] = (item, [], [])
             return
         self._update_progress()
@@ -342,7 +387,34 @@ class SweepPanel(QWidget):
         from engine.runs.sweep import best_note
 
         self.best_note.setText(best_note(rows) if any(r.val for r in rows) else "")
+        self.export_button.setEnabled(bool(rows))
         self._draw_parallel(rows, names)
+
+    def export_table(self, path: str | None = None) -> str | None:
+        """The results table as the CLI prints it (``sweep_table.format_table``), in the format
+        the file's suffix names: .md Markdown, .tex LaTeX with booktabs, .csv every number."""
+        from PySide6.QtWidgets import QFileDialog
+
+        from engine.runs.sweep_table import format_table
+        from gui.export import write_text_file
+
+        if self.spec is None or not self._rows:
+            return None
+        if path is None:
+            name = f"{self.sweep.name}.md" if self.sweep is not None else "sweep.md"
+            path, _ = QFileDialog.getSaveFileName(
+                self, self.tr("Export Sweep Table"), name, "Markdown (*.md);;LaTeX (*.tex);;CSV (*.csv)"
+            )
+            if not path:
+                return None
+        fmt = {"csv": "csv", "tex": "latex"}.get(path.rsplit(".", 1)[-1].lower(), "markdown")
+        try:
+            write_text_file(path, format_table(self._rows, self.spec, fmt))
+        except OSError as exc:
+            self.best_note.setText(arg(self.tr("Could not write %1: %2"), path, exc.strerror or exc))
+            return None
+        self.best_note.setText(arg(self.tr("Wrote the table to %1"), path))
+        return path
 
     def _draw_parallel(self, rows, names) -> None:
         """One polyline per configuration across the swept axes to the validation accuracy,

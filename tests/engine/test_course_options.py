@@ -96,12 +96,13 @@ def test_the_mnist_course_preset_is_the_courses_pipeline():
         128,
         10,
     )
-    assert (c.input_norm, c.input_mean, c.input_std, c.val_split, c.loss_reduction) == (
+    assert (c.input_norm, c.input_mean, c.input_std, c.val_split, c.loss_reduction, c.precision) == (
         "standardize",
         0.1307,
         0.3081,
         0.0,
         "mean",
+        "float64",  # the course's NumPy loop: its lr 0.5 run rides out spikes that overflow float32
     )
 
 
@@ -160,3 +161,47 @@ def test_test_without_data_uses_the_recorded_data_and_never_another(tmp_path, sm
     shutil.rmtree(data)
     code, out, err = run_cli("test", "--checkpoint", ckpt)
     assert code == 2 and "which is not here" in err and str(data) in err
+
+
+def test_float64_runs_in_double_precision_on_both_engines_and_comes_back_from_a_checkpoint(small_letters, tmp_path):
+    """The two engines agree step for step to float64 round-off (not float32's), the weights
+    are float64 throughout, and save → load keeps them to the last bit."""
+    nets = {}
+    for engine in ("torch", "numpy"):
+        c = TrainConfig(epochs=1, batch_size=32, hidden=[16], engine=engine, optim="sgd", lr=0.1, precision="float64")
+        run = TrainingRun(c, small_letters, health=False)
+        assert isinstance(run.run(), FinishedEvent)
+        assert all(w.dtype == np.float64 for w in run.network.weights()), engine
+        nets[engine] = run
+    for a, b in zip(nets["torch"].network.weights(), nets["numpy"].network.weights()):
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-11)
+    run = nets["numpy"]
+    model = Model(run.network, small_letters.classes, small_letters.norm_size, run.config, run.history)
+    save_checkpoint(tmp_path / "m.pt", model)
+    back = load_checkpoint(tmp_path / "m.pt")
+    assert back.config.precision == "float64"
+    for a, b in zip(back.network.weights(), run.network.weights()):
+        assert a.dtype == np.float64
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("engine", ["torch", "numpy"])
+def test_activations_past_float32s_range_are_finite_in_float64(small_letters, engine):
+    """What float64 is for: a spike that sends activations past 3.4e38 overflows a float32 run
+    (the step is refused) and is an ordinary, finite step in float64."""
+    from engine.model.build import build_network
+
+    losses = {}
+    for precision in ("float32", "float64"):
+        c = TrainConfig(hidden=[8], act="identity", engine=engine, optim="sgd", lr=1e-3, precision=precision)
+        c = c.validate()
+        net = build_network(c, small_letters.in_features, len(small_letters.classes))
+        weights = net.weights()
+        weights[0] = np.full_like(weights[0], 1e20)  # |h| ≈ 1e23 · |x|: fine in float64 …
+        weights[2] = np.full_like(weights[2], 1e18)  # … logits ≈ 1e42: past float32's 3.4e38
+        net.set_weights(weights)
+        net.configure_threads()
+        x = net.prepare(normalize(small_letters.train.x[:16], c))
+        y = net.prepare_labels(small_letters.train.y[:16])
+        losses[precision] = net.train_step(*net.batch(x, y, np.arange(16)))[0]
+    assert not np.isfinite(losses["float32"]) and np.isfinite(losses["float64"])

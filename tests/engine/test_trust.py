@@ -236,7 +236,7 @@ def test_classifying_from_another_thread_does_not_disturb_a_numpy_run(small_lett
 def test_presets_name_everything_and_nothing_leaks():
     for name, values in PRESETS.items():
         needed = {"optim", "lr", "momentum", "weight_decay", "batch_size", "init", "loss_reduction", "val_split"}
-        assert needed | {"input_norm", "bias"} <= set(values), name
+        assert needed | {"input_norm", "bias", "precision"} <= set(values), name
     mnist = preset_config("mnist-fnn", optim="sgd")
     assert mnist.momentum == 0 and mnist.weight_decay == 0 and mnist.hidden == [256, 64] and mnist.val_split == 0
     course = preset_config("letters-course")
@@ -263,6 +263,7 @@ def test_cli_on_idx_data_starts_from_the_mnist_preset_and_prints_every_hyperpara
         ("input_std", "0.3081"),
         ("bias", "False"),
         ("threads", "1"),
+        ("precision", "float64"),
     ):
         assert f"  {key} = {value}" in lines, key
     assert lines.index("  epochs = 1") < next(i for i, line in enumerate(lines) if line.startswith("epoch 1/1"))

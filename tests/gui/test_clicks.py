@@ -128,6 +128,31 @@ def test_space_pauses_a_run_started_with_ctrl_r(window, qtbot):
         qtbot.keyClick(window, Qt.Key_Escape)
 
 
+def test_a_paused_run_shows_no_eta_and_another_model_clears_the_last_runs_progress(window, qtbot, tmp_path):
+    from engine.checkpoint import Model, save_checkpoint
+    from engine.training.run import TrainingRun
+
+    label = window.run_controls.progress_label
+    window.hyper.set_config(TrainConfig(epochs=500, batch_size=1, engine="numpy"))
+    with qtbot.waitSignal(window.controller.started, timeout=60000):
+        window.actions.start.trigger()
+    qtbot.waitUntil(lambda: "ETA" in label.text(), timeout=60000)
+    qtbot.keyClick(QApplication.focusWidget() or window, Qt.Key_Space)
+    qtbot.waitUntil(lambda: window.controller.paused, timeout=10000)
+    assert "Paused" in label.text() and "ETA" not in label.text() and label.text().startswith("Epoch ")
+    with qtbot.waitSignal(window.training_finished, timeout=60000):
+        window.actions.stop.trigger()
+    assert "Stopped" in label.text() or "Finished" in label.text()
+    other = TrainingRun(TrainConfig(epochs=1, batch_size=32, hidden=[8]), window.dataset, health=False)
+    other.run()
+    model = Model(other.network, window.dataset.classes, window.dataset.norm_size, other.config, other.history)
+    model.name = "another model"
+    save_checkpoint(tmp_path / "other.pt", model)
+    window.open_paths([str(tmp_path / "other.pt")])  # as a drop or a second launch opens it
+    qtbot.waitUntil(lambda: window.model is not None and window.model.name == "another model", timeout=60000)
+    assert label.text() == "" and window.run_controls.progress.value() == 0
+
+
 def test_the_first_window_fits_a_1366x768_laptop():
     from gui.main_window import first_size
 

@@ -96,18 +96,29 @@ def test_race_plot_and_training_with_your_functions(window, qtbot):
     res = blocker.args[0]
     assert res["first_difference"] is None and len(res["yours"]) == 60
     assert len(view.loss_plot.listDataItems()) == 2 and "agree at every step" in view.race_label.text()
-    # Train with These: the next run uses engine "user" in a worker, and learns
-    view.train_button.click()
+    # Train with These: a run starts at once, with engine "user" in a worker, and learns
+    window.hyper.set_config(TrainConfig(epochs=2, batch_size=16, engine="torch"))
+    with qtbot.waitSignal(window.training_finished, timeout=120000) as blocker:
+        qtbot.mouseClick(view.train_button, Qt.LeftButton)
+        assert window.training and window.tabs.currentWidget() is window.plots
     config = window.hyper.config()
     assert config.engine == "user" and config.functions == [str(f.resolve()) for f in LETTERS]
-    window.hyper.set_config(TrainConfig(epochs=2, batch_size=16, engine="user"))
-    assert window.hyper.config().functions  # a config without files keeps the loaded ones
-    with qtbot.waitSignal(window.training_finished, timeout=120000) as blocker:
-        window.actions.start.trigger()
     ev = blocker.args[0]
     assert not ev.stopped and ev.epochs_completed == 2 and ev.test_acc > 0.1  # 2.6× chance after 20 steps
     h = window.session.model.history
     assert h.train_loss[-1] < h.train_loss[0]  # it learned, with the user's backward
+    assert window.session.model.config.engine == "user"
+
+
+def test_gradient_check_says_it_checks_the_studios_ops_and_checks_yours_on_a_click(window, qtbot):
+    view = window.functions_view
+    wait_checked(view, qtbot, lambda: view.load([str(f) for f in LETTERS]))
+    window.actions.gradcheck.trigger()
+    dialog = window._gradcheck_dialog
+    assert "not the 3 file(s) of yours" in dialog.yours_note.text()
+    window.tabs.setCurrentWidget(window.plots)
+    res = wait_checked(view, qtbot, lambda: qtbot.mouseClick(dialog.check_yours, Qt.LeftButton))
+    assert res["passed"] and window.tabs.currentWidget() is view
 
 
 def test_the_check_follows_the_panels_loss_gradient_and_shows_the_op_to_look_at(window, qtbot, tmp_path):

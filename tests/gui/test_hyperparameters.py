@@ -79,18 +79,22 @@ def test_the_mnist_course_preset_fills_input_scaling_and_bias_and_a_click_change
     panel.preset.setCurrentIndex(i)
     panel.preset.activated.emit(i)  # what choosing it in the open list sends
     c = panel.config()
-    assert (c.input_norm, c.input_mean, c.input_std, c.bias, c.init) == (
+    assert (c.input_norm, c.input_mean, c.input_std, c.bias, c.init, c.precision) == (
         "standardize",
         0.1307,
         0.3081,
         False,
         "uniform",
+        "float64",
     )
+    assert panel.precision.currentText() == "float64"
     assert not panel.bias.isChecked() and panel.input_norm.currentText() == "standardize"
     qtbot.mouseClick(panel.bias, Qt.LeftButton, pos=QPoint(8, panel.bias.height() // 2))  # on its box
     assert panel.config().bias is True
     panel.input_norm.setCurrentText("zero-one")
     assert panel.config().input_norm == "zero-one"
+    panel.precision.setCurrentText("float32")
+    assert panel.config().precision == "float32"
 
 
 def test_the_split_cannot_be_edited_for_data_with_its_own_split(window, qtbot, tmp_path):

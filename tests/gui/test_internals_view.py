@@ -7,6 +7,8 @@ from __future__ import annotations
 import csv
 
 import numpy as np
+import pytest
+from PySide6.QtCore import Qt
 
 from engine.config import TrainConfig
 
@@ -26,7 +28,13 @@ def test_every_panel_opens_on_an_untrained_model(window, qtbot):
         view.tabs.setCurrentIndex(i)
     assert view.health.records == []
     assert view.explain.explain_selected() and view.explain.explanation.all_checked
-    assert view.embedding.compute() and view.embedding.points.shape[1] == 2
+    emb = view.embedding
+    assert "Choose a split and a layer, then Compute" in emb.info.text()  # model and data are open
+    qtbot.mouseClick(emb.go, Qt.LeftButton)
+    qtbot.waitUntil(lambda: emb.points is not None, timeout=30000)
+    assert emb.points.shape[1] == 2
+    names = [label.text for _, label in emb.legend.items]  # every class named by its colour
+    assert names == list(window.dataset.classes)
     assert view.units.show_unit(1, 0)
     assert view.network.refresh(force=True) and view.network.picture["edges"]
 
@@ -165,6 +173,26 @@ def test_an_image_file_is_explained_from_the_button_or_a_drop_on_explain(window,
     assert view.explain.explain_file(str(labelled))
     assert view.explain._label == 3 and "from its folder's name" in view.explain.result.text()
     assert f"label {cls}," in view.explain.result.text() and view.explain.explanation.all_checked
+    # the softmax step: a strip of classes, named on its axis, with a colour scale and the value under the mouse
+    ex = view.explain
+    window.tabs.setCurrentWidget(view)
+    view.tabs.setCurrentWidget(ex)
+    row = next(i for i, st in enumerate(ex.explanation.steps) if st.name == "q")
+    item = ex.steps.item(row)
+    ex.steps.scrollToItem(item)
+    qtbot.mouseClick(ex.steps.viewport(), Qt.LeftButton, pos=ex.steps.visualItemRect(item).center())
+    assert ex.steps.currentRow() == row
+    ticks = ex.plot.getAxis("bottom")._tickLevels[0]
+    assert [name for _, name in ticks] == list(model.classes)
+    q = ex.explanation.q
+    assert ex.colorbar.levels() == pytest.approx((0.0, float(q.max())), rel=1e-5)
+    from PySide6.QtCore import QPointF
+
+    ex.plot.autoRange()
+    scene = ex.image.mapToScene(QPointF(3.5, 0.5))
+    qtbot.mouseMove(ex.plot.viewport(), ex.plot.mapFromScene(scene))
+    qtbot.waitUntil(lambda: ex.value_label.text().startswith(f"class {cls}:"), timeout=5000)
+    assert f"{float(q[3]):.4g}" in ex.value_label.text()
     # a drop while Explain is shown explains it (elsewhere the same drop classifies)
     window.tabs.setCurrentWidget(view)
     view.tabs.setCurrentWidget(view.explain)

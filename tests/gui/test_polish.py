@@ -75,6 +75,18 @@ def test_open_checkpoint_then_train_has_no_blank_legend(window, qtbot, trained, 
         assert all(labels) and "three" in labels  # the earlier run is named by its run name
 
 
+def test_each_training_sample_is_labelled_with_its_class(window, qtbot):
+    qtbot.waitUntil(lambda: window.dataset is not None, timeout=30000)
+    ds, panel = window.dataset, window.dataset_panel
+    n = min(len(ds.train), 160)
+    assert len(panel.sample_labels) == n
+    for i in (0, 17, n - 1):
+        assert panel.sample_labels[i].textItem.toPlainText() == ds.classes[int(ds.train.y[i])][:6]
+    h, w = ds.train.x.shape[1:3]
+    x, y = panel.sample_labels[17].pos().x(), panel.sample_labels[17].pos().y()
+    assert (x, y) == (2 + 1 * (w + 2), 2 + 1 * (h + 2))  # tile 17: row 1, column 1 of 16
+
+
 # -- 3. legends outside the data --------------------------------------------------------------
 def test_legends_never_cover_the_data(window, qtbot):
     _train(window, qtbot, epochs=3, batch_size=64)

@@ -13,7 +13,8 @@ def dialog_for(window, grid: str, seeds="0", **kw):
     d.grid.setPlainText(grid)
     d.seeds.setText(seeds)
     d.workers.setValue(kw.get("workers", 2))
-    d.spec = d.spec_for(window.hyper.config().to_dict())
+    d.base = window.hyper.config().to_dict()
+    d.spec = d.spec_for(d.base)
     return d
 
 
@@ -38,6 +39,17 @@ def test_a_sweep_from_the_window_fills_the_table_and_the_plots(window, qtbot, tm
     runs = RunStore(tmp_path / "runs.db").runs(sweep=panel.sweep.name)
     assert len(runs) == 4 and all(r.status == "finished" for r in runs)
     assert (tmp_path / "sweeps.db").exists()  # the default storage sits beside the run store
+    # a legend entry per configuration, and the table exported by its button
+    assert len(panel.curves_legend.items) == 4
+    assert {label.text for _, label in panel.curves_legend.items} >= {"act relu, lr 0.001", "act tanh, lr 0.004"}
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QFileDialog
+
+    out = tmp_path / "table.tex"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(lambda *a, **k: (str(out), "")))
+    qtbot.mouseClick(panel.export_button, Qt.LeftButton)
+    tex = out.read_text(encoding="utf-8")
+    assert "\\toprule" in tex and "0.004" in tex and "tanh" in tex and str(out) in panel.best_note.text()
 
 
 def test_parallel_coordinates_label_their_axes_and_keep_accuracy_to_scale(window):
@@ -63,6 +75,30 @@ def test_parallel_coordinates_label_their_axes_and_keep_accuracy_to_scale(window
     lines = panel.parallel.listDataItems()[3:]
     ends = [line.getData()[1][-1] for line in lines]
     assert max(ends) - min(ends) < 0.05  # 0.002 of accuracy is a sliver of the 80–90 % axis
+
+
+def test_the_dialog_shows_what_every_trial_starts_from_and_its_epochs_are_the_trials(window, qtbot):
+    """The base settings (the panel's) are on the dialog, with the engine, and an Epochs field
+    that every trial uses; Start Sweep is the button a person clicks."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QDialogButtonBox
+
+    from gui.views.sweeps import NewSweepDialog
+
+    window.hyper.set_config(TrainConfig(epochs=7, batch_size=16, engine="numpy", optim="sgd", lr=0.05))
+    d = NewSweepDialog(window)
+    qtbot.addWidget(d)
+    d.base = window.hyper.config().to_dict()
+    text = d.base_label.text()
+    assert "sgd lr 0.05" in text and "batch 16" in text and "engine numpy" in text
+    assert d.epochs.value() == 7
+    d.epochs.setValue(3)
+    d.grid.setPlainText("lr=0.01,0.02")
+    d.show()
+    qtbot.mouseClick(d.findChild(QDialogButtonBox).button(QDialogButtonBox.Ok), Qt.LeftButton)
+    assert d.result() == NewSweepDialog.Accepted and d.spec.base["epochs"] == 3
+    d.base = {**d.base, "engine": "user", "functions": ["mine.py"]}
+    assert "your own functions" in d.base_label.text()
 
 
 def test_a_bad_value_in_the_dialog_is_named_before_anything_runs(window):

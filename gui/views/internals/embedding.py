@@ -90,6 +90,7 @@ class EmbeddingPanel(QWidget):
         self.scatter.sigClicked.connect(self._clicked)
         self.scatter.sigHovered.connect(self._hovered)
         self.plot.addItem(self.scatter)
+        self.legend = self.plot.addLegend(offset=(-6, 6), labelTextSize="8pt", colCount=4)
         self.preview = QLabel()
         self.preview.setFixedSize(132, 150)
         self.preview.setAlignment(Qt.AlignCenter)
@@ -121,6 +122,7 @@ class EmbeddingPanel(QWidget):
         lay.addLayout(row, 1)
         lay.addWidget(self.info)
         session.model_changed.connect(self._on_model)
+        session.dataset_changed.connect(lambda _ds: self._hint())
         self._cancelled = False
         self._listening = False
         self._x: np.ndarray | None = None
@@ -130,6 +132,22 @@ class EmbeddingPanel(QWidget):
         if model is not None:
             self.layer.addItem("logits")
             self.layer.addItems([f"hidden layer {i + 1}" for i in range(len(model.config.hidden))])
+        self._hint()
+
+    def _hint(self) -> None:
+        """What to do next, before a map is shown: open what is missing, or Compute."""
+        if self.points is not None:
+            return
+        if self.session.model is None or self.session.dataset is None:
+            text = self.tr(
+                "Open a model and a dataset, then Compute. Points are coloured by class; ringed ones are misclassified."
+            )
+        else:
+            text = self.tr(
+                "Choose a split and a layer, then Compute: PCA at once, t-SNE in the background. Points are "
+                "coloured by class; ringed ones are misclassified."
+            )
+        self.info.setText(text)
 
     def _tip(self, x, y, data):
         i = int(data)
@@ -276,6 +294,7 @@ class EmbeddingPanel(QWidget):
             x=pts[:, 0], y=pts[:, 1], brush=brushes, pen=pens, data=np.arange(len(pts)), size=size, symbol=symbols
         )
         self.plot.autoRange()
+        self._fill_legend(n_classes)
         wrong = int((self.predicted != self.labels).sum())
         self.info.setText(
             arg(
@@ -287,6 +306,15 @@ class EmbeddingPanel(QWidget):
                 wrong,
             )
         )
+
+    def _fill_legend(self, n_classes: int) -> None:
+        """Each class's colour and name, in four columns (26 letters take 7 rows)."""
+        self.legend.clear()
+        classes = self.session.model.classes if self.session.model is not None else []
+        for c in range(n_classes):
+            color = pg.intColor(c, hues=max(n_classes, 2), maxValue=220)
+            swatch = pg.ScatterPlotItem(size=8, brush=pg.mkBrush(color), pen=pg.mkPen(None), symbol="o")
+            self.legend.addItem(swatch, classes[c] if c < len(classes) else str(c))
 
     def export_map(self, path: str | None = None) -> str | None:
         """The map as a PNG or SVG figure, or its points as CSV, by the file's suffix (asked for

@@ -85,7 +85,16 @@ class ExplainPanel(QWidget):
         self.image = pg.ImageItem()
         self.image.setColorMap(pg.colormap.get("CET-D1"))
         self.plot.addItem(self.image)
+        # the colour scale of the numbers shown (set per step: symmetric about 0, or 0 to max)
+        self.colorbar = pg.ColorBarItem(
+            values=(-1, 1), colorMap=pg.colormap.get("CET-D1"), interactive=False, width=12, colorMapMenu=False
+        )
+        self.colorbar.setImageItem(self.image, insert_in=self.plot.getPlotItem())
         self.plot.scene().sigMouseClicked.connect(self._image_clicked)
+        self.plot.scene().sigMouseMoved.connect(self._hovered)
+        self.value_label = QLabel(" ")  # the number under the mouse
+        self._img: np.ndarray | None = None
+        self._strip_names: list[str] | None = None  # a strip of one number per class: the class names
         self._tiles: tuple | None = None  # (layer, units, columns, tile h, tile w) of a per-unit mosaic
         self.result = QLabel("")
         right = QWidget()
@@ -93,6 +102,7 @@ class ExplainPanel(QWidget):
         rl.setContentsMargins(0, 0, 0, 0)
         rl.addWidget(self.formula)
         rl.addWidget(self.plot, 1)
+        rl.addWidget(self.value_label)
         rl.addWidget(self.result)
         split = QSplitter(Qt.Horizontal)
         split.addWidget(self.steps)
@@ -230,9 +240,36 @@ class ExplainPanel(QWidget):
             img = v.reshape(1, -1)  # a heat strip
         lim = float(np.abs(img).max()) or 1.0
         symmetric = not (st.name in ("x", "q") or (st.name.startswith("y") and model.config.act != "tanh"))
-        self.image.setImage(img, levels=(-lim, lim) if symmetric else (0, lim))
+        levels = (-lim, lim) if symmetric else (0.0, lim)
+        self.image.setImage(img, levels=levels)
+        self.colorbar.setLevels(levels)
+        self._img = img
+        # a strip of one number per class (logits, q, ∂L/∂z): its units are the classes, by name
+        self._strip_names = list(model.classes) if img.shape == (1, len(model.classes)) else None
+        axis = self.plot.getAxis("bottom")
+        axis.setTicks([[(i + 0.5, name) for i, name in enumerate(self._strip_names)]] if self._strip_names else None)
         self.plot.showAxis("bottom", not pictures)  # units along a strip or a matrix: numbered
+        self.value_label.setText(" ")
         self.plot.autoRange()
+
+    def _hovered(self, scene_pos) -> None:
+        """The number under the mouse, with its unit (the class, on a strip of classes)."""
+        if self._img is None:
+            return
+        p = self.image.mapFromScene(scene_pos)
+        col, row = int(np.floor(p.x())), int(np.floor(p.y()))
+        h, w = self._img.shape
+        if not (0 <= row < h and 0 <= col < w):
+            self.value_label.setText(" ")
+            return
+        value = float(self._img[row, col])
+        if self._strip_names:
+            text = arg(self.tr("class %1: %2"), self._strip_names[col], f"{value:.4g}")
+        elif h == 1:
+            text = arg(self.tr("unit %1: %2"), col, f"{value:.4g}")
+        else:
+            text = arg(self.tr("row %1, column %2: %3"), row, col, f"{value:.4g}")
+        self.value_label.setText(text)
 
     def _image_clicked(self, ev) -> None:
         """A click on a unit's tile of ∂L/∂W₁ opens that unit (Units tab)."""
