@@ -43,7 +43,6 @@ FORMAT_VERSION = 2  # 2: adam means torch.optim.Adam (1 meant AdamW), split and 
 PREPROCESSING = {"grayscale": True, "exif_transpose": True, "resize": "bilinear", "scale": "(x/255 - 0.5) / 0.5"}
 MAX_FILE_BYTES = MAX_PARAMETERS * 4 * 4 + 256 * 1024**2  # weights + optimizer buffers + history, generously
 MAX_CLASSES = 100_000
-MAX_STEP_LOSSES = 20_000_000
 MAX_LAYERS = 64
 
 
@@ -415,8 +414,6 @@ def _model_from(ckpt, device: str, act_override: str | None) -> Model:
         history = History.from_dict(ckpt.get("history"))
     except ValueError as exc:
         raise UserError(f"'history': {exc}") from None
-    if len(history.step_loss) > MAX_STEP_LOSSES:
-        raise UserError(f"'history': {len(history.step_loss):,} step losses is more than a run records")
     record = ckpt.get("dataset_record") or {}
     if not isinstance(record, dict):
         raise UserError("'dataset_record' must be a dictionary")

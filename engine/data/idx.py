@@ -115,8 +115,7 @@ def open_idx(root: Path, progress, use_cache, split_seed=0, val_split=0.1) -> Da
             raise UserError(
                 f"{paths['test_x']}: test images are {te[1]}×{te[0]}, training images {tr[1]}×{tr[0]}; they must match"
             )
-        y_all = [arrays["train_y"]] + ([arrays["test_y"]] if "test_y" in arrays else [])
-        n_classes = int(max(int(y.max()) for y in y_all)) + 1
+        n_classes, notes = _classes_from_labels({k: arrays[k] for k in ("train_y", "test_y") if k in arrays}, paths)
         low = str(root).lower()
         classes = (
             FASHION
@@ -131,7 +130,33 @@ def open_idx(root: Path, progress, use_cache, split_seed=0, val_split=0.1) -> Da
         else:
             pools = {"all": pools["train"]}
         if use_cache:
-            cache.save_pools(fp, {"classes": classes, "norm_size": list(norm)}, pools)
+            cache.save_pools(fp, {"classes": classes, "norm_size": list(norm), "notes": notes}, pools)
+    if hit:
+        notes = list(meta.get("notes", []))
     if progress:
         progress(len(present), len(present), "done")
-    return build_dataset(root.name, str(root), "idx", classes, norm, pools, [], fp, split_seed, val_split)
+    return build_dataset(root.name, str(root), "idx", classes, norm, pools, notes, fp, split_seed, val_split)
+
+
+def _classes_from_labels(labels: dict[str, np.ndarray], paths: dict) -> tuple[int, list[str]]:
+    """The number of classes (largest label + 1), and a note for labels no image has. A label far
+    beyond the others (255 among 0–9: a damaged file or a placeholder) is refused, not made into
+    246 empty classes."""
+    seen = np.unique(np.concatenate(list(labels.values())))
+    n_classes = int(seen[-1]) + 1
+    if n_classes > 2 * len(seen) and n_classes > 2:
+        top = int(seen[-1])
+        where = next(k for k, y in labels.items() if int(y.max()) == top)
+        count = sum(int((y == top).sum()) for y in labels.values())
+        rest = seen[seen < top]
+        others = f"{int(rest.min())}–{int(rest.max())}" if len(rest) else "none"
+        raise UserError(
+            f"{paths[where]}: label {top} ({count:,} image(s)) is far beyond the others ({others}, "
+            f"{len(seen)} values in all): IDX labels are class numbers 0 … K−1 (a damaged file?)"
+        )
+    missing = sorted(set(range(n_classes)) - {int(v) for v in seen})
+    notes = []
+    if missing:
+        shown = ", ".join(map(str, missing[:10])) + (" …" if len(missing) > 10 else "")
+        notes.append(f"{paths['train_y'].name}: no image has label {shown}: those classes stay empty")
+    return n_classes, notes

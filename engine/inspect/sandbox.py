@@ -43,6 +43,7 @@ class SandboxError(Exception):
 
 def _child(conn, target: str, args: tuple, kwargs: dict, memory_limit, out_path: str, files: list) -> None:
     processes.new_process_group()  # POSIX: our own process group, killed as a whole at the end
+    processes.adopt_orphans()  # Linux: a daemonised grandchild stays in our tree
     processes.watch_parent()
     os.environ["BACKPROP_STUDIO_WORKER"] = "1"
     fd = os.open(out_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -80,6 +81,7 @@ def _child(conn, target: str, args: tuple, kwargs: dict, memory_limit, out_path:
             result = ("error", f"your code printed more than {OUTPUT_LIMIT >> 20} MiB")
         else:
             result = ("error", user_frames(exc, files))
+    processes.kill_descendants()  # what their code started ends with it, before the answer is sent
     try:
         conn.send(result)
     except Exception as exc:  # noqa: BLE001 - e.g. a result that cannot be pickled

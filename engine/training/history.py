@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+MAX_ENTRIES = 20_000_000  # per list: more than any run records (20 M steps)
+
 
 @dataclass
 class Position:
@@ -83,6 +85,12 @@ class History:
             setattr(h, k, list(v))
         for k in ("train_loss", "train_acc", "val_loss", "val_acc", "step_loss", "test_epoch_acc"):
             v = d.get(k, [])
+            try:  # the length a file claims is checked before anything is made of it (a stride-0
+                n = len(v)  # tensor of 10⁸ entries is 4 bytes on disk and 4.9 GB as a list)
+            except TypeError:
+                raise ValueError(f"history {k!r} is not a list of numbers") from None
+            if n > MAX_ENTRIES:
+                raise ValueError(f"{n:,} entries in {k!r} is more than a run records (at most {MAX_ENTRIES:,})")
             if hasattr(v, "tolist"):
                 v = v.tolist()
             if not isinstance(v, (list, tuple)) or not all(isinstance(i, (int, float)) for i in v):

@@ -102,7 +102,35 @@ def kill_tree(pid: int | None, known: list[psutil.Process] | tuple = (), timeout
     psutil.wait_procs([p for p in procs.values() if p.pid != pid], timeout=timeout)
 
 
+def kill_descendants(timeout: float = 5.0) -> None:
+    """Kill every descendant of this process (not itself) and wait for them: what the user's code
+    started, called by a sandbox child when that code is done, so nothing outlives the check —
+    not even a child in a session of its own, which a process-group kill misses."""
+    procs = descendants(os.getpid())
+    for p in procs:
+        try:
+            p.kill()
+        except psutil.Error:
+            pass
+    psutil.wait_procs(procs, timeout=timeout)
+
+
 # == limits set inside a child ====================================================================
+def adopt_orphans() -> bool:
+    """Linux: orphaned descendants (a daemon's double fork) are re-parented to this process
+    instead of to init, so they stay in its tree and are killed with it. False elsewhere, where
+    only the descendants still linked to this process are found."""
+    if not posix_extras() or not os.uname().sysname == "Linux":
+        return False
+    try:
+        import ctypes
+
+        pr_set_child_subreaper = 36
+        return ctypes.CDLL(None, use_errno=True).prctl(pr_set_child_subreaper, 1, 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        return False
+
+
 def new_process_group() -> None:
     """Put this process in a group of its own, where the OS has groups."""
     if posix_extras():

@@ -278,6 +278,20 @@ def test_idx_folders_that_cannot_train(tmp_path, case):
         open_dataset(tmp_path, use_cache=False)
 
 
+def test_an_idx_label_far_beyond_the_others_is_refused_and_a_missing_class_is_said(tmp_path):
+    x, y = np.zeros((30, 4, 4)), np.arange(30) % 10
+    _write_idx(tmp_path, "train-images-idx3-ubyte.gz", x)
+    _write_idx(tmp_path, "train-labels-idx1-ubyte.gz", np.where(np.arange(30) == 7, 255, y))  # one damaged label
+    _write_idx(tmp_path, "t10k-images-idx3-ubyte.gz", np.zeros((5, 4, 4)))
+    _write_idx(tmp_path, "t10k-labels-idx1-ubyte.gz", np.arange(5))
+    with pytest.raises(UserError, match=r"train-labels-idx1-ubyte.gz: label 255 \(1 image\(s\)\) is far beyond"):
+        open_dataset(tmp_path, use_cache=False)
+    _write_idx(tmp_path, "train-labels-idx1-ubyte.gz", np.where(y == 3, 4, y))  # no image of class 3
+    _write_idx(tmp_path, "t10k-labels-idx1-ubyte.gz", np.array([0, 1, 2, 4, 5]))
+    ds = open_dataset(tmp_path, use_cache=False)
+    assert len(ds.classes) == 10 and any("no image has label 3" in n for n in ds.skipped)
+
+
 @pytest.mark.parametrize(
     "key,message",
     [
@@ -294,6 +308,26 @@ def test_course_json_keys_may_not_escape_the_folder(tmp_path, key, message):
     (root / "test.json").write_text(json.dumps(labels))
     with pytest.raises(UserError, match=f"test.json key: .*{message}"):
         open_dataset(root)
+
+
+def test_course_keys_naming_one_image_many_ways_read_it_once(tmp_path):
+    """A label file that names one image under many spellings (and a test key naming a training
+    image) reads each image once, keeps it in the split that listed it first, and says so."""
+    root = write_course_layout(tmp_path / "c", (6, 2, 2))
+    train = json.loads((root / "train.json").read_text())
+    first = next(iter(train))
+    for i in range(3000):
+        train["./" * (i % 60 + 1) + "sub/../" * (i // 60) + first] = "A"
+    (root / "train.json").write_text(json.dumps(train))
+    test = json.loads((root / "test.json").read_text())
+    test["./" + first] = "A"  # a training image in the test split: a leak, kept out
+    (root / "test.json").write_text(json.dumps(test))
+    (root / "images" / "sub").mkdir()
+    ds = open_dataset(root, use_cache=False)
+    assert (len(ds.train), len(ds.val), len(ds.test)) == (6, 2, 2)
+    notes = [n for n in ds.skipped if "already listed" in n]
+    assert notes[0].startswith("train.json: 3,000 key(s) name an image already listed")
+    assert notes[1].startswith("test.json: 1 key(s)") and "of train.json" in notes[1]
 
 
 def test_course_key_naming_a_fifo_is_skipped_not_read(tmp_path):
@@ -487,6 +521,15 @@ def test_a_tiny_checkpoint_declaring_a_giant_layer_stays_in_bounds(good, tmp_pat
     _one_line_error(_cli("predict", "--checkpoint", path, "x.png", limit_gb=6), "has shape [65536, 65536]")
     cfg = _variant(good, tmp_path, lambda p: p["configs"].update(hidden_size=[65536, 65536], n_layers=3))
     _one_line_error(_cli("predict", "--checkpoint", cfg, "x.png", limit_gb=6), "parameters is more than the limit")
+
+
+def test_a_tiny_checkpoint_claiming_a_huge_history_is_refused_before_it_is_read(good, tmp_path):
+    """A stride-0 tensor of 10⁸ step losses is bytes on disk and 4.9 GB as a list: the length is
+    checked first, so the refusal costs nothing."""
+    path = _variant(good, tmp_path, _set("history", "step_loss", value=torch.zeros(1).expand(10**8)))
+    _one_line_error(
+        _cli("predict", "--checkpoint", path, "x.png", limit_gb=3), "100,000,000 entries in 'step_loss' is more"
+    )
 
 
 def test_an_unwritable_output_is_refused_before_training(tmp_path):

@@ -324,6 +324,27 @@ def test_processes_their_code_starts_are_killed_with_it(tmp_path, monkeypatch):
     assert not _alive(pid)
 
 
+def test_no_process_outlives_a_check_that_passed_not_even_one_in_a_session_of_its_own(tmp_path, monkeypatch):
+    """Three children in sessions of their own and a double-forked daemon: the check passes and
+    none of them is left running (they would hold the machine, and `check | cat` open)."""
+    folder = tmp_path / "pids"
+    folder.mkdir()
+    monkeypatch.setenv("BACKPROP_TEST_PID_DIR", str(folder))
+    pids: list[int] = []
+    try:
+        res = check(FIX / "hostile" / "escapes.py", time_limit=60)
+        pids = [int(f.read_text()) for f in folder.iterdir()]
+        assert res["passed"] and len(pids) == 4
+        deadline = time.time() + 10
+        while time.time() < deadline and any(_alive(p) for p in pids):
+            time.sleep(0.1)
+        assert not [p for p in pids if _alive(p)]
+    finally:
+        for p in pids or [int(f.read_text() or 0) for f in folder.iterdir()]:
+            if p and _alive(p):
+                os.kill(p, 9)
+
+
 def _alive(pid: int) -> bool:
     try:
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
