@@ -102,6 +102,11 @@ class RunController(QObject):
                 self.store_problem.emit(self._store_error)
         return self._store
 
+    @property
+    def store_error(self) -> str:
+        """Why the run store cannot be used (empty when it can, or before it was first opened)."""
+        return self._store_error
+
     def set_store(self, location: str | None) -> None:
         """Use another run store from the next run on."""
         if self._store is not None:

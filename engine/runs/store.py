@@ -189,6 +189,24 @@ def _clean(value):
     return value
 
 
+def _reading(method):
+    """A read of the store: a database error (a damaged file, a server gone) is one line naming
+    the store, not a traceback."""
+    import functools
+
+    @functools.wraps(method)
+    def read(self, *args, **kwargs):
+        import sqlalchemy as sa
+
+        try:
+            return method(self, *args, **kwargs)
+        except sa.exc.DatabaseError as exc:
+            msg = _first_line(str(exc.orig) if exc.orig else str(exc))
+            raise StoreError(f"{self.where}: cannot read the run store ({msg[:200]}); it may be damaged") from None
+
+    return read
+
+
 class RunStore:
     """The run store at ``target`` (a path or a SQLAlchemy URL; default :func:`default_location`)."""
 
@@ -223,6 +241,8 @@ class RunStore:
             raise StoreError(f"{self.where}: not a database URL this studio can use ({exc})") from None
         if self.is_sqlite:
             sa.event.listen(self.engine, "connect", _sqlite_pragmas)
+        if self.is_sqlite:
+            _check_sqlite_file(path, self.where)  # read-only, before anything is written to it
         self._meta = sa.MetaData()
         self._migrate()
         self.runs_t = sa.Table("runs", self._meta, autoload_with=self.engine)
@@ -375,6 +395,7 @@ class RunStore:
         return len(dead)
 
     # -- reading ----------------------------------------------------------------------
+    @_reading
     def runs(self, sweep: str | None = None, ids: list[int] | None = None) -> list[RunRow]:
         t = self.runs_t
         q = t.select().order_by(t.c.id.desc())
@@ -385,10 +406,12 @@ class RunStore:
         with self.engine.connect() as conn:
             return [RunRow.from_mapping(m) for m in conn.execute(q).mappings()]
 
+    @_reading
     def run(self, run_id: int) -> RunRow | None:
         rows = self.runs(ids=[run_id])
         return rows[0] if rows else None
 
+    @_reading
     def epochs(self, run_id: int) -> list[EpochRow]:
         e = self.epochs_t
         q = e.select().where(e.c.run_id == run_id).order_by(e.c.epoch)
@@ -398,12 +421,14 @@ class RunStore:
                 for m in conn.execute(q).mappings()
             ]
 
+    @_reading
     def steps(self, run_id: int) -> list[tuple[float, float]]:
         t = self.runs_t
         with self.engine.connect() as conn:
             raw = conn.execute(t.select().with_only_columns(t.c.steps).where(t.c.id == run_id)).scalar()
         return [(s, v if v is not None else float("nan")) for s, v in json.loads(raw or "[]")]
 
+    @_reading
     def health(self, run_id: int) -> list[dict]:
         """A run's layer-health records as the training run made them (``HealthEvent.to_dict()``)."""
         h = self.health_t
@@ -423,6 +448,42 @@ class RunStore:
 
     def checkpoint_path(self, run_id: int, kind: str) -> Path:
         return self.checkpoints / f"run-{run_id}-{kind}.pt"
+
+
+def _check_sqlite_file(path: Path, where: str) -> None:
+    """Refuse a damaged SQLite file or another application's database before anything is written
+    to it (no table is created, the journal mode is left alone): opened read-only."""
+    import sqlite3
+
+    try:
+        if not path.is_file() or path.stat().st_size == 0:
+            return
+    except OSError:
+        return
+    uri = path.resolve().as_uri() + "?mode=ro"
+    try:
+        con = sqlite3.connect(uri, uri=True, timeout=30)
+    except sqlite3.Error as exc:
+        raise StoreError(f"{where}: cannot open the run store ({exc})") from None
+    try:
+        verdict = con.execute("PRAGMA quick_check(1)").fetchall()
+        tables = sorted(r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'"))
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(f"{where}: not a run store database ({exc})") from None
+    finally:
+        con.close()
+    if verdict != [("ok",)]:
+        lines = [ln for ln in str(verdict[0][0] if verdict and verdict[0] else "").splitlines() if ln.strip()]
+        problem = next((ln for ln in lines if not ln.startswith("***")), "unknown damage")
+        raise StoreError(
+            f"{where}: the run store is damaged (SQLite: {_first_line(problem)[:120]}); nothing was written to it. "
+            "Move it aside (a new one is made) or recover it with: sqlite3 FILE .recover"
+        )
+    if tables and VERSION_TABLE not in tables:
+        shown = ", ".join(tables[:5]) + (" …" if len(tables) > 5 else "")
+        raise StoreError(
+            f"{where}: another application's database (tables {shown}); choose another file for the run store"
+        )
 
 
 def _first_line(text: str) -> str:

@@ -286,12 +286,21 @@ class RunsView(QWidget):
             self.refresh()
 
     def refresh(self) -> None:
+        from engine.runs.store import StoreError
+
         store = self.controller.store()
         self._stale = False
-        if store is None:
+        if store is None:  # damaged, another application's, newer: said here, not an empty table
+            self.model.setRowCount(0)
+            self.status.setText(self.controller.store_error)
             return
         selected = set(self.selected_ids())
-        rows = store.runs()
+        try:
+            rows = store.runs()
+        except StoreError as exc:
+            self.model.setRowCount(0)
+            self.status.setText(str(exc))
+            return
         self.rows = {r.id: r for r in rows}
         self.model.setRowCount(0)
         for r in rows:

@@ -205,6 +205,57 @@ def test_a_file_that_is_not_a_database_is_one_clear_error(tmp_path):
         RunStore(path)
 
 
+def _store_with_runs(path, n: int = 40):
+    from engine.runs.store import EpochRow
+
+    store = RunStore(path)
+    for r in range(n):
+        rid = store.start_run(name=f"run {r}", config={"lr": r}, dataset={}, source="test")
+        store.write_progress(rid, [EpochRow(e, 1.0 / e, 0.5, 1.0, 0.5) for e in range(1, 6)], epochs_done=5)
+    store.close()
+    with sqlite3.connect(path) as db:
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
+def test_a_damaged_store_is_refused_before_anything_is_written_to_it(tmp_path):
+    path = tmp_path / "runs.db"
+    _store_with_runs(path)
+    with open(path, "r+b") as fh:  # a b-tree page's header overwritten: SQLite's "malformed"
+        fh.seek(4096 * 2)
+        fh.write(b"\x0d\xff\xff\xff\xff\xff\xff\xff" * 4)
+    before = path.read_bytes()
+    with pytest.raises(
+        StoreError, match=r"runs.db: the run store is damaged \(SQLite: Page 3: .*sqlite3 FILE .recover"
+    ):
+        RunStore(path)
+    assert path.read_bytes() == before
+
+
+def test_a_damaged_row_is_one_line_when_read_not_a_traceback(tmp_path):
+    path = tmp_path / "runs.db"
+    _store_with_runs(path)
+    data = bytearray(path.read_bytes())
+    at = data.index(b"run 17")  # inside a run's name: the file's structure stays sound
+    data[at + 4 : at + 6] = b"\xff\xfe"
+    path.write_bytes(bytes(data))
+    store = RunStore(path)
+    with pytest.raises(StoreError, match="runs.db: cannot read the run store .*UTF-8.*it may be damaged"):
+        store.runs()
+
+
+def test_another_applications_database_is_left_exactly_as_it_was(tmp_path):
+    path = tmp_path / "contacts.db"
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE contacts (name TEXT, phone TEXT)")
+        db.execute("INSERT INTO contacts VALUES ('Li Lei', '123')")
+    before = path.read_bytes()
+    with pytest.raises(StoreError, match=r"contacts.db: another application's database \(tables contacts\)"):
+        RunStore(path)
+    assert path.read_bytes() == before  # no table created, still in rollback-journal mode
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
+
+
 def test_the_schema_is_versioned_by_migrations(tmp_path):
     store = RunStore(tmp_path / "runs.db")
     assert store.schema_revision() == "r0002"

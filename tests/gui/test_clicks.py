@@ -303,3 +303,20 @@ def test_use_best_validation_weights_is_what_predictions_use_and_switches_back(w
     window.actions.use_best.trigger()
     assert window.session.weights_choice == "final"
     assert all((a == b).all() for a, b in zip(window.model.network.weights(), final_weights, strict=True))
+
+
+def test_a_damaged_run_store_is_said_on_the_runs_tab_not_shown_as_empty(window, qtbot, tmp_path):
+    import sqlite3
+
+    path = tmp_path / "runs.db"
+    RunStore(path).close()
+    with sqlite3.connect(path) as db:
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    with open(path, "r+b") as fh:  # the first table's page header overwritten
+        fh.seek(4096)
+        fh.write(b"\x0d\xff\xff\xff\xff\xff\xff\xff" * 4)
+    window.controller.set_store(str(path))
+    window.tabs.setCurrentWidget(window.runs_view)
+    qtbot.mouseClick(window.runs_view.buttons["refresh"], Qt.LeftButton)
+    assert "the run store is damaged" in window.runs_view.status.text()
+    assert window.runs_view.model.rowCount() == 0
