@@ -239,11 +239,16 @@ def build_parser() -> argparse.ArgumentParser:
     _store_options(sww)
     rn = sub.add_parser(
         "runs",
-        help="the recorded runs: list, show ID, compare ID ID…, export (tables for a report)",
+        help="the recorded runs: list, show ID, compare ID ID…, export (tables for a report), prune",
         description="Runs recorded in the run store. Examples: runs list --sweep NAME; runs show 12; "
-        "runs compare 12 13; runs export --where 'wd>0.1' --format latex; runs export --curves",
+        "runs compare 12 13; runs export --where 'wd>0.1' --format latex; runs export --curves; "
+        "runs prune --keep 20 (checkpoint files of older, untagged runs)",
     )
-    rn.add_argument("action", choices=["list", "show", "compare", "export"], help="what to do")
+    rn.add_argument(
+        "action",
+        choices=["list", "show", "compare", "export", "prune"],
+        help="what to do (prune: delete the checkpoint files of old runs, keeping --keep recent and tagged ones)",
+    )
     rn.add_argument("ids", nargs="*", type=int, metavar="ID", help="run ids (show: one; compare: two or more)")
     rn.add_argument("--tag", help="only runs with this tag")
     rn.add_argument("--sweep", help="only the runs of this sweep")
@@ -264,6 +269,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="export: TensorBoard event files, a folder per run (for tensorboard --logdir DIR, wandb sync, Aim)",
     )
     rn.add_argument("--out", help="write to this file instead of standard output")
+    rn.add_argument(
+        "--keep", type=int, default=20, help="prune: the most recent runs whose checkpoints stay (default 20)"
+    )
+    rn.add_argument("--dry-run", action="store_true", help="prune: list what would be deleted, delete nothing")
     rn.add_argument(
         "--runs-db", help="the run store: a file or a database URL (default: runs.db in the user's data folder)"
     )
@@ -783,6 +792,11 @@ def cmd_runs(a) -> int:
         store = RunStore(a.runs_db)
     except StoreError as exc:
         raise UserError(str(exc)) from None
+    if a.action == "prune":
+        try:
+            return _prune(store, a.keep, a.dry_run)
+        finally:
+            store.close()
     try:
         if a.action in ("show", "compare") or a.ids:
             rows = store.runs(ids=a.ids) if a.ids else []
@@ -834,6 +848,21 @@ def cmd_runs(a) -> int:
         print(f"{len(rows)} run(s) → {a.out}", file=sys.stderr)
     else:
         sys.stdout.write(text)
+    return 0
+
+
+def _prune(store, keep: int, dry_run: bool) -> int:
+    if keep < 0:
+        raise UserError(f"--keep: {keep} must be 0 or more")
+    files, size, runs = store.prune_checkpoints(keep, dry_run)
+    for f in files:
+        print(f)
+    verb = "would delete" if dry_run else "deleted"
+    print(
+        f"{verb} {len(files)} checkpoint file(s) of {runs} run(s), {size / 1e6:.1f} MB "
+        f"(kept: the {keep} most recent runs and every tagged run) in {store.where}",
+        file=sys.stderr,
+    )
     return 0
 
 

@@ -374,6 +374,36 @@ class RunStore:
                         Path(p).unlink(missing_ok=True)
         return len(rows)
 
+    def prune_checkpoints(self, keep: int, dry_run: bool = False) -> tuple[list[Path], int, int]:
+        """The checkpoint files this store keeps (``checkpoints/``) of all but the ``keep`` most
+        recent runs, never of a tagged run: deleted, and the rows say so (their curves, settings and
+        numbers stay). ``dry_run``: only listed. Returns (files, bytes, runs touched)."""
+        if keep < 0:
+            raise ValueError("keep must be 0 or more")
+        rows = sorted(self.runs(), key=lambda r: r.id, reverse=True)[keep:]
+        files: list[Path] = []
+        size = touched = 0
+        for r in rows:
+            if r.tags:
+                continue
+            mine = {}
+            for field in ("best_checkpoint", "final_checkpoint"):
+                path = Path(getattr(r, field)) if getattr(r, field) else None
+                if path is not None and path.parent == self.checkpoints and path.is_file():
+                    mine[field] = path
+            if not mine:
+                continue
+            touched += 1
+            for path in set(mine.values()):
+                size += path.stat().st_size
+                files.append(path)
+                if not dry_run:
+                    path.unlink(missing_ok=True)
+            if not dry_run:
+                with self.engine.begin() as conn:
+                    conn.execute(self.runs_t.update().where(self.runs_t.c.id == r.id).values(**dict.fromkeys(mine, "")))
+        return files, size, touched
+
     def reap(self) -> int:
         """Runs left ``running`` by a process of this host that no longer exists become ``interrupted``."""
         t = self.runs_t

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 
 import pytest
 
@@ -77,3 +78,26 @@ def test_a_store_that_cannot_keep_checkpoints_never_costs_the_model_asked_for(tm
     assert "warning: the run store's copy of the model was not saved" in err
     run = RunStore(tmp_path / "r.db").runs()[0]
     assert run.status == "finished" and "checkpoint not saved" in run.message and not run.final_checkpoint
+
+
+def test_prune_deletes_old_untagged_checkpoints_and_keeps_everything_else(tmp_path, small_letters):
+    path = tmp_path / "runs.db"
+    store = RunStore(path)
+    for seed in range(4):
+        record(store, small_letters, TrainConfig(epochs=1, batch_size=32, engine="numpy", seed=seed))
+    store.edit(1, tags=["report"])  # the oldest, tagged: never pruned
+    files = {r.id: r.final_checkpoint for r in store.runs()}
+    store.close()
+    assert all(files.values())
+    code, out, err = run_cli("runs", "prune", "--keep", "2", "--dry-run", "--runs-db", path)
+    assert code == 0 and "would delete" in err and "of 1 run(s)" in err and files[2] in out
+    assert all(p and os.path.exists(p) for p in files.values())  # a dry run deletes nothing
+    code, out, err = run_cli("runs", "prune", "--keep", "2", "--runs-db", path)
+    assert code == 0 and err.startswith("deleted") and "kept: the 2 most recent runs and every tagged run" in err
+    store = RunStore(path)
+    rows = {r.id: r for r in store.runs()}
+    assert {i for i, p in files.items() if os.path.exists(p)} == {1, 3, 4}
+    assert rows[2].final_checkpoint == "" and rows[2].best_checkpoint == ""
+    assert rows[2].test_acc is not None and store.epochs(2)  # the run itself is kept
+    code, _, err = run_cli("runs", "prune", "--keep", "-1", "--runs-db", path)
+    assert code == 2 and "--keep: -1 must be 0 or more" in err
