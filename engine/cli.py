@@ -821,6 +821,10 @@ def cmd_runs(a) -> int:
                 lines += [f"  {k} = {v}" for k, v in sorted(r.config.items())]
                 lines += [f"  {k}: {getattr(r, k)}" for k in ("epochs_done", "val_acc", "best_val_acc", "test_acc")]
                 lines += [f"  checkpoint: {r.final_checkpoint or '–'}"]
+                for f in r.versions.get("functions", []):
+                    lines.append(
+                        f"  your functions: {f.get('file')} (sha256 {f.get('sha256', '?')}, copy {f.get('copy', '–')})"
+                    )
                 text = "\n".join(lines) + "\n"
         elif a.action == "compare":
             if len(rows) < 2:

@@ -1695,6 +1695,14 @@ Save stops the run and saves the model first; Discard stops it and quits without
         <translation>%2 中有 %1 次运行</translation>
     </message>
     <message>
+        <source>%1 (SHA-256 %2…)</source>
+        <translation>%1（SHA-256 %2…）</translation>
+    </message>
+    <message>
+        <source>Your functions:</source>
+        <translation>你的函数：</translation>
+    </message>
+    <message>
         <source>Rename Run</source>
         <translation>重命名运行</translation>
     </message>

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 import time
+from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
@@ -351,7 +352,11 @@ class RunsView(QWidget):
             items.append(it)
         if r.message:
             items[2].setToolTip(r.message)
-        items[1].setToolTip(r.name)
+        code = [
+            arg(self.tr("%1 (SHA-256 %2…)"), Path(f.get("file", "")).name, f.get("sha256", "?")[:12])
+            for f in r.versions.get("functions", [])
+        ]
+        items[1].setToolTip(r.name + ("\n" + self.tr("Your functions:") + " " + ", ".join(code) if code else ""))
         return items
 
     def _filter_changed(self) -> None:

@@ -8,6 +8,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -384,3 +385,25 @@ def test_the_best_checkpoint_holds_the_best_weights_not_the_final_ones(tmp_path,
     final = load_checkpoint(row.final_checkpoint).network.weights()
     for got, want in zip(final, run.network.weights()):
         np.testing.assert_array_equal(got, want)  # and the final model was left as it was
+
+
+def test_a_run_of_your_functions_records_which_version_of_your_code_it_used(tmp_path, small_letters):
+    """Each file's SHA-256 and a copy of it: after an edit, the earlier run still names (and
+    keeps) the code it ran."""
+    import hashlib
+    import shutil
+
+    ops = tmp_path / "ops.py"
+    shutil.copy(ROOT / "tests" / "fixtures" / "userfn" / "mnist" / "ops.py", ops)
+    store = RunStore(tmp_path / "runs.db")
+    config = TrainConfig(epochs=1, batch_size=32, hidden=[8], engine="user", functions=[str(ops)])
+    first_id, _, _ = record(store, small_letters, config)
+    original = ops.read_bytes()
+    ops.write_bytes(original + b"\n# tuned the backward\n")
+    second_id, _, _ = record(store, small_letters, config)
+    first, second = (store.run(i).versions["functions"][0] for i in (first_id, second_id))
+    assert first["file"] == str(ops) and first["sha256"] == hashlib.sha256(original).hexdigest()
+    assert second["sha256"] == hashlib.sha256(ops.read_bytes()).hexdigest() != first["sha256"]
+    assert Path(first["copy"]).read_bytes() == original and Path(first["copy"]).parent == store.checkpoints / "code"
+    plain, _, _ = record(store, small_letters, TrainConfig(epochs=1, batch_size=32, hidden=[8], engine="numpy"))
+    assert "functions" not in store.run(plain).versions
