@@ -293,7 +293,7 @@ class RunsView(QWidget):
         self._stale = False
         if store is None:  # damaged, another application's, newer: said here, not an empty table
             self.model.setRowCount(0)
-            self.status.setText(self.controller.store_error)
+            self.status.setText(arg(self.tr("Runs are not recorded: %1"), self.controller.store_error))
             return
         selected = set(self.selected_ids())
         try:
