@@ -1821,8 +1821,12 @@ Save stops the run and saves the model first; Discard stops it and quits without
         <translation>轮次</translation>
     </message>
     <message>
-        <source>parallel coordinates (blue → red: low → high accuracy)</source>
-        <translation>平行坐标图（蓝 → 红：准确率低 → 高）</translation>
+        <source>parallel coordinates</source>
+        <translation>平行坐标</translation>
+    </message>
+    <message>
+        <source>One line per configuration; blue → red: low → high accuracy</source>
+        <translation>每个配置一条线；蓝 → 红：准确率低 → 高</translation>
     </message>
     <message>
         <source>parameter importance (PED-ANOVA)</source>

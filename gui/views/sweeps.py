@@ -195,9 +195,13 @@ class SweepPanel(QWidget):
         self.curves = pg.PlotWidget(title=self.tr("trials: validation accuracy"))
         self.curves.setLabel("bottom", self.tr("epoch"))
         self.curves.setYRange(0, 1)
-        self.curves_legend = self.curves.addLegend(offset=(-8, 8), labelTextSize="8pt")
+        # bottom right: the courses' accuracies sit high, so the lower corner is where no curve runs
+        self.curves_legend = self.curves.addLegend(offset=(-8, -8), labelTextSize="8pt")
         self._configs: dict[tuple, int] = {}  # a configuration's colour (its seeds share it)
-        self.parallel = pg.PlotWidget(title=self.tr("parallel coordinates (blue → red: low → high accuracy)"))
+        # a short title: a long one set the plot's minimum width, and in a narrow pane the splitter
+        # then hid its right part (the accuracy axis) under the next plot
+        self.parallel = pg.PlotWidget(title=self.tr("parallel coordinates"))
+        self.parallel.setToolTip(self.tr("One line per configuration; blue → red: low → high accuracy"))
         self.parallel.getPlotItem().hideAxis("left")
         self.importance = pg.PlotWidget(title=self.tr("parameter importance (PED-ANOVA)"))
         self.importance.setYRange(0, 1)
