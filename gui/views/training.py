@@ -567,6 +567,7 @@ class TrainingPlots(QWidget):
             bx = self.current.map_x(np.array([float(best[0])]), self.x_axis.currentText())
             self.best_line.setValue(float(bx[0]) if np.isfinite(bx[0]) else 0.0)
             self.best_line.setVisible(bool(np.isfinite(bx[0])))
+            self._place_best_label()
             _push(self.best_marker, bx if np.isfinite(bx[0]) else [], [best[1]] if np.isfinite(bx[0]) else [])
         else:
             self.best_line.setVisible(False)
@@ -587,6 +588,15 @@ class TrainingPlots(QWidget):
         y = y.copy()
         y[bad] = np.nan
         return y
+
+    def _place_best_label(self) -> None:
+        """ "best val" to the right of its line, or to the left when the line is near the plot's
+        right edge (a best at the last epoch was cut to "bes")."""
+        (x0, x1), _ = self.acc_plot.getPlotItem().vb.viewRange()
+        near_right = x1 > x0 and (self.best_line.value() - x0) / (x1 - x0) > 0.85
+        label = self.best_line.label
+        label.anchors = [(1, 0), (1, 0)] if near_right else [(0, 0), (0, 0)]
+        label.updatePosition()
 
     def _show_off_scale(self, cap: float, log: bool) -> None:
         if not self.off_scale_points:

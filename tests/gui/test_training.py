@@ -42,6 +42,11 @@ def test_train_from_the_window(window, qtbot):
     x, y = p.items["step_smooth"].getData()  # drawn with the last batch, no redraw pending
     assert len(x) == steps and np.isfinite(y).all()
     assert p.best_line.isVisible()
+    # "best val" stays inside the plot: left of its line when the line is at the right edge
+    label, view = p.best_line.label, p.acc_plot.getPlotItem().vb
+    epoch = p.current.best[0]
+    assert label.anchor.x() == (1 if epoch == 3 else 0)
+    assert view.sceneBoundingRect().contains(label.sceneBoundingRect().center())
     assert window.run_controls.progress.value() == window.run_controls.progress.maximum()
     rc = window.run_controls
     assert "Finished" in rc.progress_label.text() and "test accuracy" in rc.result_label.text()
