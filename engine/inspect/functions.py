@@ -359,7 +359,73 @@ def check_op(f: U.Found, cls, variant: dict, files: list[str], reduction: str = 
     ]
     res["warnings"] = list(warned.values())
     res["verdict"] = verdict_of(res["passed"], res["warnings"])
+    if (diags or res["convention"]) and role != "activation":
+        try:
+            res["example"] = worked_example(cls, f.style, role, variant, reduction, res["convention"])
+        except Exception:  # noqa: BLE001 - an example is a help, never a new failure
+            res["example"] = None
     return res
+
+
+EXAMPLE_ROWS = 2  # a worked example is a batch of two: small enough to read, large enough for a 1/N
+
+
+def worked_example(cls, style, role, variant, reduction: str, convention: str | None) -> dict | None:
+    """The first gradient that differs from the reference, at batch size 2, beside the expected
+    one: {"grad", "inputs" (name → rows), "expected", "theirs"} as nested lists rounded to four
+    significant digits (at most 6 columns), or None when every gradient matches."""
+    rng = np.random.default_rng(2)
+    inputs = U.probe_inputs(role, EXAMPLE_ROWS, rng, variant=variant)
+    with np.errstate(all="ignore"):
+        ref = U.reference_forward(role, inputs, variant)
+    g = np.asarray(1.0) if role in LOSS_ROLES else rng.standard_normal(np.shape(ref))
+    _op, _out, grads, _c, _m = _run_once(cls, style, role, variant, inputs, g)
+    with np.errstate(all="ignore"):
+        refs = U.reference_backward(role, inputs, g, variant)
+    if role in LOSS_ROLES and (convention or reduction) == "sum":
+        refs = [refs[0] * EXAMPLE_ROWS, *refs[1:]]
+    if role in LOSS_ROLES and convention and convention != reduction:  # say what the expected convention wants
+        refs = [refs[0] * (EXAMPLE_ROWS if reduction == "sum" else 1 / EXAMPLE_ROWS), *refs[1:]]
+    names = GRAD_NAMES.get(role, ["x"])
+    n_diff = len(inputs) - (1 if role in LOSS_ROLES else 0)
+    for k in range(n_diff):
+        theirs = grads[k] if k < len(grads) else None
+        if theirs is not None and rel_err(theirs, refs[k]) <= GRAD_TOL:
+            continue
+
+        def rows(a):
+            a = np.atleast_2d(np.asarray(a, np.float64))[:, :6]
+            return [[float(f"{v:.4g}") for v in row] for row in a]
+
+        shown = {names[i] if i < len(names) else f"input {i}": rows(v) for i, v in enumerate(inputs[:1])}
+        return {
+            "grad": names[k] if k < len(names) else f"input {k}",
+            "inputs": shown,
+            "expected": rows(refs[k]),
+            "theirs": None if theirs is None else rows(theirs),
+        }
+    return None
+
+
+def format_example(ex: dict | None) -> list[str]:
+    """A worked example as text lines: the input, then expected and theirs side by side."""
+    if not ex:
+        return []
+
+    def cells(row):
+        return " ".join(f"{v:>9.4g}" for v in row)
+
+    lines = []
+    for name, value in ex["inputs"].items():
+        lines.append(_("worked example, batch of 2: {name} =").format(name=name))
+        lines += [f"      [{cells(r)} ]" for r in value]
+    width = max(len(cells(r)) for r in ex["expected"]) + 4
+    expected, yours, none = _("expected ∂L/∂{g}").format(g=ex["grad"]), _("yours"), _("(none)")
+    lines.append("    " + expected.ljust(width) + yours)
+    theirs = ex["theirs"] or [[] for _row in ex["expected"]]
+    for a, b in zip(ex["expected"], theirs, strict=False):
+        lines.append(f"    [{cells(a)} ]".ljust(width + 4) + (f"[{cells(b)} ]" if b else none))
+    return lines
 
 
 def verdict_of(passed, warnings) -> str:
@@ -633,6 +699,7 @@ def format_report(res: dict) -> str:
             lines.append(f"    ✗ {d}")
         for w in r.get("warnings", []):
             lines.append(f"    ⚠ {w}")
+        lines += [f"    {t}" for t in format_example(r.get("example"))]
         for row in r["rows"]:
             if row["error"] and len(r["diagnoses"]) == 0:
                 lines.append("    " + row["error"].replace("\n", "\n    "))

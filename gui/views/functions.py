@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.inspect.functions import format_race
+from engine.inspect.functions import format_example, format_race
 from engine.model.userops import ROLES
 from gui import style
 from gui.i18n import arg
@@ -325,6 +325,8 @@ class FunctionsView(QWidget):
             lines += ["", *[f"⚠ {w}" for w in r["warnings"]]]
         elif r["passed"] and not r["diagnoses"]:
             lines.append("✓ forward and every gradient match the reference at batch sizes 1, 8 and 37 (float64)")
+        if r.get("example"):
+            lines += ["", *format_example(r["example"])]
         for row in r["rows"]:
             grads = ", ".join(f"{k} {_e(v)}" for k, v in row["grads"].items())
             lines.append(f"  batch {row['batch']:>2}: forward {_e(row['forward'])}  gradients {grads}")

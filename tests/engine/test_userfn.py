@@ -351,3 +351,19 @@ def _alive(pid: int) -> bool:
     except OSError:
         return False
     return state != "Z"
+
+
+def test_a_diagnosis_comes_with_a_worked_example_expected_beside_theirs():
+    """A batch of two, the expected gradient beside theirs: the summed-loss backward is exactly
+    twice the batch-mean one there; a sigmoid written with x differs; a passing op has none."""
+    res = check(mistake("batch_factor"))
+    ex = result(res, "CrossEntropyLoss")["example"]
+    assert ex["grad"] == "logits" and np.shape(ex["inputs"]["logits"]) == np.shape(ex["expected"]) == (2, 6)
+    np.testing.assert_allclose(ex["theirs"], 2 * np.array(ex["expected"]), rtol=2e-3)
+    text = format_report(res)
+    assert "worked example, batch of 2: logits =" in text and "expected ∂L/∂logits" in text and "yours" in text
+    res = check(mistake("sigmoid_input"))
+    ex = result(res, "Sigmoid")["example"]
+    assert ex["grad"] == "x" and not np.allclose(ex["theirs"], ex["expected"], rtol=1e-2)
+    res = check(*LETTERS)
+    assert all(r.get("example") is None for r in res["results"])

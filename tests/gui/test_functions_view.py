@@ -134,6 +134,7 @@ def test_the_check_follows_the_panels_loss_gradient_and_shows_the_op_to_look_at(
     row = view.table.currentRow()
     assert view.table.item(row, 0).text() == "CrossEntropyLoss" and view.table.item(row, 2).text() == "WARN"
     assert "⚠ backward gives the gradient of the summed loss" in view.details.toPlainText()
+    assert "worked example, batch of 2: logits =" in view.details.toPlainText()  # expected beside theirs
     assert res["passed"] and "batch-mean loss (the panel's)" in view.status.text()
     window.hyper.loss_reduction.setCurrentText("sum")
     res = wait_checked(view, qtbot, lambda: qtbot.mouseClick(view.reload_button, Qt.LeftButton))
