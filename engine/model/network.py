@@ -33,6 +33,9 @@ class Network(ABC):
     """A trainable MLP. Arrays in and out are NumPy; ``prepare`` converts once per run."""
 
     engine = ""
+    # True after a train_step that applied finite gradients although the loss was not finite (the
+    # user engine: their loss can be inf while their gradients are fine); the run then goes on
+    stepped_past_nonfinite_loss = False
 
     def __init__(self, config: TrainConfig, in_features: int, n_classes: int, weights: list[np.ndarray] | None = None):
         self.config = config

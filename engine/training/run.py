@@ -19,6 +19,7 @@ import numpy as np
 from engine.config import TrainConfig
 from engine.data.dataset import Dataset
 from engine.data.images import input_stats, normalize
+from engine.i18n import _
 from engine.model.build import build_network
 from engine.model.maths import cross_entropy
 from engine.model.network import Network
@@ -161,7 +162,7 @@ class TrainingRun:
         epoch, step = start_epoch - 1, steps
         good_weights = net.weights()
         best = hist.best
-        warned = False
+        warned = warned_loss = False
         monitor = None
         if self.health and n:
             probe = slice(0, min(PROBE, n))
@@ -174,6 +175,7 @@ class TrainingRun:
             order = epoch_order(c.seed, epoch, n)
             first = 1
             loss_sum, correct, seen = 0.0, 0, 0
+            inf_seen = 0  # samples of steps taken past an infinite loss (not in the mean)
             if pos and pos.epoch == epoch:
                 first, loss_sum, correct, seen = pos.step + 1, pos.loss_sum, pos.correct, pos.seen
             low, high = math.inf, -math.inf
@@ -182,7 +184,18 @@ class TrainingRun:
                 idx = order[(step - 1) * bs : step * bs]
                 before = net.weights() if monitor is not None and monitor.due(global_step + 1) else None
                 loss, n_correct = net.train_step(*net.batch(x_train, y_train, idx))
-                if not math.isfinite(loss):  # undo this epoch: weights, position and its step losses
+                past = not math.isfinite(loss) and net.stepped_past_nonfinite_loss
+                if past and not warned_loss:
+                    warned_loss = True
+                    yield WarningEvent(
+                        epoch,
+                        _(
+                            "your loss is {loss} at epoch {epoch} step {step} while every gradient is finite: "
+                            "the log of a probability that underflowed to 0. Training goes on (the gradients "
+                            "are what it uses); compute log-softmax, z − max − log Σ exp(z − max), for a finite loss"
+                        ).format(loss=loss, epoch=epoch, step=step),
+                    )
+                if not math.isfinite(loss) and not past:  # undo this epoch: weights, position and its step losses
                     net.set_weights(good_weights)
                     resumed_here = pos is not None and pos.epoch == epoch
                     hist.position = pos if resumed_here else None
@@ -200,10 +213,13 @@ class TrainingRun:
                     )
                     return
                 global_step += 1
-                loss_sum += loss * len(idx)
+                if past:  # a step taken past an infinite loss: counted, its loss not averaged in
+                    inf_seen += len(idx)
+                else:
+                    loss_sum += loss * len(idx)
+                    low, high = min(low, loss), max(high, loss)
                 correct += n_correct
                 seen += len(idx)
-                low, high = min(low, loss), max(high, loss)
                 hist.step_loss.append(loss)
                 hist.position = Position(epoch, step, loss_sum, correct, seen)
                 elapsed = time.perf_counter() - t0
@@ -231,18 +247,19 @@ class TrainingRun:
             hist.position = None
             epoch_times.append(time.perf_counter() - te)
             hist.epoch.append(epoch)
-            hist.train_loss.append(loss_sum / n)
+            mean_loss = loss_sum / (n - inf_seen) if n > inf_seen else math.inf
+            hist.train_loss.append(mean_loss)
             hist.train_acc.append(correct / n)
             hist.seconds = time.perf_counter() - t0
             eta = float(np.mean(epoch_times[-5:])) * (c.epochs - epoch)
-            yield EpochEvent(epoch, c.epochs, loss_sum / n, correct / n, time.perf_counter() - t0, eta)
+            yield EpochEvent(epoch, c.epochs, mean_loss, correct / n, time.perf_counter() - t0, eta)
             if not warned and first == 1 and not_learning(low, high, len(ds.classes)):
                 warned = True
                 yield WarningEvent(epoch, NOT_LEARNING.format(c=len(ds.classes), v=math.log(len(ds.classes)), e=epoch))
             if np.isfinite(net.logits(x_train[:256])).all():  # finite outputs, not merely finite weights
                 good_weights = net.weights()
             if x_val is not None and (epoch % c.val_interval == 0 or epoch == c.epochs):
-                val_loss, val_acc, _ = evaluate(net, x_val, ds.val.y)
+                val_loss, val_acc, _counts = evaluate(net, x_val, ds.val.y)
                 hist.val_epoch.append(epoch)
                 hist.val_loss.append(val_loss)
                 hist.val_acc.append(val_acc)
@@ -251,7 +268,7 @@ class TrainingRun:
                     self.best_weights = good_weights
                 yield EvalEvent(epoch, val_loss, val_acc, best[0], best[1])
             if x_each is not None and (epoch % c.val_interval == 0 or epoch == c.epochs):
-                each_loss, each_acc, _ = evaluate(net, x_each, ds.test.y)
+                each_loss, each_acc, _counts = evaluate(net, x_each, ds.test.y)
                 hist.test_epoch.append(epoch)
                 hist.test_epoch_acc.append(each_acc)
                 yield TestEvent(epoch, each_loss, each_acc)
@@ -260,7 +277,7 @@ class TrainingRun:
         test_loss = test_acc = best_test_acc = None
         if len(ds.test):
             x_test = net.prepare(normalize(ds.test.x, c))
-            test_loss, test_acc, _ = evaluate(net, x_test, ds.test.y)
+            test_loss, test_acc, _counts = evaluate(net, x_test, ds.test.y)
             hist.test_loss, hist.test_acc = test_loss, test_acc
             at_best = best is not None and best[0] == epoch and step == steps
             if self.best_weights is not None and best is not None and not at_best:

@@ -3,6 +3,7 @@ their code, run only in a sandbox child, cannot hurt the caller."""
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 import time
@@ -367,3 +368,24 @@ def test_a_diagnosis_comes_with_a_worked_example_expected_beside_theirs():
     assert ex["grad"] == "x" and not np.allclose(ex["theirs"], ex["expected"], rtol=1e-2)
     res = check(*LETTERS)
     assert all(r.get("example") is None for r in res["results"])
+
+
+def test_an_infinite_loss_with_finite_gradients_trains_on_with_a_warning(small_letters):
+    """The letters template's log(softmax) with the course's N(0, 1) init: the loss is inf at the
+    first steps while q − onehot is finite. The course's loop trains such code; so does the user
+    engine, saying why, instead of "diverged … lower the learning rate"."""
+    from engine.config import TrainConfig
+    from engine.training.events import FailedEvent, FinishedEvent, WarningEvent
+    from engine.training.launch import RunPlan, start_run
+
+    files = [LETTERS[0], str(FIX / "fragile" / "losses.py"), LETTERS[2]]
+    config = TrainConfig(epochs=2, batch_size=8, engine="user", functions=files, init="normal", optim="adam")
+    run = start_run(RunPlan(config, small_letters))
+    events = list(run.events())
+    warnings = [e.message for e in events if isinstance(e, WarningEvent)]
+    assert any("is inf at epoch 1 step 1 while every gradient is finite" in w for w in warnings), warnings
+    assert not any(isinstance(e, FailedEvent) for e in events)
+    last = events[-1]
+    assert isinstance(last, FinishedEvent) and last.epochs_completed == 2
+    losses = run.history.train_loss  # the mean over the steps whose loss was finite (inf if none was)
+    assert losses[0] == math.inf and math.isfinite(losses[-1])  # every step of epoch 1 was inf; then finite
