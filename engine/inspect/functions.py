@@ -173,6 +173,15 @@ def _run_once(cls, style, role, variant, inputs, g):
 LOSS_ROLES = ("cross_entropy", "nll")
 
 
+def _autograd_sums(style: str, role: str, k: int, u, r, n: int) -> bool:
+    """A torch Function's bias gradient given per sample ([N, out]) where autograd sums it to the
+    bias's shape: right after autograd, wrong as returned (a WARN, not a FAIL)."""
+    if style == "numpy" or role != "linear" or k != 2 or u is None:
+        return False
+    u = np.asarray(u, np.float64)
+    return u.ndim == 2 and u.shape[0] == n and u.shape[1:] == np.shape(r) and np.allclose(u.sum(0), r, 1e-6, 1e-9)
+
+
 def convention_warning(found: str, expected: str, n: int) -> str:
     """What a loss gradient in the other reduction convention means, for the course and for a fix."""
     if found == "sum":
@@ -312,6 +321,16 @@ def check_op(f: U.Found, cls, variant: dict, files: list[str], reduction: str = 
                         row["grads"][names[k]] = rel_err(u, refs[k] * other[1])  # exact in its convention
                         warn(convention_warning(other[0], reduction, n))
                         continue
+                if err > GRAD_TOL and _autograd_sums(f.style, role, k, u, refs[k], n):
+                    row["grads"][names[k]] = rel_err(np.sum(u, 0), refs[k])  # what autograd makes of it
+                    warn(
+                        _(
+                            "the bias gradient is not summed over the batch (shape {shape} where b has {expected}): "
+                            "autograd sums it to b's shape for you, so training works, but what your backward "
+                            "returns is not ∂L/∂b; return g.sum(0)"
+                        ).format(shape=list(np.shape(u)), expected=list(np.shape(refs[k])))
+                    )
+                    continue
                 row["grads"][names[k] if k < len(names) else f"input {k}"] = err
                 if err > GRAD_TOL:
                     res["passed"] = False

@@ -224,7 +224,14 @@ class UserNetwork(TorchNetwork):
 
 
 def _set_grad(p: torch.Tensor, g, cls, who: str) -> None:
-    """A user's gradient onto a parameter, or a message naming the op and the shapes."""
+    """A user's gradient onto a parameter, or a message naming the op and the shapes. A torch
+    Function's gradient that autograd would sum to the parameter's shape (a bias gradient given per
+    sample) is summed here too: their Functions train as they do under autograd in the course."""
+    if cls is not None and g is not None and tuple(g.shape) != tuple(p.shape) and g.dim() > p.dim():
+        try:
+            g = g.sum_to_size(p.shape)
+        except RuntimeError:
+            pass
     if g is None or tuple(g.shape) != tuple(p.shape):
         op = f"{cls.__name__}.backward" if cls is not None else "your backward"
         got = "None" if g is None else f"shape {list(g.shape)}"

@@ -389,3 +389,22 @@ def test_an_infinite_loss_with_finite_gradients_trains_on_with_a_warning(small_l
     assert isinstance(last, FinishedEvent) and last.epochs_completed == 2
     losses = run.history.train_loss  # the mean over the steps whose loss was finite (inf if none was)
     assert losses[0] == math.inf and math.isfinite(losses[-1])  # every step of epoch 1 was inf; then finite
+
+
+def test_a_bias_gradient_autograd_would_sum_is_a_warning_and_trains_as_in_the_course(small_letters):
+    """A torch Function returning the bias gradient per sample: autograd sums it, so it trained in
+    the course. The check says so (WARN, not FAIL), and the user engine trains it exactly like
+    the studio's own Functions."""
+    from engine.config import TrainConfig
+    from engine.training.launch import RunPlan, start_run
+
+    linear = str(FIX / "fragile" / "linear.py")
+    r = result(check(linear), "LinearFunction")
+    assert r["verdict"] == "WARN" and not r["diagnoses"]
+    assert "not summed over the batch" in r["warnings"][0] and "autograd sums it" in r["warnings"][0]
+    config = TrainConfig(epochs=1, batch_size=16, hidden=[16], engine="user", functions=[linear, *LETTERS[1:]])
+    theirs = start_run(RunPlan(config, small_letters))
+    ours = start_run(RunPlan(TrainConfig(epochs=1, batch_size=16, hidden=[16]), small_letters))
+    last_theirs, last_ours = list(theirs.events())[-1], list(ours.events())[-1]
+    assert last_theirs.test_acc == pytest.approx(last_ours.test_acc)
+    assert theirs.history.train_loss == pytest.approx(ours.history.train_loss, rel=1e-5)
