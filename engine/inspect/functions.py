@@ -267,15 +267,16 @@ def check_op(f: U.Found, cls, variant: dict, files: list[str], reduction: str = 
             row["error"] = text
             res["passed"] = False
             continue
+        in_place = []  # said after the gradients are compared: a FAIL if they are wrong, else a WARN
         if changed:
-            say(
+            in_place.append(
                 _(
                     "forward changes its input in place (input {inputs}): the caller's array, or a tensor saved "
                     "for backward, is modified; work on a copy"
                 ).format(inputs=", ".join(names[i] if i < len(names) else str(i) for i in changed))
             )
         if modified:
-            say(
+            in_place.append(
                 _(
                     "a tensor saved for backward was then modified in place in forward (saved tensor #{i}): "
                     "backward sees the changed values; save a copy or avoid the in-place op"
@@ -338,6 +339,22 @@ def check_op(f: U.Found, cls, variant: dict, files: list[str], reduction: str = 
                         continue
                     for d in _diagnose_grad(role, k, names[k] if k < len(names) else f"input {k}", u, refs[k], n, x, g):
                         say(d)
+        if in_place:
+            wrong = any(v > GRAD_TOL or not np.isfinite(v) for v in row["grads"].values()) or (
+                row["forward"] is not None and row["forward"] > FWD_TOL
+            )
+            if wrong:
+                for text in in_place:
+                    say(text)
+            else:
+                warn(
+                    _(
+                        "forward works in place on its input (as the course template's ReLU does): forward and "
+                        "every gradient are still exact, and training is the same. It is unsafe when the caller "
+                        "uses that input again (a residual connection, a second loss, a layer's saved output): "
+                        "work on a copy if in doubt"
+                    )
+                )
         # the same inputs again: the same numbers?
         try:
             _op2, out2, grads2, _c, _m = _run_once(cls, f.style, role, variant, inputs, g)

@@ -408,3 +408,10 @@ def test_a_bias_gradient_autograd_would_sum_is_a_warning_and_trains_as_in_the_co
     last_theirs, last_ours = list(theirs.events())[-1], list(ours.events())[-1]
     assert last_theirs.test_acc == pytest.approx(last_ours.test_acc)
     assert theirs.history.train_loss == pytest.approx(ours.history.train_loss, rel=1e-5)
+
+
+def test_the_course_templates_in_place_relu_is_a_warning_a_wrong_one_a_fail():
+    r = result(check(FIX / "fragile" / "inplace_relu.py"), "ReLU")
+    assert r["verdict"] == "WARN" and not r["diagnoses"] and "unsafe when the caller uses" in r["warnings"][0]
+    r = result(check(mistake("inplace")), "ReLU")  # saved, then changed: its gradient is wrong
+    assert r["verdict"] == "FAIL" and any("changes its input in place" in d for d in r["diagnoses"])
