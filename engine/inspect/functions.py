@@ -29,6 +29,8 @@ from engine.model.reference import numerical_gradient
 BATCHES = (1, 8, 37)
 FWD_TOL = 1e-6
 GRAD_TOL = 1e-5
+FWD_TOL32, GRAD_TOL32 = 1e-4, 1e-3  # relative, for code that runs only in float32
+E2E_TOL32 = 1e-2  # float32 finite differences (eps 1e-2) against their float32 backward
 E2E_TOL = 1e-5
 GRAD_NAMES = {
     "linear": ["x", "W", "b"],
@@ -158,6 +160,14 @@ def _diagnose_grad(role, k, name, u, r, n, x, g) -> list[str]:
     return out
 
 
+def _float32(value):
+    """Float arrays (one, or a list of them) as float32; anything else as it is."""
+    if isinstance(value, list):
+        return [_float32(v) for v in value]
+    a = np.asarray(value)
+    return a.astype(np.float32) if np.issubdtype(a.dtype, np.floating) else value
+
+
 def _run_once(cls, style, role, variant, inputs, g):
     op = U.Op(cls, style, len(inputs))
     given = U.user_inputs(role, inputs, variant)
@@ -262,11 +272,23 @@ def check_op(f: U.Found, cls, variant: dict, files: list[str], reduction: str = 
             else:
                 g = rng.standard_normal(x.shape if ref is None else np.shape(ref))
             op, out, grads, changed, modified = _run_once(cls, f.style, role, variant, inputs, g)
+            ftol, gtol = FWD_TOL, GRAD_TOL
         except Exception as exc:  # noqa: BLE001 - their error, shown with their frames
-            text = user_frames(exc, files)
-            row["error"] = text
-            res["passed"] = False
-            continue
+            try:  # code that works only in float32, the dtype it trains in, is checked in float32
+                op, out, grads, changed, modified = _run_once(
+                    cls, f.style, role, variant, _float32(inputs), _float32(g)
+                )
+            except Exception:  # noqa: BLE001 - fails in both: their error, as float64 gave it
+                row["error"] = user_frames(exc, files)
+                res["passed"] = False
+                continue
+            ftol, gtol = FWD_TOL32, GRAD_TOL32
+            warn(
+                _(
+                    "works only in float32, the dtype it trains in (in float64: {error}); checked in float32, "
+                    "to float32's precision"
+                ).format(error=user_frames(exc, files).strip().splitlines()[-1])
+            )
         in_place = []  # said after the gradients are compared: a FAIL if they are wrong, else a WARN
         if changed:
             in_place.append(
@@ -304,7 +326,7 @@ def check_op(f: U.Found, cls, variant: dict, files: list[str], reduction: str = 
             row["forward"] = 0.0 if out.shape == x.shape else float("inf")
         else:
             row["forward"] = rel_err(out, ref)
-            if not np.isfinite(row["forward"]) or row["forward"] > FWD_TOL:
+            if not np.isfinite(row["forward"]) or row["forward"] > ftol:
                 res["passed"] = False
         if role != "activation":
             with np.errstate(all="ignore"):
@@ -314,7 +336,7 @@ def check_op(f: U.Found, cls, variant: dict, files: list[str], reduction: str = 
             for k in range(n_diff):
                 u = grads[k] if k < len(grads) else None
                 err = rel_err(u, refs[k]) if u is not None else float("inf")
-                if err > GRAD_TOL and k == 0 and role in LOSS_ROLES and n > 1 and row["forward"] <= FWD_TOL:
+                if err > gtol and k == 0 and role in LOSS_ROLES and n > 1 and row["forward"] <= ftol:
                     s = _constant_factor(u, refs[k])
                     other = {"mean": ("sum", n), "sum": ("mean", 1 / n)}[reduction]
                     if s is not None and abs(s - other[1]) < 1e-6 * max(other[1], 1):
@@ -322,7 +344,7 @@ def check_op(f: U.Found, cls, variant: dict, files: list[str], reduction: str = 
                         row["grads"][names[k]] = rel_err(u, refs[k] * other[1])  # exact in its convention
                         warn(convention_warning(other[0], reduction, n))
                         continue
-                if err > GRAD_TOL and _autograd_sums(f.style, role, k, u, refs[k], n):
+                if err > gtol and _autograd_sums(f.style, role, k, u, refs[k], n):
                     row["grads"][names[k]] = rel_err(np.sum(u, 0), refs[k])  # what autograd makes of it
                     warn(
                         _(
@@ -333,15 +355,15 @@ def check_op(f: U.Found, cls, variant: dict, files: list[str], reduction: str = 
                     )
                     continue
                 row["grads"][names[k] if k < len(names) else f"input {k}"] = err
-                if err > GRAD_TOL:
+                if err > gtol:
                     res["passed"] = False
                     if u is None and count_wrong:
                         continue
                     for d in _diagnose_grad(role, k, names[k] if k < len(names) else f"input {k}", u, refs[k], n, x, g):
                         say(d)
         if in_place:
-            wrong = any(v > GRAD_TOL or not np.isfinite(v) for v in row["grads"].values()) or (
-                row["forward"] is not None and row["forward"] > FWD_TOL
+            wrong = any(v > gtol or not np.isfinite(v) for v in row["grads"].values()) or (
+                row["forward"] is not None and row["forward"] > ftol
             )
             if wrong:
                 for text in in_place:
@@ -544,21 +566,26 @@ def check_mlp(kit: U.Kit, act: str, convention: str = "mean") -> dict:
     x = rng.standard_normal((3, 7))
     y = np.array([0, 3, 1])
     names = [f"layer {i // 2 + 1} {'W' if i % 2 == 0 else 'b'}" for i in range(len(params))]
+    eps, tol, note = 1e-6, E2E_TOL, ""
     try:
         _loss, grads, _memo = U.mlp_loss_and_grads(kit, act, params, x, y)
     except Exception as exc:  # noqa: BLE001
-        return {
-            "ran": True,
-            "passed": False,
-            "why": _("the MLP's backward failed: {error}").format(error=exc),
-            "errors": {},
-        }
+        try:  # ops that run only in float32 (the dtype they train in): checked in float32
+            params, x = _float32(params), _float32(x)
+            _loss, grads, _memo = U.mlp_loss_and_grads(kit, act, params, x, y)
+            eps, tol, note = 1e-2, E2E_TOL32, "float32"
+        except Exception:  # noqa: BLE001
+            return {
+                "ran": True,
+                "passed": False,
+                "why": _("the MLP's backward failed: {error}").format(error=exc),
+                "errors": {},
+            }
 
     def loss_at(ps):
         return U.mlp_loss_and_grads(kit, act, ps, x, y)[0]
 
     errors = {}
-    eps = 1e-6
     for i, p in enumerate(params):
         if kit.layer_kind() == "matmul" and i % 2 == 1:
             continue  # a matmul network has no biases
@@ -570,11 +597,12 @@ def check_mlp(kit: U.Kit, act: str, convention: str = "mean") -> dict:
     worst = max(errors.values()) if errors else 0.0
     return {
         "ran": True,
-        "passed": bool(worst <= E2E_TOL),
+        "passed": bool(worst <= tol),
         "errors": errors,
         "worst": worst,
         "convention": convention,
-        "why": "" if worst <= E2E_TOL else _mlp_cause(errors, worst),
+        "dtype": note or "float64",
+        "why": "" if worst <= tol else _mlp_cause(errors, worst),
     }
 
 
@@ -749,6 +777,7 @@ def format_report(res: dict) -> str:
             _("whole MLP ({act}) vs finite differences{convention}: {verdict}").format(
                 act=m.get("act"), convention=conv, verdict=verdict
             )
+            + (" [float32]" if m.get("dtype") == "float32" else "")
             + f"  {errs}"
         )
         if m.get("why") and not m["passed"]:
