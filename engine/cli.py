@@ -246,8 +246,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     rn.add_argument(
         "action",
-        choices=["list", "show", "compare", "export", "prune"],
-        help="what to do (prune: delete the checkpoint files of old runs, keeping --keep recent and tagged ones)",
+        choices=["list", "show", "compare", "export", "prune", "import"],
+        help="what to do (prune: delete the checkpoint files of old runs, keeping --keep recent and tagged ones; "
+        "import: a run made elsewhere, from --from FILE)",
     )
     rn.add_argument("ids", nargs="*", type=int, metavar="ID", help="run ids (show: one; compare: two or more)")
     rn.add_argument("--tag", help="only runs with this tag")
@@ -273,6 +274,23 @@ def build_parser() -> argparse.ArgumentParser:
         "--keep", type=int, default=20, help="prune: the most recent runs whose checkpoints stay (default 20)"
     )
     rn.add_argument("--dry-run", action="store_true", help="prune: list what would be deleted, delete nothing")
+    rn.add_argument(
+        "--from",
+        dest="source",
+        metavar="FILE",
+        help="import: a CSV of per-epoch metrics (epoch, train_loss, train_acc, val_loss, val_acc, test_acc) "
+        "or a course script's printed log ('[0] Accuracy: 0.97', 'epoch 1: loss 0.52 acc 0.81')",
+    )
+    rn.add_argument("--name", help="import: the run's name (default: the file's name)")
+    rn.add_argument(
+        "--set",
+        dest="settings",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="import: a setting of that run, e.g. --set lr=0.1 --set batch_size=128 (repeatable)",
+    )
+    rn.add_argument("--dataset", help="import: the dataset's name, as the Runs tab shows it")
     rn.add_argument(
         "--runs-db", help="the run store: a file or a database URL (default: runs.db in the user's data folder)"
     )
@@ -792,9 +810,9 @@ def cmd_runs(a) -> int:
         store = RunStore(a.runs_db)
     except StoreError as exc:
         raise UserError(str(exc)) from None
-    if a.action == "prune":
+    if a.action in ("prune", "import"):
         try:
-            return _prune(store, a.keep, a.dry_run)
+            return _prune(store, a.keep, a.dry_run) if a.action == "prune" else _import(store, a)
         finally:
             store.close()
     try:
@@ -852,6 +870,27 @@ def cmd_runs(a) -> int:
         print(f"{len(rows)} run(s) → {a.out}", file=sys.stderr)
     else:
         sys.stdout.write(text)
+    return 0
+
+
+def _import(store, a) -> int:
+    import json
+
+    from engine.runs.importer import import_run
+
+    if not a.source:
+        raise UserError("runs import: give the file with --from FILE")
+    settings = {}
+    for item in a.settings:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise UserError(f"--set {item!r}: expected KEY=VALUE, e.g. lr=0.1")
+        try:
+            settings[key.strip()] = json.loads(value)
+        except ValueError:
+            settings[key.strip()] = value
+    run_id, n = import_run(store, a.source, a.name or "", settings, a.dataset or "")
+    print(f"imported {a.source} as run #{run_id} ({n} epoch(s)) in {store.where}", file=sys.stderr)
     return 0
 
 

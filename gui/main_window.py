@@ -826,6 +826,33 @@ class MainWindow(QMainWindow):
         else:
             self.start_training()
 
+    def ask_import_run(self, path: str | None = None) -> int | None:
+        """File ▸ Import a Run…: a course script's printed log or a CSV of per-epoch metrics becomes a
+        run in the run store, shown in the Runs tab beside the studio's own."""
+        from engine.runs.importer import import_run
+
+        if path is None:
+            start = settings.read("last_dir") or str(Path.home())
+            path, _ = QFileDialog.getOpenFileName(
+                self, self.tr("Import a Run"), start, self.tr("Logs and CSV files (*.log *.txt *.csv);;All files (*)")
+            )
+            if not path:
+                return None
+        store = self.controller.store()
+        if store is None:
+            self.error(self.tr("Import a Run"), arg(self.tr("Runs are not recorded: %1"), self.controller.store_error))
+            return None
+        try:
+            run_id, n = import_run(store, path)
+        except UserError as exc:
+            self.error(self.tr("Import a Run"), str(exc))
+            return None
+        self.runs_view.refresh()
+        self.runs_view.select_ids({run_id})
+        self.tabs.setCurrentWidget(self.runs_view)
+        self.show_status(arg(self.tr("Imported %1 as run #%2 (%3 epochs)"), Path(path).name, run_id, n))
+        return run_id
+
     # == tools and help =====================================================================
     def choose_run_store(self, location: str | None = None) -> bool:
         """Where runs are recorded: a file or a database URL (empty: the default); remembered."""

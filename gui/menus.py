@@ -38,6 +38,7 @@ class Actions:
     open_data: QAction
     builtin: QAction
     load_functions: QAction
+    import_run: QAction
     classify: QAction
     export_plots: QAction
     export_curves: QAction
@@ -107,6 +108,15 @@ def build_menus(w) -> Actions:
         w.ask_load_functions,
         "Ctrl+Shift+F",
         QCoreApplication.translate("Menus", "Your own backward passes, to check and train"),
+    )
+    import_run = _action(
+        w,
+        f,
+        QCoreApplication.translate("Menus", "&Import a Run…"),
+        w.ask_import_run,
+        tip=QCoreApplication.translate(
+            "Menus", "A run made elsewhere, from its printed log or a CSV of per-epoch metrics, into the run store"
+        ),
     )
     f.addSeparator()
     classify = _action(w, f, QCoreApplication.translate("Menus", "&Classify Images…"), w.ask_classify, "Ctrl+I")
@@ -239,6 +249,7 @@ def build_menus(w) -> Actions:
         open_data,
         builtin,
         load_functions,
+        import_run,
         classify,
         export_plots,
         export_curves,

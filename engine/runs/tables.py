@@ -14,8 +14,8 @@ COLUMNS = [
     ("status", lambda r: r.status),
     ("dataset", lambda r: r.dataset_name),
     ("optimizer", lambda r: str(r.config.get("optim", ""))),
-    ("lr", lambda r: f"{r.config.get('lr', float('nan')):g}"),
-    ("weight decay", lambda r: f"{r.config.get('weight_decay', float('nan')):g}"),
+    ("lr", lambda r: _g(r.config.get("lr"))),
+    ("weight decay", lambda r: _g(r.config.get("weight_decay"))),
     ("hidden", lambda r: ",".join(map(str, r.config.get("hidden", [])))),
     ("seed", lambda r: str(r.config.get("seed", ""))),
     ("epochs", lambda r: str(r.epochs_done)),
@@ -29,6 +29,11 @@ COLUMNS = [
 
 def _f(v) -> str:
     return "" if v is None else f"{v:.4f}"
+
+
+def _g(v) -> str:
+    """A setting a run may lack (an imported run's): empty, not "nan"."""
+    return f"{v:g}" if isinstance(v, (int, float)) and not isinstance(v, bool) else ("" if v is None else str(v))
 
 
 def format_runs(rows: list[RunRow], fmt: str, caption: str = "Runs", label: str = "tab:runs") -> str:

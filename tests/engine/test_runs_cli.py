@@ -101,3 +101,40 @@ def test_prune_deletes_old_untagged_checkpoints_and_keeps_everything_else(tmp_pa
     assert rows[2].test_acc is not None and store.epochs(2)  # the run itself is kept
     code, _, err = run_cli("runs", "prune", "--keep", "-1", "--runs-db", path)
     assert code == 2 and "--keep: -1 must be 0 or more" in err
+
+
+def test_import_a_course_log_and_a_csv_as_runs(tmp_path):
+    """The MNIST course's printed log (test accuracy after each epoch) and a CSV of per-epoch
+    metrics become runs that list, export and compare with the studio's own."""
+    log = tmp_path / "exp2.log"
+    log.write_text("loading MNIST…\n[0] Accuracy: 0.9485\n[1] Accuracy: 0.9621\nsaved\n[2] Accuracy: 97.10%\n")
+    db = tmp_path / "runs.db"
+    code, _, err = run_cli(
+        "runs", "import", "--from", log, "--name", "course b128", "--set", "lr=0.1", "--set", "optim=sgd",
+        "--dataset", "mnist", "--runs-db", db,
+    )  # fmt: skip
+    assert code == 0 and "as run #1 (3 epoch(s))" in err, err
+    table = tmp_path / "letters.csv"
+    table.write_text("Epoch,Loss,Train Accuracy,Validation Accuracy,test_acc\n1,2.5,40%,0.35,\n2,1.1,0.75,0.70,0.71\n")
+    code, _, err = run_cli("runs", "import", "--from", table, "--runs-db", db)
+    assert code == 0, err
+    store = RunStore(db)
+    log_run, csv_run = store.run(1), store.run(2)
+    assert (log_run.name, log_run.source, log_run.dataset_name, log_run.status) == (
+        "course b128",
+        "import",
+        "mnist",
+        "finished",
+    )
+    assert log_run.config == {"val_split": 0.0, "lr": 0.1, "optim": "sgd"}  # the evaluated split is test
+    assert [e.val_acc for e in store.epochs(1)] == pytest.approx([0.9485, 0.9621, 0.971])
+    assert log_run.test_acc == pytest.approx(0.971) and log_run.best_epoch == 3
+    got = [v for e in store.epochs(2) for v in (e.train_loss, e.train_acc, e.val_acc)]
+    assert got == pytest.approx([2.5, 0.40, 0.35, 1.1, 0.75, 0.70])
+    assert csv_run.name == "letters" and csv_run.test_acc == pytest.approx(0.71) and csv_run.best_val_acc == 0.70
+    code, out, _ = run_cli("runs", "list", "--runs-db", db, "--format", "csv")
+    assert "nan" not in out and "course b128" in out
+    empty = tmp_path / "notes.txt"
+    empty.write_text("nothing here\n")
+    code, _, err = run_cli("runs", "import", "--from", empty, "--runs-db", db)
+    assert code == 2 and "notes.txt: no epochs found" in err and len(err.strip().splitlines()) == 1

@@ -320,3 +320,19 @@ def test_a_damaged_run_store_is_said_on_the_runs_tab_not_shown_as_empty(window, 
     qtbot.mouseClick(window.runs_view.buttons["refresh"], Qt.LeftButton)
     assert "the run store is damaged" in window.runs_view.status.text()
     assert window.runs_view.model.rowCount() == 0
+
+
+def test_file_import_a_run_puts_a_course_log_in_the_runs_tab(window, qtbot, tmp_path, monkeypatch):
+    log = tmp_path / "exp1.log"
+    log.write_text("[0] Accuracy: 0.9485\n[1] Accuracy: 0.9621\n[2] Accuracy: 0.9693\n")
+    window.controller.set_store(str(tmp_path / "runs.db"))
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", staticmethod(lambda *a, **k: (str(log), "")))
+    menu_action(window, "File", "Import a Run…").trigger()
+    view = window.runs_view
+    assert window.tabs.currentWidget() is view and view.selected_ids() == [1]
+    row = RunStore(tmp_path / "runs.db").run(1)
+    assert (
+        row.name == "exp1"
+        and row.test_acc == 0.9693
+        and "Imported exp1.log as run #1" in window.status_message.message()
+    )
