@@ -691,33 +691,17 @@ def cmd_sweep_worker(a) -> int:
 
 def cmd_test(a) -> int:
     from engine.checkpoint import load_checkpoint
-    from engine.data.layouts import open_dataset
-    from engine.predict import predict_arrays
+    from engine.predict import predict_arrays, recorded_data
 
     model = load_checkpoint(a.checkpoint, act=a.act)
     for note in model.notes:
         print(f"note: {note}", file=sys.stderr)
-    data = a.data or model.dataset.get("path")
-    if not data:  # never another dataset in silence: a course checkpoint records none
-        raise UserError(
-            f"{a.checkpoint}: the checkpoint does not say which data it was trained on: give it with --data DIR"
-        )
-    if not a.data and data != "builtin" and not os.path.exists(data):
-        raise UserError(
-            f"{a.checkpoint}: it was trained on {data}, which is not here: give that data's folder with --data DIR"
-        )
-    c = model.config
-    split_seed = int(model.dataset.get("split_seed", c.split_seed))
-    val_split = float(model.dataset.get("val_split", c.val_split))
-    ds = open_dataset(data, norm_size=model.norm_size, split_seed=split_seed, val_split=val_split)
-    if ds.norm_size != model.norm_size:
-        raise UserError(f"{data}: images are {ds.norm_size}, the model expects {model.norm_size}")
-    if len(ds.classes) != len(model.classes):
-        raise UserError(f"{data}: {len(ds.classes)} classes, the model has {len(model.classes)}")
-    _fingerprint_warning(model, ds, a.checkpoint)
+    ds, warning = recorded_data(model, a.data, a.checkpoint)
+    if warning:
+        print(f"warning: {warning}", file=sys.stderr)
     split = ds.split(a.split)
     if len(split) == 0:
-        raise UserError(f"{data}: the {a.split} split is empty")
+        raise UserError(f"{ds.source}: the {a.split} split is empty")
     probs = predict_arrays(model, split.x)
     acc = float((probs.argmax(1) == split.y).mean())
     how = "fixed split" if ds.fixed_split else f"split seed {ds.split_seed}, val split {ds.val_split:g}"

@@ -31,6 +31,41 @@ def predict_arrays(model: Model, x_uint8: np.ndarray) -> np.ndarray:
     return softmax(net.logits(net.prepare(normalize(x_uint8, model.config))))
 
 
+def recorded_data(model: Model, data: str | None = None, what: str = "the model"):
+    """The dataset ``model`` was trained on, split as it was (its split seed and fraction): ``data``
+    if given, else the folder its checkpoint records — never another dataset in silence.
+    Returns (dataset, a warning when the data on disk differs from what it was trained on, or "")."""
+    from engine.data.layouts import open_dataset
+
+    path = data or model.dataset.get("path")
+    if not path:  # a course checkpoint records none
+        raise UserError(f"{what}: the checkpoint does not say which data it was trained on: give it with --data DIR")
+    if not data and path != "builtin" and not os.path.exists(path):
+        raise UserError(f"{what}: it was trained on {path}, which is not here: give that data's folder with --data DIR")
+    c = model.config
+    split_seed = int(model.dataset.get("split_seed", c.split_seed))
+    val_split = float(model.dataset.get("val_split", c.val_split))
+    ds = open_dataset(path, norm_size=model.norm_size, split_seed=split_seed, val_split=val_split)
+    if ds.norm_size != model.norm_size:
+        raise UserError(f"{path}: images are {ds.norm_size}, the model expects {model.norm_size}")
+    if len(ds.classes) != len(model.classes):
+        raise UserError(f"{path}: {len(ds.classes)} classes, the model has {len(model.classes)}")
+    want = model.dataset.get("fingerprint")
+    warning = ""
+    if want and ds.fingerprint and want != ds.fingerprint:
+        warning = (
+            f"{what}: the data on disk differs from the data the model was trained on "
+            "(content fingerprint changed); its split may differ too"
+        )
+    return ds, warning
+
+
+def confusion(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> np.ndarray:
+    """Counts [true, predicted]."""
+    idx = np.asarray(y_true, np.int64) * n_classes + np.asarray(y_pred, np.int64)
+    return np.bincount(idx, minlength=n_classes * n_classes).reshape(n_classes, n_classes)
+
+
 def classify_files(
     model: Model,
     paths: Iterable[str | os.PathLike],

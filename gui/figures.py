@@ -9,6 +9,8 @@ PNG (300 dpi), chosen by the file's suffix.
   setting; a setting run with several seeds is its mean with a ± 1 sample-std band.
 - **sweep**: a sweep's final validation (or test) accuracy against its swept value, mean ± std
   over seeds as error bars.
+- **confusion**: a run's confusion matrix on its test split (true class down, predicted across),
+  each row as the share of that class (grey scale), counts written in the cells when they fit.
 
 ``backprop-studio figure …`` draws them from the command line (no window needed); the numbers
 come from :mod:`engine.runs.curves`.
@@ -169,6 +171,63 @@ def sweep_figure(points, width_cm: float):
     return w
 
 
+def confusion_figure(counts: np.ndarray, classes: list[str], width_cm: float, title: str):
+    """Rows: the true class; columns: the predicted one; shade: the row's share (recall), so a
+    rare class reads as clearly as a common one; each cell's count written where 8 pt fits."""
+    import pyqtgraph as pg
+    from PySide6.QtGui import QFont
+
+    k = len(classes)
+    w = _layout(width_cm, width_cm * 0.97)  # a square grid and its labels, no empty band
+    plot = w.addPlot()
+    _style(plot, title, "true class", "predicted class")
+    plot.showGrid(x=False, y=False)
+    plot.invertY(True)
+    share = counts / np.maximum(counts.sum(1, keepdims=True), 1)
+    image = pg.ImageItem(share.astype(np.float32), levels=(0, 1), axisOrder="row-major")
+    image.setColorMap(pg.ColorMap([0.0, 1.0], [(255, 255, 255), (40, 40, 40)]))  # none → every image
+    plot.addItem(image)
+    ticks = [(i + 0.5, name[:6]) for i, name in enumerate(classes)]
+    for name in ("bottom", "left"):
+        plot.getAxis(name).setTicks([ticks])
+    cell_pt = (width_cm * PT_PER_CM - 50) / max(k, 1)
+    if cell_pt >= FONT_PT * 1.6:  # the counts fit in the cells
+        font = QFont()
+        font.setPixelSize(round(min(FONT_PT, cell_pt / 2.2) * SCALE))
+        for i in range(k):
+            for j in range(k):
+                if counts[i, j]:
+                    text = pg.TextItem(
+                        str(int(counts[i, j])), color="w" if share[i, j] > 0.5 else "k", anchor=(0.5, 0.5)
+                    )
+                    text.setFont(font)
+                    text.setPos(j + 0.5, i + 0.5)
+                    plot.addItem(text)
+    plot.setRange(xRange=(0, k), yRange=(0, k), padding=0)
+    return w
+
+
+def run_confusion(store, row, data: str | None, split: str = "test"):
+    """(counts, classes, title) of a stored run's final model on its recorded data's ``split``."""
+    from engine.checkpoint import load_checkpoint
+    from engine.predict import confusion, predict_arrays, recorded_data
+
+    path = row.final_checkpoint or row.best_checkpoint
+    if not path or not Path(path).is_file():
+        raise UserError(f"run {row.id}: its checkpoint is not kept (pruned or never saved); nothing to evaluate")
+    model = load_checkpoint(path)
+    ds, warning = recorded_data(model, data, f"run {row.id}")
+    if warning:
+        print(f"warning: {warning}", file=sys.stderr)
+    part = ds.split(split)
+    if len(part) == 0:
+        raise UserError(f"{ds.source}: the {split} split is empty")
+    pred = predict_arrays(model, part.x).argmax(1)
+    counts = confusion(part.y, pred, len(ds.classes))
+    acc = float(np.trace(counts) / max(counts.sum(), 1))
+    return counts, list(ds.classes), f"{split} accuracy {acc:.1%} (n = {len(part)})"  # the caption names the run
+
+
 def save(widget, path: str | os.PathLike, width_cm: float) -> str:
     """Write ``widget``'s drawing to ``path``: .pdf and .svg as vectors, .png at 300 dpi."""
     from PySide6.QtCore import QMarginsF, QRect, QRectF, QSize, QSizeF, Qt
@@ -244,7 +303,14 @@ def build_parser() -> argparse.ArgumentParser:
         "metric against its swept value; PDF and SVG as vectors, PNG at 300 dpi; white, 8 pt text.",
     )
     p.add_argument("ids", nargs="*", type=int, help="run ids (default: the runs the filters choose)")
-    p.add_argument("--kind", choices=["curves", "sweep"], default="curves", help="what to draw (default: curves)")
+    p.add_argument(
+        "--kind",
+        choices=["curves", "sweep", "confusion"],
+        default="curves",
+        help="what to draw (default: curves; confusion: one run's confusion matrix on its test split)",
+    )
+    p.add_argument("--data", help="--kind confusion: the dataset folder (default: the one the run recorded)")
+    p.add_argument("--split", default="test", help="--kind confusion: train, val or test (default test)")
     p.add_argument("--sweep", help="the runs of this sweep")
     p.add_argument("--tag", help="runs with this tag")
     p.add_argument("--where", action="append", default=[], metavar="COND", help="e.g. 'wd>0.1' (repeatable)")
@@ -306,6 +372,11 @@ def main(argv: list[str]) -> int:
                 widget = sweep_figure(sweep_points(rows, a.metric), cm)
             except ValueError as exc:
                 raise UserError(str(exc)) from None
+        elif a.kind == "confusion":
+            if len(rows) != 1:
+                raise UserError(f"--kind confusion: give one run (the filters chose {len(rows)})")
+            counts, classes, title = run_confusion(store, rows[0], a.data, a.split)
+            widget = confusion_figure(counts, classes, cm, title)
         else:
             widget = runs_figure(store, rows, cm)
         try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -135,3 +136,31 @@ def test_the_figure_command_draws_from_the_store_and_refuses_bad_input(store, tm
     assert "--width 1" in capsys.readouterr().err
     assert run(["figure", "--runs-db", db, "--tag", "nothing", "--out", str(out)]) == 2
     assert "no runs match" in capsys.readouterr().err
+
+
+def test_a_runs_confusion_matrix_figure_is_its_checkpoint_on_its_recorded_test_split(tmp_path):
+    """Counts that sum to the test split and whose diagonal is the accuracy the run reported; the
+    drawing at the printed width; a run whose checkpoint was pruned is one clear line."""
+    from PIL import Image
+
+    from engine.data.layouts import open_dataset
+    from gui.figures import main as figure_main
+    from gui.figures import run_confusion
+    from tests.conftest import write_course_layout
+    from tests.engine.test_runs import record
+
+    ds = open_dataset(write_course_layout(tmp_path / "course", (52, 26, 26)), use_cache=False)
+    s = RunStore(tmp_path / "runs.db")
+    run_id, _run, last = record(s, ds, TrainConfig(epochs=2, batch_size=16, hidden=[16], engine="numpy"))
+    row = s.run(run_id)
+    counts, classes, title = run_confusion(s, row, None)  # the data the run recorded
+    assert counts.sum() == len(ds.test) == 26 and classes == list(ds.classes)
+    assert np.trace(counts) / counts.sum() == pytest.approx(last.test_acc) and "test accuracy" in title
+    out = tmp_path / "cm.png"
+    args = [str(run_id), "--kind", "confusion", "--runs-db", str(tmp_path / "runs.db")]
+    assert figure_main([*args, "--out", str(out)]) == 0
+    with Image.open(out) as img:
+        assert abs(img.size[0] - round(8.5 / 2.54 * 300)) <= 2 and img.getpixel((2, 2))[:3] == (255, 255, 255)
+    Path(row.final_checkpoint).unlink()
+    Path(row.best_checkpoint).unlink(missing_ok=True)
+    assert figure_main([*args, "--out", str(tmp_path / "again.png")]) == 2
