@@ -12,6 +12,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from engine.i18n import _
+
 # the 0.975 quantile of Student's t, degrees of freedom 1 … 30
 _T975 = (
     12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
@@ -97,14 +99,28 @@ def best_of(groups: list[list[float]], what: str = "rows") -> BestVerdict:
         return BestVerdict(scored[0][0], "")
     (i, top), (_j, second) = scored[0], scored[1]
     if separated(top, second):
-        return BestVerdict(i, f"best: its 95 % interval clears the runner-up's (n = {top.n}, {second.n})")
+        return BestVerdict(
+            i, _("best: its interval (95 %) clears the runner-up's (n = {a}, {b})").format(a=top.n, b=second.n)
+        )
+    words = {"rows": _("rows"), "settings": _("settings")}.get(what, what)
     if top.n < 2 or second.n < 2:
-        return BestVerdict(None, f"no clear best: the top two {what} have one seed each (no spread to judge by)")
+        return BestVerdict(
+            None, _("no clear best: the top two {what} have one seed each (no spread to judge by)").format(what=words)
+        )
     need = seeds_to_separate(top, second)
-    hint = f"; about {need} seeds each would separate them at this spread" if need else ""
+    hint = _("; about {n} seeds each would separate them at this spread").format(n=need) if need else ""
     return BestVerdict(
         None,
-        f"no clear best: the top two {what}' 95 % intervals overlap "
-        f"({100 * top.mean:.1f} ± {100 * top.half_width:.1f} and {100 * second.mean:.1f} ± "
-        f"{100 * second.half_width:.1f}, n = {top.n}, {second.n}){hint}",
+        _(
+            "no clear best: the top two {what}' intervals (95 %) overlap ({a} ± {da} and {b} ± {db}, n = {na}, {nb})"
+        ).format(
+            what=words,
+            a=f"{100 * top.mean:.1f}",
+            da=f"{100 * top.half_width:.1f}",
+            b=f"{100 * second.mean:.1f}",
+            db=f"{100 * second.half_width:.1f}",
+            na=top.n,
+            nb=second.n,
+        )
+        + hint,
     )

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from engine.i18n import _
 from engine.runs.space import SweepSpec
 from engine.runs.statistics import best_of, summarize
 from engine.tabular import write_table
@@ -84,8 +85,8 @@ def score_heading(rows: list[Row], spec: SweepSpec) -> str:
     epochs = {e for r in rows for e in r.epochs}
     when = f"epoch-{epochs.pop()}" if len(epochs) == 1 else ("last-epoch" if epochs else f"epoch-{spec.epochs()}")
     if any(r.scored_on == "test" for r in rows if r.val):
-        return f"{when} test accuracy (%, no validation split)"
-    return f"{when} validation accuracy (%)"
+        return _("{when} test accuracy (%, no validation split)").format(when=when)
+    return _("{when} validation accuracy (%)").format(when=when)
 
 
 def per_epoch_table(rows: list[Row], spec: SweepSpec) -> str:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from engine.i18n import _
 from engine.training.health import HealthEvent
 from engine.training.history import format_duration
 
@@ -107,8 +108,12 @@ class FinishedEvent:
 
     def where(self) -> str:
         if self.partial:
-            return f"stopped at epoch {self.epoch}, step {self.step}/{self.steps_per_epoch} (epoch not finished)"
-        return f"{'stopped after' if self.stopped else 'finished'} epoch {self.epoch}"
+            return _("stopped at epoch {epoch}, step {step}/{steps} (epoch not finished)").format(
+                epoch=self.epoch, step=self.step, steps=self.steps_per_epoch
+            )
+        if self.stopped:
+            return _("stopped after epoch {epoch}").format(epoch=self.epoch)
+        return _("finished epoch {epoch}").format(epoch=self.epoch)
 
 
 @dataclass(frozen=True)

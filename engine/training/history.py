@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from engine.i18n import _
+
 MAX_ENTRIES = 20_000_000  # per list: more than any run records (20 M steps)
 
 
@@ -129,8 +131,10 @@ class History:
     def where(self) -> str:
         """``after epoch 3`` or ``at epoch 4, step 5`` (a partial epoch said as such)."""
         if self.position:
-            return f"at epoch {self.position.epoch}, step {self.position.step} (epoch not finished)"
-        return f"after epoch {self.epochs_completed}"
+            return _("at epoch {epoch}, step {step} (epoch not finished)").format(
+                epoch=self.position.epoch, step=self.position.step
+            )
+        return _("after epoch {epoch}").format(epoch=self.epochs_completed)
 
 
 def format_duration(seconds: float) -> str:

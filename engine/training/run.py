@@ -73,11 +73,12 @@ def not_learning(low: float, high: float, n_classes: int) -> bool:
     return abs(low - chance) <= 0.01 * chance and abs(high - chance) <= 0.01 * chance
 
 
-NOT_LEARNING = (
-    "the loss stayed at ln {c} = {v:.3f} (a uniform guess over {c} classes) for all of epoch {e}: "
-    "the model is not learning. Likely causes: a learning rate too high or too low, weight decay "
-    "too strong, or dead units from the initialisation."
-)
+def not_learning_message(c: int, e: int) -> str:
+    return _(
+        "the loss stayed at ln {c} = {v} (a uniform guess over {c} classes) for all of epoch {e}: "
+        "the model is not learning. Likely causes: a learning rate too high or too low, weight decay "
+        "too strong, or dead units from the initialisation."
+    ).format(c=c, v=f"{math.log(c):.3f}", e=e)
 
 
 def resolve_inputs(config: TrainConfig, dataset: Dataset) -> TrainConfig:
@@ -200,17 +201,17 @@ class TrainingRun:
                     resumed_here = pos is not None and pos.epoch == epoch
                     hist.position = pos if resumed_here else None
                     del hist.step_loss[len(hist.step_loss) - (step - first) :]
-                    where = (
-                        "where this run started"
-                        if resumed_here or epoch == start_epoch
-                        else f"the end of epoch {epoch - 1}"
-                    )
-                    yield FailedEvent(
-                        epoch,
-                        step,
-                        f"diverged at epoch {epoch} step {step}: loss is {loss} — "
-                        f"lower the learning rate (weights restored to {where})",
-                    )
+                    if resumed_here or epoch == start_epoch:
+                        reason = _(
+                            "diverged at epoch {epoch} step {step}: loss is {loss} — lower the learning rate "
+                            "(weights restored to where this run started)"
+                        )
+                    else:
+                        reason = _(
+                            "diverged at epoch {epoch} step {step}: loss is {loss} — lower the learning rate "
+                            "(weights restored to the end of epoch {previous})"
+                        )
+                    yield FailedEvent(epoch, step, reason.format(epoch=epoch, step=step, loss=loss, previous=epoch - 1))
                     return
                 global_step += 1
                 if past:  # a step taken past an infinite loss: counted, its loss not averaged in
@@ -255,7 +256,7 @@ class TrainingRun:
             yield EpochEvent(epoch, c.epochs, mean_loss, correct / n, time.perf_counter() - t0, eta)
             if not warned and first == 1 and not_learning(low, high, len(ds.classes)):
                 warned = True
-                yield WarningEvent(epoch, NOT_LEARNING.format(c=len(ds.classes), v=math.log(len(ds.classes)), e=epoch))
+                yield WarningEvent(epoch, not_learning_message(len(ds.classes), epoch))
             if np.isfinite(net.logits(x_train[:256])).all():  # finite outputs, not merely finite weights
                 good_weights = net.weights()
             if x_val is not None and (epoch % c.val_interval == 0 or epoch == c.epochs):

@@ -64,6 +64,21 @@ def test_a_run_exported_for_tensorboard_reads_back_with_its_curves_and_hparams(t
     assert by_tag["train/accuracy"] == [(1, 0.4), (2, 0.6)]
     assert ("hparam/test_acc", 2, pytest.approx(0.5)) in scalars
     assert "hparams" in plugins  # TensorBoard's HParams tab
+    _read_back_with_tensorboard(run_folder)
+
+
+def _read_back_with_tensorboard(folder) -> None:
+    """What TensorBoard itself shows (its own event reader, the `test` extra), where installed."""
+    try:
+        from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    except ImportError:
+        return  # tensorboard is a test extra: the raw-record check above still ran
+    acc = EventAccumulator(str(folder))
+    acc.Reload()
+    tags = acc.Tags()["scalars"]
+    assert {"train/loss_step", "train/loss", "val/accuracy", "train/accuracy"} <= set(tags)
+    assert [(e.step, round(e.value, 6)) for e in acc.Scalars("val/accuracy")] == [(1, 0.35), (2, 0.55)]
+    assert [e.step for e in acc.Scalars("train/loss_step")] == [1, 2, 4]
 
 
 def test_an_unwritable_folder_is_one_clear_line(tmp_path, capsys):
