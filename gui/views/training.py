@@ -31,6 +31,17 @@ SMOOTH_POINTS = 400  # the smoothed curve: smooth at this density, and far cheap
 SERIES = ("step_raw", "epoch_loss", "val_loss", "train_acc", "val_acc")
 
 
+class DecadeLabelAxis(pg.AxisItem):
+    """An axis that, on a log scale, labels the decades only (…, 0.1, 1, 10): the 2 … 9 between
+    them stay ticks without text, which on a short plot overlapped ("10 9 8 7 6 …")."""
+
+    def tickStrings(self, values, scale, spacing):
+        strings = super().tickStrings(values, scale, spacing)
+        if not self.logMode:
+            return strings
+        return [s if abs(v - round(v)) < 1e-6 else "" for v, s in zip(values, strings, strict=False)]
+
+
 class GrowingBuffer:
     """x/y float arrays that double when full; ``view()`` gives the filled slices."""
 
@@ -285,7 +296,7 @@ class TrainingPlots(QWidget):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.loss_plot = pg.PlotWidget()
+        self.loss_plot = pg.PlotWidget(axisItems={"left": DecadeLabelAxis("left")})
         self.acc_plot = pg.PlotWidget()
         self.legends = []
         for p, label in ((self.loss_plot, self.tr("loss")), (self.acc_plot, self.tr("accuracy"))):

@@ -247,3 +247,30 @@ def test_the_window_takes_the_same_route_as_the_cli_and_sweeps(window, qtbot, mo
         window.actions.start.trigger()
     assert isinstance(sig.args[0], FinishedEvent)
     assert seen == [("start_run", True), ("Recording", "gui", "HostedRun")]
+
+
+def test_log_loss_labels_never_overlap_on_an_empty_plot(window, qtbot):
+    """Log loss on a short plot before any run: the decades are labelled, the 2…9 between them
+    are not (they overlapped as "10 9 8 7 …")."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtGui import QImage, QPainter
+
+    window.resize(1024, 700)
+    p = window.plots
+    qtbot.mouseClick(p.log_box, Qt.LeftButton)
+    assert p.log_box.isChecked()
+    axis = p.loss_plot.getAxis("left")
+    p.loss_plot.getPlotItem().vb.setYRange(-1.05, 1.05, padding=0)  # 0.09 … 11 on the log axis
+    qtbot.waitUntil(lambda: axis.height() > 0)
+    image = QImage(10, 10, QImage.Format_ARGB32)
+    painter = QPainter(image)
+    try:
+        specs = axis.generateDrawSpecs(painter)
+    finally:
+        painter.end()
+    rects = [r for r, _flags, _text in specs[2]]
+    texts = [t for _r, _f, t in specs[2]]
+    assert len(texts) >= 2
+    for i, a in enumerate(rects):
+        for b in rects[i + 1 :]:
+            assert not a.intersects(b), texts
