@@ -435,3 +435,23 @@ def test_code_that_runs_only_in_float32_is_checked_in_float32_not_failed(tmp_pat
     assert "works only in float32" in r["warnings"][0] and "heaviside is not yet implemented" in r["warnings"][0]
     assert res["passed"] and res["mlp"]["passed"] and res["mlp"]["dtype"] == "float32"
     assert "[float32]" in format_report(res)
+
+
+def test_the_mnist_courses_ops_without_a_loss_train_with_the_courses_loss(tmp_path, small_letters):
+    """The MNIST course's students write Matmul/Relu/Softmax/Log and no loss op (the course's loop
+    computes the mean NLL): checked as a whole MLP and trained exactly as with an NLL op of theirs."""
+    from engine.config import TrainConfig
+    from engine.training.launch import RunPlan, start_run
+
+    source = Path(MNIST[0]).read_text()
+    noloss = tmp_path / "numpy_fnn.py"
+    noloss.write_text(source[: source.index("class NLLLoss")])
+    res = check(noloss)
+    assert res["passed"] and res["mlp"]["ran"] and res["mlp"]["passed"]
+    runs = {}
+    for name, files in (("theirs", [str(noloss)]), ("with_nll", MNIST)):
+        config = TrainConfig(epochs=1, batch_size=32, hidden=[16], engine="user", functions=files, optim="sgd", lr=0.1)
+        run = start_run(RunPlan(config, small_letters))
+        runs[name] = (list(run.events())[-1], run.history.train_loss)
+    assert runs["theirs"][1] == pytest.approx(runs["with_nll"][1], rel=1e-6)
+    assert runs["theirs"][0].test_acc == pytest.approx(runs["with_nll"][0].test_acc)
