@@ -600,10 +600,26 @@ def assign_roles(found: list[Found], classes: dict, overrides: dict | None = Non
                 f.role, f.how, variants[f.name] = role, "probe", v
                 break
         else:
+            if not named and is_model_class(cls):  # the course's NumpyModel: the network, not an op
+                f.role, f.how, variants[f.name] = "ignore", "model", {}
+                continue
             f.role = named or ("activation" if f.arity == 1 else "ignore")
             f.how = "name" if named else ""
             variants[f.name] = variants_of(f.role)[0] if f.role in ROLES and f.role != "ignore" else {}
     return variants
+
+
+MODEL_NAME = re.compile(r"model|network|^net$|net$|^mlp|classifier", re.IGNORECASE)
+
+
+def is_model_class(cls) -> bool:
+    """A whole network written around the ops (the MNIST course's ``NumpyModel``, a letters
+    ``MLP``): named like one, or building ops of its own in ``__init__``. Not checked as an op."""
+    if MODEL_NAME.search(cls.__name__):
+        return True
+    init = getattr(cls, "__init__", None)
+    code = getattr(init, "__code__", None)
+    return code is not None and any(name in ("Matmul", "Linear", "Relu", "ReLU", "Softmax") for name in code.co_names)
 
 
 def parse_roles(text: str) -> dict:

@@ -455,3 +455,12 @@ def test_the_mnist_courses_ops_without_a_loss_train_with_the_courses_loss(tmp_pa
         runs[name] = (list(run.events())[-1], run.history.train_loss)
     assert runs["theirs"][1] == pytest.approx(runs["with_nll"][1], rel=1e-6)
     assert runs["theirs"][0].test_acc == pytest.approx(runs["with_nll"][0].test_acc)
+
+
+def test_the_courses_numpy_model_class_is_recognised_as_the_network_not_failed_as_an_op():
+    res = check(FIX / "mnist" / "numpy_fnn.py")
+    model = result(res, "NumpyModel")
+    assert (model["role"], model["passed"]) == ("ignore", None)
+    assert next(o for o in res["ops"] if o["name"] == "NumpyModel")["how"] == "model"
+    assert res["passed"] and res["mlp"]["passed"]  # its Matmul/Relu/Softmax/Log, with the course's NLL
+    assert "NumpyModel             ignore         -" in format_report(res)
