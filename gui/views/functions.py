@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QT_TRANSLATE_NOOP, QFileSystemWatcher, Qt, QTimer, Signal
-from PySide6.QtGui import QBrush, QColor
+from PySide6.QtGui import QBrush, QColor, QFontDatabase
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -131,6 +131,8 @@ class FunctionsView(QWidget):
         self.table.cellDoubleClicked.connect(lambda row, _col: self.open_source(row))
         self.details = QPlainTextEdit()
         self.details.setReadOnly(True)
+        # fixed-width: the worked examples' columns (expected beside yours) line up
+        self.details.setFont(QFontDatabase.systemFont(QFontDatabase.FixedFont))
         self.details.setPlaceholderText(self.tr("What the check found, in words, with the evidence"))
 
         self.loss_plot = pg.PlotWidget(title=self.tr("race: loss per step (reference solid, yours dashed)"))
@@ -318,18 +320,32 @@ class FunctionsView(QWidget):
         if not rows:
             return
         r = self.result["results"][rows[0].row()]
-        lines = [f"{r['name']} ({r['style']}, role {r['role']}, found by {r['how'] or '–'}) — {r['file']}:{r['line']}"]
+        lines = [
+            arg(
+                self.tr("%1 (%2, role %3, found by %4) — %5:%6"),
+                r["name"],
+                r["style"],
+                r["role"],
+                r["how"] or "–",
+                r["file"],
+                r["line"],
+            )
+        ]
         if r["diagnoses"]:
             lines += ["", *[f"✗ {d}" for d in r["diagnoses"]]]
         if r.get("warnings"):
             lines += ["", *[f"⚠ {w}" for w in r["warnings"]]]
         elif r["passed"] and not r["diagnoses"]:
-            lines.append("✓ forward and every gradient match the reference at batch sizes 1, 8 and 37 (float64)")
+            lines.append(
+                self.tr("✓ forward and every gradient match the reference at batch sizes 1, 8 and 37 (float64)")
+            )
         if r.get("example"):
             lines += ["", *format_example(r["example"])]
         for row in r["rows"]:
             grads = ", ".join(f"{k} {_e(v)}" for k, v in row["grads"].items())
-            lines.append(f"  batch {row['batch']:>2}: forward {_e(row['forward'])}  gradients {grads}")
+            lines.append(
+                arg(self.tr("  batch %1: forward %2  gradients %3"), f"{row['batch']:>2}", _e(row["forward"]), grads)
+            )
             if row["error"]:
                 lines.append("    " + row["error"].replace("\n", "\n    "))
         m = self.result["mlp"]
@@ -337,7 +353,12 @@ class FunctionsView(QWidget):
             errs = ", ".join(f"{k} {_e(v)}" for k, v in m.get("errors", {}).items())
             lines += [
                 "",
-                f"Whole MLP ({m.get('act')}) vs finite differences: {'PASS' if m['passed'] else 'FAIL'} {errs}",
+                arg(
+                    self.tr("Whole MLP (%1) vs finite differences: %2 %3"),
+                    m.get("act"),
+                    "PASS" if m["passed"] else "FAIL",
+                    errs,
+                ),
             ]
         self.details.setPlainText("\n".join(lines))
 

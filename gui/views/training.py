@@ -329,7 +329,7 @@ class TrainingPlots(QWidget):
             angle=90,
             pen=style.pen(style.BEST, 1.5, Qt.DotLine),
             label=self.tr("best val"),
-            labelOpts={"position": 0.08, "color": style.BEST, "anchors": [(0, 0), (0, 0)]},
+            labelOpts={"position": 0.08, "color": style.BEST, "anchors": [(0, 1), (0, 1)]},
         )
         self.best_line.setVisible(False)
         ap.addItem(self.best_line)
@@ -606,7 +606,7 @@ class TrainingPlots(QWidget):
         (x0, x1), _ = self.acc_plot.getPlotItem().vb.viewRange()
         near_right = x1 > x0 and (self.best_line.value() - x0) / (x1 - x0) > 0.85
         label = self.best_line.label
-        label.anchors = [(1, 0), (1, 0)] if near_right else [(0, 0), (0, 0)]
+        label.anchors = [(1, 1), (1, 1)] if near_right else [(0, 1), (0, 1)]  # above its point: never under the axis
         label.updatePosition()
 
     def _show_off_scale(self, cap: float, log: bool) -> None:
