@@ -634,6 +634,9 @@ def _run_sweep(a, study, spec, ds) -> int:
         signal.signal(signal.SIGINT, previous)
     if sweep.store_error:
         print(f"warning: {sweep.store_error}", file=sys.stderr)
+    if sweep.redone:
+        redone = ", ".join(f"#{n}" for n in sweep.redone)
+        print(f"redone: trial(s) {redone} left running by a sweep process that is gone", file=sys.stderr)
     rows = results(study, spec)
     print(format_table(rows, spec, a.format, ci=getattr(a, "ci", False)), end="", flush=True)
     if getattr(a, "per_epoch", False):

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import socket
 import threading
 import time
 from dataclasses import dataclass
@@ -87,6 +88,35 @@ __all__ = [  # the sweep's parts, re-exported: callers import them from here
 
 
 # == running ====================================================================================
+OWNER = f"{socket.gethostname()}:{os.getpid()}"  # who runs a trial: a host and a process
+
+
+def requeue_interrupted(study) -> list[int]:
+    """Trials left running by a sweep process of this machine that is gone (killed, crashed, the
+    laptop's lid closed): told failed (marked ``interrupted``) and enqueued again with the same
+    parameters and seed, so the configuration gets all its seeds instead of silently one fewer.
+    A trial of another machine is left to that machine. Returns the numbers of the trials redone."""
+    from optuna.trial import TrialState
+
+    from engine.training.processes import pid_alive
+
+    host = socket.gethostname()
+    redone = []
+    for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        where, _, pid = str(t.user_attrs.get("owner", "")).rpartition(":")
+        if where != host or not pid.isdigit() or int(pid) == os.getpid() or pid_alive(int(pid)):
+            continue
+        study.enqueue_trial(
+            dict(t.params), user_attrs={"seed": t.user_attrs.get("seed", 0), "redo_of": t.number}, skip_if_exists=False
+        )
+        # marked first: once told, a trial takes no more attributes (optuna has no public setter for
+        # a trial another process asked)
+        study._storage.set_trial_user_attr(t._trial_id, "interrupted", True)
+        study.tell(t.number, state=TrialState.FAIL)
+        redone.append(t.number)
+    return redone
+
+
 @dataclass
 class TrialInfo:
     number: int
@@ -130,6 +160,7 @@ class Sweep:
         self._runs: dict[int, object] = {}
         self.trials: list[TrialInfo] = []
         self.store_error = ""
+        self.redone: list[int] = []  # trials a killed process left running, enqueued again by run()
         self._t0 = 0.0
         self._durations: list[float] = []
         self._finished = 0
@@ -157,6 +188,7 @@ class Sweep:
         from engine.training.host import RunHost
 
         check_fingerprint(self.spec, self.dataset)
+        self.redone = requeue_interrupted(self.study)
         self._t0 = time.perf_counter()
         threads_each = max(1, (os.cpu_count() or 1) // self.workers)
         with RunHost(spares=self.workers, threads=threads_each) as host:
@@ -187,6 +219,7 @@ class Sweep:
                 trial = self.study.ask(self.spec.distributions())
                 seed = self._claim(trial)
                 if seed is not None:
+                    trial.set_user_attr("owner", OWNER)  # so a later join can redo it if this process dies
                     return trial, seed
 
     def _claim(self, trial) -> int | None:

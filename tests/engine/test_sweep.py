@@ -450,3 +450,32 @@ def test_more_workers_than_cores_is_capped_and_said(tmp_path, monkeypatch):
         "--storage", sqlite_url(tmp_path),
     )  # fmt: skip
     assert code == 0 and "--workers 8 on 2 cores: using 2" in err and "on 2 worker(s)" in err
+
+
+def test_a_trial_left_running_by_a_killed_sweep_is_redone_when_the_sweep_is_joined(tmp_path, small_letters):
+    """The trial a killed process was running: joining the study marks it interrupted and runs it
+    again with its parameters and seed, so every configuration gets all its seeds."""
+    from optuna.trial import TrialState
+
+    spec = spec_for(small_letters, ["lr=0.001,0.01"], seeds=(0,))
+    study, spec = open_study(sqlite_url(tmp_path), "killed", spec)
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()  # a process of this machine that is no longer there
+    stale = study.ask(spec.distributions())  # what the killed sweep had claimed: the first waiting trial
+    stale.set_user_attr("owner", f"{socket.gethostname()}:{gone.pid}")
+    sweep = Sweep(study, spec, small_letters, workers=1)
+    sweep.run()
+    assert sweep.redone == [stale.number]
+    trials = study.get_trials(deepcopy=False)
+    old = next(t for t in trials if t.number == stale.number)
+    assert old.state == TrialState.FAIL and old.user_attrs["interrupted"]
+    redo = next(t for t in trials if t.user_attrs.get("redo_of") == stale.number)
+    assert redo.state == TrialState.COMPLETE and redo.params == old.params and redo.user_attrs["seed"] == 0
+    rows = results(study, spec)
+    assert [len(r.val) for r in rows] == [1, 1] and not any(r.failed for r in rows)  # not one seed short
+    # a trial a live process runs (this one) is left alone
+    alive = study.ask(spec.distributions())
+    alive.set_user_attr("owner", f"{socket.gethostname()}:{os.getppid()}")
+    again = Sweep(study, spec, small_letters, workers=1)
+    again.run()
+    assert again.redone == [] and study.get_trials(deepcopy=False)[alive.number].state == TrialState.RUNNING
