@@ -20,6 +20,7 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 import queue
+import secrets
 import threading
 import time
 from dataclasses import dataclass
@@ -43,7 +44,14 @@ from engine.training.events import (
     WorkerMessage,
 )
 from engine.training.history import History
-from engine.training.processes import MemoryWatch, limit_memory, limit_memory_enforced, signal_words, was_killed
+from engine.training.processes import (
+    MemoryWatch,
+    limit_memory,
+    limit_memory_enforced,
+    pid_alive,
+    signal_words,
+    was_killed,
+)
 from engine.training.run import TrainingRun, resolve_inputs
 
 BATCH_SECONDS = 0.05  # the worker sends what it has at least this often
@@ -60,10 +68,33 @@ class SharedDataset:
     fields: dict  # name, source, layout, classes, norm_size, fingerprint, split_seed, val_split, fixed_split
 
 
+SHM_PREFIX = "bps_"  # our shared-memory blocks: bps_<pid of the process that made it>_<random>
+
+
+def remove_stale_blocks(folder: str = "/dev/shm") -> list[str]:
+    """Unlink the shared-memory blocks a process of ours left when it was killed with its whole
+    process group (its resource tracker gone too, nothing freed them: 9 MiB each until reboot).
+    Where blocks are files (Linux); elsewhere the OS frees them with their last handle."""
+    if not os.path.isdir(folder):
+        return []
+    removed = []
+    for name in os.listdir(folder):
+        pid = name[len(SHM_PREFIX) :].split("_", 1)[0] if name.startswith(SHM_PREFIX) else ""
+        if pid.isdigit() and int(pid) != os.getpid() and not pid_alive(int(pid)):
+            try:
+                os.unlink(os.path.join(folder, name))
+                removed.append(name)
+            except OSError:
+                pass
+    return removed
+
+
 def share_dataset(ds: Dataset) -> tuple[shared_memory.SharedMemory, SharedDataset]:
     parts = {k: getattr(ds, k) for k in ("train", "val", "test")}
     size = sum(s.x.nbytes + s.y.astype(np.int64).nbytes for s in parts.values()) or 1
-    shm = shared_memory.SharedMemory(create=True, size=size)
+    remove_stale_blocks()
+    name = f"{SHM_PREFIX}{os.getpid()}_{secrets.token_hex(4)}"
+    shm = shared_memory.SharedMemory(name=name, create=True, size=size)
     layout, off = {}, 0
     for k, s in parts.items():
         x = np.ascontiguousarray(s.x, np.uint8)

@@ -273,3 +273,30 @@ def test_a_worker_that_ran_user_code_is_never_reused(small_letters, tmp_path):
         assert plain.pid != first_pid
         last = plain.run()
         assert isinstance(last, FinishedEvent), last  # "mat1 and mat2 must have the same dtype" before
+
+
+def test_a_shared_block_left_by_a_killed_process_is_removed_when_the_next_run_shares_its_data(small_letters):
+    """kill -9 of a whole process group leaves its shared-memory blocks (its resource tracker dies
+    too); the next run that shares a dataset removes those of processes that are gone."""
+    import os
+    import subprocess
+    import sys
+    from multiprocessing import resource_tracker, shared_memory
+
+    from engine.training.host import SHM_PREFIX, share_dataset
+
+    if not os.path.isdir("/dev/shm"):
+        pytest.skip("shared-memory blocks are not files on this OS (they go with their last handle)")
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    stale = shared_memory.SharedMemory(name=f"{SHM_PREFIX}{gone.pid}_dead", create=True, size=4096)
+    resource_tracker.unregister(stale._name, "shared_memory")  # as if its maker's tracker had died
+    stale.close()
+    assert os.path.exists(f"/dev/shm/{SHM_PREFIX}{gone.pid}_dead")
+    shm, spec = share_dataset(small_letters)
+    try:
+        assert not os.path.exists(f"/dev/shm/{SHM_PREFIX}{gone.pid}_dead")
+        assert spec.shm_name.startswith(f"{SHM_PREFIX}{os.getpid()}_")
+    finally:
+        shm.close()
+        shm.unlink()
