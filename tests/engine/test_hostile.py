@@ -476,6 +476,25 @@ def test_a_failed_save_keeps_the_old_file_and_leaves_no_temp(good, tmp_path, mon
     assert path.read_bytes() == before and [p.name for p in tmp_path.iterdir()] == ["model.pt"]
 
 
+def test_a_save_removes_the_temporary_files_of_killed_earlier_saves(good, tmp_path):
+    """A writer killed mid-save (kill -9: no cleanup) leaves its hidden temporary file; the next
+    save of that checkpoint removes it. A live writer's is left alone."""
+    import subprocess
+    import sys
+
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    target = tmp_path / "model.pt"
+    stale = tmp_path / f".model.pt.{gone.pid}.k3j2.tmp"
+    stale.write_bytes(b"\0" * 1_000_000)
+    live = tmp_path / f".model.pt.{os.getppid()}.x9q1.tmp"  # the test runner's parent: alive
+    live.write_bytes(b"partial")
+    model = load_checkpoint(good[0])
+    save_checkpoint(target, model)
+    assert target.is_file() and not stale.exists() and live.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([target.name, live.name])
+
+
 def test_checkpoints_get_normal_permissions(good, tmp_path):
     old = os.umask(0o022)
     try:
