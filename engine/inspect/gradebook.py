@@ -8,12 +8,15 @@ whose files changed (by SHA-256).
 
 Written to ``--out``: ``gradebook.csv`` (a row per student: each role's verdict, the whole-MLP
 check, the score, the diagnoses), ``class.json`` (everything), ``summary.txt`` (how many students
-made each mistake, most common first) and Gradescope's ``gradescope/<student>/results.json``.
+made each mistake, most common first), a page per student ``students/<student>.html`` (each
+verdict, the check's report with its worked examples, the code of the ops that did not pass) and
+Gradescope's ``gradescope/<student>/results.json``.
 """
 
 from __future__ import annotations
 
 import hashlib
+import html
 import json
 import re
 import shutil
@@ -53,6 +56,8 @@ class Grade:
     score: float = 0.0
     max_score: float = 0.0
     seconds: float = 0.0
+    report: str = ""  # the check's whole report (worked examples included), for the student's page
+    code: list = field(default_factory=list)  # [op, verdict, "file:line", source lines] of each op not passing
 
 
 def _digest(files: list[Path]) -> str:
@@ -188,6 +193,11 @@ def check_class(
                 if res["ops"]
                 else Grade(s.student, s.digest, error="no ops found")
             )
+            if res["ops"]:
+                from engine.inspect.functions import format_report
+
+                g.report = format_report(res)
+                g.code = _code_of(res, s.files)
         except SandboxError as exc:
             g = Grade(s.student, s.digest, error=one_line(str(exc)))
         g.seconds = time.monotonic() - started
@@ -215,6 +225,52 @@ def check_class(
     result = [grades[s.student] for s in subs if s.student in grades]
     write_gradebook(out, result)
     return result
+
+
+def _code_of(res: dict, files: list[str], lines: int = 24) -> list:
+    """The source of each op that did not pass, read now (a zip's folder is gone later)."""
+    by_name = {Path(f).name: f for f in files}
+    out = []
+    for r in res["results"]:
+        verdict = r.get("verdict") or ""
+        if verdict not in ("FAIL", "WARN") or r["file"] not in by_name or not r.get("line"):
+            continue
+        try:
+            text = Path(by_name[r["file"]]).read_text(encoding="utf-8", errors="replace").splitlines()
+        except OSError:
+            continue
+        start = max(1, int(r["line"]))
+        snippet = [f"{n:>4}  {text[n - 1]}" for n in range(start, min(len(text), start + lines - 1) + 1)]
+        out.append([r["name"], verdict, f"{r['file']}:{r['line']}", snippet])
+    return out
+
+
+def student_page(g: Grade) -> str:
+    """One student's self-contained HTML page: score, a verdict per op, each diagnosis with its
+    worked numbers (the check's report), and the code of the ops that did not pass."""
+    esc = html.escape
+    colour = {"PASS": "#0a7f3f", "WARN": "#b26b00", "FAIL": "#c0392b"}
+    checks = sorted(g.verdicts.items()) + ([("whole MLP", g.mlp)] if g.mlp != "-" else [])
+    rows = "".join(
+        f"<tr><td>{esc(role)}</td><td style='color:{colour.get(v, '#000')};font-weight:bold'>{esc(v)}</td></tr>"
+        for role, v in checks
+    )
+    code = "".join(
+        f"<h3>{esc(name)} — {esc(verdict)} ({esc(where)})</h3><pre>{esc(chr(10).join(lines))}</pre>"
+        for name, verdict, where, lines in g.code
+    )
+    error = f"<p class='error'>{esc(g.error)}</p>" if g.error else ""
+    return (
+        "<!DOCTYPE html><html><head><meta charset='utf-8'>"
+        f"<title>{esc(g.student)}: {g.score:g} / {g.max_score:g}</title>"
+        "<style>body{font-family:sans-serif;max-width:60em;margin:2em auto}"
+        "pre{background:#f6f6f6;padding:.6em;overflow-x:auto}td{padding:.2em 1em}"
+        ".error{color:#c0392b}</style></head><body>"
+        f"<h1>{esc(g.student)}</h1><p>score <b>{g.score:g}</b> of {g.max_score:g}; "
+        f"checked in {g.seconds:.1f} s</p>{error}<table>{rows}</table>"
+        f"<h2>The check</h2><pre>{esc(g.report)}</pre>{('<h2>Your code</h2>' + code) if code else ''}"
+        "</body></html>\n"
+    )
 
 
 def one_line(text: str) -> str:
@@ -278,7 +334,10 @@ def write_gradebook(out: Path, grades: list[Grade]) -> None:
                  "max_score": POINTS["mlp"], "output": g.mlp}
             )  # fmt: skip
         output = "\n".join(["✗ " + d for d in g.diagnoses] + ["⚠ " + w for w in g.warnings] + [g.error])
-        folder = out / "gradescope" / re.sub(r"[^\w.-]+", "_", g.student)
+        safe = re.sub(r"[^\w.-]+", "_", g.student)
+        (out / "students").mkdir(parents=True, exist_ok=True)
+        _atomic(out / "students" / f"{safe}.html", student_page(g))
+        folder = out / "gradescope" / safe
         folder.mkdir(parents=True, exist_ok=True)
         _atomic(
             folder / "results.json",

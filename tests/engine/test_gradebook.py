@@ -54,6 +54,11 @@ def test_a_class_is_graded_and_one_bad_submission_never_ends_the_batch(klass, tm
         {"name", "score", "max_score"} <= set(t) for t in gs["tests"]
     )
     assert any(t["name"] == "linear backward" and t["score"] == 0 for t in gs["tests"])
+    page = (out / "students" / "carol.html").read_text("utf-8")  # the student's own page
+    assert "<h1>carol</h1>" in page and "FAIL" in page and "is transposed" in page
+    assert "worked example, batch of 2" in page and "expected ∂L/∂W" in page  # the numbers behind it
+    assert "Your code" in page and "mistake.py:" in page and "def backward" in page  # their lines
+    assert "Your code" not in (out / "students" / "alice.html").read_text("utf-8")  # nothing failed
     summary = (out / "summary.txt").read_text("utf-8").splitlines()
     assert summary[0].startswith("6 submissions") and any("transposed" in line for line in summary)
     # a rerun checks only what changed
