@@ -590,6 +590,9 @@ def _sweep_printer(a, sweep_ref: list):
     from engine.runs.sweep import TrialInfo
 
     def on_event(kind, payload):
+        if kind == "storage":  # said even with --quiet: the sweep is waiting
+            print(f"warning: {payload}", file=sys.stderr, flush=True)
+            return
         if a.quiet or kind != "trial" or not isinstance(payload, TrialInfo) or payload.state == "running":
             return
         t, p = payload, sweep_ref[0].progress()
@@ -634,6 +637,8 @@ def _run_sweep(a, study, spec, ds) -> int:
         signal.signal(signal.SIGINT, previous)
     if sweep.store_error:
         print(f"warning: {sweep.store_error}", file=sys.stderr)
+    if sweep.storage_error:
+        raise UserError(sweep.storage_error)
     if sweep.redone:
         redone = ", ".join(f"#{n}" for n in sweep.redone)
         print(f"redone: trial(s) {redone} left running by a sweep process that is gone", file=sys.stderr)

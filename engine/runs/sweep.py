@@ -89,6 +89,23 @@ __all__ = [  # the sweep's parts, re-exported: callers import them from here
 
 # == running ====================================================================================
 OWNER = f"{socket.gethostname()}:{os.getpid()}"  # who runs a trial: a host and a process
+STORAGE_PATIENCE = 120.0  # seconds a sweep waits for its storage (a PostgreSQL server) to come back
+
+
+class StorageGone(UserError):
+    """The sweep's storage stayed unreachable past :data:`STORAGE_PATIENCE`."""
+
+
+def is_outage(exc: BaseException) -> bool:
+    """A lost or refused connection to the storage (not a wrong query, not our bug)."""
+    import optuna
+    import sqlalchemy as sa
+
+    if isinstance(exc, optuna.exceptions.StorageInternalError):
+        return True
+    if isinstance(exc, (sa.exc.OperationalError, sa.exc.InterfaceError)):
+        return True
+    return isinstance(exc, sa.exc.DBAPIError) and bool(getattr(exc, "connection_invalidated", False))
 
 
 def requeue_interrupted(study) -> list[int]:
@@ -161,6 +178,8 @@ class Sweep:
         self.trials: list[TrialInfo] = []
         self.store_error = ""
         self.redone: list[int] = []  # trials a killed process left running, enqueued again by run()
+        self.storage_error = ""  # why the sweep stopped early: its storage stayed unreachable
+        self.patience = STORAGE_PATIENCE
         self._t0 = 0.0
         self._durations: list[float] = []
         self._finished = 0
@@ -248,11 +267,43 @@ class Sweep:
         return None
 
     def _work(self, host) -> None:
+        try:
+            while True:
+                got = self._patiently(self._next)
+                if got is None:
+                    return
+                self._run_trial(host, *got)
+        except StorageGone as exc:
+            self.storage_error = self.storage_error or str(exc)
+            self.cancel()  # every worker stops: finished trials are in the storage, the rest waits for a rerun
+
+    def _patiently(self, fn):
+        """``fn()``, retried with backoff while the storage is unreachable, for at most
+        :attr:`patience` seconds (said once through ``on_event("storage", text)``); then
+        :class:`StorageGone`, one line."""
+        deadline, delay, said = None, 0.5, False
         while True:
-            got = self._next()
-            if got is None:
-                return
-            self._run_trial(host, *got)
+            try:
+                return fn()
+            except Exception as exc:  # noqa: BLE001 - only an outage is retried; the rest is raised as it is
+                if not is_outage(exc):
+                    raise
+                first = (str(getattr(exc, "orig", None) or exc).strip().splitlines() or ["no answer"])[0]
+                now = time.monotonic()
+                deadline = deadline or now + self.patience
+                if now >= deadline:
+                    raise StorageGone(
+                        f"the sweep's storage stayed unreachable for {self.patience:.0f} s ({first[:160]}); "
+                        "finished trials are kept: run sweep-worker --study NAME to go on"
+                    ) from None
+                if not said:
+                    said = True
+                    self.on_event(
+                        "storage",
+                        f"the sweep's storage is unreachable ({first[:160]}); retrying for up to {self.patience:.0f} s",
+                    )
+                time.sleep(delay)
+                delay = min(2 * delay, 5.0)
 
     def _run_trial(self, host, trial, seed: int) -> None:
         from optuna.trial import TrialState
@@ -289,17 +340,21 @@ class Sweep:
                     info.val_acc, info.epochs_done = ev.val_acc, ev.epoch
                     if pruning:  # a report is a database write: only when a pruner reads it (the store has the curve)
                         with self._lock:
-                            trial.report(ev.val_acc, ev.epoch)
-                            if not pruned and trial.should_prune():
+                            self._patiently(lambda ev=ev: trial.report(ev.val_acc, ev.epoch))
+                            if not pruned and self._patiently(trial.should_prune):
                                 pruned = True
                                 run.stop()
                 last = ev
         with self._lock:
             self._runs.pop(trial.number, None)
         info.seconds = time.perf_counter() - t
-        for k, v in (("run_id", info.run_id), ("seconds", info.seconds)):
-            if v is not None:
-                trial.set_user_attr(k, v)
+
+        def attrs():
+            for k, v in (("run_id", info.run_id), ("seconds", info.seconds)):
+                if v is not None:
+                    trial.set_user_attr(k, v)
+
+        self._patiently(attrs)
         if isinstance(last, FinishedEvent) and pruned:
             info.state = "pruned"
             state = TrialState.PRUNED
@@ -318,7 +373,10 @@ class Sweep:
             info.reason = last.reason if isinstance(last, FailedEvent) else "no validation or test accuracy"
             state = TrialState.FAIL
         score = info.val_acc if self.scored_on == "val" else info.test_acc
-        with self._lock:
+
+        def finish():
+            import optuna
+
             trial.set_user_attr("state", info.state)
             trial.set_user_attr("epochs_done", info.epochs_done)
             if info.test_acc is not None:
@@ -329,7 +387,13 @@ class Sweep:
                 trial.set_user_attr("reason", info.reason)
             trial.set_user_attr("scored_on", self.scored_on)
             trial.set_user_attr("curve", [round(v, 6) for v in info.curve])
-            self.study.tell(trial, score if state == TrialState.COMPLETE else None, state=state)
+            try:
+                self.study.tell(trial, score if state == TrialState.COMPLETE else None, state=state)
+            except optuna.exceptions.UpdateFinishedTrialError:
+                pass  # told before the connection dropped: the retry finds it done
+
+        with self._lock:
+            self._patiently(finish)
             self._durations.append(info.seconds)
             self._finished += 1
             info.finished_as = self._finished

@@ -265,6 +265,8 @@ class SweepPanel(QWidget):
                     sweep.cancel()
                 b.ready.emit((study, full_spec, sweep))
                 sweep.run()
+                if sweep.storage_error:  # its storage stayed unreachable: the trials done are kept
+                    raise UserError(sweep.storage_error)
                 b.rows.emit(sweep.results())
                 imp = importances(study)
             except Exception as exc:  # noqa: BLE001 - said in the window

@@ -298,34 +298,90 @@ def postgres():
         timeout=120,
     )
     port = _free_port()
-    server = subprocess.Popen(
-        [*as_user, f"{bindir}/postgres", "-D", data, "-p", str(port), "-k", root]
-        + ["-c", "listen_addresses=127.0.0.1", "-c", "fsync=off"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
     import psycopg
 
-    deadline = time.time() + 30
-    while True:
-        try:
-            psycopg.connect(f"host=127.0.0.1 port={port} user=postgres dbname=postgres", connect_timeout=2).close()
-            break
-        except psycopg.OperationalError:
-            if time.time() > deadline or server.poll() is not None:
-                server.kill()
-                pytest.fail("the private PostgreSQL server did not start")
-            time.sleep(0.2)
-    try:
-        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
-    finally:
-        server.terminate()
+    def start():
+        server = subprocess.Popen(
+            [*as_user, f"{bindir}/postgres", "-D", data, "-p", str(port), "-k", root]
+            + ["-c", "listen_addresses=127.0.0.1", "-c", "fsync=off"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.time() + 30
+        while True:
+            try:
+                psycopg.connect(f"host=127.0.0.1 port={port} user=postgres dbname=postgres", connect_timeout=2).close()
+                break
+            except psycopg.OperationalError:
+                if time.time() > deadline or server.poll() is not None:
+                    server.kill()
+                    pytest.fail("the private PostgreSQL server did not start")
+                time.sleep(0.2)
+        PG["server"] = server
+
+    def stop():
+        server = PG.pop("server", None)
+        if server is None:
+            return
+        server.terminate()  # a "smart" shutdown would wait for the clients: SIGTERM ends their sessions
         try:
             server.wait(20)
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait(5)
+
+    PG.update(start=start, stop=stop)
+    start()
+    try:
+        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
+    finally:
+        stop()
         shutil.rmtree(root, ignore_errors=True)
+
+
+PG: dict = {}  # the private server's start() and stop(), for the test that takes it away mid-sweep
+
+
+def test_a_sweep_waits_for_its_postgresql_server_to_come_back(postgres, small_letters):
+    """The server stopped while a trial trains and started again seconds later: the sweep says
+    it is waiting, retries, and finishes every trial — no traceback, nothing lost."""
+    import threading
+
+    spec = spec_for(small_letters, ["lr=0.001,0.002,0.004"], seeds=(0,))
+    study, spec = open_study(postgres, "pg-outage", spec)
+    notices, outage = [], threading.Event()
+
+    def on_event(kind, payload):
+        if kind == "storage":
+            notices.append(payload)
+        if kind == "trial" and payload.state == "complete" and not outage.is_set():
+            outage.set()  # after the first trial: the server goes away, and comes back 4 s later
+            PG["stop"]()
+            threading.Timer(4.0, PG["start"]).start()
+
+    sweep = Sweep(study, spec, small_letters, workers=1, on_event=on_event)
+    trials = sweep.run()
+    assert outage.is_set() and notices and "unreachable" in notices[0] and "retrying for up to 120 s" in notices[0]
+    assert not sweep.storage_error and [t.state for t in trials] == ["complete"] * 3
+    assert all(len(r.val) == 1 for r in results(study, spec))
+
+
+def test_a_sweep_whose_storage_stays_away_stops_with_one_line(postgres, small_letters):
+    spec = spec_for(small_letters, ["lr=0.001,0.002"], seeds=(0,))
+    study, spec = open_study(postgres, "pg-gone", spec)
+
+    def on_event(kind, payload):
+        if kind == "trial" and payload.state == "complete" and "server" in PG:
+            PG["stop"]()
+
+    sweep = Sweep(study, spec, small_letters, workers=1, on_event=on_event)
+    sweep.patience = 3.0
+    try:
+        sweep.run()
+    finally:
+        PG["start"]()
+    assert sweep.storage_error.startswith("the sweep's storage stayed unreachable for 3 s")
+    assert "sweep-worker --study NAME" in sweep.storage_error and "\n" not in sweep.storage_error
 
 
 def test_a_two_worker_sweep_on_postgresql(postgres, small_letters):
