@@ -206,6 +206,9 @@ def test_plots_follow_a_palette_switch(window, qapp):
         bg = window.plots.loss_plot.backgroundBrush().color()
         assert bg.lightness() < 60
         assert window.plots.loss_plot.getPlotItem().getAxis("left").textPen().color().lightness() > 200
+        # legends made before the switch follow it too (their text was left dark on dark)
+        for legend in window.plots.legends:
+            assert legend.items and all(label.opts["color"].lightness() > 200 for _s, label in legend.items)
     finally:
         qapp.setPalette(old)
         qapp.processEvents()
