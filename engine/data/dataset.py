@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from engine.errors import UserError
+from engine.i18n import _
 
 LETTERS = [chr(ord("A") + i) for i in range(26)]
 DIGITS = [str(i) for i in range(10)]
@@ -77,11 +78,23 @@ class Dataset:
         )
 
     def describe(self) -> str:
-        how = "fixed split" if self.fixed_split else f"split seed {self.split_seed}, val {self.val_split:g}"
-        return (
-            f"{self.name}: {len(self.train)}/{len(self.val)}/{len(self.test)} "
-            f"train/val/test ({how}), {len(self.classes)} classes, "
-            f"{self.norm_size[0]}×{self.norm_size[1]}"
+        """``name: details()``."""
+        return f"{self.name}: {self.details()}"
+
+    def details(self) -> str:
+        """``8320/520/520 train/val/test (fixed split), 26 classes, 32×32``, in the user's language."""
+        if self.fixed_split:
+            how = _("fixed split")
+        else:
+            how = _("split seed {seed}, val {val}").format(seed=self.split_seed, val=f"{self.val_split:g}")
+        return _("{train}/{val}/{test} train/val/test ({how}), {classes} classes, {w}×{h}").format(
+            train=len(self.train),
+            val=len(self.val),
+            test=len(self.test),
+            how=how,
+            classes=len(self.classes),
+            w=self.norm_size[0],
+            h=self.norm_size[1],
         )
 
 

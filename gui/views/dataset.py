@@ -49,9 +49,7 @@ class DatasetPanel(QWidget):
 
     def set_dataset(self, ds: Dataset) -> None:
         skipped = f" — {len(ds.skipped)} unreadable image(s) skipped" if ds.skipped else ""
-        self.info.setText(
-            arg(self.tr("<b>%1</b> (%2) · %3%4"), ds.name, ds.layout, ds.describe().split(": ", 1)[1], skipped)
-        )
+        self.info.setText(arg(self.tr("<b>%1</b> (%2) · %3%4"), ds.name, ds.layout, ds.details(), skipped))
         if ds.skipped:
             self.info.setToolTip("\n".join(ds.skipped[:30]))
         n = min(len(ds.train), 160)
