@@ -124,13 +124,16 @@ class UserNetwork(TorchNetwork):
     engine = "user"
 
     def _build(self, weights):
-        from engine.model.userops import load_kit
+        from engine.model.userops import load_kit, loss_convention
 
         super()._build(weights)
         self.kit, self.found = load_kit(self.config.functions, self.config.function_roles)
         missing = self.kit.missing(self.config.act)
         if missing:
             raise ValueError("your functions lack " + ", ".join(missing))
+        # the run's "loss gradient" setting is followed: a backward in the other convention is fed
+        # N (or 1/N) instead of 1, so a summed-loss template trains as "mean" asks, and vice versa
+        self.convention = loss_convention(self.kit)
         styles = {style for _cls, style, _v in self.kit.ops.values()}
         self._autograd = styles == {"torch"}  # all torch Functions: called directly, in torch
 
@@ -140,6 +143,15 @@ class UserNetwork(TorchNetwork):
         if self.kit.ops[role][2].get("labels") == "onehot":
             return torch.from_numpy(onehot(y.numpy(), n_classes)).to(self.dtype)
         return y
+
+    def _g0(self, n: int) -> float:
+        """The gradient fed into their loss's backward: 1, or N / 1/N where their backward follows
+        the other convention than the run's ``loss_reduction``."""
+        if self.convention == "mean" and self.config.loss_reduction == "sum":
+            return float(n)
+        if self.convention == "sum" and self.config.loss_reduction == "mean":
+            return 1.0 / n
+        return 1.0
 
     def _direct_step(self, x, y):
         """Forward and backward through the user's Functions called directly (no autograd graph,
@@ -180,7 +192,7 @@ class UserNetwork(TorchNetwork):
                 logq, n2 = call("log", q)
                 loss, n3 = call("nll", logq, self._target("nll", y, logits.shape[1]))
                 tape += [("act", 0, n1), ("act", 0, n2), ("loss", 0, n3)]
-            g = torch.ones((), dtype=logits.dtype)
+            g = torch.full((), self._g0(len(y)), dtype=logits.dtype)
             for kind, i, (cls, ctx) in reversed(tape):
                 out = cls.backward(ctx, g)
                 if kind == "layer":
@@ -205,7 +217,9 @@ class UserNetwork(TorchNetwork):
             loss = float(loss_t.reshape(-1)[0])
         else:
             params = [p.detach().numpy() for p in self._params]
-            loss, grads, logits_np = mlp_loss_and_grads(self.kit, self.config.act, params, x.numpy(), y.numpy())
+            loss, grads, logits_np = mlp_loss_and_grads(
+                self.kit, self.config.act, params, x.numpy(), y.numpy(), self._g0(len(y))
+            )
             if not math.isfinite(loss) and not all(np.isfinite(g).all() for g in grads):
                 return loss, 0
             for i, (p, g) in enumerate(zip(self._params, grads, strict=True)):

@@ -464,3 +464,20 @@ def test_the_courses_numpy_model_class_is_recognised_as_the_network_not_failed_a
     assert next(o for o in res["ops"] if o["name"] == "NumpyModel")["how"] == "model"
     assert res["passed"] and res["mlp"]["passed"]  # its Matmul/Relu/Softmax/Log, with the course's NLL
     assert "NumpyModel             ignore         -" in format_report(res)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+def test_the_user_engine_follows_the_runs_loss_gradient_setting_whatever_their_backward_gives(small_letters, reduction):
+    """The letters template's loss backward gives the summed loss's gradient: with "Loss gradient:
+    mean" it trains as the studio's own mean run, with "sum" as its sum run (it ignored the
+    setting before). SGD, where the factor N shows."""
+    from engine.config import TrainConfig
+    from engine.training.launch import RunPlan, start_run
+
+    common = dict(epochs=1, batch_size=16, hidden=[16], optim="sgd", lr=0.01, loss_reduction=reduction)
+    theirs = [LETTERS[0], str(mistake("batch_factor")), LETTERS[2]]
+    user = start_run(RunPlan(TrainConfig(engine="user", functions=theirs, **common), small_letters))
+    ours = start_run(RunPlan(TrainConfig(engine="torch", **common), small_letters))
+    list(user.events()), list(ours.events())
+    assert user.history.train_loss == pytest.approx(ours.history.train_loss, rel=1e-5)
+    assert user.history.val_acc == pytest.approx(ours.history.val_acc)
