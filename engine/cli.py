@@ -143,6 +143,11 @@ def build_parser() -> argparse.ArgumentParser:
     ck.add_argument(
         "--workers", type=int, default=None, help="--class: submissions at once (default: the number of cores)"
     )
+    ck.add_argument(
+        "--rubric",
+        metavar="FILE.toml",
+        help="--class: points from a TOML file: op = 1, mlp = 2, warn = 1 (a WARN's share), [roles] linear = 2 …",
+    )
     ck.add_argument("--role", action="append", default=[], metavar="CLASS=ROLE", help="correct a role found")
     ck.add_argument("--act", help="the activation of the end-to-end MLP check (default: the first found)")
     ck.add_argument("--race", action="store_true", help="also train beside the reference and report where they part")
@@ -904,7 +909,7 @@ def _prune(store, keep: int, dry_run: bool) -> int:
 def cmd_check_class(a) -> int:
     import threading
 
-    from engine.inspect.gradebook import check_class
+    from engine.inspect.gradebook import check_class, load_rubric
 
     if not a.out:
         raise UserError("check --class: say where the gradebook goes with --out FOLDER")
@@ -927,7 +932,14 @@ def cmd_check_class(a) -> int:
     t = time.perf_counter()
     try:
         grades = check_class(
-            a.class_dir, a.out, workers, _check_reduction(a), a.time_limit, progress=progress, cancel=cancel
+            a.class_dir,
+            a.out,
+            workers,
+            _check_reduction(a),
+            a.time_limit,
+            progress=progress,
+            cancel=cancel,
+            rubric=load_rubric(a.rubric),
         )
     finally:
         signal.signal(signal.SIGINT, previous)

@@ -33,7 +33,43 @@ from engine.errors import UserError
 from engine.tabular import write_table
 
 MAX_ZIP_BYTES = 50 << 20  # a submission's files, unpacked
-POINTS = {"op": 1.0, "mlp": 2.0}  # per op checked (PASS or WARN: full; FAIL: none), and the whole MLP
+POINTS = {"op": 1.0, "mlp": 2.0, "warn": 1.0, "roles": {}}  # the default rubric (see load_rubric)
+
+
+def load_rubric(path: str | Path | None) -> dict:
+    """Points from a TOML file, over the defaults: ``op`` (each op checked, 1), ``mlp`` (the whole
+    MLP, 2), ``warn`` (the share of an op's points a WARN earns, 1: all), ``[roles]`` (points of
+    one role instead of ``op``, e.g. ``linear = 2``). A FAIL earns nothing."""
+    import tomllib
+
+    rubric = {**POINTS, "roles": {}}
+    if path is None:
+        return rubric
+    try:
+        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise UserError(f"--rubric {path}: cannot read it ({exc.strerror or exc})") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise UserError(f"--rubric {path}: not valid TOML ({exc})") from None
+    unknown = set(data) - set(POINTS)
+    if unknown:
+        raise UserError(f"--rubric {path}: unknown key(s) {', '.join(sorted(unknown))}; use op, mlp, warn, [roles]")
+
+    def number(where: str, v) -> float:
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0:
+            raise UserError(f"--rubric {path}: {where} = {v!r} must be a number ≥ 0")
+        return float(v)
+
+    for key in ("op", "mlp", "warn"):
+        if key in data:
+            rubric[key] = number(key, data[key])
+    if rubric["warn"] > 1:
+        raise UserError(f"--rubric {path}: warn = {rubric['warn']:g} is a share of an op's points (0 to 1)")
+    roles = data.get("roles", {})
+    if not isinstance(roles, dict):
+        raise UserError(f"--rubric {path}: [roles] must be a table of role = points")
+    rubric["roles"] = {str(k): number(f"roles.{k}", v) for k, v in roles.items()}
+    return rubric
 
 
 @dataclass
@@ -56,6 +92,7 @@ class Grade:
     score: float = 0.0
     max_score: float = 0.0
     seconds: float = 0.0
+    points: dict = field(default_factory=dict)  # check → (earned, max): each role and "whole MLP"
     report: str = ""  # the check's whole report (worked examples included), for the student's page
     code: list = field(default_factory=list)  # [op, verdict, "file:line", source lines] of each op not passing
 
@@ -116,7 +153,8 @@ def find_submissions(root: Path) -> list[Submission]:
     return subs
 
 
-def grade_result(student: str, digest: str, res: dict) -> Grade:
+def grade_result(student: str, digest: str, res: dict, rubric: dict | None = None) -> Grade:
+    rubric = rubric or POINTS
     g = Grade(student, digest)
     for r in res["results"]:
         v = r.get("verdict") or ("-" if r["passed"] is None else "PASS" if r["passed"] else "FAIL")
@@ -133,8 +171,14 @@ def grade_result(student: str, digest: str, res: dict) -> Grade:
     g.mlp = "-" if not m.get("ran") else "PASS" if m["passed"] else "FAIL"
     if g.mlp == "FAIL" and m.get("why"):
         g.diagnoses.append(f"whole MLP: {m['why']}")
-    g.max_score = POINTS["op"] * len(g.verdicts) + (POINTS["mlp"] if g.mlp != "-" else 0)
-    g.score = POINTS["op"] * sum(v != "FAIL" for v in g.verdicts.values()) + (POINTS["mlp"] if g.mlp == "PASS" else 0)
+    share = {"PASS": 1.0, "WARN": rubric["warn"], "FAIL": 0.0}
+    for role, v in g.verdicts.items():
+        worth = rubric["roles"].get(role, rubric["op"])
+        g.points[role] = (worth * share[v], worth)
+    if g.mlp != "-":
+        g.points["whole MLP"] = (rubric["mlp"] * (g.mlp == "PASS"), rubric["mlp"])
+    g.score = sum(earned for earned, _max in g.points.values())
+    g.max_score = sum(worth for _earned, worth in g.points.values())
     return g
 
 
@@ -146,6 +190,7 @@ def check_class(
     time_limit: float = 60.0,
     progress=None,
     cancel: threading.Event | None = None,
+    rubric: dict | None = None,
 ) -> list[Grade]:
     """Check every submission under ``root``, ``workers`` at a time; write the gradebook to ``out``
     after each; reuse the results of unchanged submissions from an earlier run there."""
@@ -189,7 +234,7 @@ def check_class(
                 cancel=(cancel.is_set if cancel is not None else None),
             )
             g = (
-                grade_result(s.student, s.digest, res)
+                grade_result(s.student, s.digest, res, rubric)
                 if res["ops"]
                 else Grade(s.student, s.digest, error="no ops found")
             )
@@ -325,14 +370,14 @@ def write_gradebook(out: Path, grades: list[Grade]) -> None:
     _atomic(out / "summary.txt", "\n".join(lines) + "\n")
     for g in grades:
         tests = [
-            {"name": f"{role} backward", "score": POINTS["op"] * (v != "FAIL"), "max_score": POINTS["op"], "output": v}
-            for role, v in g.verdicts.items()
+            {
+                "name": f"{role} backward" if role != "whole MLP" else "whole MLP vs finite differences",
+                "score": earned,
+                "max_score": worth,
+                "output": g.verdicts.get(role, g.mlp),
+            }
+            for role, (earned, worth) in g.points.items()
         ]
-        if g.mlp != "-":
-            tests.append(
-                {"name": "whole MLP vs finite differences", "score": POINTS["mlp"] * (g.mlp == "PASS"),
-                 "max_score": POINTS["mlp"], "output": g.mlp}
-            )  # fmt: skip
         output = "\n".join(["✗ " + d for d in g.diagnoses] + ["⚠ " + w for w in g.warnings] + [g.error])
         safe = re.sub(r"[^\w.-]+", "_", g.student)
         (out / "students").mkdir(parents=True, exist_ok=True)

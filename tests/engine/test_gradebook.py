@@ -75,3 +75,31 @@ def test_the_cli_says_what_it_needs(tmp_path):
     assert code == 2 and "--out" in err
     code, out, err = run_cli("check", "--class", tmp_path / "none", "--out", tmp_path / "gb")
     assert code == 2 and "no such folder" in err
+
+
+def test_a_rubric_sets_the_points_and_a_bad_one_is_one_line(klass, tmp_path):
+    """Points per role and for a WARN from a TOML rubric, in the gradebook and Gradescope alike."""
+    from engine.errors import UserError
+    from engine.inspect.gradebook import load_rubric
+
+    for name in ("carol", "dave", "erin", "fred"):
+        shutil.rmtree(klass / name, ignore_errors=True)
+    (klass / "fred.zip").unlink()
+    rubric = tmp_path / "rubric.toml"
+    rubric.write_text("op = 1\nmlp = 4\nwarn = 0.5\n[roles]\nlinear = 3\ncross_entropy = 2\n")
+    grades = {g.student: g for g in check_class(klass, tmp_path / "out", workers=2, rubric=load_rubric(rubric))}
+    alice, bob = grades["alice"], grades["bob"]  # bob's loss is a WARN (the course's convention)
+    assert alice.points["linear"] == (3, 3) and alice.points["whole MLP"] == (4, 4)
+    others = len(alice.verdicts) - 2  # the activations, 1 point each (op = 1)
+    assert others >= 3 and alice.max_score == alice.score == 3 + 2 + 4 + others  # linear, cross-entropy, MLP
+    assert bob.points["cross_entropy"] == (1.0, 2) and bob.score == alice.score - 1
+    gs = json.loads((tmp_path / "out" / "gradescope" / "bob" / "results.json").read_text("utf-8"))
+    assert gs["score"] == bob.score and {"name": "cross_entropy backward", "score": 1.0, "max_score": 2.0} in [
+        {k: t[k] for k in ("name", "score", "max_score")} for t in gs["tests"]
+    ]
+    bad = tmp_path / "bad.toml"
+    for text, message in (("op = -1\n", "op = -1 must be a number"), ("bonus = 1\n", r"unknown key\(s\) bonus"),
+                          ("op = [\n", "not valid TOML"), ("warn = 2\n", "is a share")):  # fmt: skip
+        bad.write_text(text)
+        with pytest.raises(UserError, match=message):
+            load_rubric(bad)
