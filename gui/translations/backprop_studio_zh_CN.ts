@@ -1,4 +1,4 @@
-<?xml version="1.0" encoding="utf-8"?>
+<?xml version='1.0' encoding='utf-8'?>
 <!DOCTYPE TS>
 <TS version="2.1" language="zh_CN">
 <context>
@@ -107,7 +107,7 @@
         <translation>标签</translation>
     </message>
     <message>
-        <source>Draw each point as its class label (as the letters course&apos;s t-SNE figure)</source>
+        <source>Draw each point as its class label (as the letters course's t-SNE figure)</source>
         <translation>把每个点画成它的类别标签（同字母课程报告中的 t-SNE 图）</translation>
     </message>
     <message>
@@ -214,7 +214,7 @@
         <translation>应用这次更新</translation>
     </message>
     <message>
-        <source>One SGD step (the run&apos;s learning rate) on this image alone: its loss before and after</source>
+        <source>One SGD step (the run's learning rate) on this image alone: its loss before and after</source>
         <translation>只用这张图片做一步 SGD（使用本次运行的学习率）：显示更新前后的损失</translation>
     </message>
     <message>
@@ -242,8 +242,8 @@
         <translation>请先打开或训练一个模型。</translation>
     </message>
     <message>
-        <source>&lt;span style=&apos;font-size:15pt&apos;&gt;%1&lt;/span&gt;&lt;br&gt;shape %2, ‖·‖ = %3%4%5</source>
-        <translation>&lt;span style=&apos;font-size:15pt&apos;&gt;%1&lt;/span&gt;&lt;br&gt;形状 %2，‖·‖ = %3%4%5</translation>
+        <source>&lt;span style='font-size:15pt'&gt;%1&lt;/span&gt;&lt;br&gt;shape %2, ‖·‖ = %3%4%5</source>
+        <translation>&lt;span style='font-size:15pt'&gt;%1&lt;/span&gt;&lt;br&gt;形状 %2，‖·‖ = %3%4%5</translation>
     </message>
     <message>
         <source>class %1: %2</source>
@@ -293,7 +293,7 @@
         <translation>加载…</translation>
     </message>
     <message>
-        <source>Load your modules (a course&apos;s network.py, losses.py, activations.py, …)</source>
+        <source>Load your modules (a course's network.py, losses.py, activations.py, …)</source>
         <translation>加载你的模块（课程的 network.py、losses.py、activations.py 等）</translation>
     </message>
     <message>
@@ -389,7 +389,7 @@
         <translation>批平均</translation>
     </message>
     <message>
-        <source>%1; %2 · loss gradient expected: of the %3 loss (the panel&apos;s)</source>
+        <source>%1; %2 · loss gradient expected: of the %3 loss (the panel's)</source>
         <translation>%1；%2 · 期望的损失梯度：%3损失的梯度（按面板设置）</translation>
     </message>
     <message>
@@ -464,7 +464,7 @@
         <translation>最大 |误差|</translation>
     </message>
     <message numerus="yes">
-        <source>This checks the studio&apos;s own torch Functions and NumPy operators, not the %n file(s) of yours that are loaded; yours are checked in the Functions tab.</source>
+        <source>This checks the studio's own torch Functions and NumPy operators, not the %n file(s) of yours that are loaded; yours are checked in the Functions tab.</source>
         <translation>
             <numerusform>这里检查的是本工具自带的 torch Function 和 NumPy 算子，而不是你已加载的 %n 个文件；你的函数请在“函数”页检查。</numerusform>
         </translation>
@@ -489,7 +489,7 @@
 <context>
     <name>HealthPanel</name>
     <message>
-        <source>Train a model: its layers&apos; health is collected every few steps (about 2 % of the time).</source>
+        <source>Train a model: its layers' health is collected every few steps (about 2 % of the time).</source>
         <translation>训练一个模型：每隔几步收集一次各层的健康状况（约占 2% 的时间）。</translation>
     </message>
 </context>
@@ -560,7 +560,7 @@
         <translation>引擎</translation>
     </message>
     <message>
-        <source>he: He-normal into relu, Xavier elsewhere · xavier · normal: N(0, 1) as the letters course&apos;s torch.randn · uniform: U(±1/√fan_in), nn.Linear&apos;s default (the MNIST course&apos;s)</source>
+        <source>he: He-normal into relu, Xavier elsewhere · xavier · normal: N(0, 1) as the letters course's torch.randn · uniform: U(±1/√fan_in), nn.Linear's default (the MNIST course's)</source>
         <translation>he：relu 前用 He 正态初始化，其余用 Xavier · xavier · normal：N(0, 1)，同字母课程的 torch.randn · uniform：U(±1/√fan_in)，nn.Linear 的默认值（MNIST 课程所用）</translation>
     </message>
     <message>
@@ -568,7 +568,7 @@
         <translation>初始化</translation>
     </message>
     <message>
-        <source>How pixels become inputs · minus-one-one: (x/255 − 0.5)/0.5, the letters course&apos;s · zero-one: x/255 · standardize: (x/255 − mean)/std, the MNIST course&apos;s (0.1307, 0.3081), or the training split&apos;s own</source>
+        <source>How pixels become inputs · minus-one-one: (x/255 − 0.5)/0.5, the letters course's · zero-one: x/255 · standardize: (x/255 − mean)/std, the MNIST course's (0.1307, 0.3081), or the training split's own</source>
         <translation>像素如何变成输入 · minus-one-one：(x/255 − 0.5)/0.5，字母课程的做法 · zero-one：x/255 · standardize：(x/255 − 均值)/标准差，MNIST 课程用 (0.1307, 0.3081)，或用训练集自身的统计量</translation>
     </message>
     <message>
@@ -580,7 +580,7 @@
         <translation>偏置</translation>
     </message>
     <message>
-        <source>Unchecked: a bias-free MLP (the MNIST course&apos;s network)</source>
+        <source>Unchecked: a bias-free MLP (the MNIST course's network)</source>
         <translation>不勾选：无偏置的 MLP（MNIST 课程的网络）</translation>
     </message>
     <message>
@@ -588,7 +588,7 @@
         <translation>各层带有</translation>
     </message>
     <message>
-        <source>float32 · float64: as the MNIST course&apos;s NumPy loop computes (its lr 0.5 run rides out loss spikes that overflow float32); about twice as slow</source>
+        <source>float32 · float64: as the MNIST course's NumPy loop computes (its lr 0.5 run rides out loss spikes that overflow float32); about twice as slow</source>
         <translation>float32 · float64：与 MNIST 课程的 NumPy 循环相同的精度（其学习率 0.5 的训练能挺过使 float32 溢出的损失尖峰）；约慢一倍</translation>
     </message>
     <message>
@@ -596,7 +596,7 @@
         <translation>数值精度</translation>
     </message>
     <message>
-        <source>mean: gradient of the batch-mean loss · sum: of the summed loss (the letters course&apos;s backward omits 1/N)</source>
+        <source>mean: gradient of the batch-mean loss · sum: of the summed loss (the letters course's backward omits 1/N)</source>
         <translation>mean：批平均损失的梯度 · sum：求和损失的梯度（字母课程的 backward 省略了 1/N）</translation>
     </message>
     <message>
@@ -815,7 +815,7 @@ Train how many more epochs?</source>
         <translation>请先打开数据集。</translation>
     </message>
     <message>
-        <source>Cannot use that run&apos;s settings: %1</source>
+        <source>Cannot use that run's settings: %1</source>
         <translation>无法使用该运行的设置：%1</translation>
     </message>
     <message>
@@ -1094,7 +1094,7 @@ Save stops the run and saves the model first; Discard stops it and quits without
         <translation>使用最佳验证权重(&amp;B)</translation>
     </message>
     <message>
-        <source>Predictions, Classify, Explain and Save use the weights of the run&apos;s best validation epoch</source>
+        <source>Predictions, Classify, Explain and Save use the weights of the run's best validation epoch</source>
         <translation>预测、分类、逐步解释和保存都使用该运行验证准确率最高那一轮的权重</translation>
     </message>
     <message>
@@ -1177,7 +1177,7 @@ Save stops the run and saves the model first; Discard stops it and quits without
 <context>
     <name>NetworkPanel</name>
     <message>
-        <source>Open or train a model. Units are coloured by their activation on the Explain tab&apos;s image.</source>
+        <source>Open or train a model. Units are coloured by their activation on the Explain tab's image.</source>
         <translation>打开或训练一个模型。神经元按其在“逐步解释”页图片上的激活值着色。</translation>
     </message>
     <message>
@@ -1185,7 +1185,7 @@ Save stops the run and saves the model first; Discard stops it and quits without
         <translation>所显示神经元之间最强的 %1 条连接（橙色为正，蓝色为负，线宽表示 |w|）</translation>
     </message>
     <message>
-        <source>; units coloured by their activation on the Explain tab&apos;s image</source>
+        <source>; units coloured by their activation on the Explain tab's image</source>
         <translation>；神经元按其在“逐步解释”页图片上的激活值着色</translation>
     </message>
     <message>
@@ -1216,7 +1216,7 @@ Save stops the run and saves the model first; Discard stops it and quits without
         <translation>每行一个超参数：列表（momentum=0.88,0.9）或范围（lr=1e-4..1e-1:5:log）</translation>
     </message>
     <message>
-        <source>Epochs of every trial (the panel&apos;s to begin with)</source>
+        <source>Epochs of every trial (the panel's to begin with)</source>
         <translation>每个试验的轮数（初始为面板中的值）</translation>
     </message>
     <message>
@@ -1402,7 +1402,7 @@ Save stops the run and saves the model first; Discard stops it and quits without
         <translation>运行名称（留空则按设置自动生成）</translation>
     </message>
     <message>
-        <source>The run&apos;s name: shown in legends, saved in its checkpoint</source>
+        <source>The run's name: shown in legends, saved in its checkpoint</source>
         <translation>运行名称：显示在图例中，并保存在检查点里</translation>
     </message>
     <message>
@@ -1643,7 +1643,7 @@ Save stops the run and saves the model first; Discard stops it and quits without
         <translation>打开模型</translation>
     </message>
     <message>
-        <source>Open the selected run&apos;s final checkpoint</source>
+        <source>Open the selected run's final checkpoint</source>
         <translation>打开选中运行的最终检查点</translation>
     </message>
     <message>
@@ -1651,7 +1651,7 @@ Save stops the run and saves the model first; Discard stops it and quits without
         <translation>再训练一次</translation>
     </message>
     <message>
-        <source>Fill the hyperparameters with this run&apos;s</source>
+        <source>Fill the hyperparameters with this run's</source>
         <translation>用这次运行的超参数填写面板</translation>
     </message>
     <message>
@@ -1667,7 +1667,7 @@ Save stops the run and saves the model first; Discard stops it and quits without
         <translation>查看健康状况</translation>
     </message>
     <message>
-        <source>This run&apos;s layer health in the Internals tab</source>
+        <source>This run's layer health in the Internals tab</source>
         <translation>在“网络内部”页查看这次运行各层的健康状况</translation>
     </message>
     <message>
@@ -1683,7 +1683,7 @@ Save stops the run and saves the model first; Discard stops it and quits without
         <translation>导出曲线…</translation>
     </message>
     <message>
-        <source>The selected runs&apos; per-epoch curves as CSV</source>
+        <source>The selected runs' per-epoch curves as CSV</source>
         <translation>把选中运行的逐轮曲线导出为 CSV</translation>
     </message>
     <message>
@@ -1699,7 +1699,7 @@ Save stops the run and saves the model first; Discard stops it and quits without
         <translation>导出图表…</translation>
     </message>
     <message>
-        <source>The selected runs&apos; curves for a report: white, 8 pt text at 8.5 cm, seeds of one setting as mean ± std; PDF, SVG or PNG (300 dpi)</source>
+        <source>The selected runs' curves for a report: white, 8 pt text at 8.5 cm, seeds of one setting as mean ± std; PDF, SVG or PNG (300 dpi)</source>
         <translation>把选中运行的曲线导出为报告用图：白色背景，8.5 厘米宽时文字为 8 磅，同一设置的多个随机种子画成均值 ± 标准差；PDF、SVG 或 PNG（300 dpi）</translation>
     </message>
     <message>
@@ -1889,6 +1889,10 @@ Save stops the run and saves the model first; Discard stops it and quits without
         <translation>基础设置</translation>
     </message>
     <message>
+        <source>%1: epoch %2, accuracy %3%</source>
+        <translation>%1：第 %2 轮，准确率 %3%</translation>
+    </message>
+    <message>
         <source>, ETA %1</source>
         <translation>，剩余 %1</translation>
     </message>
@@ -2012,7 +2016,7 @@ Save stops the run and saves the model first; Discard stops it and quits without
         <translation>清除之前的</translation>
     </message>
     <message>
-        <source>Remove the earlier runs&apos; curves</source>
+        <source>Remove the earlier runs' curves</source>
         <translation>删除之前运行的曲线</translation>
     </message>
     <message>

@@ -198,6 +198,8 @@ class SweepPanel(QWidget):
         # bottom right: the courses' accuracies sit high, so the lower corner is where no curve runs
         self.curves_legend = self.curves.addLegend(offset=(-8, -8), labelTextSize="8pt")
         self._configs: dict[tuple, int] = {}  # a configuration's colour (its seeds share it)
+        self._trial_names: dict[int, str] = {}  # trial number → "lr 0.01 · seed 1", for the hover
+        self.curves.scene().sigMouseMoved.connect(self._hover_curve)
         # a short title: a long one set the plot's minimum width, and in a narrow pane the splitter
         # then hid its right part (the accuracy axis) under the next plot
         self.parallel = pg.PlotWidget(title=self.tr("parallel coordinates"))
@@ -241,6 +243,7 @@ class SweepPanel(QWidget):
         self.curves.clear()
         self.curves_legend.clear()
         self._curves.clear()
+        self._trial_names.clear()
         self._configs.clear()
         self.progress.setRange(0, 0)  # busy until the study is made
         self._name = name
@@ -319,6 +322,7 @@ class SweepPanel(QWidget):
             label = ", ".join(f"{k} {v}" for k, v in key) or self.tr("base settings")
             item = self.curves.plot([], [], pen=pg.mkPen(color, width=1.5), name=label if first else None)
             self._curves[info.number] = (item, [], [])
+            self._trial_names[info.number] = info.name
             return
         self._update_progress()
 
@@ -328,6 +332,33 @@ class SweepPanel(QWidget):
             xs.append(ev.epoch)
             ys.append(ev.val_acc)
             item.setData(xs, ys)
+
+    def _hover_curve(self, scene_pos) -> None:
+        """The trial under the mouse (the nearest point within 12 px), as the plot's tooltip."""
+        from PySide6.QtCore import QPointF
+        from PySide6.QtWidgets import QToolTip
+
+        vb = self.curves.getPlotItem().vb
+        best, text = 12.0**2, ""
+        if vb.sceneBoundingRect().contains(scene_pos):
+            for number, (_item, xs, ys) in self._curves.items():
+                for x, y in zip(xs, ys, strict=False):
+                    p = vb.mapViewToScene(QPointF(float(x), float(y)))
+                    d = (p.x() - scene_pos.x()) ** 2 + (p.y() - scene_pos.y()) ** 2
+                    if d < best:
+                        best = d
+                        text = arg(
+                            self.tr("%1: epoch %2, accuracy %3%"),
+                            self._trial_names.get(number, str(number)),
+                            x,
+                            f"{100 * y:.1f}",
+                        )
+        if text != self.curves.toolTip():
+            self.curves.setToolTip(text)
+            if text:
+                QToolTip.showText(self.curves.mapToGlobal(self.curves.mapFromScene(scene_pos)), text, self.curves)
+            else:
+                QToolTip.hideText()
 
     def _update_progress(self) -> None:
         if self.sweep is None:

@@ -39,6 +39,16 @@ def test_a_sweep_from_the_window_fills_the_table_and_the_plots(window, qtbot, tm
     runs = RunStore(tmp_path / "runs.db").runs(sweep=panel.sweep.name)
     assert len(runs) == 4 and all(r.status == "finished" for r in runs)
     assert (tmp_path / "sweeps.db").exists()  # the default storage sits beside the run store
+    # the trial under the mouse is named
+    from PySide6.QtCore import QPointF
+
+    window.tabs.setCurrentWidget(panel)
+    qtbot.waitUntil(lambda: panel.curves.isVisible() and panel.curves.width() > 0)
+    number, (_item, xs, ys) = next(iter(panel._curves.items()))
+    vb = panel.curves.getPlotItem().vb
+    qtbot.mouseMove(panel.curves.viewport(), panel.curves.mapFromScene(vb.mapViewToScene(QPointF(xs[1], ys[1]))))
+    qtbot.waitUntil(lambda: "epoch 2, accuracy" in panel.curves.toolTip(), timeout=5000)
+    assert panel._trial_names[number] in panel.curves.toolTip()
     # a legend entry per configuration, and the table exported by its button
     assert len(panel.curves_legend.items) == 4
     assert {label.text for _, label in panel.curves_legend.items} >= {"act relu, lr 0.001", "act tanh, lr 0.004"}
