@@ -94,6 +94,7 @@ def install(choice: str) -> str:
 
     engine_i18n.set_language(lang)  # the engine's messages (the check's diagnoses, in worker processes too)
     if lang == "en":
+        _install_mnemonics(app, lang)
         return lang
     qm = compiled(lang)
     ours = QTranslator(app)
@@ -105,7 +106,35 @@ def install(choice: str) -> str:
         _installed.append(qt)
     app.installTranslator(ours)
     _installed.append(ours)
+    _install_mnemonics(app, lang)
     return lang
+
+
+# Qt's standard Save and Discard buttons carry no mnemonic ("Discard": Alt+D did nothing in the
+# unsaved-model question); these give them one, in front of every other translator
+MNEMONICS = {
+    "en": {"Save": "&Save", "Discard": "&Discard"},
+    "zh_CN": {"Save": "保存(&S)", "Discard": "放弃(&D)"},
+}
+
+
+class _Mnemonics(QTranslator):
+    def __init__(self, words: dict, parent=None):
+        super().__init__(parent)
+        self.words = words
+
+    def translate(self, context, source, disambiguation=None, n=-1):  # noqa: ARG002 - Qt's signature
+        if context == "QPlatformTheme" and source in self.words:
+            return self.words[source]
+        return None  # not ours: the next translator, or the source
+
+
+def _install_mnemonics(app, lang: str) -> None:
+    words = MNEMONICS.get(lang)
+    if words:
+        t = _Mnemonics(words, app)
+        app.installTranslator(t)
+        _installed.append(t)
 
 
 def arg(template: str, *values) -> str:

@@ -216,3 +216,24 @@ def test_view_language_is_remembered_for_the_next_launch(window):
     chinese.trigger()
     assert settings.read("language") == "zh_CN" and chinese.isChecked()
     assert "next launch" in window.status_message.message()
+
+
+@pytest.mark.parametrize("lang, save, discard", [("en", "&Save", "&Discard"), ("zh_CN", "保存(&S)", "放弃(&D)")])
+def test_save_and_discard_buttons_have_mnemonics(tmp_path, lang, save, discard):
+    """Qt's own Save and Discard buttons (the unsaved-model question) answer to Alt+S and Alt+D.
+    In a process of its own: translators are installed once, before any widget, as the app does."""
+    code = (
+        "import sys; from PySide6.QtWidgets import QApplication, QMessageBox\n"
+        "app = QApplication([]); from gui import i18n\n"
+        f"print(i18n.install({lang!r}))\n"
+        "buttons = QMessageBox.Save | QMessageBox.Discard | QMessageBox.Cancel\n"
+        "box = QMessageBox(QMessageBox.Question, 't', 'x', buttons)\n"
+        "print(box.button(QMessageBox.Save).text()); print(box.button(QMessageBox.Discard).text())\n"
+        "print(box.button(QMessageBox.Cancel).text())\n"
+    )
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "BACKPROP_STUDIO_SETTINGS": str(tmp_path / "s.ini")}
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env, cwd=ROOT)
+    assert r.returncode == 0, r.stderr[-2000:]
+    used, save_text, discard_text, cancel_text = r.stdout.strip().splitlines()[-4:]
+    assert (used, save_text, discard_text) == (lang, save, discard)
+    assert cancel_text  # the other buttons keep their words
