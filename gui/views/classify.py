@@ -60,6 +60,7 @@ class ClassifyPanel(QWidget):
         self.add_button = QPushButton(self.tr("Add Images…"))
         self.add_button.setToolTip(self.tr("Choose image files to classify with the open model (Ctrl+I)"))
         self.labelled = QLabel()
+        self._cleared_note = False  # the "results were cleared" note is shown
         self.confusion = ConfusionMatrix()
         self.confusion.setVisible(False)
         top = QHBoxLayout()
@@ -89,6 +90,9 @@ class ClassifyPanel(QWidget):
         self.add_button.setEnabled(allowed)
 
     def _on_classified(self, c: Classified) -> None:
+        if self._cleared_note:  # a mixed drop: the new model's results follow its note at once
+            self._cleared_note = False
+            self.labelled.setText("")
         uppercase = len(c.model.classes) == 26 and all(len(k) == 1 for k in c.model.classes)
         self.add_results(c.results, uppercase=uppercase)
         if c.labelled_root is not None:
@@ -99,10 +103,12 @@ class ClassifyPanel(QWidget):
         if self.table.rowCount():
             self.clear()
             self.labelled.setText(self.tr("Results of the previous model were cleared: classify again with this one."))
+            self._cleared_note = True
 
     def clear(self) -> None:
         self.table.setRowCount(0)
         self.labelled.setText("")
+        self._cleared_note = False
         self.confusion.setVisible(False)
 
     def add_results(self, results: list[Prediction], uppercase: bool = False) -> None:

@@ -251,6 +251,13 @@ def test_classify_results_go_when_another_model_opens(window, qtbot, trained, tm
     assert window.classify_panel.table.rowCount() == 1
     window.session.set_model(trained, None)
     assert window.classify_panel.table.rowCount() == 0 and "previous model" in window.classify_panel.labelled.text()
+    # a drop of a checkpoint with images: the new model's results replace the note at once
+    from engine.checkpoint import save_checkpoint
+
+    save_checkpoint(tmp_path / "m.pt", trained)
+    with qtbot.waitSignal(window.classification_done, timeout=60000):
+        window.open_paths([str(img), str(tmp_path / "m.pt")])
+    assert window.classify_panel.table.rowCount() == 1 and "previous model" not in window.classify_panel.labelled.text()
     window.session.model = None
 
 
