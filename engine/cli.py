@@ -446,13 +446,11 @@ def _check_writable(out: str) -> None:
 
 
 def _fingerprint_warning(model, ds, what: str) -> None:
-    want = model.dataset.get("fingerprint")
-    if want and ds.fingerprint and want != ds.fingerprint:
-        print(
-            f"warning: {what}: the data on disk differs from the data the model was trained on "
-            f"(content fingerprint changed); its split may differ too",
-            file=sys.stderr,
-        )
+    from engine.predict import fingerprint_warning
+
+    warning = fingerprint_warning(model, ds, what)
+    if warning:
+        print(f"warning: {warning}", file=sys.stderr)
 
 
 def _resumed_config(a, given: dict):

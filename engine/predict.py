@@ -50,14 +50,18 @@ def recorded_data(model: Model, data: str | None = None, what: str = "the model"
         raise UserError(f"{path}: images are {ds.norm_size}, the model expects {model.norm_size}")
     if len(ds.classes) != len(model.classes):
         raise UserError(f"{path}: {len(ds.classes)} classes, the model has {len(model.classes)}")
+    return ds, fingerprint_warning(model, ds, what)
+
+
+def fingerprint_warning(model: Model, ds, what: str) -> str:
+    """A line when ``ds`` is not the data ``model`` was trained on (its content changed), else ""."""
     want = model.dataset.get("fingerprint")
-    warning = ""
     if want and ds.fingerprint and want != ds.fingerprint:
-        warning = (
+        return (
             f"{what}: the data on disk differs from the data the model was trained on "
             "(content fingerprint changed); its split may differ too"
         )
-    return ds, warning
+    return ""
 
 
 def confusion(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> np.ndarray:

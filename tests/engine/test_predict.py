@@ -83,3 +83,24 @@ def test_decompression_bomb_guard(tmp_path):
     Image.new("1", (12000, 12000)).save(p)  # 144 M pixels in a tiny file
     with pytest.raises(Exception, match="bomb.png: image is too large"):
         load_image(p, (32, 32))
+
+
+def test_test_and_resume_say_when_the_data_on_disk_is_not_what_the_model_was_trained_on(tmp_path):
+    from PIL import Image
+
+    from tests.conftest import cli_in_process, write_course_layout
+
+    data = write_course_layout(tmp_path / "course", (26, 6, 6))
+    model = tmp_path / "m.pt"
+    code, _, err = cli_in_process("train", "--data", str(data), "--epochs", "1", "--out", str(model), "--no-record")
+    assert code == 0, err
+    code, out, err = cli_in_process("test", "--checkpoint", str(model))
+    assert code == 0 and "differs" not in err
+    first = sorted((data / "images").iterdir())[0]
+    Image.new("L", (48, 40), 7).save(first)  # one image changed after training
+    code, out, err = cli_in_process("test", "--checkpoint", str(model))
+    assert code == 0 and f"warning: {model}: the data on disk differs from the data the model was trained on" in err
+    code, out, err = cli_in_process(
+        "train", "--data", str(data), "--resume", str(model), "--epochs", "2", "--no-record", "--quiet"
+    )
+    assert code == 0 and "the data on disk differs" in err
