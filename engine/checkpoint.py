@@ -149,6 +149,8 @@ def save_checkpoint(path: str | os.PathLike, model: Model) -> None:
             os.unlink(tmp)
         except OSError:
             pass
+        if isinstance(exc.__context__, KeyboardInterrupt):  # torch's writer turns Ctrl+C into an I/O error
+            raise KeyboardInterrupt from None
         if isinstance(exc, (OSError, RuntimeError)):
             reason = getattr(exc, "strerror", None) or (
                 "the disk is full or the write failed" if isinstance(exc, RuntimeError) else str(exc)

@@ -565,28 +565,41 @@ def cmd_train(a) -> int:
         run.stop()
         signal.signal(signal.SIGINT, signal.default_int_handler)
 
+    held = []
+
+    def hold(_sig, _frame):  # Ctrl+C while the trained model is being saved: saved first, then stop
+        if not held:
+            print(_("saving the trained model first; stopping when it is saved"), file=sys.stderr, flush=True)
+        held.append(True)
+
     previous_handler = signal.signal(signal.SIGINT, stop_gently)
     try:
         with Recording(run, store, source="cli") as rec:
-            if rec.error:
-                print(f"warning: {rec.error}", file=sys.stderr)
+            said = rec.error  # said once: a store that refused the run at the start refuses it at the end too
+            if said:
+                print(f"warning: {said}", file=sys.stderr)
             try:
                 last = _report(rec.events(), a, val)
             except Exception as exc:  # noqa: BLE001 - a late failure must not take the trained weights with it
                 if a.out and run.history.epochs_completed >= 1:
                     _save_recovery(a, rec.model, run.history.epochs_completed, exc)
                 raise
+            signal.signal(signal.SIGINT, hold)  # training is over: what it made is not lost to a keypress
             if a.out and not isinstance(last, FailedEvent):
                 save_checkpoint(a.out, rec.model)  # the model the user asked for first: the store's copy may fail
+        if rec.error and rec.error != said:
+            print(f"warning: {rec.error}", file=sys.stderr)
+        if isinstance(last, FailedEvent):
+            _save_after_failure(a, rec.model, last.reason)
+            code = 1
+        else:
+            print(_final_line(a, last, val), flush=True)
+            code = 0
     finally:
         signal.signal(signal.SIGINT, previous_handler)
-    if rec.error:
-        print(f"warning: {rec.error}", file=sys.stderr)
-    if isinstance(last, FailedEvent):
-        _save_after_failure(a, rec.model, last.reason)
-        return 1
-    print(_final_line(a, last, val), flush=True)
-    return 0
+    if held:
+        raise KeyboardInterrupt  # asked for while saving: everything is written, now stop
+    return code
 
 
 def _sweep_printer(a, sweep_ref: list):

@@ -62,19 +62,23 @@ def _style(plot, title: str, left: str, bottom: str) -> None:
         axis.setTextPen("k")
         axis.setStyle(tickLength=-3 * SCALE, tickTextOffset=2 * SCALE)
         axis.enableAutoSIPrefix(False)
-    size = f"{FONT_PT * SCALE}px"
-    plot.setLabel("left", left, **{"font-size": size, "color": "#000"})
-    plot.setLabel("bottom", bottom, **{"font-size": size, "color": "#000"})
+    _axis_label(plot, "left", left)
+    _axis_label(plot, "bottom", bottom)
     plot.setTitle(title, size=f"{(FONT_PT + 1) * SCALE}px", color="#000")
     plot.showGrid(x=True, y=True, alpha=0.1)
     plot.getAxis("left").setWidth(38 * SCALE)  # the same in every plot: stacked plots share their x positions
 
 
+def _axis_label(plot, side: str, text: str) -> None:
+    plot.setLabel(side, text, **{"font-size": f"{FONT_PT * SCALE}px", "color": "#000"})
+
+
 def _legend(plot):
+    """In the lower right corner: where accuracy curves, rising from the left, leave room."""
     import pyqtgraph as pg
 
     legend = plot.addLegend(
-        offset=(-4 * SCALE, 4 * SCALE),
+        offset=(-4 * SCALE, -4 * SCALE),
         labelTextSize=f"{FONT_PT * SCALE}px",
         labelTextColor="#000",
         brush=pg.mkBrush(255, 255, 255, 220),
@@ -119,6 +123,11 @@ def curves_figure(bands_loss, bands_acc, width_cm: float):
     _style(acc, "validation accuracy", "accuracy", "epoch")
     acc.setXLink(loss)
     legend = _legend(acc)
+    positive = np.concatenate([b.mean[np.isfinite(b.mean) & (b.mean > 0)] for b in bands_loss] or [np.zeros(0)])
+    log_loss = len(positive) > 1 and positive.max() / positive.min() >= 1e3  # a diverging run: decades
+    if log_loss:
+        loss.setLogMode(y=True)
+        _axis_label(loss, "left", "loss (log scale)")
     for plot, bands in ((loss, bands_loss), (acc, bands_acc)):
         labels = sorted({b.label for b in bands}, key=[b.label for b in bands].index)
         for b in bands:
@@ -127,8 +136,12 @@ def curves_figure(bands_loss, bands_acc, width_cm: float):
             pen = _pen(colour, 1.2, Qt.DashLine if dashed else Qt.SolidLine)
             curve = plot.plot(b.epoch, b.mean, pen=pen, name=b.label if plot is acc else None)
             if (b.n > 1).any():
-                hi = pg.PlotDataItem(b.epoch, b.mean + b.std, pen=None)
-                lo = pg.PlotDataItem(b.epoch, b.mean - b.std, pen=None)
+                upper, lower = b.mean + b.std, b.mean - b.std
+                if log_loss and plot is loss:  # the band's edges are not on the plot: no log mode of their own
+                    upper = np.log10(np.where(upper > 0, upper, b.mean))
+                    lower = np.log10(np.where(lower > 0, lower, b.mean))
+                hi = pg.PlotDataItem(b.epoch, upper, pen=None)
+                lo = pg.PlotDataItem(b.epoch, lower, pen=None)
                 band = pg.FillBetweenItem(
                     hi, lo, brush=pg.mkBrush(pg.mkColor(colour).lighter(100).getRgb()[:3] + (50,))
                 )
@@ -156,7 +169,8 @@ def sweep_figure(points, width_cm: float):
     plot = w.addPlot()
     metric = {"val_acc": "validation accuracy", "test_acc": "test accuracy"}.get(points.metric, points.metric)
     n = sorted(set(points.n.tolist()))
-    _style(plot, f"{metric} (mean ± std, n = {','.join(map(str, n))} seeds)", metric, points.param)
+    seeds = "seed" if n == [1] else "seeds"
+    _style(plot, f"mean ± std over {'/'.join(map(str, n))} {seeds}", metric, points.param)  # the axis names it
     numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in points.x)
     if numeric:
         x = np.array(points.x, float)
@@ -168,6 +182,10 @@ def sweep_figure(points, width_cm: float):
         plot.getAxis("bottom").setTicks([[(i, str(v)) for i, v in enumerate(points.x)]])
     plot.addItem(pg.ErrorBarItem(x=x, y=points.mean, height=2 * points.std, beam=0.0, pen=_pen("#000", 0.8)))
     plot.plot(x, points.mean, pen=_pen(COLOURS[0], 1.2), symbol="o", symbolSize=4 * SCALE, symbolBrush=COLOURS[0])
+    # every point, marker and error bar inside the frame (the bars are not part of the auto range)
+    lo, hi = float(np.nanmin(points.mean - points.std)), float(np.nanmax(points.mean + points.std))
+    plot.setXRange(float(x.min()), float(x.max()), padding=0.06)
+    plot.setYRange(lo, hi if hi > lo else lo + 1e-3, padding=0.1)
     return w
 
 

@@ -119,10 +119,12 @@ class MainWindow(QMainWindow):
             settings.read("keep_previous_runs"),
             settings.read("show_legends"),
             settings.read("smoothing"),
+            settings.read("training_group_seeds"),
         )
         self.plots.log_box.toggled.connect(lambda on: settings.write("log_loss", on))
         self.plots.keep_box.toggled.connect(lambda on: settings.write("keep_previous_runs", on))
         self.plots.legend_box.toggled.connect(lambda on: settings.write("show_legends", on))
+        self.plots.group_box.toggled.connect(lambda on: settings.write("training_group_seeds", on))
         self.plots.smoothing.valueChanged.connect(lambda v: settings.write("smoothing", v / 1000))
         self.plots.set_epoch_range(saved.epochs)
         self.browser = PredictionBrowser(self.session)
@@ -343,8 +345,8 @@ class MainWindow(QMainWindow):
             steps = None
             if self.dataset is not None and not self.session.model_fits_dataset(model):
                 steps = max(1, -(-len(self.dataset.train) // model.config.batch_size))
-            self.plots.start_run(model.name)
-            self.plots.show_history(h, model.name, steps)
+            self.plots.start_run(model.name, config=model.config.to_dict())
+            self.plots.show_history(h, model.name, steps, config=model.config.to_dict())
             self.plots.set_epoch_range(max(model.config.epochs, h.epochs_completed))
         self._update_controls()
         self.model_changed.emit()
@@ -494,10 +496,10 @@ class MainWindow(QMainWindow):
             if not one_step:  # one step is not a new plan: the panel keeps the epochs the user set
                 self.hyper.set_config(c)
             steps = max(1, -(-len(plan.dataset.train) // c.batch_size))
-            self.plots.start_run(model.name, tooltip, keep_current=True)
+            self.plots.start_run(model.name, tooltip, keep_current=True, config=c.to_dict())
             self.plots.show_history(plan.history, model.name, steps)
         else:
-            self.plots.start_run(model.name, tooltip)
+            self.plots.start_run(model.name, tooltip, config=c.to_dict())
         self.plots.set_epoch_range(c.epochs)
         self.controller.start(plan, model, resume=resume, one_step=one_step)
         if not one_step:

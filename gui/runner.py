@@ -51,6 +51,7 @@ class RunController(QObject):
         self._store_error = ""
         self.store_location: str | None = None  # None: the default (settings may set another)
         self.recording: Recording | None = None
+        self._said = ""  # the store problem already said for the current run
         self.kept_copy: str | None = None  # the store's final checkpoint of the last finished run
         self.last_best = None  # the last run's best-validation weights (None: it had no validation)
 
@@ -76,6 +77,7 @@ class RunController(QObject):
         store = None if one_step else self.store()
         run = start_run(plan, host=self.warm())
         self.recording = Recording(run, store, source="gui", model=model)
+        self._said = self.recording.error
         if self.recording.error:
             self.store_problem.emit(self.recording.error)
         elif self.recording.run_id is not None:
@@ -179,9 +181,9 @@ class RunController(QObject):
         self.kept_copy = None
         if rec is not None:
             rec.finish()  # done by the reading thread as its stream ended; here only if it failed
+            if rec.error and rec.error != self._said:  # e.g. the store stopped recording mid-run: said once
+                self.store_problem.emit(rec.error)
             if rec.run_id is not None:
-                if rec.error:
-                    self.store_problem.emit(rec.error)
                 self.kept_copy = rec.kept_copy
                 self.recorded.emit(rec.run_id)
         self.state_changed.emit()

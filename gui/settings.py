@@ -27,6 +27,7 @@ DEFAULTS: dict[str, Any] = {
     "last_export_dir": "",
     "show_legends": True,
     "runs_group_seeds": False,  # Runs tab: seeds of one setting drawn as mean ± std
+    "training_group_seeds": False,  # Training tab: the same for the earlier runs and this one
     "smoothing": 0.95,
     "runs_db": "",  # the run store: a file or a database URL; empty for the default
     "language": "system",  # "system" (the locale's), "en" or "zh_CN": applied at the next launch

@@ -51,7 +51,8 @@ def _value(v) -> str:
 
 def group_by_setting(rows: list[RunRow]) -> list[tuple[str, list[RunRow]]]:
     """(label, runs) per setting, in the order first seen; the label names what differs
-    ("weight_decay 0.15"), or the run's name when only one setting is shown."""
+    ("weight_decay 0.15"), or the run's name when only one setting is shown. Anything with a
+    ``name`` and a ``config`` dict groups the same way (the Training tab's runs too)."""
     groups: dict[tuple, list[RunRow]] = {}
     for r in rows:
         groups.setdefault(setting_key(r), []).append(r)
@@ -65,6 +66,16 @@ def group_by_setting(rows: list[RunRow]) -> list[tuple[str, list[RunRow]]]:
             label += f" (n={len(members)}, seeds {','.join(map(str, seeds))})"
         out.append((label, members))
     return out
+
+
+def per_epoch_band(per_epoch: dict[int, list[float]]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(epochs, mean, sample std, n) from each epoch's values over the runs that reached it: std
+    is 0 where one run did. The one rule behind the figures, the Runs tab and the Training tab."""
+    epochs = sorted(e for e, v in per_epoch.items() if v)
+    values = [per_epoch[e] for e in epochs]
+    mean = np.array([np.mean(v) for v in values])
+    std = np.array([np.std(v, ddof=1) if len(v) > 1 else 0.0 for v in values])
+    return np.array(epochs, dtype=float), mean, std, np.array([len(v) for v in values])
 
 
 def bands(store: RunStore, rows: list[RunRow], metric: str) -> list[Band]:
@@ -81,21 +92,8 @@ def bands(store: RunStore, rows: list[RunRow], metric: str) -> list[Band]:
                     per_epoch.setdefault(e.epoch, []).append(float(v))
         if not per_epoch:
             continue
-        epochs = sorted(per_epoch)
-        values = [per_epoch[e] for e in epochs]
-        mean = np.array([np.mean(v) for v in values])
-        std = np.array([np.std(v, ddof=1) if len(v) > 1 else 0.0 for v in values])
-        out.append(
-            Band(
-                label,
-                metric,
-                np.array(epochs),
-                mean,
-                std,
-                np.array([len(v) for v in values]),
-                tuple(r.id for r in members),
-            )
-        )
+        epochs, mean, std, n = per_epoch_band(per_epoch)
+        out.append(Band(label, metric, epochs.astype(int), mean, std, n, tuple(r.id for r in members)))
     return out
 
 
@@ -146,17 +144,25 @@ def settings_table(rows: list[RunRow], fmt: str, caption: str = "", label: str =
     from engine.runs.statistics import best_of
     from engine.tabular import write_table
 
-    groups = group_by_setting(sorted((r for r in rows if r.status == "finished"), key=lambda r: r.id))
+    ended = ("finished", "diverged", "failed")  # a setting whose runs all diverged is a finding: it gets a row
+    groups = group_by_setting(sorted((r for r in rows if r.status in ended), key=lambda r: r.id))
     differ = [k for k in varying([r for _label, members in groups for r in members]) if k != "seed"]
     groups.sort(key=lambda g: [_sort_key(g[1][0].config.get(k)) for k in differ])
     head = [*differ, "n", "validation accuracy (%)", "test accuracy (%)"]
     body, vals = [], []
-    for _label, members in groups:
-        first = members[0]
+    for _label, everyone in groups:
+        first = everyone[0]
+        members = [r for r in everyone if r.status == "finished"]
         val = [r.val_acc for r in members if r.val_acc is not None]
         test = [r.test_acc for r in members if r.test_acc is not None]
         vals.append(val)
-        body.append([_value(first.config.get(k)) for k in differ] + [str(len(members)), _pct(val), _pct(test)])
+        lost = {st: sum(r.status == st for r in everyone) for st in ("diverged", "failed")}
+        n = str(len(members)) + "".join(f" (+{k} {st})" for st, k in lost.items() if k)
+        if not members:
+            cells = [f"{st} ({k} of {len(everyone)})" for st, k in lost.items() if k][:1] * 2
+        else:
+            cells = [_pct(val), _pct(test)]
+        body.append([_value(first.config.get(k)) for k in differ] + [n, *cells])
     verdict = best_of(vals, "settings")
     bold = {verdict.index} if verdict.index is not None else set()
     return write_table(

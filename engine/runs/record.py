@@ -19,7 +19,7 @@ import time
 
 from engine.checkpoint import Model, dataset_record
 from engine.errors import UserError
-from engine.runs.store import EpochRow, RunStore, downsample
+from engine.runs.store import EpochRow, RunStore, downsample, write_error
 from engine.training.events import EpochEvent, EvalEvent, FailedEvent, FinishedEvent, StepEvent
 from engine.training.health import HealthEvent
 
@@ -65,7 +65,7 @@ class RunRecorder:
                 name=name, config=config.to_dict(), dataset=dataset, source=source, sweep=sweep, trial=trial
             )
         except Exception as exc:  # noqa: BLE001 - the run goes on unrecorded
-            self.error = f"the run is not recorded: {exc}"
+            self.error = f"the run is not recorded: {write_error(store, exc)}"
 
     def on_event(self, ev) -> None:
         if self.run_id is None:
@@ -100,7 +100,7 @@ class RunRecorder:
                 self.run_id, list(self._pending.values()), health=self._health, **{**self._fields, **extra}
             )
         except Exception as exc:  # noqa: BLE001
-            self.error = f"the run store stopped recording: {exc}"
+            self.error = f"the run store stopped recording: {write_error(self.store, exc)}"
             self.run_id = None
             return
         self._pending.clear()

@@ -543,6 +543,14 @@ def _check_sqlite_file(path: Path, where: str) -> None:
         )
 
 
+def write_error(store, exc: BaseException) -> str:
+    """One line for a failed write to ``store``: the database's own words (not SQLAlchemy's SQL,
+    parameters and help link), naming the store."""
+    orig = getattr(exc, "orig", None)
+    msg = _first_line(str(orig) if orig is not None else (getattr(exc, "strerror", None) or str(exc)))
+    return f"{msg[:200]} ({getattr(store, 'where', store)})"
+
+
 def _first_line(text: str) -> str:
     return text.strip().splitlines()[0] if text.strip() else "unknown error"
 

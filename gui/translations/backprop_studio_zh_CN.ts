@@ -345,6 +345,10 @@
         <translation>步</translation>
     </message>
     <message>
+        <source>Race the Reference trains your functions and the studio's side by side from the same weights; their losses per step appear here.</source>
+        <translation>“与参考实现赛跑”会从相同的权重出发，并排训练你的函数和工作室自带的实现；它们每一步的损失会显示在这里。</translation>
+    </message>
+    <message>
         <source>Your functions: %1</source>
         <translation>你的函数：%1</translation>
     </message>
@@ -1343,6 +1347,10 @@ Save stops the run and saves the model first; Discard stops it and quits without
         <translation>数据集中没有 %1 图片。</translation>
     </message>
     <message>
+        <source>n/a</source>
+        <translation>无</translation>
+    </message>
+    <message>
         <source>true %1 → predicted %2</source>
         <translation>真实 %1 → 预测 %2</translation>
     </message>
@@ -2010,6 +2018,14 @@ Save stops the run and saves the model first; Discard stops it and quits without
     <message>
         <source>Keep earlier runs faint underneath, labelled by run name</source>
         <translation>把之前的运行淡淡地画在下面，并标注运行名称</translation>
+    </message>
+    <message>
+        <source>Seeds as mean ± std</source>
+        <translation>多个种子画成均值 ± 标准差</translation>
+    </message>
+    <message>
+        <source>Draw runs of one setting (all but the seed) as their mean per epoch with a ± 1 sample-std band, this run included</source>
+        <translation>把同一设置（只有随机种子不同）的运行画成每轮的均值，并加上 ± 1 个样本标准差的阴影带（包括这次运行）</translation>
     </message>
     <message>
         <source>Clear earlier</source>

@@ -142,7 +142,12 @@ class FunctionsView(QWidget):
             p.setLabel("bottom", self.tr("step"))
         self.diff_plot.setLogMode(y=True)
         self.diff_plot.setXLink(self.loss_plot)
-        self.race_label = QLabel("")
+        self.race_label = QLabel(
+            self.tr(
+                "Race the Reference trains your functions and the studio's side by side from the same weights; "
+                "their losses per step appear here."
+            )
+        )
         self.race_label.setWordWrap(True)
 
         top = QWidget()
@@ -156,11 +161,13 @@ class FunctionsView(QWidget):
         plots = QWidget()
         pl = QVBoxLayout(plots)
         pl.setContentsMargins(0, 0, 0, 0)
-        row = QSplitter(Qt.Horizontal)
-        row.addWidget(self.loss_plot)
-        row.addWidget(self.diff_plot)
-        pl.addWidget(row, 1)
+        self.race_plots = QSplitter(Qt.Horizontal)
+        self.race_plots.addWidget(self.loss_plot)
+        self.race_plots.addWidget(self.diff_plot)
+        self.race_plots.setVisible(False)  # empty axes mean nothing: shown once a race has run
+        pl.addWidget(self.race_plots, 1)
         pl.addWidget(self.race_label)
+        pl.addStretch(0)
         split = QSplitter(Qt.Vertical)
         split.addWidget(top)
         split.addWidget(plots)
@@ -410,6 +417,7 @@ class FunctionsView(QWidget):
             self.raced.emit(res)
             return
         ref, usr = np.asarray(res["reference"]), np.asarray(res["yours"])
+        self.race_plots.setVisible(True)
         x = np.arange(1, len(ref) + 1)
         self.loss_plot.plot(x, ref, pen=style.pen(style.TRAIN, 2), name="reference")
         self.loss_plot.plot(x, usr, pen=style.pen(style.VAL, 2, Qt.DashLine), name="yours")

@@ -155,7 +155,7 @@ class PredictionBrowser(QWidget):
 
         self.confusion = ConfusionMatrix()
         self.confusion.cell_chosen.connect(lambda i, j: self.set_cell((i, j)))
-        self.per_class = pg.PlotWidget(title="Per-class accuracy")
+        self.per_class = pg.PlotWidget(title=self.tr("Per-class accuracy"))
         self.per_class.setYRange(0, 1)
         self.per_class.setMouseEnabled(x=False, y=False)
         self.bars = pg.BarGraphItem(x=[], height=[], width=0.7, brush=style.TRAIN)
@@ -165,6 +165,7 @@ class PredictionBrowser(QWidget):
             x=[], height=[], width=0.7, brush=pg.mkBrush(153, 153, 153, 60, style=Qt.BDiagPattern), pen="#999999"
         )
         self.per_class.addItem(self.empty_bars)
+        self.empty_labels: list[pg.TextItem] = []  # "n/a" upright inside each hatched bar (never clipped)
         self.per_class.getAxis("left").enableAutoSIPrefix(False)
         self.per_class.setLabel("left", self.tr("accuracy (hatched: no images of the class in this split)"))
         side = QTabWidget()
@@ -268,7 +269,15 @@ class PredictionBrowser(QWidget):
         self.bars.setOpts(x=np.arange(k)[~empty], height=per[~empty])
         self.empty_bars.setOpts(x=np.arange(k)[empty], height=np.ones(int(empty.sum())))
         ax = self.per_class.getAxis("bottom")
-        ax.setTicks([[(i, c[:3] + ("\nn/a" if empty[i] else "")) for i, c in enumerate(ev.classes)]])
+        ax.setTicks([[(i, c[:3]) for i, c in enumerate(ev.classes)]])
+        for item in self.empty_labels:
+            self.per_class.removeItem(item)
+        self.empty_labels = []
+        for i in np.flatnonzero(empty):
+            item = pg.TextItem(self.tr("n/a"), color="#777777", angle=90, anchor=(0.5, 0.5))
+            item.setPos(float(i), 0.5)
+            self.per_class.addItem(item)
+            self.empty_labels.append(item)
         self._refilter()
         if self._pending and self._pending[0] == ev.split:  # an earlier evaluation of another split keeps it
             pending, self._pending = self._pending, None

@@ -65,6 +65,11 @@ class RunControls(QWidget):
         self.result_label = QLabel()
         self.result_label.setWordWrap(True)
         self.result_label.setTextFormat(Qt.RichText)
+        # Room for the usual lines from the start (progress: speed and ETA; result: validation, best,
+        # test — wrapped in a laptop's narrow panel): the buttons above do not move as they come and go.
+        for label, lines in ((self.progress_label, 2), (self.result_label, 3)):
+            label.setMinimumHeight(lines * label.fontMetrics().lineSpacing() + 2)
+            label.setAlignment(Qt.AlignLeft | Qt.AlignTop)
         grid = QGridLayout()
         grid.setContentsMargins(0, 0, 0, 0)
         grid.addWidget(self.start_button, 0, 0)
@@ -95,7 +100,7 @@ class RunControls(QWidget):
     def allow_start(self, allowed: bool, why_not: str = "") -> None:
         """Whether Start may be pressed (the hyperparameters are valid), and if not, why."""
         self.can_start = allowed
-        self.start_button.setToolTip("Start training a new model (Ctrl+R, F5)" if allowed else why_not)
+        self.start_button.setToolTip(self.tr("Start training a new model (Ctrl+R, F5)") if allowed else why_not)
         self.update_buttons()
 
     def run_name(self) -> str:

@@ -97,7 +97,7 @@ class RunsView(QWidget):
 
     open_model = Signal(str)  # a checkpoint path
     train_again = Signal(dict)  # a config dict
-    show_in_training = Signal(list)  # [(name, epochs, steps)] of the selected runs, from the store
+    show_in_training = Signal(list)  # [(name, epochs, steps, config)] of the selected runs, from the store
     show_health = Signal(str, list, float)  # a run's name, its layer-health records, its epochs
 
     def __init__(self, controller, parent=None):
@@ -517,7 +517,10 @@ class RunsView(QWidget):
         store = self.controller.store()
         if store is None:
             return
-        runs = [(f"#{r.id} {r.name}", store.epochs(r.id), store.steps(r.id)) for r in self.selected_rows()[:12]]
+        runs = [
+            (f"#{r.id} {r.name}", store.epochs(r.id), store.steps(r.id), dict(r.config))
+            for r in self.selected_rows()[:12]
+        ]
         if runs:
             self.show_in_training.emit(runs)
 

@@ -169,8 +169,9 @@ def off_scale_cap(series: list[np.ndarray], log: bool) -> float:
 class RunCurves:
     """The data of one run's curves, x in (fractional) epochs, with step and wall-time maps."""
 
-    def __init__(self, name: str = ""):
+    def __init__(self, name: str = "", config: dict | None = None):
         self.name = name
+        self.config = dict(config or {})  # the run's settings: runs that differ only in the seed group
         self.buffers = {k: GrowingBuffer() for k in SERIES}
         self.times = GrowingBuffer()  # x: epoch fraction, y: seconds since the run started
         self.steps_per_epoch = 1
@@ -228,7 +229,7 @@ class RunCurves:
 
     def copy(self) -> RunCurves:
         """A frozen copy for an earlier run, the step curve cut to at most ~MAX_POINTS."""
-        out = RunCurves(self.name)
+        out = RunCurves(self.name, self.config)
         out.steps_per_epoch, out.best = self.steps_per_epoch, self.best
         for k, b in self.buffers.items():
             x, y = b.view()
@@ -287,6 +288,67 @@ def _outside_legend(plot: pg.PlotWidget, columns: int) -> pg.LegendItem:
     item.layout.addItem(legend, 4, 1)
     item.legend = legend
     return legend
+
+
+BAND_KEYS = ("epoch_loss", "val_loss", "train_acc", "val_acc")
+
+
+def seed_band(members: list[RunCurves], key: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(epochs, mean, sample std, n) of ``key`` over ``members``' per-epoch points (the engine's rule)."""
+    from engine.runs.curves import per_epoch_band
+
+    per_epoch: dict[int, list[float]] = {}
+    for curves in members:
+        x, y = curves.buffers[key].view()
+        for e, v in zip(x, y):
+            if math.isfinite(v):
+                per_epoch.setdefault(round(float(e)), []).append(float(v))
+    return per_epoch_band(per_epoch)
+
+
+class SeedBand:
+    """One setting's runs drawn as mean per epoch (a line) with a ± 1 sample-std band (a fill)."""
+
+    def __init__(self, plots: TrainingPlots, label: str, earlier: list[RunCurves], has_current: bool, index: int):
+        self.plots, self.label, self.earlier, self.has_current = plots, label, earlier, has_current
+        self.member_ids = tuple(id(m) for m in earlier) + ((id(plots.current),) if has_current else ())
+        color = style.PREVIOUS[(index + 1) % len(style.PREVIOUS)]
+        self.items: dict[str, tuple] = {}
+        for key in BAND_KEYS:
+            plot = plots.loss_plot if key in ("epoch_loss", "val_loss") else plots.acc_plot
+            dashed = key.startswith("val")
+            mean = pg.PlotDataItem([], [], pen=style.pen(color, 2.0, Qt.DashLine if dashed else Qt.SolidLine))
+            lo, hi = pg.PlotDataItem([], []), pg.PlotDataItem([], [])
+            fill = pg.FillBetweenItem(lo, hi, brush=pg.mkBrush(*pg.mkColor(color).getRgb()[:3], 35 if dashed else 55))
+            fill.setZValue(-15)
+            mean.setZValue(-5)
+            plot.addItem(fill)
+            plot.addItem(mean)
+            if not dashed:
+                plot.getPlotItem().legend.addItem(mean, label)
+            self.items[key] = (plot, mean, lo, hi, fill)
+
+    def members(self, current: RunCurves | None) -> list[RunCurves]:
+        return self.earlier + ([current] if current is not None else [])
+
+    def push(self, current: RunCurves | None, axis: str, log: bool) -> None:
+        first = self.members(current)[0]
+        for key, (_plot, mean, lo, hi, _fill) in self.items.items():
+            x, m, sd, _n = seed_band(self.members(current), key)
+            xs = first.map_x(x, axis)
+            low, high = m - sd, m + sd
+            if log and key.endswith("loss"):  # the fill's edges are not on the plot: no log mode of their own
+                low = np.log10(np.where(low > 0, low, m))
+                high = np.log10(np.where(high > 0, high, m))
+            _push(mean, xs, m)
+            _push(lo, xs, low)
+            _push(hi, xs, high)
+
+    def remove(self) -> None:
+        for plot, mean, _lo, _hi, fill in self.items.values():
+            plot.getPlotItem().legend.removeItem(mean)
+            plot.removeItem(mean)
+            plot.removeItem(fill)
 
 
 class TrainingPlots(QWidget):
@@ -350,6 +412,7 @@ class TrainingPlots(QWidget):
 
         self.current = RunCurves()
         self.previous: list[tuple[RunCurves, list]] = []  # (curves, [(key, plot item)])
+        self.seed_bands: list[SeedBand] = []  # drawn when "Seeds as mean ± std" is on
         self._epochs = 1
 
         self.smoothing = QSlider(Qt.Horizontal)
@@ -374,6 +437,14 @@ class TrainingPlots(QWidget):
         self.keep_box = QCheckBox(self.tr("Keep earlier runs"))
         self.keep_box.setToolTip(self.tr("Keep earlier runs faint underneath, labelled by run name"))
         self.keep_box.setChecked(True)
+        self.group_box = QCheckBox(self.tr("Seeds as mean ± std"))
+        self.group_box.setToolTip(
+            self.tr(
+                "Draw runs of one setting (all but the seed) as their mean per epoch with a ± 1 sample-std "
+                "band, this run included"
+            )
+        )
+        self.group_box.toggled.connect(lambda _on: self._regroup())
         clear = QPushButton(self.tr("Clear earlier"))
         clear.setToolTip(self.tr("Remove the earlier runs' curves"))
         clear.clicked.connect(self.clear_previous)
@@ -387,15 +458,19 @@ class TrainingPlots(QWidget):
         bar.addWidget(self.smoothing_label)
         bar.addWidget(QLabel(self.tr("x")))
         bar.addWidget(self.x_axis)
-        for w in (self.log_box, self.legend_box, self.keep_box):
+        for w in (self.log_box, self.legend_box):
             bar.addWidget(w)
         bar.addStretch()
-        bar.addWidget(clear)
+        runs_bar = QHBoxLayout()  # the earlier runs: a row of their own (a laptop's width holds no more)
+        runs_bar.setSpacing(8)
+        runs_bar.addWidget(self.readout, 1)
+        for w in (self.keep_box, self.group_box, clear):
+            runs_bar.addWidget(w)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.setSpacing(2)
         layout.addLayout(bar)
-        layout.addWidget(self.readout)
+        layout.addLayout(runs_bar)
         layout.addWidget(lp, 3)
         layout.addWidget(ap, 2)
         self._on_smoothing(self.smoothing.value(), redraw=False)
@@ -406,8 +481,11 @@ class TrainingPlots(QWidget):
 
     # -- data in ---------------------------------------------------------------------
 
-    def restore_preferences(self, log_loss: bool, keep_previous: bool, legends: bool, smoothing: float) -> None:
+    def restore_preferences(
+        self, log_loss: bool, keep_previous: bool, legends: bool, smoothing: float, group_seeds: bool = False
+    ) -> None:
         """The display choices remembered from the last session."""
+        self.group_box.setChecked(group_seeds)
         self.log_box.setChecked(log_loss)
         self.keep_box.setChecked(keep_previous)
         self.legend_box.setChecked(legends)
@@ -428,9 +506,11 @@ class TrainingPlots(QWidget):
         if steps or events:
             self.redraw()
 
-    def show_history(self, h: History, name: str, steps_per_epoch: int | None = None) -> None:
+    def show_history(
+        self, h: History, name: str, steps_per_epoch: int | None = None, config: dict | None = None
+    ) -> None:
         """Replace the current curves with a saved history (an opened checkpoint, a resume)."""
-        self.current = RunCurves(name)
+        self.current = RunCurves(name, config if config is not None else self.current.config)
         self.current.add_history(h, steps_per_epoch)
         self._fit_y = True
         self.redraw(fit_x=True)
@@ -442,16 +522,19 @@ class TrainingPlots(QWidget):
         self._epochs = max(1, epochs)
         self._fit_x()
 
-    def start_run(self, name: str, tooltip: str = "", keep_current: bool = False) -> None:
-        """Begin a new run: the current curves become a faint earlier run (if asked and not empty)."""
+    def start_run(self, name: str, tooltip: str = "", keep_current: bool = False, config: dict | None = None) -> None:
+        """Begin a new run: the current curves become a faint earlier run (if asked and not empty).
+        ``config``, the run's settings, lets runs that differ only in the seed be drawn as one band."""
         if self.keep_box.isChecked() and not self.current.empty() and not keep_current:
             self._add_previous(self.current, tooltip=self._tooltip)
         if not keep_current:
             self.current = RunCurves(name)
         self.current.name = name
+        if config is not None:
+            self.current.config = dict(config)
         self._tooltip = tooltip
         self._fit_y = True
-        self.redraw()
+        self._regroup()
 
     _tooltip = ""
 
@@ -476,17 +559,46 @@ class TrainingPlots(QWidget):
                 for _sample, label in legend.items:
                     if label.text == (curves.name or "earlier run"):
                         label.setToolTip(tooltip)
-        self.redraw()
+        self._regroup()
 
     def add_stored_runs(self, runs) -> None:
-        """Runs from the run store, ``[(name, epochs, steps)]``, faint under the current run."""
-        for name, epochs, steps in runs:
-            curves = RunCurves(name)
+        """Runs from the run store, ``[(name, epochs, steps, config)]``, faint under the current run."""
+        for name, epochs, steps, config in runs:
+            curves = RunCurves(name, config)
             curves.add_stored(epochs, steps)
             if not curves.empty():
                 self._add_previous(curves, tooltip=f"{name} (from the Runs tab)")
         self._fit_y = True
         self.redraw(fit_x=True)
+
+    def _regroup(self, fit_x: bool = False) -> None:
+        """Seeds as mean ± std: runs of one setting (earlier ones and this one) become one band; their
+        own faint curves are hidden and leave the legend. Off, or a setting of one run: as before."""
+        grouped: list[tuple[str, list[RunCurves]]] = []
+        if self.group_box.isChecked():
+            from engine.runs.curves import group_by_setting
+
+            runs = [c for c, _ in self.previous] + ([self.current] if self.current.config else [])
+            grouped = [(label, members) for label, members in group_by_setting(runs) if len(members) > 1]
+        layout = [(label, tuple(id(m) for m in members)) for label, members in grouped]
+        if layout != [(b.label, b.member_ids) for b in self.seed_bands]:
+            for band in self.seed_bands:
+                band.remove()
+            in_band = {id(m) for _, members in grouped for m in members}
+            for curves, items in self.previous:
+                hide = id(curves) in in_band
+                for key, item in items:
+                    item.setVisible(not hide)
+                    if key in ("step_smooth", "train_acc"):
+                        legend = (self.loss_plot if key == "step_smooth" else self.acc_plot).getPlotItem().legend
+                        legend.removeItem(item)
+                        if not hide:
+                            legend.addItem(item, curves.name or "earlier run")
+            self.seed_bands = [
+                SeedBand(self, label, [m for m in members if m is not self.current], self.current in members, i)
+                for i, (label, members) in enumerate(grouped)
+            ]
+        self.redraw(fit_x=fit_x)
 
     def clear_previous(self) -> None:
         for _curves, items in self.previous:
@@ -496,7 +608,7 @@ class TrainingPlots(QWidget):
                 plot.removeItem(item)
         self.previous.clear()
         self._fit_y = True
-        self.redraw(fit_x=True)
+        self._regroup(fit_x=True)
 
     def reset(self) -> None:
         self.current = RunCurves()
@@ -573,6 +685,8 @@ class TrainingPlots(QWidget):
                 if key in loss_keys:
                     y = self._cut(x, y, cap, mark=False)
                 _push(item, *(thin(x, y) if key == "step_smooth" else envelope(x, y)))
+        for band in self.seed_bands:
+            band.push(self.current if band.has_current else None, self.x_axis.currentText(), log)
         best = self.current.best
         if best:
             bx = self.current.map_x(np.array([float(best[0])]), self.x_axis.currentText())

@@ -169,3 +169,33 @@ def test_ctrl_c_stops_gently_and_still_saves(course, tmp_path):
     assert proc.returncode == 0, err
     assert "stopping after this step" in err and "Traceback" not in err
     assert "final: epochs=" in out and ckpt.exists()
+
+
+def test_ctrl_c_during_the_final_save_saves_first_then_stops(tmp_path, monkeypatch):
+    import os
+    import signal
+
+    import engine.checkpoint as checkpoint
+    from tests.conftest import cli_in_process
+
+    real = checkpoint.save_checkpoint
+    pressed = []
+
+    def save_while_ctrl_c(path, model):
+        if not pressed:  # the user presses Ctrl+C twice while the model is being written
+            pressed.append(True)
+            os.kill(os.getpid(), signal.SIGINT)
+            os.kill(os.getpid(), signal.SIGINT)
+        return real(path, model)
+
+    monkeypatch.setattr(checkpoint, "save_checkpoint", save_while_ctrl_c)
+    out = tmp_path / "m.pt"
+    code, stdout, stderr = cli_in_process(
+        "train", "--data", "builtin", "--epochs", "1", "--engine", "numpy", "--quiet", "--no-record", "--out", out
+    )
+    assert pressed and code == 130 and "interrupted" in stderr
+    assert stderr.count("saving the trained model first") == 1
+    assert "could not save" not in stderr and "disk" not in stderr
+    assert "final: epochs=1" in stdout and f"saved={out}" in stdout
+    assert checkpoint.load_checkpoint(out).history.epochs_completed == 1  # nothing lost
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the handler given back

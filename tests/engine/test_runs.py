@@ -407,3 +407,28 @@ def test_a_run_of_your_functions_records_which_version_of_your_code_it_used(tmp_
     assert Path(first["copy"]).read_bytes() == original and Path(first["copy"]).parent == store.checkpoints / "code"
     plain, _, _ = record(store, small_letters, TrainConfig(epochs=1, batch_size=32, hidden=[8], engine="numpy"))
     assert "functions" not in store.run(plain).versions
+
+
+@pytest.mark.parametrize("fails", ["start_run", "write_progress"])
+def test_a_store_that_refuses_writes_is_one_line_said_once(tmp_path, monkeypatch, fails):
+    import sqlalchemy as sa
+
+    from tests.conftest import cli_in_process
+
+    def refuse(self, *args, **kwargs):
+        raise sa.exc.OperationalError(
+            "INSERT INTO runs (name) VALUES (?)",
+            ("x",),
+            sqlite3.OperationalError("attempt to write a readonly database"),
+        )
+
+    monkeypatch.setattr(RunStore, fails, refuse)
+    db = tmp_path / "runs.db"
+    code, out, err = cli_in_process(
+        "train", "--data", "builtin", "--epochs", "1", "--engine", "numpy", "--quiet", "--runs-db", db
+    )
+    assert code == 0 and "final: epochs=1" in out  # the run itself goes on
+    warnings = [line for line in err.splitlines() if line.startswith("warning:")]
+    why = "the run is not recorded" if fails == "start_run" else "the run store stopped recording"
+    assert warnings == [f"warning: {why}: attempt to write a readonly database ({db})"]
+    assert "[SQL:" not in err and "sqlalche.me" not in err and "INSERT" not in err

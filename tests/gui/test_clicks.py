@@ -59,9 +59,11 @@ def test_race_the_reference_button_races_and_finds_an_8x_wrong_backward(window, 
     with qtbot.waitSignal(view.checked, timeout=60000):
         view.load([str(wrong / f.name) for f in LETTERS])
     window.tabs.setCurrentWidget(view)
+    assert not view.race_plots.isVisible()  # no race yet: no empty axes, a line saying what will be here
     with qtbot.waitSignal(view.raced, timeout=180000) as blocker:
         qtbot.mouseClick(view.race_button, Qt.LeftButton)
     res = blocker.args[0]
+    assert view.race_plots.isVisible()
     assert "False" not in view.race_label.text()
     assert len(res["yours"]) > 0 and len(view.loss_plot.listDataItems()) == 2
     assert res["first_difference"] is not None and "agree at every step" not in view.race_label.text()
@@ -336,3 +338,22 @@ def test_file_import_a_run_puts_a_course_log_in_the_runs_tab(window, qtbot, tmp_
         and row.test_acc == 0.9693
         and "Imported exp1.log as run #1" in window.status_message.message()
     )
+
+
+def test_the_run_panels_buttons_stay_put_as_status_lines_come_and_go(window, qtbot):
+    from PySide6.QtCore import QPoint
+
+    window.resize(1366, 768)
+    window.show()
+    qtbot.waitExposed(window)
+    panel = window.run_controls
+
+    def where():
+        QApplication.processEvents()
+        return panel.start_button.mapTo(window, QPoint(0, 0)), panel.progress.mapTo(window, QPoint(0, 0))
+
+    before = where()
+    assert panel.result_label.text() == ""
+    train(window, qtbot, epochs=1)
+    assert panel.result_label.text() and panel.progress_label.text() != "Ready."
+    assert where() == before  # the result line appeared: nothing above it moved

@@ -164,3 +164,56 @@ def test_a_runs_confusion_matrix_figure_is_its_checkpoint_on_its_recorded_test_s
     Path(row.final_checkpoint).unlink()
     Path(row.best_checkpoint).unlink(missing_ok=True)
     assert figure_main([*args, "--out", str(tmp_path / "again.png")]) == 2
+
+
+def test_a_diverging_loss_is_drawn_on_a_log_axis_and_every_sweep_point_inside_the_frame(store):
+    from engine.runs.curves import Band, SweepPoints
+    from gui import figures
+
+    epochs = np.array([1, 2, 3])
+
+    def band(label, mean):
+        mean = np.array(mean, float)
+        return Band(label, "train_loss", epochs, mean, mean * 0.1, np.array([2, 2, 2]), (1, 2))
+
+    calm = [band("calm", [2.0, 1.0, 0.5])]
+    w = figures.curves_figure(calm, [], 8.5)
+    assert not w.getItem(0, 0).getAxis("left").logMode  # a loss within a few decades: a linear axis
+    figures.dispose(w)
+    wild = calm + [band("momentum 0.95", [2.0, 1e8, 1e16])]
+    w = figures.curves_figure(wild, [], 8.5)
+    loss = w.getItem(0, 0)
+    assert loss.getAxis("left").logMode  # 10¹⁶ beside 0.5: decades, or the calm runs are a flat line at 0
+    (fill,) = [i for i in loss.items if type(i).__name__ == "FillBetweenItem" and i.curves[0].yData[-1] > 10]
+    assert max(fill.curves[0].yData.max(), fill.curves[1].yData.max()) < 17  # its edges in log10 units too
+    figures.dispose(w)
+
+    pts = SweepPoints(
+        "momentum",
+        "val_acc",
+        [0.88, 0.9, 0.95],
+        np.array([0.84, 0.84, 0.47]),
+        np.array([0.02, 0.01, 0.08]),
+        np.array([3, 3, 3]),
+    )
+    w = figures.sweep_figure(pts, 8.5)
+    plot = w.getItem(0, 0)
+    (x0, x1), (y0, y1) = plot.getViewBox().viewRange()
+    assert x0 < 0.88 and x1 > 0.95  # the last value's marker is not cut at the right edge
+    assert y0 < 0.47 - 0.08 and y1 > 0.84 + 0.02  # nor an error bar at the bottom or top
+    assert "3 seeds" in plot.titleLabel.text and "validation accuracy" not in plot.titleLabel.text  # fits its width
+    figures.dispose(w)
+
+
+def test_a_setting_whose_runs_all_diverged_is_a_row_of_the_results_table(tmp_path):
+    from engine.runs.curves import settings_table
+
+    s = RunStore(tmp_path / "runs.db")
+    for momentum, status in ((0.9, "finished"), (0.98, "diverged")):
+        for seed in (0, 1):
+            config = TrainConfig(optim="sgd", momentum=momentum, seed=seed).to_dict()
+            rid = s.start_run(name=f"m {momentum}", config=config, dataset={}, source="test")
+            s.write_progress(rid, [], val_acc=0.8 + 0.01 * seed, test_acc=0.8, epochs_done=3, status=status)
+    table = settings_table(s.runs(), "markdown")
+    assert "| **0.9** | **2** | **80.5 ± 0.7** | **80.0 ± 0.0** ★ |" in table  # the only one left: best
+    assert "| 0.98 | 0 (+2 diverged) | diverged (2 of 2) | diverged (2 of 2) |" in table  # a finding, not a gap

@@ -183,6 +183,12 @@ def test_per_class_accuracy_marks_empty_classes(qtbot):
     b.set_evaluation(Evaluation("val", np.zeros((3, 4, 4), np.uint8), y, probs, ["A", "B", "Q"]))
     assert np.isnan(b.ev.per_class_accuracy()[2]) and b.ev.per_class_accuracy()[0] == 0.5
     assert list(b.empty_bars.opts["x"]) == [2] and list(b.bars.opts["x"]) == [0, 1]
+    # "n/a" stands upright inside the hatched bar (a second tick line was cut off under the axis)
+    (label,) = b.empty_labels
+    assert label.textItem.toPlainText() == "n/a" and label.pos().x() == 2 and 0 < label.pos().y() < 1
+    assert [t for _, t in b.per_class.getAxis("bottom")._tickLevels[0]] == ["A", "B", "Q"]
+    b.set_evaluation(Evaluation("val", np.zeros((3, 4, 4), np.uint8), np.array([0, 1, 2]), probs, ["A", "B", "Q"]))
+    assert b.empty_labels == [] and not any(isinstance(i, type(label)) for i in b.per_class.getPlotItem().items)
 
 
 # -- 11. Save As starts where models were last saved, never in the dataset's folder --------------

@@ -6,6 +6,7 @@ import csv
 import io
 import sqlite3
 
+import numpy as np
 import pytest
 from PySide6.QtWidgets import QInputDialog, QMessageBox
 
@@ -213,3 +214,85 @@ def test_seeds_of_one_setting_are_drawn_as_mean_and_band_when_asked(window, qtbo
     assert len(fills) == 2  # a ± std band for each setting
     qtbot.mouseClick(view.group_box, Qt.LeftButton)
     assert len(view.acc_plot.listDataItems()) == 4
+
+
+def test_the_training_tab_draws_seeds_of_one_setting_as_mean_and_band_when_asked(window, qtbot, tmp_path):
+    import pyqtgraph as pg
+    from PySide6.QtCore import Qt
+
+    from engine.config import TrainConfig
+    from engine.runs.store import EpochRow, RunStore
+    from gui import settings
+
+    store = RunStore(tmp_path / "runs.db")
+    for wd in (0.1, 0.2):
+        for seed in (0, 1):
+            config = TrainConfig(epochs=2, weight_decay=wd, seed=seed).to_dict()
+            rid = store.start_run(name=f"wd {wd} seed {seed}", config=config, dataset={}, source="test")
+            acc = 0.5 + wd + 0.02 * seed
+            store.write_progress(rid, [EpochRow(1, 2.0, 0.3, 2.1, acc - 0.1), EpochRow(2, 1.5, 0.5, 1.7, acc)])
+            store.write_progress(rid, [], val_acc=acc, epochs_done=2, status="finished")
+    store.close()
+    window.controller.set_store(str(tmp_path / "runs.db"))
+    view, plots = window.runs_view, window.plots
+    window.tabs.setCurrentWidget(view)
+    view.refresh()
+    qtbot.waitUntil(lambda: view.proxy.rowCount() == 4, timeout=10000)
+    view.table.selectAll()
+    qtbot.mouseClick(view.buttons["overlay"], Qt.LeftButton)
+    assert window.tabs.currentWidget() is plots
+    earlier = [item for _c, items in plots.previous for key, item in items if key == "val_acc"]
+    assert len(earlier) == 4 and all(i.isVisible() for i in earlier)
+
+    def legend_names():
+        return [label.text for _sample, label in plots.acc_plot.getPlotItem().legend.items]
+
+    assert sum(name.startswith("#") for name in legend_names()) == 4  # one entry per run
+    qtbot.mouseClick(plots.group_box, Qt.LeftButton)
+    assert settings.read("training_group_seeds") is True
+    assert not any(i.isVisible() for i in earlier)  # each run's own curves give way to its setting's band
+    names = sorted(n for n in legend_names() if "n=2" in n)
+    assert names == ["weight_decay 0.1 (n=2, seeds 0,1)", "weight_decay 0.2 (n=2, seeds 0,1)"]
+    assert not any(n.startswith("#") for n in legend_names())
+    (band,) = [b for b in plots.seed_bands if b.label.startswith("weight_decay 0.2")]
+    _plot, mean, lo, hi, _fill = band.items["val_acc"]
+    x, y = mean.getData()
+    assert list(x) == [1.0, 2.0]
+    assert y[-1] == pytest.approx(0.71)  # the mean of 0.70 and 0.72
+    sd = np.std([0.70, 0.72], ddof=1)  # the sample std, as the report's figures
+    assert hi.getData()[1][-1] == pytest.approx(0.71 + sd) and lo.getData()[1][-1] == pytest.approx(0.71 - sd)
+    for plot in (plots.acc_plot, plots.loss_plot):  # train and validation bands for each setting
+        assert len([i for i in plot.getPlotItem().items if isinstance(i, pg.FillBetweenItem)]) == 4
+    qtbot.mouseClick(plots.group_box, Qt.LeftButton)  # off again: the runs as they were
+    assert all(i.isVisible() for i in earlier)
+    assert sum(name.startswith("#") for name in legend_names()) == 4
+    assert not [i for i in plots.acc_plot.getPlotItem().items if isinstance(i, pg.FillBetweenItem)]
+
+
+def test_the_run_in_progress_joins_its_settings_band(window, qtbot):
+    from PySide6.QtCore import Qt
+
+    from engine.config import TrainConfig
+    from engine.training.run import EpochEvent, EvalEvent
+
+    plots = window.plots
+    qtbot.mouseClick(plots.group_box, Qt.LeftButton)
+
+    def run(seed, accs):
+        plots.start_run(f"seed {seed}", config=TrainConfig(epochs=2, seed=seed).to_dict())
+        for epoch, acc in enumerate(accs, 1):
+            events = [
+                EpochEvent(epoch=epoch, epochs=2, train_loss=1.0, train_acc=acc, elapsed=0.1, eta=0.1),
+                EvalEvent(epoch=epoch, val_loss=1.0, val_acc=acc, best_epoch=epoch, best_val_acc=acc),
+            ]
+            plots.add_update([], events)
+
+    run(0, [0.5, 0.6])
+    assert plots.seed_bands == []  # one run of a setting: no band
+    run(1, [0.7])  # the second seed, one epoch in
+    (band,) = plots.seed_bands
+    assert band.has_current
+    x, y = band.items["train_acc"][1].getData()
+    assert list(x) == [1.0, 2.0] and list(y) == pytest.approx([0.6, 0.6])  # epoch 2: the earlier run alone
+    plots.add_update([], [EpochEvent(epoch=2, epochs=2, train_loss=1.0, train_acc=0.8, elapsed=0.2, eta=0.0)])
+    assert band.items["train_acc"][1].getData()[1][-1] == pytest.approx(0.7)
