@@ -180,24 +180,30 @@ def test_the_window_records_its_run_off_the_gui_thread(window, qtbot, tmp_path, 
     assert row.status == "finished" and row.epochs_done == 1
 
 
-def test_seeds_of_one_setting_are_drawn_as_mean_and_band_when_asked(window, qtbot, tmp_path):
-    import pyqtgraph as pg
-    from PySide6.QtCore import Qt
-
-    from engine.config import TrainConfig
-    from engine.runs.store import EpochRow, RunStore
-    from gui import settings
+def two_settings_two_seeds(window, tmp_path):
+    """Weight decay 0.1 and 0.2, seeds 0 and 1, two epochs each (validation accuracy 0.5 + wd + 0.02 seed
+    at the last), in a store the window uses."""
+    from engine.runs.store import EpochRow
 
     store = RunStore(tmp_path / "runs.db")
     for wd in (0.1, 0.2):
         for seed in (0, 1):
             config = TrainConfig(epochs=2, weight_decay=wd, seed=seed).to_dict()
-            rid = store.start_run(name=f"wd {wd}", config=config, dataset={}, source="test")
+            rid = store.start_run(name=f"wd {wd} seed {seed}", config=config, dataset={}, source="test")
             acc = 0.5 + wd + 0.02 * seed
             store.write_progress(rid, [EpochRow(1, 2.0, 0.3, 2.1, acc - 0.1), EpochRow(2, 1.5, 0.5, 1.7, acc)])
             store.write_progress(rid, [], val_acc=acc, epochs_done=2, status="finished")
     store.close()
     window.controller.set_store(str(tmp_path / "runs.db"))
+
+
+def test_seeds_of_one_setting_are_drawn_as_mean_and_band_when_asked(window, qtbot, tmp_path):
+    import pyqtgraph as pg
+    from PySide6.QtCore import Qt
+
+    from gui import settings
+
+    two_settings_two_seeds(window, tmp_path)
     view = window.runs_view
     window.tabs.setCurrentWidget(view)
     view.refresh()
@@ -220,20 +226,9 @@ def test_the_training_tab_draws_seeds_of_one_setting_as_mean_and_band_when_asked
     import pyqtgraph as pg
     from PySide6.QtCore import Qt
 
-    from engine.config import TrainConfig
-    from engine.runs.store import EpochRow, RunStore
     from gui import settings
 
-    store = RunStore(tmp_path / "runs.db")
-    for wd in (0.1, 0.2):
-        for seed in (0, 1):
-            config = TrainConfig(epochs=2, weight_decay=wd, seed=seed).to_dict()
-            rid = store.start_run(name=f"wd {wd} seed {seed}", config=config, dataset={}, source="test")
-            acc = 0.5 + wd + 0.02 * seed
-            store.write_progress(rid, [EpochRow(1, 2.0, 0.3, 2.1, acc - 0.1), EpochRow(2, 1.5, 0.5, 1.7, acc)])
-            store.write_progress(rid, [], val_acc=acc, epochs_done=2, status="finished")
-    store.close()
-    window.controller.set_store(str(tmp_path / "runs.db"))
+    two_settings_two_seeds(window, tmp_path)
     view, plots = window.runs_view, window.plots
     window.tabs.setCurrentWidget(view)
     view.refresh()
