@@ -445,6 +445,41 @@ def _check_writable(out: str) -> None:
         raise UserError(f"--out {out}: the folder {folder} is not writable; nothing was trained")
 
 
+def _opening_progress(path, tty: bool, clock=time.monotonic):
+    """(progress, finish) for opening ``path``: a line on stderr once it takes over a second (200,000
+    small images take minutes), updated in place on a terminal, a line every 5 s in a log."""
+    start = clock()
+    state = {"last": 0.0, "shown": False}
+
+    def progress(done: int, total: int, _message: str) -> None:
+        now = clock()
+        if now - start < 1.0 or now - state["last"] < (0.5 if tty else 5.0) or total <= 0:
+            return
+        state["last"], state["shown"] = now, True
+        left = (now - start) / max(done, 1) * max(total - done, 0)
+        line = _("opening {path}: {done} of {total} ({pct} %), about {left} left (Ctrl+C stops)").format(
+            path=path, done=f"{done:,}", total=f"{total:,}", pct=round(100 * done / total), left=format_duration(left)
+        )
+        print("\r" + line if tty else line, end="" if tty else "\n", file=sys.stderr, flush=True)
+
+    def finish() -> None:
+        if state["shown"] and tty:
+            print(file=sys.stderr, flush=True)
+
+    return progress, finish
+
+
+def _open_data(path, **kwargs):
+    """``open_dataset`` with :func:`_opening_progress`; Ctrl+C stops it (exit 130, nothing written)."""
+    from engine.data.layouts import open_dataset
+
+    progress, finish = _opening_progress(path, sys.stderr.isatty())
+    try:
+        return open_dataset(path, progress=progress, **kwargs)
+    finally:
+        finish()
+
+
 def _fingerprint_warning(model, ds, what: str) -> None:
     from engine.predict import fingerprint_warning
 
@@ -470,7 +505,7 @@ def _resumed_config(a, given: dict):
 def _train_plan(a, given: dict):
     """The run the command line asks for: (plan, the checkpoint it resumes or None)."""
     from engine.config import LAYOUT_PRESETS, preset_config
-    from engine.data.layouts import layout_of, open_dataset
+    from engine.data.layouts import layout_of
     from engine.model.build import available_devices
     from engine.training.launch import RunPlan
 
@@ -484,7 +519,7 @@ def _train_plan(a, given: dict):
     if config.device != "cpu" and config.device not in available_devices():
         raise UserError(f"--device: {config.device!r} is not available here (have {', '.join(available_devices())})")
     t0 = time.perf_counter()
-    ds = open_dataset(a.data, norm_size=norm, split_seed=config.split_seed, val_split=config.val_split)
+    ds = _open_data(a.data, norm_size=norm, split_seed=config.split_seed, val_split=config.val_split)
     print(f"data: {ds.describe()} (ready in {time.perf_counter() - t0:.1f} s)", flush=True)
     for s in ds.skipped[:5]:
         print(f"warning: {s}" if "skipped" in s or "leak" in s else f"warning: skipped {s}", file=sys.stderr)
@@ -669,7 +704,7 @@ def _run_sweep(a, study, spec, ds) -> int:
 def cmd_sweep(a) -> int:
     from engine.checkpoint import dataset_record
     from engine.config import LAYOUT_PRESETS
-    from engine.data.layouts import layout_of, open_dataset
+    from engine.data.layouts import layout_of
     from engine.runs.sweep import build_spec, check_size, default_storage, open_study, parse_seeds
 
     if a.workers is not None and a.workers < 1:
@@ -687,7 +722,7 @@ def cmd_sweep(a) -> int:
         preset, _overrides(a), a.grid, parse_seeds(a.seeds, a.max_trials), a.search, a.trials, a.minutes, a.prune
     )  # every value checked before anything runs
     check_size(spec, a.max_trials)
-    ds = open_dataset(
+    ds = _open_data(
         a.data,
         norm_size=(a.norm_size, a.norm_size),
         split_seed=spec.base["split_seed"],
@@ -700,7 +735,6 @@ def cmd_sweep(a) -> int:
 
 
 def cmd_sweep_worker(a) -> int:
-    from engine.data.layouts import open_dataset
     from engine.runs.sweep import check_fingerprint, open_study
 
     if a.workers is not None and a.workers < 1:
@@ -708,7 +742,7 @@ def cmd_sweep_worker(a) -> int:
     study, spec = open_study(a.storage, a.study)
     data = a.data or spec.dataset.get("path") or "builtin"
     norm = tuple(spec.dataset.get("norm_size") or (32, 32))
-    ds = open_dataset(data, norm_size=norm, split_seed=spec.base["split_seed"], val_split=spec.base["val_split"])
+    ds = _open_data(data, norm_size=norm, split_seed=spec.base["split_seed"], val_split=spec.base["val_split"])
     check_fingerprint(spec, ds)
     return _run_sweep(a, study, spec, ds)
 
@@ -1012,9 +1046,8 @@ def cmd_check(a) -> int:
         print(_("--strict: the warnings count as failures"))
     if a.race:
         from engine.data.images import normalize
-        from engine.data.layouts import open_dataset
 
-        ds = open_dataset(a.data)
+        ds = _open_data(a.data)
         act = res["mlp"].get("act") or "relu"
         try:
             race, _out = run_sandboxed(
@@ -1065,11 +1098,10 @@ def cmd_explain(a) -> int:
 def cmd_embed(a) -> int:
     from engine.checkpoint import load_checkpoint
     from engine.data.images import normalize
-    from engine.data.layouts import open_dataset
     from engine.inspect.embed import embed_split, layer_outputs, points_csv
 
     model = load_checkpoint(a.checkpoint, act=a.act)
-    ds = open_dataset(
+    ds = _open_data(
         a.data, norm_size=model.norm_size, split_seed=model.config.split_seed, val_split=model.config.val_split
     )
     if ds.classes != model.classes:

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QScrollArea,
     QSplitter,
     QTabWidget,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -176,9 +177,15 @@ class MainWindow(QMainWindow):
         self.task_progress = QProgressBar()
         self.task_progress.setMaximumWidth(200)
         self.task_progress.setVisible(False)
+        self.cancel_open_button = QToolButton()
+        self.cancel_open_button.setText(self.tr("Cancel"))
+        self.cancel_open_button.setToolTip(self.tr("Stop opening this dataset; the one open before stays"))
+        self.cancel_open_button.setVisible(False)
+        self.cancel_open_button.clicked.connect(lambda: self.session.cancel_open())
         sb = self.statusBar()
         sb.addWidget(self.status_message, 1)
         sb.addPermanentWidget(self.task_progress)
+        sb.addPermanentWidget(self.cancel_open_button)
         sb.addPermanentWidget(self.dataset_status, 1)
         sb.addPermanentWidget(self.engine_status)
 
@@ -216,6 +223,7 @@ class MainWindow(QMainWindow):
         s.error.connect(self.error)
         s.message.connect(self.show_status)
         s.dataset_changed.connect(self._on_dataset_changed)
+        s.opening.connect(self.cancel_open_button.setVisible)
         s.model_changed.connect(self._on_model_changed)
         s.state_changed.connect(self._update_controls)
         s.state_changed.connect(self._refresh_recent)  # a checkpoint opened or saved: the list changed

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -50,6 +51,13 @@ class Classified:
     y_pred: np.ndarray | None = None
 
 
+class OpeningCancelled(UserError):
+    """The user pressed Cancel while a dataset was being opened."""
+
+    def __init__(self, path):
+        super().__init__(f"{path}: opening cancelled")
+
+
 class Session(QObject):
     dataset_changed = Signal(object)  # Dataset
     model_changed = Signal(object)  # Model or None (a new model, not new weights during a run)
@@ -58,6 +66,7 @@ class Session(QObject):
     classified = Signal(object)  # Classified
     error = Signal(str, str)  # title, message
     message = Signal(str, int)  # status text, milliseconds
+    opening = Signal(bool)  # a dataset is being opened (True) or no longer (False): Cancel shows
 
     def __init__(self, tasks: Tasks, parent=None):
         super().__init__(parent)
@@ -112,21 +121,48 @@ class Session(QObject):
             return
         tasks = self.tasks
         name = "the built-in letters" if is_builtin(path) else os.path.basename(str(path).rstrip("/")) or str(path)
+        cancel = self._open_cancel = threading.Event()
 
         def progress(done, total, message):
             if tasks.is_cancelled():
                 raise UserError(f"{path}: opening cancelled because the window closed")
+            if cancel.is_set():
+                raise OpeningCancelled(path)
             tasks.report(done, total, message)
 
         def load():
             return engine_open_dataset(path, progress=progress, split_seed=split_seed, val_split=val_split)
 
+        def done(ds):
+            self._opened(cancel)
+            if cancel.is_set():  # cancelled after the last image: the user said no, keep what was open
+                failed(OpeningCancelled(path))
+                return
+            self.set_dataset(ds)
+
         def failed(exc):
-            self.error.emit("Open Dataset", describe_error(exc))
+            self._opened(cancel)
+            if isinstance(exc, OpeningCancelled):
+                self.message.emit(arg(self.tr("Opening %1 cancelled: the dataset open before is kept"), name), 8000)
+            else:
+                self.error.emit("Open Dataset", describe_error(exc))
             if self.dataset is None and not is_builtin(path) and not tasks.is_cancelled():
                 self.open_dataset("builtin", split_seed, val_split)
 
-        tasks.run(load, on_done=self.set_dataset, label=f"Opening {name}", on_error=failed)
+        self.opening.emit(True)
+        tasks.run(load, on_done=done, label=f"Opening {name}", on_error=failed)
+
+    _open_cancel: threading.Event | None = None
+
+    def cancel_open(self) -> None:
+        """Stop opening the dataset being opened (at its next progress report, every 64 images)."""
+        if self._open_cancel is not None:
+            self._open_cancel.set()
+
+    def _opened(self, cancel: threading.Event) -> None:
+        if self._open_cancel is cancel:
+            self._open_cancel = None
+            self.opening.emit(False)
 
     def set_dataset(self, ds: Dataset) -> None:
         self.dataset = ds

@@ -21,7 +21,7 @@ from engine.checkpoint import save_checkpoint
 from engine.errors import UserError
 from engine.training.events import FailedEvent, FinishedEvent, StepEvent
 
-EMIT_INTERVAL = 0.1  # seconds between batched updates: text and plots both redraw at ≤ 10 Hz
+EMIT_INTERVAL = 0.2  # seconds between batched updates: text and plots both redraw at ≤ 5 Hz
 WEIGHTS_INTERVAL = 0.5  # seconds between first-layer snapshots for the Weights view
 
 

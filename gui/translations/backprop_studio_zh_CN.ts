@@ -721,6 +721,14 @@
         <translation>网络内部</translation>
     </message>
     <message>
+        <source>Cancel</source>
+        <translation>取消</translation>
+    </message>
+    <message>
+        <source>Stop opening this dataset; the one open before stays</source>
+        <translation>停止打开这个数据集；之前打开的数据集保持不变</translation>
+    </message>
+    <message>
         <source>An autosaved best-validation model from %1 can be opened: File ▸ Recover Autosaved Model</source>
         <translation>可以打开 %1 自动保存的最佳验证模型：文件 ▸ 恢复自动保存的模型</translation>
     </message>
@@ -1821,6 +1829,10 @@ Save stops the run and saves the model first; Discard stops it and quits without
 </context>
 <context>
     <name>Session</name>
+    <message>
+        <source>Opening %1 cancelled: the dataset open before is kept</source>
+        <translation>已取消打开 %1：之前打开的数据集保持不变</translation>
+    </message>
     <message>
         <source>fixed split</source>
         <translation>固定划分</translation>

@@ -19,6 +19,7 @@ from engine.training.run import EpochEvent, EvalEvent, FailedEvent, FinishedEven
 from gui.i18n import arg
 from gui.runner import RunController, RunStart
 from gui.session import Session
+from gui.widgets.live_text import LiveText
 from gui.worker import Update
 
 
@@ -58,18 +59,16 @@ class RunControls(QWidget):
         self.name.editingFinished.connect(lambda: session.rename(self.name.text().strip()))
         self.progress = QProgressBar()
         self.progress.setFormat("%p%")
-        self.progress_label = QLabel(self.tr("Ready."))
+        self.progress_label = LiveText(self.tr("Ready."), lines=2)  # changes with every update: no relayout
         self._progress_text = self.progress_label.text()
         self._progress_for: str | None = None  # the model the progress line is about
-        self.progress_label.setWordWrap(True)
         self.result_label = QLabel()
         self.result_label.setWordWrap(True)
         self.result_label.setTextFormat(Qt.RichText)
         # Room for the usual lines from the start (progress: speed and ETA; result: validation, best,
         # test — wrapped in a laptop's narrow panel): the buttons above do not move as they come and go.
-        for label, lines in ((self.progress_label, 2), (self.result_label, 3)):
-            label.setMinimumHeight(lines * label.fontMetrics().lineSpacing() + 2)
-            label.setAlignment(Qt.AlignLeft | Qt.AlignTop)
+        self.result_label.setMinimumHeight(3 * self.result_label.fontMetrics().lineSpacing() + 2)
+        self.result_label.setAlignment(Qt.AlignLeft | Qt.AlignTop)
         grid = QGridLayout()
         grid.setContentsMargins(0, 0, 0, 0)
         grid.addWidget(self.start_button, 0, 0)

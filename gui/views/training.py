@@ -17,7 +17,16 @@ import math
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QPushButton, QSlider, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSlider,
+    QVBoxLayout,
+    QWidget,
+)
 
 from engine.training.run import EpochEvent, EvalEvent, History, StepEvent
 from gui import style
@@ -155,7 +164,9 @@ def off_scale_cap(series: list[np.ndarray], log: bool) -> float:
     finite = [s for s in finite if len(s)]
     if not finite:
         return math.inf
-    allv = np.concatenate(finite)
+    # the quartiles from at most ~2,000 points a series (a 20,000-step run sampled evenly): computed on
+    # every update of the live plot, they must not cost more as the runs grow; the maximum stays exact
+    allv = np.concatenate([s[:: max(1, len(s) // 2000)] for s in finite])
     q1 = float(np.percentile(allv, 25))
     firsts = float(max(finite, key=len)[0])  # where the longest (per-step) curve starts
     if q1 > 0:
@@ -163,7 +174,7 @@ def off_scale_cap(series: list[np.ndarray], log: bool) -> float:
     else:
         spread = float(np.percentile(allv, 75) - q1) or 1.0
         cap = max(q1 + ABSURD * spread, firsts + abs(firsts) * 0.5)
-    return cap if allv.max() > cap else math.inf
+    return cap if max(float(s.max()) for s in finite) > cap else math.inf
 
 
 class RunCurves:
@@ -547,13 +558,16 @@ class TrainingPlots(QWidget):
             ("train_acc", self.acc_plot, Qt.SolidLine, True),
             ("val_acc", self.acc_plot, Qt.DashLine, False),
         ):
-            item = pg.PlotDataItem([], [], pen=style.pen(color, 1.5, st, 120), connect="finite")
+            # faint and under the current run: not antialiased (a wide antialiased path is the costliest
+            # thing the plots paint, and each earlier run made every update of the live plot slower)
+            item = pg.PlotDataItem([], [], pen=style.pen(color, 1.5, st, 120), connect="finite", antialias=False)
             item.setZValue(-10)
             plot.addItem(item)
             if named:
                 plot.getPlotItem().legend.addItem(item, curves.name or "earlier run")
             items.append((key, item))
         self.previous.append((curves.copy(), items))
+        self._prev_key = ()  # computed again: ids alone could be reused by new runs
         if tooltip:
             for legend in self.legends:
                 for _sample, label in legend.items:
@@ -607,6 +621,7 @@ class TrainingPlots(QWidget):
                 plot.getPlotItem().legend.removeItem(item)
                 plot.removeItem(item)
         self.previous.clear()
+        self._prev_key = ()
         self._fit_y = True
         self._regroup(fit_x=True)
 
@@ -664,7 +679,7 @@ class TrainingPlots(QWidget):
         log = self.log_box.isChecked()
         loss_keys = ("step_raw", "step_smooth", "epoch_loss", "val_loss")
         data = {k: self.series(self.current, k) for k in self.items}
-        prev = [{k: self.series(c, k) for k, _ in items} for c, items in self.previous]
+        prev = self._previous_series()
         cap = off_scale_cap([data[k][1] for k in loss_keys] + [d[k][1] for d in prev for k in d if k in loss_keys], log)
         self.off_scale_points = []
         for key, item in self.items.items():
@@ -679,12 +694,15 @@ class TrainingPlots(QWidget):
             elif key == "step_smooth":
                 x, y = thin(x, y)
             _push(item, x, y)
-        for d, (_curves, items) in zip(prev, self.previous):
-            for key, item in items:
-                x, y = d[key]
-                if key in loss_keys:
-                    y = self._cut(x, y, cap, mark=False)
-                _push(item, *(thin(x, y) if key == "step_smooth" else envelope(x, y)))
+        state = (self._prev_key, log, cap)
+        if state != self._prev_drawn:  # earlier runs are frozen: drawn again only when the view changes
+            self._prev_drawn = state
+            for d, (_curves, items) in zip(prev, self.previous):
+                for key, item in items:
+                    x, y = d[key]
+                    if key in loss_keys:
+                        y = self._cut(x, y, cap, mark=False)
+                    _push(item, *(thin(x, y) if key == "step_smooth" else envelope(x, y)))
         for band in self.seed_bands:
             band.push(self.current if band.has_current else None, self.x_axis.currentText(), log)
         best = self.current.best
@@ -702,6 +720,19 @@ class TrainingPlots(QWidget):
             self._fit_loss_range(cap, log)
         if fit_x:
             self._fit_x()
+
+    _prev_key: tuple = ()
+    _prev_data: list = []
+    _prev_drawn: tuple = ()
+
+    def _previous_series(self) -> list[dict]:
+        """The earlier runs' series as drawn, computed once per x axis and smoothing (they do not
+        change while the current run trains: redrawing them on every update cost more per earlier run)."""
+        key = (tuple(id(c) for c, _ in self.previous), self.x_axis.currentText(), self.smoothing_factor)
+        if key != self._prev_key:
+            self._prev_key = key
+            self._prev_data = [{k: self.series(c, k) for k, _ in items} for c, items in self.previous]
+        return self._prev_data
 
     def _cut(self, x: np.ndarray, y: np.ndarray, cap: float, mark: bool = True) -> np.ndarray:
         bad = ~np.isfinite(y) | (y > cap)
@@ -741,8 +772,7 @@ class TrainingPlots(QWidget):
     def _fit_loss_range(self, cap: float, log: bool) -> None:
         keys = ("step_raw", "epoch_loss", "val_loss")
         parts = [self.series(self.current, k)[1] for k in keys]
-        parts += [self.series(c, k)[1] for c, items in self.previous for k, _ in items if k in ("val_loss",)]
-        parts += [self.series(c, "step_smooth")[1] for c, _ in self.previous]
+        parts += [d[k][1] for d in self._previous_series() for k in ("val_loss", "step_smooth")]
         ys = np.concatenate(parts) if parts else np.zeros(0)
         ys = ys[np.isfinite(ys) & (ys <= cap)]
         if log:

@@ -199,3 +199,25 @@ def test_ctrl_c_during_the_final_save_saves_first_then_stops(tmp_path, monkeypat
     assert "final: epochs=1" in stdout and f"saved={out}" in stdout
     assert checkpoint.load_checkpoint(out).history.epochs_completed == 1  # nothing lost
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the handler given back
+
+
+@pytest.mark.parametrize("tty", [False, True])
+def test_opening_a_large_dataset_says_how_far_it_is(capsys, tty):
+    from engine.cli import _opening_progress
+
+    now = [100.0]
+    progress, finish = _opening_progress("big/", tty, clock=lambda: now[0])
+    progress(64, 200_000, "decoding a.png")  # under a second: nothing yet (most datasets open quietly)
+    assert capsys.readouterr().err == ""
+    for done in range(1, 41):  # 40 reports, 0.25 s apart: 10 s in all
+        now[0] += 0.25
+        progress(done * 640, 200_000, "decoding a.png")
+    finish()
+    err = capsys.readouterr().err
+    lines = [part for part in err.replace("\r", "\n").splitlines() if part]
+    if tty:  # rewritten in place, twice a second, and the line ended at the close
+        assert lines[-1] == "opening big/: 25,600 of 200,000 (13 %), about 1:08 left (Ctrl+C stops)"
+        assert err.count("\r") == len(lines) and 15 <= len(lines) <= 20 and err.endswith("\n")
+    else:  # a log: one line every 5 s (at 1 s and 6 s)
+        assert lines[-1] == "opening big/: 15,360 of 200,000 (8 %), about 1:12 left (Ctrl+C stops)"
+        assert "\r" not in err and len(lines) == 2

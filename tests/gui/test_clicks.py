@@ -357,3 +357,42 @@ def test_the_run_panels_buttons_stay_put_as_status_lines_come_and_go(window, qtb
     train(window, qtbot, epochs=1)
     assert panel.result_label.text() and panel.progress_label.text() != "Ready."
     assert where() == before  # the result line appeared: nothing above it moved
+
+
+def test_cancel_stops_opening_a_dataset_and_keeps_the_one_open_before(window, qtbot, tmp_path, monkeypatch):
+    import threading
+
+    from PIL import Image
+
+    import engine.data.images as images
+
+    root = tmp_path / "big"
+    for cls in ("A", "B"):
+        (root / cls).mkdir(parents=True)
+        for i in range(70):
+            Image.new("L", (8, 8), color=(i * 3) % 256).save(root / cls / f"{i}.png")
+    qtbot.waitUntil(lambda: window.dataset is not None, timeout=30000)
+    before = window.dataset
+    reached, release = threading.Event(), threading.Event()
+    real, calls = images.load_image, []
+
+    def slow_load(path, norm_size):  # the 70th image takes until the test has clicked Cancel
+        calls.append(path)
+        if len(calls) == 70:
+            reached.set()
+            release.wait(30)
+        return real(path, norm_size)
+
+    monkeypatch.setattr(images, "load_image", slow_load)
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(root))
+    button = window.cancel_open_button
+    assert not button.isVisible()
+    menu_action(window, "File", "Open Dataset…").trigger()
+    qtbot.waitUntil(reached.is_set, timeout=30000)
+    qtbot.waitUntil(button.isVisible, timeout=5000)
+    qtbot.mouseClick(button, Qt.LeftButton)
+    release.set()
+    qtbot.waitUntil(lambda: not button.isVisible(), timeout=30000)
+    assert window.dataset is before  # the data open before is still the data
+    assert "cancelled" in window.status_message.message() and len(calls) < 140  # stopped, not finished
+    assert "cancelled" not in window._last_error  # a choice, not an error dialog

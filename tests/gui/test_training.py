@@ -274,3 +274,51 @@ def test_log_loss_labels_never_overlap_on_an_empty_plot(window, qtbot):
     for i, a in enumerate(rects):
         for b in rects[i + 1 :]:
             assert not a.intersects(b), texts
+
+
+def test_progress_text_changes_without_laying_out_the_window_again(window, qtbot):
+    """The progress line changes with every update; a QLabel there asked the whole window to lay
+    itself out again each time (about 7 ms here, eight times a second)."""
+    from PySide6.QtCore import QEvent, QObject
+    from PySide6.QtWidgets import QApplication
+
+    window.show()
+    qtbot.waitExposed(window)
+    QApplication.processEvents()
+
+    class Count(QObject):
+        n = 0
+
+        def eventFilter(self, obj, ev):  # noqa: N802 - Qt's
+            if ev.type() == QEvent.LayoutRequest:
+                Count.n += 1
+            return False
+
+    spy = Count()
+    window.installEventFilter(spy)
+    label = window.run_controls.progress_label
+    for i in range(5):
+        label.setText(f"Epoch {i + 1}/20 · step {10 * i}/1040\n{15000 + i:,} samples/s · ETA epoch 0:0{i} · run 0:1{i}")
+        QApplication.processEvents()
+    window.removeEventFilter(spy)
+    assert Count.n == 0
+    assert label.text().startswith("Epoch 5/20") and label.height() >= 2 * label.fontMetrics().lineSpacing()
+
+
+def test_earlier_runs_are_not_drawn_again_while_the_current_one_trains(window):
+    from engine.training.run import StepEvent
+
+    plots = window.plots
+    plots.start_run("first", config=TrainConfig(seed=0).to_dict())
+    plots.add_update([StepEvent(1, 10, 10, 10, 1.0, 0.1, 100.0)], [EpochEvent(1, 2, 1.0, 0.5, 0.1, 0.1)])
+    plots.start_run("second", config=TrainConfig(seed=1).to_dict())
+    ((_curves, items),) = plots.previous
+    pushed = []
+    for _key, item in items:
+        real = item.setData
+        item.setData = lambda *a, real=real, **k: (pushed.append(1), real(*a, **k))
+    for step in range(1, 4):
+        plots.add_update([StepEvent(1, step, 10, step, 2.0 / step, 0.1 * step, 100.0)], [])
+    assert pushed == []  # frozen data, unchanged view: nothing to push
+    plots.x_axis.setCurrentIndex(1)  # the view changes: drawn again on the new axis
+    assert pushed

@@ -1,0 +1,46 @@
+"""Text that changes many times a second (a run's progress) without laying out the window again."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import QPainter
+from PySide6.QtWidgets import QSizePolicy, QWidget
+
+
+class LiveText(QWidget):
+    """A plain-text, word-wrapped line or two whose size never depends on its text.
+
+    ``QLabel.setText`` asks the layout to run again: up through every parent to the main window,
+    about 7 ms for this window, eight times a second while training — the largest share of the
+    event loop's late ticks (bench/bench_gui.py). Here a new text is only painted; the widget
+    keeps room for ``lines`` lines from the start, so nothing around it moves either.
+    """
+
+    def __init__(self, text: str = "", lines: int = 2, parent=None):
+        super().__init__(parent)
+        self._text = text
+        self._lines = lines
+        self.setSizePolicy(QSizePolicy.Preferred, QSizePolicy.Fixed)
+        self.setAttribute(Qt.WA_OpaquePaintEvent, False)
+
+    def text(self) -> str:
+        return self._text
+
+    def setText(self, text: str) -> None:  # noqa: N802 - QLabel's name: a drop-in for one
+        if text != self._text:
+            self._text = text
+            self.setToolTip(text if "\n" in text or len(text) > 60 else "")
+            self.update()
+
+    def sizeHint(self) -> QSize:  # noqa: N802 - Qt's
+        fm = self.fontMetrics()
+        return QSize(fm.averageCharWidth() * 30, self._lines * fm.lineSpacing() + 2)
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt's
+        return QSize(10, self.sizeHint().height())
+
+    def paintEvent(self, _event) -> None:  # noqa: N802 - Qt's
+        p = QPainter(self)
+        p.setPen(self.palette().windowText().color())
+        p.drawText(self.rect(), Qt.AlignLeft | Qt.AlignTop | Qt.TextWordWrap, self._text)
+        p.end()
