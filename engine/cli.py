@@ -280,6 +280,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     rn.add_argument("--dry-run", action="store_true", help="prune: list what would be deleted, delete nothing")
     rn.add_argument(
+        "--always",
+        action="store_true",
+        help="prune: also keep to --keep after every run from now on (a cap stored with the runs)",
+    )
+    rn.add_argument("--no-cap", action="store_true", help="prune: remove the cap set by --always (deletes nothing)")
+    rn.add_argument(
         "--from",
         dest="source",
         metavar="FILE",
@@ -854,7 +860,7 @@ def cmd_runs(a) -> int:
         raise UserError(str(exc)) from None
     if a.action in ("prune", "import"):
         try:
-            return _prune(store, a.keep, a.dry_run) if a.action == "prune" else _import(store, a)
+            return _prune(store, a) if a.action == "prune" else _import(store, a)
         finally:
             store.close()
     try:
@@ -936,9 +942,21 @@ def _import(store, a) -> int:
     return 0
 
 
-def _prune(store, keep: int, dry_run: bool) -> int:
+def _prune(store, a) -> int:
+    keep, dry_run = a.keep, a.dry_run
     if keep < 0:
         raise UserError(f"--keep: {keep} must be 0 or more")
+    if a.no_cap:
+        store.set_checkpoint_cap(None)
+        print(f"no checkpoint cap: every run keeps its checkpoints in {store.where}", file=sys.stderr)
+        return 0
+    if a.always and not dry_run:
+        store.set_checkpoint_cap(keep)
+        print(
+            f"checkpoint cap: after every run, only the {keep} most recent runs (and tagged ones) keep their "
+            f"checkpoint files in {store.where}; `runs prune --no-cap` removes it",
+            file=sys.stderr,
+        )
     files, size, runs = store.prune_checkpoints(keep, dry_run)
     for f in files:
         print(f)

@@ -132,6 +132,13 @@ class RunRecorder:
                 fields["message"] = (message + "; " if message else "") + f"checkpoint not saved: {why}"
                 self.error = self.error or f"the run store's copy of the model was not saved ({why})"
         self.flush(**fields)
+        if model is not None and self.run_id is not None:
+            try:  # the store's checkpoint cap, if its owner set one: older runs' files go, this run's stay
+                self.store.apply_checkpoint_cap()
+            except Exception as exc:  # noqa: BLE001 - a failed clean-up never costs the run
+                self.error = (
+                    self.error or f"the run store's older checkpoints were not pruned: {write_error(self.store, exc)}"
+                )
 
     def _save_models(self, model, best_weights) -> dict:
         from engine.checkpoint import save_checkpoint  # torch: imported when a model is saved

@@ -248,6 +248,7 @@ class RunStore:
         self.runs_t = sa.Table("runs", self._meta, autoload_with=self.engine)
         self.epochs_t = sa.Table("epochs", self._meta, autoload_with=self.engine)
         self.health_t = sa.Table("health", self._meta, autoload_with=self.engine)
+        self.settings_t = sa.Table("store_settings", self._meta, autoload_with=self.engine)
         self.reap()
 
     # -- schema -----------------------------------------------------------------------
@@ -400,6 +401,29 @@ class RunStore:
                     if p and Path(p).parent == self.checkpoints:
                         Path(p).unlink(missing_ok=True)
         return len(rows)
+
+    @_reading
+    def checkpoint_cap(self) -> int | None:
+        """The checkpoint cap: after each recorded run, only the ``N`` most recent untagged runs keep
+        their checkpoint files (``prune_checkpoints``); None: every run keeps them (the default)."""
+        with self.engine.connect() as conn:
+            row = conn.execute(self.settings_t.select().where(self.settings_t.c.key == "checkpoint_cap")).first()
+        value = json.loads(row.value) if row is not None else None
+        return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+
+    def set_checkpoint_cap(self, keep: int | None) -> None:
+        if keep is not None and keep < 0:
+            raise ValueError("keep must be 0 or more")
+        t = self.settings_t
+        with self.engine.begin() as conn:
+            conn.execute(t.delete().where(t.c.key == "checkpoint_cap"))
+            if keep is not None:
+                conn.execute(t.insert().values(key="checkpoint_cap", value=json.dumps(keep)))
+
+    def apply_checkpoint_cap(self) -> int:
+        """Prune to the cap, if one is set; returns the files deleted."""
+        cap = self.checkpoint_cap()
+        return 0 if cap is None else len(self.prune_checkpoints(cap)[0])
 
     def prune_checkpoints(self, keep: int, dry_run: bool = False) -> tuple[list[Path], int, int]:
         """The checkpoint files this store keeps (``checkpoints/``) of all but the ``keep`` most

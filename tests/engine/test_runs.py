@@ -122,7 +122,7 @@ def test_warnings_are_kept_with_the_layer_they_name(tmp_path):
 
 
 def test_a_store_of_the_first_schema_is_upgraded_with_its_runs(tmp_path):
-    """r0001 (runs, epochs) → r0002 (health) by Alembic, the runs kept."""
+    """r0001 (runs, epochs) → r0002 (health) → r0003 (store settings) by Alembic, the runs kept."""
     import sqlalchemy as sa
     from alembic import command
     from alembic.config import Config
@@ -142,9 +142,9 @@ def test_a_store_of_the_first_schema_is_upgraded_with_its_runs(tmp_path):
         assert db.execute(f"SELECT version_num FROM {VERSION_TABLE}").fetchone()[0] == "r0001"
         assert not db.execute("SELECT name FROM sqlite_master WHERE name = 'health'").fetchall()
     store = RunStore(path)
-    assert store.schema_revision() == "r0002"
+    assert store.schema_revision() == "r0003"
     (row,) = store.runs()
-    assert row.name == "old" and store.health(row.id) == []
+    assert row.name == "old" and store.health(row.id) == [] and store.checkpoint_cap() is None
 
 
 def test_the_step_loss_is_downsampled_to_at_most_2000_points():
@@ -259,7 +259,7 @@ def test_another_applications_database_is_left_exactly_as_it_was(tmp_path):
 
 def test_the_schema_is_versioned_by_migrations(tmp_path):
     store = RunStore(tmp_path / "runs.db")
-    assert store.schema_revision() == "r0002"
+    assert store.schema_revision() == "r0003"
     with sqlite3.connect(tmp_path / "runs.db") as db:
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 

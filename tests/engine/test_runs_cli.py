@@ -138,3 +138,30 @@ def test_import_a_course_log_and_a_csv_as_runs(tmp_path):
     empty.write_text("nothing here\n")
     code, _, err = run_cli("runs", "import", "--from", empty, "--runs-db", db)
     assert code == 2 and "notes.txt: no epochs found" in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_checkpoint_cap_keeps_the_store_to_the_last_n_runs_after_every_run(tmp_path, small_letters):
+    path = tmp_path / "runs.db"
+    store = RunStore(path)
+    config = TrainConfig(epochs=1, batch_size=32, engine="numpy")
+    record(store, small_letters, config)
+    store.close()
+    code, _, err = run_cli("runs", "prune", "--keep", "2", "--always", "--runs-db", path)
+    assert code == 0 and "checkpoint cap: after every run, only the 2 most recent runs" in err
+    store = RunStore(path)
+    assert store.checkpoint_cap() == 2
+    for seed in (1, 2, 3):
+        record(store, small_letters, TrainConfig(epochs=1, batch_size=32, engine="numpy", seed=seed))
+    rows = {r.id: r for r in store.runs()}
+    kept = {i for i, r in rows.items() if r.final_checkpoint and os.path.exists(r.final_checkpoint)}
+    assert kept == {3, 4}  # each new run pruned the older ones by itself
+    assert len(list(store.checkpoints.glob("*.pt"))) == sum(
+        len({r.final_checkpoint, r.best_checkpoint} - {""}) for r in rows.values()
+    )  # no file left that a row does not name
+    store.close()
+    code, _, err = run_cli("runs", "prune", "--no-cap", "--runs-db", path)
+    assert code == 0 and "no checkpoint cap" in err
+    store = RunStore(path)
+    assert store.checkpoint_cap() is None
+    record(store, small_letters, TrainConfig(epochs=1, batch_size=32, engine="numpy", seed=4))
+    assert sum(bool(r.final_checkpoint) for r in store.runs()) == 3  # no cap: the new run pruned nothing
