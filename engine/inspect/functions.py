@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from engine.i18n import _
+from engine.inspect import guard
 from engine.model import userops as U
 from engine.model.reference import numerical_gradient
 
@@ -168,16 +169,38 @@ def _float32(value):
     return a.astype(np.float32) if np.issubdtype(a.dtype, np.floating) else value
 
 
+_GUARD: dict = {"snapshot": None, "replaced": []}  # set by check_files: what the user's code may not change
+
+
+def _put_back() -> None:
+    """Undo any change the user's code made to the names the check computes with (engine.inspect.guard)."""
+    if _GUARD["snapshot"] is not None:
+        _GUARD["replaced"] += guard.restore(_GUARD["snapshot"])
+
+
 def _run_once(cls, style, role, variant, inputs, g):
     op = U.Op(cls, style, len(inputs))
     given = U.user_inputs(role, inputs, variant)
     before = [np.array(a, copy=True) for a in given]
-    with np.errstate(all="ignore"):
-        out = op.forward(*given)
+    try:
+        with np.errstate(all="ignore"):
+            out = op.forward(*given)
+    finally:
+        _put_back()
     changed = [i for i, (a, b) in enumerate(zip(given, before, strict=True)) if not np.array_equal(a, b)]
-    with np.errstate(all="ignore"):
-        grads = op.backward(g)
+    try:
+        with np.errstate(all="ignore"):
+            grads = op.backward(g)
+    finally:
+        _put_back()
     return op, np.asarray(out, np.float64), list(grads), changed, op.modified_saved()
+
+
+def replaced_note(names: list[str]) -> str:
+    return _(
+        "your code replaces {names} (a monkeypatch of what the check computes with): the check put it back, "
+        "but a verdict your code can rewrite cannot be trusted; remove the assignment"
+    ).format(names=", ".join(sorted(set(names))[:5]))
 
 
 LOSS_ROLES = ("cross_entropy", "nll")
@@ -622,10 +645,24 @@ def _mlp_cause(errors: dict, worst: float) -> str:
 def check_files(paths: list[str], roles: dict | None = None, act: str | None = None, reduction: str = "mean") -> dict:
     """Load, find, assign roles, check each op and the whole MLP. Runs in a sandbox child.
     ``reduction``: the loss gradient's expected convention (see :func:`check_op`)."""
-    modules = U.load_modules(paths)
+    _GUARD["snapshot"], _GUARD["replaced"] = guard.snapshot(), []
+    try:
+        modules = U.load_modules(paths)
+    finally:
+        _put_back()
+    at_import = list(_GUARD["replaced"])
     found, classes = U.discover(modules)
     variants = U.assign_roles(found, classes, roles or {})
-    results = [check_op(f, classes[f.name], variants.get(f.name, {}), paths, reduction) for f in found]
+    results = []
+    for f in found:
+        _GUARD["replaced"] = []
+        r = check_op(f, classes[f.name], variants.get(f.name, {}), paths, reduction)
+        replaced = at_import + _GUARD["replaced"]
+        if replaced and r["passed"] is not None:  # nothing it says can be trusted: a FAIL naming what
+            r["diagnoses"].append(replaced_note(replaced))
+            r["passed"] = False
+            r["verdict"] = verdict_of(False, r["warnings"])
+        results.append(r)
     convention = next((r["convention"] for r in results if r.get("convention")), reduction)
     kit = U.build_kit(found, classes, variants)
     acts = [a for a in U.ACTIVATIONS if a in kit.ops and a != "identity"] or [a for a in U.ACTIVATIONS if a in kit.ops]

@@ -481,3 +481,30 @@ def test_the_user_engine_follows_the_runs_loss_gradient_setting_whatever_their_b
     list(user.events()), list(ours.events())
     assert user.history.train_loss == pytest.approx(ours.history.train_loss, rel=1e-5)
     assert user.history.val_acc == pytest.approx(ours.history.val_acc)
+
+
+def test_code_that_rewrites_the_checks_arithmetic_fails_and_is_put_back():
+    """``np.linalg.norm = lambda *a, **k: 0`` at import and ``np.allclose = …`` inside backward: the
+    wrong (transposed) gradient is still found, the replacement is named, and NumPy is whole again."""
+    res = check(FIX / "hostile" / "rigs_the_check.py")
+    r = result(res, "LinearFunction")
+    assert r["passed"] is False and not res["passed"] and r["verdict"] == "FAIL"
+    text = " ".join(r["diagnoses"])
+    assert "transposed" in text  # the real mistake, found with the real norm
+    assert "numpy.linalg.norm" in text and "numpy.allclose" in text and "monkeypatch" in text
+    assert r["grad_errors"]["W"] > 0.1  # measured, not talked into 0
+
+
+def test_the_guard_puts_back_what_was_replaced_and_ignores_what_was_not():
+    import numpy as np
+
+    from engine.inspect import guard
+
+    snap = guard.snapshot()
+    real = np.linalg.norm
+    try:
+        np.linalg.norm = lambda *a, **k: 0.0
+        assert guard.restore(snap) == ["numpy.linalg.norm"]
+        assert np.linalg.norm is real and guard.restore(snap) == []
+    finally:
+        np.linalg.norm = real
