@@ -141,6 +141,8 @@ class FunctionsView(QWidget):
             p.showGrid(x=True, y=True, alpha=0.2)
             p.setLabel("bottom", self.tr("step"))
         self.diff_plot.setLogMode(y=True)
+        for p in (self.loss_plot, self.diff_plot):
+            p.setMinimumHeight(150)  # once shown, curves one can read (the splitter gives way above)
         self.diff_plot.setXLink(self.loss_plot)
         self.race_label = QLabel(
             self.tr(
@@ -166,8 +168,7 @@ class FunctionsView(QWidget):
         self.race_plots.addWidget(self.diff_plot)
         self.race_plots.setVisible(False)  # empty axes mean nothing: shown once a race has run
         pl.addWidget(self.race_plots, 1)
-        pl.addWidget(self.race_label)
-        pl.addStretch(0)
+        pl.addWidget(self.race_label, 0, Qt.AlignTop)
         split = QSplitter(Qt.Vertical)
         split.addWidget(top)
         split.addWidget(plots)

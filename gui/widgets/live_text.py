@@ -21,6 +21,7 @@ class LiveText(QWidget):
         self._text = text
         self._lines = lines
         self.setSizePolicy(QSizePolicy.Preferred, QSizePolicy.Fixed)
+        self.setFixedHeight(self._height_for(200))
         self.setAttribute(Qt.WA_OpaquePaintEvent, False)
 
     def text(self) -> str:
@@ -30,11 +31,29 @@ class LiveText(QWidget):
         if text != self._text:
             self._text = text
             self.setToolTip(text if "\n" in text or len(text) > 60 else "")
+            self._fit()
             self.update()
+
+    def _height_for(self, width: int) -> int:
+        """Room for ``lines`` lines, or as many as the text needs at ``width`` (a long failure reason)."""
+        fm = self.fontMetrics()
+        needed = fm.boundingRect(0, 0, max(width, 10), 10**6, Qt.AlignLeft | Qt.TextWordWrap, self._text).height()
+        return max(self._lines * fm.lineSpacing(), needed) + 2
+
+    def _fit(self) -> None:
+        """A new height only when the number of lines changes: the one time a layout is worth it."""
+        height = self._height_for(self.width())
+        if height != self.height() or self.minimumHeight() != height:
+            self.setFixedHeight(height)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's
+        super().resizeEvent(event)
+        if event.size().width() != event.oldSize().width():
+            self._fit()
 
     def sizeHint(self) -> QSize:  # noqa: N802 - Qt's
         fm = self.fontMetrics()
-        return QSize(fm.averageCharWidth() * 30, self._lines * fm.lineSpacing() + 2)
+        return QSize(fm.averageCharWidth() * 30, self._height_for(self.width()))
 
     def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt's
         return QSize(10, self.sizeHint().height())

@@ -284,6 +284,7 @@ def test_progress_text_changes_without_laying_out_the_window_again(window, qtbot
 
     window.show()
     qtbot.waitExposed(window)
+    qtbot.waitUntil(lambda: window.dataset is not None and window.tasks.count() == 0, timeout=30000)
     QApplication.processEvents()
 
     class Count(QObject):
@@ -295,14 +296,24 @@ def test_progress_text_changes_without_laying_out_the_window_again(window, qtbot
             return False
 
     spy = Count()
-    window.installEventFilter(spy)
     label = window.run_controls.progress_label
+    label.setText("Epoch 1/20 · step 1/1040\n15,000 samples/s · ETA epoch 0:09 · run 0:19")  # its first lines
+    for _ in range(10):  # a layout request climbs one parent per pass of the event loop
+        QApplication.processEvents()
+    window.installEventFilter(spy)
     for i in range(5):
         label.setText(f"Epoch {i + 1}/20 · step {10 * i}/1040\n{15000 + i:,} samples/s · ETA epoch 0:0{i} · run 0:1{i}")
         QApplication.processEvents()
     window.removeEventFilter(spy)
     assert Count.n == 0
-    assert label.text().startswith("Epoch 5/20") and label.height() >= 2 * label.fontMetrics().lineSpacing()
+    two = label.height()
+    assert label.text().startswith("Epoch 5/20") and two >= 2 * label.fontMetrics().lineSpacing()
+    label.setText("Failed: diverged at epoch 1 step 10: loss is nan — lower the learning rate " * 4)
+    QApplication.processEvents()
+    assert label.height() > two  # a long reason is shown whole, not cut after two lines
+    label.setText("Ready.")
+    QApplication.processEvents()
+    assert label.height() == 2 * label.fontMetrics().lineSpacing() + 2  # back to the two lines it keeps
 
 
 def test_earlier_runs_are_not_drawn_again_while_the_current_one_trains(window):
