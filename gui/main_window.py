@@ -836,6 +836,21 @@ class MainWindow(QMainWindow):
         else:
             self.start_training()
 
+    def ask_check_class(self) -> None:
+        """A folder of submissions (one subfolder or .zip per student) → the Class view and a gradebook
+        beside it (``SUBMISSIONS-gradebook``), as ``main.py check --class`` writes it."""
+        root = QFileDialog.getExistingDirectory(
+            self, self.tr("Check a Class: the folder of submissions"), self._start_dir("last_dir")
+        )
+        if not root:
+            return
+        from gui.views.class_check import ClassCheck
+
+        out = str(Path(root).with_name(Path(root).name + "-gradebook"))
+        self.class_check = ClassCheck(self.tasks, root, out, workers=max(1, min(2, os.cpu_count() or 1)), parent=self)
+        self.class_check.show()
+        self.class_check.start()
+
     def ask_import_run(self, path: str | None = None) -> int | None:
         """File ▸ Import a Run…: a course script's printed log or a CSV of per-epoch metrics becomes a
         run in the run store, shown in the Runs tab beside the studio's own."""

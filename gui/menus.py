@@ -38,6 +38,7 @@ class Actions:
     open_data: QAction
     builtin: QAction
     load_functions: QAction
+    check_class: QAction
     import_run: QAction
     classify: QAction
     export_plots: QAction
@@ -108,6 +109,15 @@ def build_menus(w) -> Actions:
         w.ask_load_functions,
         "Ctrl+Shift+F",
         QCoreApplication.translate("Menus", "Your own backward passes, to check and train"),
+    )
+    check_class = _action(
+        w,
+        f,
+        QCoreApplication.translate("Menus", "Check a &Class…"),
+        w.ask_check_class,
+        tip=QCoreApplication.translate(
+            "Menus", "Every student's functions in a folder of submissions, checked, as a gradebook (for teachers)"
+        ),
     )
     import_run = _action(
         w,
@@ -249,6 +259,7 @@ def build_menus(w) -> Actions:
         open_data,
         builtin,
         load_functions,
+        check_class,
         import_run,
         classify,
         export_plots,

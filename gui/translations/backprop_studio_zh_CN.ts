@@ -2,6 +2,89 @@
 <!DOCTYPE TS>
 <TS version="2.1" language="zh_CN">
 <context>
+    <name>ClassCheck</name>
+    <message>
+        <source>Check a Class — %1</source>
+        <translation>检查全班作业 — %1</translation>
+    </message>
+    <message>
+        <source>Checking the submissions in %1…</source>
+        <translation>正在检查 %1 中的作业…</translation>
+    </message>
+    <message>
+        <source>Stop</source>
+        <translation>停止</translation>
+    </message>
+    <message>
+        <source>Keep what is checked; a later check does only the rest</source>
+        <translation>保留已检查的结果；之后再检查时只检查剩下的</translation>
+    </message>
+    <message>
+        <source>Only the students who made this mistake</source>
+        <translation>只显示犯了这个错误的学生</translation>
+    </message>
+    <message>
+        <source>every student</source>
+        <translation>所有学生</translation>
+    </message>
+    <message>
+        <source>Open Gradebook</source>
+        <translation>打开成绩册</translation>
+    </message>
+    <message>
+        <source>The folder with the CSV, the JSON, each student's page and results.json</source>
+        <translation>包含 CSV、JSON、每个学生的页面和 results.json 的文件夹</translation>
+    </message>
+    <message>
+        <source>Click a student: their diagnoses and the check's report</source>
+        <translation>点击一个学生：查看他的诊断和检查报告</translation>
+    </message>
+    <message>
+        <source>Show</source>
+        <translation>显示</translation>
+    </message>
+    <message>
+        <source>Checking a class</source>
+        <translation>正在检查全班作业</translation>
+    </message>
+    <message>
+        <source>checking a class</source>
+        <translation>正在检查全班作业</translation>
+    </message>
+    <message>
+        <source>%1 of %2 checked (last: %3) · about %4 left</source>
+        <translation>已检查 %1 / %2（最近：%3）· 大约还需 %4</translation>
+    </message>
+    <message>
+        <source>The class could not be checked: %1</source>
+        <translation>无法检查这个班级：%1</translation>
+    </message>
+    <message>
+        <source>student</source>
+        <translation>学生</translation>
+    </message>
+    <message>
+        <source>score</source>
+        <translation>得分</translation>
+    </message>
+    <message>
+        <source>whole MLP</source>
+        <translation>整个 MLP</translation>
+    </message>
+    <message>
+        <source>mistakes</source>
+        <translation>错误数</translation>
+    </message>
+    <message>
+        <source>%1 × %2</source>
+        <translation>%1 × %2</translation>
+    </message>
+    <message>
+        <source>%1 students: %2 without a mistake, %3 different mistakes. The gradebook is in %4.</source>
+        <translation>%1 名学生：%2 名没有错误，共 %3 种不同的错误。成绩册在 %4。</translation>
+    </message>
+</context>
+<context>
     <name>ClassifyPanel</name>
     <message>
         <source>Drop image files or a folder anywhere on the window, or use Add Images… (Ctrl+I). A folder whose subfolders are class names is evaluated as a labelled set.</source>
@@ -907,6 +990,10 @@ Train how many more epochs?</source>
         <translation>请打开数据集：下一次训练将使用你的函数（引擎：user）</translation>
     </message>
     <message>
+        <source>Check a Class: the folder of submissions</source>
+        <translation>检查全班作业：作业所在的文件夹</translation>
+    </message>
+    <message>
         <source>Import a Run</source>
         <translation>导入一次运行</translation>
     </message>
@@ -1020,6 +1107,14 @@ Save stops the run and saves the model first; Discard stops it and quits without
     <message>
         <source>Your own backward passes, to check and train</source>
         <translation>你自己写的反向传播，用来检查和训练</translation>
+    </message>
+    <message>
+        <source>Check a &amp;Class…</source>
+        <translation>检查全班作业(&amp;C)…</translation>
+    </message>
+    <message>
+        <source>Every student's functions in a folder of submissions, checked, as a gradebook (for teachers)</source>
+        <translation>检查作业文件夹中每个学生的函数，生成成绩册（供教师使用）</translation>
     </message>
     <message>
         <source>&amp;Import a Run…</source>
