@@ -460,9 +460,11 @@ class SweepPanel(QWidget):
         vary is no axis; accuracy keeps its real scale (rounded out to whole 10 %), so a spread of
         0.2 points does not fill the height."""
         p = self.parallel
-        p.clear()
         scored = [r for r in rows if r.val]
         if not scored:
+            self._pool(p, "_par_axes", 0)
+            self._pool(p, "_par_lines", 0)
+            self._pool(p, "_par_labels", 0, text=True)
             return
         axes = []  # (name, positions in [0, 1], [(position, label), …])
         for n in names:
@@ -486,22 +488,37 @@ class SweepPanel(QWidget):
         axes.append((self.tr("val acc"), (acc - lo) / (hi - lo), [(0.0, f"{lo:.0%}"), (1.0, f"{hi:.0%}")]))
         cmap = pg.colormap.get("CET-D1")
         colour_t = (acc - acc.min()) / (acc.max() - acc.min()) if acc.max() > acc.min() else np.full(len(acc), 0.5)
+        # Items are kept and given new data (re-created, they cost ~2 ms each: 70 ms a trial while a
+        # sweep's threads share the interpreter, measured by bench/bench_gui.py's 600-trial sweep)
         axis_pen = pg.mkPen(self.palette().text().color(), width=1)
-        for i, (_name, _pos, labels) in enumerate(axes):
-            p.plot([i, i], [0, 1], pen=axis_pen)
-            for y, text in labels:
-                item = pg.TextItem(text, anchor=(-0.05, 0.5), color=self.palette().text().color())
-                item.setPos(i, y)
-                p.addItem(item)
-        for k in range(len(scored)):
+        for item, i in zip(self._pool(p, "_par_axes", len(axes)), range(len(axes)), strict=True):
+            item.setData([i, i], [0, 1])
+            item.setPen(axis_pen)
+        labels = [(i, y, text) for i, (_n, _p, ls) in enumerate(axes) for y, text in ls]
+        for item, (i, y, text) in zip(self._pool(p, "_par_labels", len(labels), text=True), labels, strict=True):
+            item.setText(text, color=self.palette().text().color())
+            item.setPos(i, y)
+        for k, item in enumerate(self._pool(p, "_par_lines", len(scored))):
             y = [pos[k] for _n, pos, _l in axes]
             color = cmap.map(float(colour_t[k]), mode="qcolor")
-            p.plot(list(range(len(y))), y, pen=pg.mkPen(color, width=3 if scored[k].best else 1.5))
+            item.setData(list(range(len(y))), y)
+            item.setPen(pg.mkPen(color, width=3 if scored[k].best else 1.5))
         bottom = p.getPlotItem().getAxis("bottom")
         bottom.setTicks([[(i, name) for i, (name, _p, _l) in enumerate(axes)]])
         p.setXRange(-0.3, len(axes) - 1 + 0.6, padding=0)
         p.setYRange(-0.08, 1.08, padding=0)
         self.parallel_axes = [name for name, _p, _l in axes]
+
+    def _pool(self, plot, name: str, n: int, text: bool = False) -> list:
+        """The first ``n`` of the plot's kept items called ``name`` (made as needed); the rest hidden."""
+        items = self.__dict__.setdefault(name, [])
+        while len(items) < n:
+            item = pg.TextItem("", anchor=(-0.05, 0.5)) if text else pg.PlotDataItem([], [])
+            plot.addItem(item)
+            items.append(item)
+        for k, item in enumerate(items):
+            item.setVisible(k < n)
+        return items[:n]
 
     def _draw_importance(self, imp: dict | None) -> None:
         """Optuna's importances, computed by the sweep's thread at its end."""
