@@ -14,6 +14,7 @@ from engine.data import cache
 from engine.data.dataset import Dataset, Split, build_dataset
 from engine.data.images import decode_files, is_image_file
 from engine.errors import UserError
+from engine.i18n import _
 
 SPLIT_DIRS = {"train": ("train", "training"), "val": ("val", "valid", "validation"), "test": ("test", "testing")}
 
@@ -22,7 +23,7 @@ def _listdir(d: Path) -> list[Path]:
     try:
         return sorted(d.iterdir())
     except PermissionError:
-        raise UserError(f"{d}: permission denied (cannot list the folder)") from None
+        raise UserError(_("{path}: permission denied (cannot list the folder)").format(path=d)) from None
     except OSError as exc:
         raise UserError(f"{d}: cannot list the folder ({exc.strerror or exc})") from None
 
@@ -113,7 +114,7 @@ def open_folders(root: Path, norm_size, progress, use_cache, split_seed=0, val_s
         per_pool = {"all": class_files(root, root, skipped, seen)}
     classes = sorted({c for files in per_pool.values() for c in files})
     if not classes:
-        raise UserError(f"{root}: no class folders with images found")
+        raise UserError(_("{path}: no class folders with images found").format(path=root))
     all_files = [f for files in per_pool.values() for fs in files.values() for f in fs]
     fp = cache.fingerprint("folders", all_files, root)
     key, hit = cache.lookup(fp, norm_size, classes, use_cache)
@@ -125,7 +126,7 @@ def open_folders(root: Path, norm_size, progress, use_cache, split_seed=0, val_s
         done = 0
         for s, files in per_pool.items():
             flist = [(f, classes.index(c)) for c, fs in files.items() for f in fs]
-            x, ok = decode_files([f for f, _ in flist], norm_size, progress, skipped, done, len(all_files))
+            x, ok = decode_files([f for f, _label in flist], norm_size, progress, skipped, done, len(all_files))
             done += len(flist)
             pools[s] = Split(
                 x,

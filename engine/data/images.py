@@ -14,6 +14,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from engine.data.files import regular_file
 from engine.errors import UserError
+from engine.i18n import _
 
 # Far beyond any photo of a letter; stops decompression bombs before they decode.
 MAX_PIXELS = 64_000_000
@@ -44,25 +45,33 @@ def load_image(path: str | os.PathLike, norm_size: tuple[int, int]) -> np.ndarra
             with Image.open(name) as img:
                 w, h = img.size
                 if w * h > MAX_PIXELS:
-                    raise UserError(f"{name}: image is too large ({w}×{h} pixels; at most {MAX_PIXELS:,})")
+                    raise UserError(
+                        _("{name}: image is too large ({w}×{h} pixels; at most {most})").format(
+                            name=name, w=w, h=h, most=f"{MAX_PIXELS:,}"
+                        )
+                    )
                 img.load()
                 gray = _to_grayscale(ImageOps.exif_transpose(img))
     except UserError:
         raise
     except FileNotFoundError:
-        raise UserError(f"{name}: no such file") from None
+        raise UserError(_("{name}: no such file").format(name=name)) from None
     except IsADirectoryError:
-        raise UserError(f"{name}: is a folder, not an image") from None
+        raise UserError(_("{name}: is a folder, not an image").format(name=name)) from None
     except UnidentifiedImageError:
         raise UserError(
-            f"{name}: not an image file (or a format this app cannot read: use PNG, JPEG, BMP, GIF, TIFF or WebP)"
+            _(
+                "{name}: not an image file (or a format this app cannot read: use PNG, JPEG, BMP, GIF, TIFF or WebP)"
+            ).format(name=name)
         ) from None
     except PermissionError:
-        raise UserError(f"{name}: permission denied") from None
+        raise UserError(_("{name}: permission denied").format(name=name)) from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise UserError(f"{name}: image is too large (decompression bomb guard)") from None
+        raise UserError(_("{name}: image is too large (decompression bomb guard)").format(name=name)) from None
     except (OSError, SyntaxError, ValueError, EOFError):
-        raise UserError(f"{name}: the image is damaged or cut short and cannot be decoded") from None
+        raise UserError(
+            _("{name}: the image is damaged or cut short and cannot be decoded").format(name=name)
+        ) from None
     if gray.size != tuple(norm_size):
         gray = gray.resize(tuple(norm_size), Image.BILINEAR)
     return np.asarray(gray, dtype=np.uint8)

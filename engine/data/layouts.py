@@ -9,6 +9,7 @@ from pathlib import Path
 from engine.data.dataset import Dataset
 from engine.data.idx import find_idx
 from engine.errors import UserError
+from engine.i18n import _
 
 Progress = Callable[[int, int, str], None]
 BUILTIN_NAMES = ("", "builtin", "letters")
@@ -22,9 +23,11 @@ def is_builtin(path) -> bool:
 def detect_layout(path: Path) -> str:
     """``course``, ``idx`` or ``folders``; a :class:`UserError` naming the folder otherwise."""
     if not path.exists():
-        raise UserError(f"{path}: no such file or folder")
+        raise UserError(_("{path}: no such file or folder").format(path=path))
     if not path.is_dir():
-        raise UserError(f"{path}: a dataset is a folder (course JSON, IDX files or one folder per class)")
+        raise UserError(
+            _("{path}: a dataset is a folder (course JSON, IDX files or one folder per class)").format(path=path)
+        )
     if (path / "train.json").exists():
         return "course"
     if find_idx(path, "train_x") or find_idx(path, "test_x") or list(path.glob("*-idx3-ubyte*")):
@@ -33,8 +36,8 @@ def detect_layout(path: Path) -> str:
         if any(p.is_dir() for p in path.iterdir()):
             return "folders"
     except PermissionError:
-        raise UserError(f"{path}: permission denied (cannot list the folder)") from None
-    raise UserError(f"{path}: no dataset found (expected train.json, IDX files or class folders)")
+        raise UserError(_("{path}: permission denied (cannot list the folder)").format(path=path)) from None
+    raise UserError(_("{path}: no dataset found (expected train.json, IDX files or class folders)").format(path=path))
 
 
 def folder_kind(path) -> str | None:

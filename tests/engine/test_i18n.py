@@ -110,3 +110,17 @@ def test_no_function_that_translates_also_names_a_variable_underscore():
             if calls and binds:
                 bad.append(f"{path.relative_to(ROOT)}:{fn.lineno} {fn.name}")
     assert not bad, "rename the throwaway `_` in: " + ", ".join(bad)
+
+
+def test_a_dataset_error_reads_in_chinese(tmp_path, monkeypatch):
+    """The errors a student meets first — opening a dataset — follow the language (engine.data)."""
+    from tests.conftest import cli_in_process
+
+    monkeypatch.setenv("BACKPROP_STUDIO_LANG", "zh_CN")
+    missing = tmp_path / "没有的文件夹"
+    code, _out, err = cli_in_process("train", "--data", missing, "--epochs", "1", "--no-record")
+    assert code == 2 and f"{missing}：没有这个文件或文件夹" in err
+    empty = tmp_path / "空"
+    empty.mkdir()
+    code, _out, err = cli_in_process("train", "--data", empty, "--epochs", "1", "--no-record")
+    assert code == 2 and "没有找到数据集" in err
