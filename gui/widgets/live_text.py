@@ -8,12 +8,13 @@ from PySide6.QtWidgets import QSizePolicy, QWidget
 
 
 class LiveText(QWidget):
-    """A plain-text, word-wrapped line or two whose size never depends on its text.
+    """Plain, word-wrapped text whose height changes only with its number of lines.
 
     ``QLabel.setText`` asks the layout to run again: up through every parent to the main window,
     about 7 ms for this window, eight times a second while training — the largest share of the
     event loop's late ticks (bench/bench_gui.py). Here a new text is only painted; the widget
-    keeps room for ``lines`` lines from the start, so nothing around it moves either.
+    keeps room for ``lines`` lines from the start and grows (one layout) only for a text that
+    needs more, so nothing around it moves as the numbers change.
     """
 
     def __init__(self, text: str = "", lines: int = 2, parent=None):
@@ -22,7 +23,6 @@ class LiveText(QWidget):
         self._lines = lines
         self.setSizePolicy(QSizePolicy.Preferred, QSizePolicy.Fixed)
         self.setFixedHeight(self._height_for(200))
-        self.setAttribute(Qt.WA_OpaquePaintEvent, False)
 
     def text(self) -> str:
         return self._text
