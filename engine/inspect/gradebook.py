@@ -379,15 +379,25 @@ def write_gradebook(out: Path, grades: list[Grade]) -> None:
             for role, (earned, worth) in g.points.items()
         ]
         output = "\n".join(["✗ " + d for d in g.diagnoses] + ["⚠ " + w for w in g.warnings] + [g.error])
-        safe = re.sub(r"[^\w.-]+", "_", g.student)
+        safe = safe_name(g.student)
         (out / "students").mkdir(parents=True, exist_ok=True)
-        _atomic(out / "students" / f"{safe}.html", student_page(g))
+        _atomic(student_page_path(out, g.student), student_page(g))
         folder = out / "gradescope" / safe
         folder.mkdir(parents=True, exist_ok=True)
         _atomic(
             folder / "results.json",
             json.dumps({"score": g.score, "output": output.strip(), "tests": tests}, indent=1, ensure_ascii=False),
         )
+
+
+def safe_name(student: str) -> str:
+    """A student's name as a file name on every system (their folder's name may not be one)."""
+    return re.sub(r"[^\w.-]+", "_", student)
+
+
+def student_page_path(out: str | Path, student: str) -> Path:
+    """Where the gradebook in ``out`` keeps a student's page."""
+    return Path(out) / "students" / f"{safe_name(student)}.html"
 
 
 def _atomic(path: Path, text: str) -> None:

@@ -136,13 +136,8 @@ class UserNetwork(TorchNetwork):
         self.convention = loss_convention(self.kit)
         styles = {style for _cls, style, _v in self.kit.ops.values()}
         self._autograd = styles == {"torch"}  # all torch Functions: called directly, in torch
-
-    def _target(self, role: str, y, n_classes: int):
-        from engine.model.userops import onehot
-
-        if self.kit.ops[role][2].get("labels") == "onehot":
-            return torch.from_numpy(onehot(y.numpy(), n_classes)).to(self.dtype)
-        return y
+        if self._autograd:
+            self._direct_plan()
 
     def _g0(self, n: int) -> float:
         """The gradient fed into their loss's backward: 1, or N / 1/N where their backward follows
@@ -153,59 +148,67 @@ class UserNetwork(TorchNetwork):
             return 1.0 / n
         return 1.0
 
+    def _direct_plan(self) -> None:
+        """What a direct step calls, worked out once per run rather than once per step: the layer
+        op's class and weight layout, the activation's class, the loss ops and their targets."""
+        kit, act = self.kit, self.config.act
+        self._layer = kit.layer_kind()
+        self._layer_cls = kit.ops[self._layer][0]
+        self._in_out = self._layer == "linear" and kit.ops["linear"][2].get("w_layout") == "in_out"
+        self._act_cls = kit.ops[act][0]
+        roles = ("cross_entropy",) if kit.loss_kind() == "cross_entropy" else ("softmax", "log", "nll")
+        self._loss_ops = [(role, kit.ops[role][0], kit.ops[role][2].get("labels") == "onehot") for role in roles]
+        self._g0s: dict[int, torch.Tensor] = {}
+
     def _direct_step(self, x, y):
         """Forward and backward through the user's Functions called directly (no autograd graph,
         as the reference's fused path): (loss tensor, logits), the parameters' .grad set."""
-        from engine.model.userops import Ctx
+        from engine.model.userops import Ctx, onehot
 
-        kit, act = self.kit, self.config.act
-
-        def call(role, *inputs, needs=None):
-            cls = kit.ops[role][0]
-            ctx = Ctx(len(inputs), needs)
-            return cls.forward(ctx, *inputs), (cls, ctx)
-
-        def first(out):
-            return out[0] if isinstance(out, (tuple, list)) else out
-
-        n_layers = len(self._params) // 2
-        layer = kit.layer_kind()
-        in_out = layer == "linear" and kit.ops["linear"][2].get("w_layout") == "in_out"
+        params, layer_cls, in_out, act_cls = self._params, self._layer_cls, self._in_out, self._act_cls
+        linear = self._layer == "linear"
+        n_layers = len(params) // 2
         tape, h = [], x
         with torch.no_grad():
             for i in range(n_layers):
-                W, b = self._params[2 * i], self._params[2 * i + 1]
-                if layer == "linear":
-                    h, node = call("linear", h, W.t() if in_out else W, b, needs=(i > 0, True, True))
+                W = params[2 * i]
+                if linear:
+                    ctx = Ctx(3, (i > 0, True, True))
+                    h = layer_cls.forward(ctx, h, W.t() if in_out else W, params[2 * i + 1])
                 else:
-                    h, node = call("matmul", h, W.t(), needs=(i > 0, True))
-                tape.append(("layer", i, node))
+                    ctx = Ctx(2, (i > 0, True))
+                    h = layer_cls.forward(ctx, h, W.t())
+                tape.append((i, layer_cls, ctx))
                 if i < n_layers - 1:
-                    h, node = call(act, h)
-                    tape.append(("act", i, node))
+                    ctx = Ctx(1)
+                    h = act_cls.forward(ctx, h)
+                    tape.append((-1, act_cls, ctx))
             logits = h
-            if kit.loss_kind() == "cross_entropy":
-                loss, node = call("cross_entropy", logits, self._target("cross_entropy", y, logits.shape[1]))
-                tape.append(("loss", 0, node))
-            else:
-                q, n1 = call("softmax", logits)
-                logq, n2 = call("log", q)
-                loss, n3 = call("nll", logq, self._target("nll", y, logits.shape[1]))
-                tape += [("act", 0, n1), ("act", 0, n2), ("loss", 0, n3)]
-            g = torch.full((), self._g0(len(y)), dtype=logits.dtype)
-            for kind, i, (cls, ctx) in reversed(tape):
-                out = cls.backward(ctx, g)
-                if kind == "layer":
-                    grads = list(out)
-                    dW = grads[1].t() if (in_out or layer == "matmul") else grads[1]
-                    _set_grad(self._params[2 * i], dW.contiguous(), cls, f"layer {i + 1} W")
-                    if layer == "linear":
-                        _set_grad(self._params[2 * i + 1], grads[2], cls, f"layer {i + 1} b")
-                    else:
-                        self._params[2 * i + 1].grad = torch.zeros_like(self._params[2 * i + 1])
-                    g = grads[0]
+            for role, cls, hot in self._loss_ops:
+                if role == "nll" or role == "cross_entropy":
+                    target = torch.from_numpy(onehot(y.numpy(), logits.shape[1])).to(self.dtype) if hot else y
+                    ctx = Ctx(2)
+                    h = cls.forward(ctx, h, target)
                 else:
-                    g = first(out)
+                    ctx = Ctx(1)
+                    h = cls.forward(ctx, h)
+                tape.append((-1, cls, ctx))
+            loss = h
+            g = self._g0s.get(len(y))
+            if g is None:
+                g = self._g0s[len(y)] = torch.full((), self._g0(len(y)), dtype=logits.dtype)
+            for i, cls, ctx in reversed(tape):
+                out = cls.backward(ctx, g)
+                if i >= 0:
+                    dW = out[1].t() if (in_out or not linear) else out[1]
+                    _set_grad(params[2 * i], dW.contiguous(), cls, f"layer {i + 1} W")
+                    if linear:
+                        _set_grad(params[2 * i + 1], out[2], cls, f"layer {i + 1} b")
+                    else:
+                        params[2 * i + 1].grad = torch.zeros_like(params[2 * i + 1])
+                    g = out[0]
+                else:
+                    g = out[0] if isinstance(out, (tuple, list)) else out
         return loss, logits
 
     def train_step(self, x, y):
@@ -218,7 +221,7 @@ class UserNetwork(TorchNetwork):
         else:
             params = [p.detach().numpy() for p in self._params]
             loss, grads, logits_np = mlp_loss_and_grads(
-                self.kit, self.config.act, params, x.numpy(), y.numpy(), self._g0(len(y))
+                self.kit, self.config.act, params, x.numpy(), y.numpy(), self._g0(len(y)), input_grad=False
             )
             if not math.isfinite(loss) and not all(np.isfinite(g).all() for g in grads):
                 return loss, 0
@@ -241,7 +244,10 @@ def _set_grad(p: torch.Tensor, g, cls, who: str) -> None:
     """A user's gradient onto a parameter, or a message naming the op and the shapes. A torch
     Function's gradient that autograd would sum to the parameter's shape (a bias gradient given per
     sample) is summed here too: their Functions train as they do under autograd in the course."""
-    if cls is not None and g is not None and tuple(g.shape) != tuple(p.shape) and g.dim() > p.dim():
+    if g is not None and g.shape == p.shape:
+        p.grad = g
+        return
+    if cls is not None and g is not None and g.dim() > p.dim():
         try:
             g = g.sum_to_size(p.shape)
         except RuntimeError:

@@ -267,8 +267,8 @@ class Op:
     Integer arrays (labels) are passed as int64. ``dtype`` picks float64 or float32 for the
     floating inputs of torch Functions; NumPy ops get the arrays as given."""
 
-    def __init__(self, cls, style: str, n_inputs: int):
-        self.cls, self.style, self.n_inputs = cls, style, n_inputs
+    def __init__(self, cls, style: str, n_inputs: int, needs=None):
+        self.cls, self.style, self.n_inputs, self.needs = cls, style, n_inputs, needs
         self.instance = None
         self.ctx = None
 
@@ -285,7 +285,7 @@ class Op:
             self.instance = self.cls()
             out = self.instance.forward(*inputs)
         else:
-            self.ctx = Ctx(len(inputs))
+            self.ctx = Ctx(len(inputs), self.needs)
             if self.style == "torch":
                 import torch
 
@@ -477,10 +477,11 @@ def build_kit(found: list[Found], classes: dict, variants: dict) -> Kit:
     return Kit(ops)
 
 
-def op_call(kit: Kit, role: str, *inputs):
-    """Forward through the kit's ``role`` op; returns (output, the Op for its backward)."""
+def op_call(kit: Kit, role: str, *inputs, needs=None):
+    """Forward through the kit's ``role`` op; returns (output, the Op for its backward).
+    ``needs``: ``ctx.needs_input_grad`` for ops that take a ``ctx`` (default: every input)."""
     cls, style, variant = kit.ops[role]
-    op = Op(cls, style, len(inputs))
+    op = Op(cls, style, len(inputs), needs)
     if role == "linear" and variant.get("w_layout") == "in_out":
         inputs = (inputs[0], inputs[1].T.copy(), inputs[2])
     if role in ("cross_entropy", "nll") and variant.get("labels") == "onehot":
@@ -496,19 +497,23 @@ def op_grads(kit: Kit, role: str, op: Op, g) -> list:
     return grads
 
 
-def mlp_loss_and_grads(kit: Kit, act: str, params: list, x, y, g0: float = 1.0) -> tuple[float, list, np.ndarray]:
+def mlp_loss_and_grads(
+    kit: Kit, act: str, params: list, x, y, g0: float = 1.0, input_grad: bool = True
+) -> tuple[float, list, np.ndarray]:
     """Forward and backward of an MLP through the user's ops, in NumPy: (loss, one gradient per
     parameter, logits). ``params`` is ``[W0, b0, W1, b1, …]`` (biases unused by a matmul kit).
-    ``g0``: the gradient fed into the loss's backward (N or 1/N to follow the run's convention)."""
+    ``g0``: the gradient fed into the loss's backward (N or 1/N to follow the run's convention).
+    ``input_grad=False`` tells ops that read ``ctx.needs_input_grad`` that training does not need
+    the first layer's input gradient (as the engines skip it); the check leaves it on."""
     layer = kit.layer_kind()
     n_layers = len(params) // 2
     h, tape = x, []
     for i in range(n_layers):
         W, b = params[2 * i], params[2 * i + 1]
         if layer == "linear":
-            z, op = op_call(kit, "linear", h, W, b)
+            z, op = op_call(kit, "linear", h, W, b, needs=(input_grad or i > 0, True, True))
         else:
-            z, op = op_call(kit, "matmul", h, W.T.copy())
+            z, op = op_call(kit, "matmul", h, W.T.copy(), needs=(input_grad or i > 0, True))
         tape.append(("layer", op))
         h = z
         if i < n_layers - 1:

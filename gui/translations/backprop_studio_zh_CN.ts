@@ -36,6 +36,14 @@
         <translation>包含 CSV、JSON、每个学生的页面和 results.json 的文件夹</translation>
     </message>
     <message>
+        <source>Open Student's Page</source>
+        <translation>打开学生页面</translation>
+    </message>
+    <message>
+        <source>The selected student's page: verdicts, worked examples and their code</source>
+        <translation>所选学生的页面：结论、算例和他的代码</translation>
+    </message>
+    <message>
         <source>Click a student: their diagnoses and the check's report</source>
         <translation>点击一个学生：查看他的诊断和检查报告</translation>
     </message>
@@ -82,6 +90,10 @@
     <message>
         <source>%1 students: %2 without a mistake, %3 different mistakes. The gradebook is in %4.</source>
         <translation>%1 名学生：%2 名没有错误，共 %3 种不同的错误。成绩册在 %4。</translation>
+    </message>
+    <message>
+        <source>%1 — %2 (%3)</source>
+        <translation>%1 — %2（%3）</translation>
     </message>
 </context>
 <context>

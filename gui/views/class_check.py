@@ -4,7 +4,9 @@ Every submission (a subfolder or ``.zip`` of one student's files) is checked in 
 worker of its own, two at a time, by :func:`engine.inspect.gradebook.check_class` — the same
 code as ``main.py check --class``, which writes the gradebook (CSV, JSON, HTML pages,
 Gradescope's ``results.json``) as it goes. Here the result is a table of students × checks,
-coloured by verdict, filterable by mistake; a click shows that student's diagnoses and report.
+coloured by verdict, sortable by any column (worst verdicts, scores and most mistakes together),
+filterable by mistake; a click shows that student's diagnoses, report and the code of each op that
+did not pass, and opens their page.
 """
 
 from __future__ import annotations
@@ -33,6 +35,22 @@ from engine.training.history import format_duration
 from gui.i18n import arg
 
 COLOURS = {"PASS": "#1b9e4b", "WARN": "#d98c00", "FAIL": "#d1342f", "-": "#999999"}
+SEVERITY = {"FAIL": 0, "WARN": 1, "PASS": 2, "-": 3}  # sorting a verdict column puts FAIL first
+GRADE = Qt.UserRole  # on a row's first cell: the index of its grade (rows move when sorted)
+
+
+class _Cell(QTableWidgetItem):
+    """A cell that sorts by a key of its own (numbers as numbers, verdicts by severity)."""
+
+    def __init__(self, text: str, key):
+        super().__init__(text)
+        self.key = key
+
+    def __lt__(self, other) -> bool:
+        mine, theirs = self.key, getattr(other, "key", other.text())
+        if isinstance(mine, str) != isinstance(theirs, str):
+            return str(mine) < str(theirs)
+        return mine < theirs
 
 
 class ClassCheck(QDialog):
@@ -64,6 +82,10 @@ class ClassCheck(QDialog):
         self.open_button = QPushButton(self.tr("Open Gradebook"))
         self.open_button.setToolTip(self.tr("The folder with the CSV, the JSON, each student's page and results.json"))
         self.open_button.clicked.connect(lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(self.out)))
+        self.page_button = QPushButton(self.tr("Open Student's Page"))
+        self.page_button.setToolTip(self.tr("The selected student's page: verdicts, worked examples and their code"))
+        self.page_button.setEnabled(False)
+        self.page_button.clicked.connect(lambda: self._open_page())
         self.table = QTableWidget(0, 0)
         self.table.setEditTriggers(QAbstractItemView.NoEditTriggers)
         self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
@@ -81,6 +103,7 @@ class ClassCheck(QDialog):
         bar = QHBoxLayout()
         bar.addWidget(QLabel(self.tr("Show")))
         bar.addWidget(self.filter, 1)
+        bar.addWidget(self.page_button)
         bar.addWidget(self.open_button)
         split = QSplitter(Qt.Vertical)
         split.addWidget(self.table)
@@ -134,22 +157,29 @@ class ClassCheck(QDialog):
         self.grades = grades
         roles = sorted({r for g in grades for r in g.verdicts})
         heads = [self.tr("student"), self.tr("score"), *roles, self.tr("whole MLP"), self.tr("mistakes")]
+        self.table.setSortingEnabled(False)  # rows would move while they are filled
         self.table.clear()
         self.table.setColumnCount(len(heads))
         self.table.setHorizontalHeaderLabels(heads)
         self.table.setRowCount(len(grades))
         for i, g in enumerate(grades):
-            cells = [g.student, f"{g.score:g} / {g.max_score:g}" if not g.error else g.error]
-            cells += [g.verdicts.get(r, "-") for r in roles] + [g.mlp, str(len(g.diagnoses))]
-            for j, text in enumerate(cells):
-                item = QTableWidgetItem(text)
+            cells = [(g.student, g.student.lower())]
+            cells.append((f"{g.score:g} / {g.max_score:g}", g.score) if not g.error else (g.error, -1.0))
+            cells += [(v, SEVERITY.get(v, 3)) for v in [g.verdicts.get(r, "-") for r in roles] + [g.mlp]]
+            cells.append((str(len(g.diagnoses)), len(g.diagnoses)))
+            for j, (text, key) in enumerate(cells):
+                item = _Cell(text, key)
                 verdict = text if 2 <= j < 3 + len(roles) else ""
                 if verdict in COLOURS:
                     item.setForeground(QBrush(QColor("white")))
                     item.setBackground(QBrush(QColor(COLOURS[verdict])))
                     item.setTextAlignment(Qt.AlignCenter)
+                if j == 0:
+                    item.setData(GRADE, i)
                 self.table.setItem(i, j, item)
         self.table.resizeColumnsToContents()
+        self.table.setSortingEnabled(True)
+        self.table.horizontalHeader().setSortIndicatorShown(True)
         counts: dict[str, int] = {}
         for g in grades:
             for key in {mistake_key(d) for d in g.diagnoses}:
@@ -176,18 +206,33 @@ class ClassCheck(QDialog):
         from engine.inspect.gradebook import mistake_key
 
         key = self.filter.currentData() or ""
-        for i, g in enumerate(self.grades):
-            self.table.setRowHidden(i, bool(key) and key not in {mistake_key(d) for d in g.diagnoses})
+        for row in range(self.table.rowCount()):
+            g = self.grades[self.table.item(row, 0).data(GRADE)]
+            self.table.setRowHidden(row, bool(key) and key not in {mistake_key(d) for d in g.diagnoses})
+
+    def selected_grade(self):
+        """The grade of the selected row, whichever way the table is sorted (None if none is)."""
+        rows = self.table.selectionModel().selectedRows()
+        return self.grades[self.table.item(rows[0].row(), 0).data(GRADE)] if rows else None
 
     def _show_student(self) -> None:
-        rows = self.table.selectionModel().selectedRows()
-        if not rows:
+        g = self.selected_grade()
+        self.page_button.setEnabled(g is not None)
+        if g is None:
             return
-        g = self.grades[rows[0].row()]
         parts = [g.student, ""]
         if g.error:
             parts.append(g.error)
         parts += [f"✗ {d}" for d in g.diagnoses] + [f"! {w}" for w in g.warnings]
         if g.report:
             parts += ["", g.report]
+        for name, verdict, where, lines in g.code:
+            parts += ["", arg(self.tr("%1 — %2 (%3)"), name, verdict, where), *lines]
         self.details.setPlainText("\n".join(parts))
+
+    def _open_page(self) -> None:
+        from engine.inspect.gradebook import student_page_path
+
+        g = self.selected_grade()
+        if g is not None:
+            QDesktopServices.openUrl(QUrl.fromLocalFile(str(student_page_path(self.out, g.student))))

@@ -508,3 +508,117 @@ def test_the_guard_puts_back_what_was_replaced_and_ignores_what_was_not():
         assert np.linalg.norm is real and guard.restore(snap) == []
     finally:
         np.linalg.norm = real
+
+
+NEEDS_OPS = {
+    "numpy": """
+import os
+import numpy as np
+
+
+class Linear:
+    @staticmethod
+    def forward(ctx, x, W, b):
+        ctx.save_for_backward(x, W)
+        return x @ W.T + b
+
+    @staticmethod
+    def backward(ctx, g):
+        x, W = ctx.saved_tensors
+        with open(os.environ["BACKPROP_TEST_NEEDS_FILE"], "a") as f:
+            f.write(f"{x.shape[1]} {ctx.needs_input_grad[0]}\\n")
+        return (g @ W if ctx.needs_input_grad[0] else None), g.T @ x, g.sum(0)
+
+
+class ReLU:
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.maximum(x, 0)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return g * (x > 0)
+
+
+class CrossEntropy:
+    @staticmethod
+    def forward(ctx, z, y):
+        p = np.exp(z - z.max(1, keepdims=True))
+        p /= p.sum(1, keepdims=True)
+        ctx.save_for_backward(p, y)
+        return -np.log(p[np.arange(len(y)), y]).mean()
+
+    @staticmethod
+    def backward(ctx, g):
+        p, y = ctx.saved_tensors
+        d = p.copy()
+        d[np.arange(len(y)), y] -= 1
+        return d * g / len(y), None
+""",
+    "torch": """
+import os
+import torch
+
+
+class LinearFunction(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, W, b):
+        ctx.save_for_backward(x, W)
+        return x @ W.t() + b
+
+    @staticmethod
+    def backward(ctx, g):
+        x, W = ctx.saved_tensors
+        with open(os.environ["BACKPROP_TEST_NEEDS_FILE"], "a") as f:
+            f.write(f"{x.shape[1]} {ctx.needs_input_grad[0]}\\n")
+        return (g @ W if ctx.needs_input_grad[0] else None), g.t() @ x, g.sum(0)
+
+
+class ReLUFunction(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x.clamp_min(0)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return g * (x > 0)
+
+
+class CrossEntropyFunction(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, z, y):
+        logp = torch.log_softmax(z, 1)
+        ctx.save_for_backward(logp, y)
+        return -logp[torch.arange(len(y)), y].mean()
+
+    @staticmethod
+    def backward(ctx, g):
+        logp, y = ctx.saved_tensors
+        d = logp.exp()
+        d[torch.arange(len(y)), y] -= 1
+        return d * g / len(y), None
+""",
+}
+
+
+@pytest.mark.parametrize("style", sorted(NEEDS_OPS))
+def test_training_tells_their_first_layer_its_input_gradient_is_not_needed(tmp_path, monkeypatch, small_letters, style):
+    """As the studio's engines skip it: ``ctx.needs_input_grad[0]`` is False for the first layer
+    only (the N × hidden × features product nobody uses), and the run still learns."""
+    from engine.config import TrainConfig
+    from engine.training.events import FinishedEvent
+    from engine.training.launch import RunPlan, start_run
+
+    ops, log = tmp_path / f"ops_{style}.py", tmp_path / "needs.txt"
+    ops.write_text(NEEDS_OPS[style])
+    monkeypatch.setenv("BACKPROP_TEST_NEEDS_FILE", str(log))
+    config = TrainConfig(epochs=2, batch_size=16, hidden=[24], engine="user", functions=[str(ops)], optim="adam")
+    events = list(start_run(RunPlan(config, small_letters)).events())
+    assert isinstance(events[-1], FinishedEvent) and events[-1].test_acc > 2 / 26
+    seen = {tuple(line.split()) for line in log.read_text().splitlines()}
+    features = int(np.prod(small_letters.train.x.shape[1:]))
+    assert seen == {(str(features), "False"), ("24", "True")}
