@@ -33,7 +33,7 @@ gui/translations/%.qm: gui/translations/%.ts $(STAMP)
 translations: $(STAMP)
 	$(VENV)/bin/pyside6-lupdate $$(git ls-files 'gui/*.py') -ts $(TS) -no-obsolete -locations none
 	pot=$$(mktemp --suffix=.pot) && \
-	xgettext -L Python --keyword=_ --from-code=UTF-8 --no-location --sort-output -o $$pot $$(git ls-files 'engine/*.py') && \
+	xgettext -L Python --keyword=_ --keyword=N_ --from-code=UTF-8 --no-location --sort-output -o $$pot $$(git ls-files 'engine/*.py') && \
 	for po in engine/locale/*/LC_MESSAGES/*.po; do \
 	    msgmerge --quiet --update --backup=none --no-fuzzy-matching --no-location --sort-output $$po $$pot && \
 	    msgfmt --check -o $${po%.po}.mo $$po || exit 1; \

@@ -34,6 +34,7 @@ from engine.data.dataset import DIGITS, LETTERS
 from engine.data.files import regular_file
 from engine.data.layouts import MAX_NORM_SIDE
 from engine.errors import UserError
+from engine.i18n import N_, _
 from engine.model.build import build_network
 from engine.model.network import Network, state_dict_keys
 from engine.training.history import History
@@ -136,7 +137,9 @@ def save_checkpoint(path: str | os.PathLike, model: Model) -> None:
         _remove_stale_temps(path)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp", dir=path.parent)
     except OSError as exc:
-        raise UserError(f"{path}: cannot write here ({exc.strerror or exc})") from None
+        raise UserError(
+            _("{path}: cannot write here ({reason})").format(path=path, reason=exc.strerror or exc)
+        ) from None
     try:
         make_ordinary_file(fd, tmp)  # mkstemp makes 0600; a checkpoint is an ordinary file
         with os.fdopen(fd, "wb") as fh:
@@ -155,7 +158,9 @@ def save_checkpoint(path: str | os.PathLike, model: Model) -> None:
             reason = getattr(exc, "strerror", None) or (
                 "the disk is full or the write failed" if isinstance(exc, RuntimeError) else str(exc)
             )
-            raise UserError(f"{path}: could not save ({reason}); the previous file is unchanged") from None
+            raise UserError(
+                _("{path}: could not save ({reason}); the previous file is unchanged").format(path=path, reason=reason)
+            ) from None
         raise
     _fsync_dir(path.parent)
 
@@ -213,34 +218,44 @@ def _check_archive(name: str) -> None:
             total = sum(i.file_size for i in infos)
             if total > MAX_FILE_BYTES or len(infos) > 100_000:
                 raise UserError(
-                    f"{name}: its records would unpack to {total:,} bytes "
-                    f"(at most {MAX_FILE_BYTES:,}); refusing to read it"
+                    _(
+                        "{name}: its records would unpack to {total:,} bytes (at most {max_file_bytes:,}); refusing "
+                        "to read it"
+                    ).format(name=name, total=total, max_file_bytes=MAX_FILE_BYTES)
                 )
             bad = zf.testzip()
     except UserError:
         raise
     except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError, RuntimeError):
         raise UserError(
-            f"{name}: the file is damaged (its archive cannot be read); use another copy or retrain"
+            _("{name}: the file is damaged (its archive cannot be read); use another copy or retrain").format(name=name)
         ) from None
     if bad is not None:
-        raise UserError(f"{name}: the file is damaged (checksum mismatch in {bad}); use another copy or retrain")
+        raise UserError(
+            _("{name}: the file is damaged (checksum mismatch in {bad}); use another copy or retrain").format(
+                name=name, bad=bad
+            )
+        )
 
 
 def _read(name: str):
     import torch
 
-    regular_file(name, "checkpoint")
+    regular_file(name, N_("checkpoint"))
     size = os.stat(name).st_size
     if size > MAX_FILE_BYTES:
-        raise UserError(f"{name}: {size:,} bytes is larger than any checkpoint this app writes")
+        raise UserError(
+            _("{name}: {size:,} bytes is larger than any checkpoint this app writes").format(name=name, size=size)
+        )
     if size == 0:
-        raise UserError(f"{name}: the file is empty")
+        raise UserError(_("{name}: the file is empty").format(name=name))
     _check_archive(name)
     with open(name, "rb") as fh:
         head = fh.read(2)
     if not zipfile.is_zipfile(name) and head[:1] != b"\x80":  # neither torch's zip nor a pickle
-        raise UserError(f"{name}: not a checkpoint (no PyTorch tensor data in it; nothing from it was run)")
+        raise UserError(
+            _("{name}: not a checkpoint (no PyTorch tensor data in it; nothing from it was run)").format(name=name)
+        )
     try:
         with warnings.catch_warnings():  # torch warns about unusual pickle protocols; we report instead
             warnings.simplefilter("ignore", UserWarning)
@@ -249,23 +264,31 @@ def _read(name: str):
         glob = re.search(r"GLOBAL ([\w.]+)", str(exc))
         if glob:
             raise UserError(
-                f"{name}: refused: the file holds Python code or objects ({glob.group(1)}), "
-                f"not plain weights; nothing from it was run"
+                _(
+                    "{name}: refused: the file holds Python code or objects ({found}), not plain weights; "
+                    "nothing from it was run"
+                ).format(name=name, found=glob.group(1))
             ) from None
         if "WeightsUnpickler" in str(exc) or "Unsupported" in str(exc):
             raise UserError(
-                f"{name}: refused: the file holds Python code or objects, or pickle data this app does not read, "
-                f"not plain weights; nothing from it was run"
+                _(
+                    "{name}: refused: the file holds Python code or objects, or pickle data this app does not read, "
+                    "not plain weights; nothing from it was run"
+                ).format(name=name)
             ) from None
-        raise UserError(f"{name}: not a checkpoint (no PyTorch tensor data in it; nothing from it was run)") from None
+        raise UserError(
+            _("{name}: not a checkpoint (no PyTorch tensor data in it; nothing from it was run)").format(name=name)
+        ) from None
     except (MemoryError, RecursionError):
         raise UserError(
-            f"{name}: refused: its contents are nested or repeated beyond what a checkpoint holds"
+            _("{name}: refused: its contents are nested or repeated beyond what a checkpoint holds").format(name=name)
         ) from None
     except (RuntimeError, EOFError, ValueError, OSError, KeyError, AttributeError, TypeError, IndexError):
         raise UserError(
-            f"{name}: not a checkpoint, or a damaged or cut-short one "
-            f"(PyTorch could not read it); use another copy or retrain"
+            _(
+                "{name}: not a checkpoint, or a damaged or cut-short one (PyTorch could not read it); use another "
+                "copy or retrain"
+            ).format(name=name)
         ) from None
 
 
@@ -277,37 +300,51 @@ def _int(value, key: str, low: int, high: int) -> int:
         or int(value) != value
         or not low <= int(value) <= high
     ):
-        raise UserError(f"'{key}': {value!r} must be a whole number from {low} to {high}")
+        raise UserError(
+            _("'{key}': {value!r} must be a whole number from {low} to {high}").format(
+                key=key, value=value, low=low, high=high
+            )
+        )
     return int(value)
 
 
 def _sizes_from_configs(cfg: dict) -> tuple[list[int], tuple[int, int], int, str]:
     if not isinstance(cfg, dict):
-        raise UserError("'configs' must be a dictionary")
+        raise UserError(_("'configs' must be a dictionary"))
     for k in ("norm_size", "output_size", "hidden_size"):
         if k not in cfg:
-            raise UserError(f"'configs' lacks {k!r}")
+            raise UserError(_("'configs' lacks {k!r}").format(k=k))
     ns = cfg["norm_size"]
     if not isinstance(ns, (list, tuple)) or len(ns) != 2:
-        raise UserError(f"'configs.norm_size': {ns!r} must be (width, height)")
+        raise UserError(_("'configs.norm_size': {ns!r} must be (width, height)").format(ns=ns))
     norm = tuple(_int(v, "configs.norm_size", 1, MAX_NORM_SIDE) for v in ns)
     n_out = _int(cfg["output_size"], "configs.output_size", 2, MAX_CLASSES)
     hs = cfg["hidden_size"]
     if isinstance(hs, (list, tuple)):
         if not 1 <= len(hs) <= MAX_LAYERS:
-            raise UserError(f"'configs.hidden_size': {len(hs)} entries (1 to {MAX_LAYERS})")
+            raise UserError(
+                _("'configs.hidden_size': {n_hs} entries (1 to {max_layers})").format(
+                    n_hs=len(hs), max_layers=MAX_LAYERS
+                )
+            )
         hidden = [_int(h, "configs.hidden_size", 1, 65536) for h in hs]
     else:
         n_layers = _int(cfg.get("n_layers"), "configs.n_layers", 2, MAX_LAYERS + 1)
         hidden = [_int(hs, "configs.hidden_size", 1, 65536)] * (n_layers - 1)
     if "n_layers" in cfg and _int(cfg["n_layers"], "configs.n_layers", 2, MAX_LAYERS + 1) != len(hidden) + 1:
         raise UserError(
-            f"'configs': n_layers={cfg['n_layers']} but hidden_size has {len(hidden)} entries "
-            f"(n_layers must be len(hidden_size)+1)"
+            _(
+                "'configs': n_layers={n_layers} but hidden_size has {n_hidden} entries (n_layers must be "
+                "len(hidden_size)+1)"
+            ).format(n_layers=cfg["n_layers"], n_hidden=len(hidden))
         )
     act = cfg.get("act_type", "relu")
     if not isinstance(act, str) or act.lower() not in ACTIVATIONS:
-        raise UserError(f"'configs.act_type': {act!r} is not one of {', '.join(ACTIVATIONS)}")
+        raise UserError(
+            _("'configs.act_type': {act!r} is not one of {activations}").format(
+                act=act, activations=", ".join(ACTIVATIONS)
+            )
+        )
     return hidden, norm, n_out, act.lower()
 
 
@@ -319,23 +356,27 @@ def _sizes_from_tensors(sd: dict) -> tuple[list[int], tuple[int, int], int]:
     while f"net.{2 * n}.W" in sd:
         n += 1
     if n < 2:
-        raise UserError("'state_dict' has no net.0.W / net.2.W … layers to infer the network from")
+        raise UserError(_("'state_dict' has no net.0.W / net.2.W … layers to infer the network from"))
     shapes = []
     for i in range(n):
         t = sd[f"net.{2 * i}.W"]
         if not isinstance(t, torch.Tensor) or t.dim() != 2:
-            raise UserError(f"'state_dict.net.{2 * i}.W' is not a 2-D tensor")
+            raise UserError(_("'state_dict.net.{value}.W' is not a 2-D tensor").format(value=2 * i))
         shapes.append(tuple(t.shape))
     for i in range(1, n):
         if shapes[i][1] != shapes[i - 1][0]:
             raise UserError(
-                f"'state_dict.net.{2 * i}.W' takes {shapes[i][1]} inputs, the layer before gives {shapes[i - 1][0]}"
+                _("'state_dict.net.{value}.W' takes {shape} inputs, the layer before gives {rows}").format(
+                    value=2 * i, shape=shapes[i][1], rows=shapes[i - 1][0]
+                )
             )
     side = math.isqrt(shapes[0][1])
     if side * side != shapes[0][1]:
         raise UserError(
-            f"'state_dict.net.0.W' takes {shapes[0][1]} inputs: not a square image, "
-            f"so the input size cannot be inferred (add 'configs')"
+            _(
+                "'state_dict.net.0.W' takes {in_features} inputs: not a square image, so the input size cannot be "
+                "inferred (add 'configs')"
+            ).format(in_features=shapes[0][1])
         )
     return [s[0] for s in shapes[:-1]], (side, side), shapes[-1][0]
 
@@ -346,7 +387,7 @@ def _str_list(value, key: str, n: int) -> list[str]:
         or len(value) != n
         or not all(isinstance(c, str) and 0 < len(c) <= 200 for c in value)
     ):
-        raise UserError(f"'{key}' must be a list of {n} class names (short strings)")
+        raise UserError(_("'{key}' must be a list of {n} class names (short strings)").format(key=key, n=n))
     return list(value)
 
 
@@ -367,13 +408,15 @@ def _model_from(ckpt, device: str, act_override: str | None) -> Model:
     if isinstance(ckpt, dict) and "state_dict" not in ckpt and "net.0.W" in ckpt:
         ckpt = {"state_dict": ckpt}  # a bare torch.save(model.state_dict()), as many students save
     if not isinstance(ckpt, dict) or "state_dict" not in ckpt:
-        raise UserError("not a Backprop Studio or course checkpoint (no 'state_dict' key)")
+        raise UserError(_("not a Backprop Studio or course checkpoint (no 'state_dict' key)"))
     sd = ckpt["state_dict"]
     if isinstance(sd, dict) and sd and "net.0.W" not in sd:
         held = ", ".join(sorted(str(k) for k in sd)[:6])
-        raise UserError(f"not a network checkpoint: it holds {held} (expected net.N.W / net.N.b tensors)")
+        raise UserError(
+            _("not a network checkpoint: it holds {held} (expected net.N.W / net.N.b tensors)").format(held=held)
+        )
     if not isinstance(sd, dict) or not all(isinstance(k, str) for k in sd):
-        raise UserError("'state_dict' must be a dictionary of named tensors")
+        raise UserError(_("'state_dict' must be a dictionary of named tensors"))
     notes = []
     if "configs" in ckpt:
         hidden, norm_size, n_out, act = _sizes_from_configs(ckpt["configs"])
@@ -387,14 +430,18 @@ def _model_from(ckpt, device: str, act_override: str | None) -> Model:
         )
     if act_override:
         if act_override not in ACTIVATIONS:
-            raise UserError(f"activation: {act_override!r} is not one of {', '.join(ACTIVATIONS)}")
+            raise UserError(
+                _("activation: {act!r} is not one of {activations}").format(
+                    act=act_override, activations=", ".join(ACTIVATIONS)
+                )
+            )
         act = act_override
     in_features = norm_size[0] * norm_size[1]
     check_parameter_budget(in_features, hidden, n_out)
     version = ckpt.get("format_version", 0)
     hp = ckpt.get("hyperparameters") or {}
     if not isinstance(hp, dict) or not all(isinstance(k, str) for k in hp):
-        raise UserError("'hyperparameters' must be a dictionary")
+        raise UserError(_("'hyperparameters' must be a dictionary"))
     hp = dict(hp)
     if isinstance(version, int) and version < 2 and hp.get("optim") == "adam":
         hp["optim"] = "adamw"  # format 1 called decoupled decay "adam"
@@ -405,33 +452,47 @@ def _model_from(ckpt, device: str, act_override: str | None) -> Model:
     except UserError as exc:
         raise UserError(f"'hyperparameters': {exc}") from None
     except TypeError:
-        raise UserError("'hyperparameters' holds values of the wrong kind") from None
+        raise UserError(_("'hyperparameters' holds values of the wrong kind")) from None
     sizes = [in_features, *hidden, n_out]
     keys = state_dict_keys(len(sizes) - 1)
     missing = [k for k in keys if k not in sd]
     if missing:
-        raise UserError(f"'state_dict' lacks {', '.join(missing)} (has {', '.join(sorted(sd)[:12]) or 'nothing'})")
+        raise UserError(
+            _("'state_dict' lacks {missing} (has {value})").format(
+                missing=", ".join(missing), value=", ".join(sorted(sd)[:12]) or "nothing"
+            )
+        )
     extra = [k for k in sd if k not in keys]
     if extra:
-        raise UserError(f"'state_dict' has tensors the configs do not explain: {', '.join(extra[:12])}")
+        raise UserError(
+            _("'state_dict' has tensors the configs do not explain: {extra}").format(extra=", ".join(extra[:12]))
+        )
     weights = []
     for i, k in enumerate(keys):
         t = sd[k]
         layer = i // 2
         want = (sizes[layer + 1], sizes[layer]) if k.endswith(".W") else (sizes[layer + 1],)
         if not isinstance(t, torch.Tensor):
-            raise UserError(f"'state_dict.{k}' is not a tensor")
+            raise UserError(_("'state_dict.{k}' is not a tensor").format(k=k))
         if tuple(t.shape) != want:  # checked before anything is materialised
-            raise UserError(f"'state_dict.{k}' has shape {list(t.shape)}, the configs imply {list(want)}")
+            raise UserError(
+                _("'state_dict.{k}' has shape {shape}, the configs imply {want}").format(
+                    k=k, shape=list(t.shape), want=list(want)
+                )
+            )
         if t.dtype not in (torch.float32, torch.float64, torch.float16, torch.bfloat16):
             raise UserError(
-                f"'state_dict.{k}' holds {str(t.dtype).replace('torch.', '')} values; weights must be floating point"
+                _("'state_dict.{k}' holds {dtype} values; weights must be floating point").format(
+                    k=k, dtype=str(t.dtype).replace("torch.", "")
+                )
             )
         if not t.is_contiguous() or t.untyped_storage().nbytes() < (t.storage_offset() + t.numel()) * t.element_size():
-            raise UserError(f"'state_dict.{k}' is not a plain tensor (its storage does not hold its shape)")
+            raise UserError(
+                _("'state_dict.{k}' is not a plain tensor (its storage does not hold its shape)").format(k=k)
+            )
         w = t.detach().to(torch.float64 if t.dtype == torch.float64 else torch.float32).cpu().numpy().copy()
         if not np.isfinite(w).all():
-            raise UserError(f"'state_dict.{k}' holds NaN or infinite values")
+            raise UserError(_("'state_dict.{k}' holds NaN or infinite values").format(k=k))
         weights.append(w)
     classes = ckpt.get("class_names")
     classes = _default_classes(n_out) if classes is None else _str_list(classes, "class_names", n_out)
@@ -441,19 +502,19 @@ def _model_from(ckpt, device: str, act_override: str | None) -> Model:
         raise UserError(f"'history': {exc}") from None
     record = ckpt.get("dataset_record") or {}
     if not isinstance(record, dict):
-        raise UserError("'dataset_record' must be a dictionary")
+        raise UserError(_("'dataset_record' must be a dictionary"))
     record = {k: v for k, v in record.items() if isinstance(k, str) and isinstance(v, (str, int, float, bool))}
     dataset_name = ckpt.get("dataset", "")
     if not isinstance(dataset_name, str):
-        raise UserError("'dataset' must be a name")
+        raise UserError(_("'dataset' must be a name"))
     name = ckpt.get("run_name", "")
     if not isinstance(name, str) or len(name) > 200:
-        raise UserError("'run_name' must be a name of at most 200 characters")
+        raise UserError(_("'run_name' must be a name of at most 200 characters"))
     network = build_network(config, in_features, n_out, weights=weights)
     opt_state = ckpt.get("optimizer_state")
     if opt_state is not None:
         if not isinstance(opt_state, dict):
-            raise UserError("'optimizer_state' must be a dictionary")
+            raise UserError(_("'optimizer_state' must be a dictionary"))
         try:
             if not network.load_optimizer_state(opt_state):
                 opt_state = None  # another engine or optimizer: the weights load, the optimizer starts fresh

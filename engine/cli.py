@@ -351,7 +351,7 @@ def _bias_option(p) -> None:
 
 def _overrides(a) -> dict:
     """The training options given on the command line (and only those)."""
-    given = {dest: getattr(a, dest) for _, dest, _, _ in TRAIN_OPTIONS if getattr(a, dest) is not None}
+    given = {dest: getattr(a, dest) for _flags, dest, _kind, _help in TRAIN_OPTIONS if getattr(a, dest) is not None}
     if getattr(a, "bias", None) is not None:
         given["bias"] = a.bias
     if "hidden" in given:
@@ -360,12 +360,12 @@ def _overrides(a) -> dict:
         files = [f.strip() for f in given["functions"].split(",") if f.strip()]
         for f in files:
             if not Path(f).is_file():
-                raise UserError(f"--functions {f}: no such file")
+                raise UserError(_("--functions {f}: no such file").format(f=f))
         given["functions"] = [str(Path(f).resolve()) for f in files]
         given.setdefault("engine", "user")
     if getattr(a, "layers", None) is not None:
         if a.layers < 2:
-            raise UserError(f"--layer: {a.layers} must be at least 2 (one hidden layer)")
+            raise UserError(_("--layer: {layers} must be at least 2 (one hidden layer)").format(layers=a.layers))
         hidden = given.get("hidden")
         if hidden is None or len(hidden) == 1:
             from engine.config import PRESETS
@@ -373,7 +373,11 @@ def _overrides(a) -> dict:
             base = hidden or PRESETS[a.preset or "letters"]["hidden"][:1]
             given["hidden"] = base * (a.layers - 1)
         elif len(hidden) != a.layers - 1:
-            raise UserError(f"--layer {a.layers} needs {a.layers - 1} hidden sizes, got {len(hidden)}")
+            raise UserError(
+                _("--layer {layers} needs {n_hidden_layers} hidden sizes, got {n_hidden}").format(
+                    layers=a.layers, n_hidden_layers=a.layers - 1, n_hidden=len(hidden)
+                )
+            )
     return given
 
 
@@ -442,13 +446,15 @@ def _check_writable(out: str) -> None:
     """Before training: the checkpoint's folder must exist or be creatable, and be writable."""
     path = Path(out)
     if path.exists() and not path.is_file():
-        raise UserError(f"--out {out}: exists and is not a regular file")
+        raise UserError(_("--out {out}: exists and is not a regular file").format(out=out))
     folder = path.parent if str(path.parent) else Path(".")
     probe = folder
     while not probe.exists() and probe != probe.parent:
         probe = probe.parent
     if not os.access(probe, os.W_OK | os.X_OK):
-        raise UserError(f"--out {out}: the folder {folder} is not writable; nothing was trained")
+        raise UserError(
+            _("--out {out}: the folder {folder} is not writable; nothing was trained").format(out=out, folder=folder)
+        )
 
 
 def _opening_progress(path, tty: bool, clock=time.monotonic):
@@ -502,8 +508,9 @@ def _resumed_config(a, given: dict):
     unknown = set(given) - {"epochs", "device", "val_interval"}
     if unknown:
         raise UserError(
-            f"--resume continues with the checkpoint's settings; "
-            f"remove {', '.join('--' + k.replace('_', '-') for k in sorted(unknown))}"
+            _("--resume continues with the checkpoint's settings; remove {value}").format(
+                value=", ".join("--" + k.replace("_", "-") for k in sorted(unknown))
+            )
         )
     return resumed, dataclasses.replace(resumed.config, **given).validate()
 
@@ -523,7 +530,11 @@ def _train_plan(a, given: dict):
         config = preset_config(a.preset or LAYOUT_PRESETS[layout_of(a.data)], **given).validate()
         norm = (a.norm_size, a.norm_size)
     if config.device != "cpu" and config.device not in available_devices():
-        raise UserError(f"--device: {config.device!r} is not available here (have {', '.join(available_devices())})")
+        raise UserError(
+            _("--device: {device!r} is not available here (have {available_devices})").format(
+                device=config.device, available_devices=", ".join(available_devices())
+            )
+        )
     t0 = time.perf_counter()
     ds = _open_data(a.data, norm_size=norm, split_seed=config.split_seed, val_split=config.val_split)
     print(f"data: {ds.describe()} (ready in {time.perf_counter() - t0:.1f} s)", flush=True)
@@ -532,7 +543,7 @@ def _train_plan(a, given: dict):
     if resumed is None:
         return RunPlan(config, ds), None
     if resumed.classes != ds.classes or resumed.norm_size != ds.norm_size:
-        raise UserError(f"{a.resume}: its classes/input size do not match {a.data}")
+        raise UserError(_("{resume}: its classes/input size do not match {data}").format(resume=a.resume, data=a.data))
     _fingerprint_warning(resumed, ds, a.resume)
     resumed.network.config = config
     print(f"resuming {resumed.history.where()}", flush=True)
@@ -547,7 +558,9 @@ def _save_recovery(a, model, epochs: int, exc: Exception) -> None:
     recovery = out.with_name(out.stem + ".recovered" + (out.suffix or ".pt"))
     save_checkpoint(recovery, model)
     raise UserError(
-        f"training failed ({type(exc).__name__}: {exc}); the weights after epoch {epochs} were saved to {recovery}"
+        _("training failed ({kind}: {exc}); the weights after epoch {epochs} were saved to {recovery}").format(
+            kind=type(exc).__name__, exc=exc, epochs=epochs, recovery=recovery
+        )
     ) from None
 
 
@@ -714,7 +727,7 @@ def cmd_sweep(a) -> int:
     from engine.runs.sweep import build_spec, check_size, default_storage, open_study, parse_seeds
 
     if a.workers is not None and a.workers < 1:
-        raise UserError(f"--workers: {a.workers} must be at least 1")
+        raise UserError(_("--workers: {workers} must be at least 1").format(workers=a.workers))
     cores = os.cpu_count() or 1
     if a.workers is not None and a.workers > cores and not a.force_workers:
         print(
@@ -744,7 +757,7 @@ def cmd_sweep_worker(a) -> int:
     from engine.runs.sweep import check_fingerprint, open_study
 
     if a.workers is not None and a.workers < 1:
-        raise UserError(f"--workers: {a.workers} must be at least 1")
+        raise UserError(_("--workers: {workers} must be at least 1").format(workers=a.workers))
     study, spec = open_study(a.storage, a.study)
     data = a.data or spec.dataset.get("path") or "builtin"
     norm = tuple(spec.dataset.get("norm_size") or (32, 32))
@@ -765,7 +778,7 @@ def cmd_test(a) -> int:
         print(f"warning: {warning}", file=sys.stderr)
     split = ds.split(a.split)
     if len(split) == 0:
-        raise UserError(f"{ds.source}: the {a.split} split is empty")
+        raise UserError(_("{source}: the {split} split is empty").format(source=ds.source, split=a.split))
     probs = predict_arrays(model, split.x)
     acc = float((probs.argmax(1) == split.y).mean())
     how = "fixed split" if ds.fixed_split else f"split seed {ds.split_seed}, val split {ds.val_split:g}"
@@ -840,7 +853,11 @@ def _check_reduction(a) -> str:
 
     if a.reduction:
         if a.reduction not in LOSS_REDUCTIONS:
-            raise UserError(f"--reduction {a.reduction}: choose one of {', '.join(LOSS_REDUCTIONS)}")
+            raise UserError(
+                _("--reduction {reduction}: choose one of {loss_reductions}").format(
+                    reduction=a.reduction, loss_reductions=", ".join(LOSS_REDUCTIONS)
+                )
+            )
         return a.reduction
     if a.preset:
         return PRESETS[a.preset]["loss_reduction"]
@@ -868,7 +885,9 @@ def cmd_runs(a) -> int:
             rows = store.runs(ids=a.ids) if a.ids else []
             missing = sorted(set(a.ids) - {r.id for r in rows})
             if missing:
-                raise UserError(f"run {', '.join(map(str, missing))}: not in {store.where}")
+                raise UserError(
+                    _("run {ids}: not in {store}").format(ids=", ".join(map(str, missing)), store=store.where)
+                )
             rows.sort(key=lambda r: a.ids.index(r.id))
         else:
             rows = store.runs(sweep=a.sweep)
@@ -879,7 +898,7 @@ def cmd_runs(a) -> int:
         fmt = "text" if a.format == "table" else a.format
         if a.action == "show":
             if len(rows) != 1:
-                raise UserError("runs show: give one run id")
+                raise UserError(_("runs show: give one run id"))
             text = json.dumps(dataclasses.asdict(rows[0]), indent=2, default=str, ensure_ascii=False) + "\n"
             if fmt != "json":
                 r = rows[0]
@@ -894,7 +913,7 @@ def cmd_runs(a) -> int:
                 text = "\n".join(lines) + "\n"
         elif a.action == "compare":
             if len(rows) < 2:
-                raise UserError("runs compare: give two or more run ids")
+                raise UserError(_("runs compare: give two or more run ids"))
             text = compare_runs(rows, "text" if fmt == "json" else fmt)
         elif a.tensorboard:
             from engine.runs.tensorboard import export_tensorboard
@@ -927,12 +946,12 @@ def _import(store, a) -> int:
     from engine.runs.importer import import_run
 
     if not a.source:
-        raise UserError("runs import: give the file with --from FILE")
+        raise UserError(_("runs import: give the file with --from FILE"))
     settings = {}
     for item in a.settings:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
-            raise UserError(f"--set {item!r}: expected KEY=VALUE, e.g. lr=0.1")
+            raise UserError(_("--set {item!r}: expected KEY=VALUE, e.g. lr=0.1").format(item=item))
         try:
             settings[key.strip()] = json.loads(value)
         except ValueError:
@@ -945,7 +964,7 @@ def _import(store, a) -> int:
 def _prune(store, a) -> int:
     keep, dry_run = a.keep, a.dry_run
     if keep < 0:
-        raise UserError(f"--keep: {keep} must be 0 or more")
+        raise UserError(_("--keep: {keep} must be 0 or more").format(keep=keep))
     if a.no_cap:
         store.set_checkpoint_cap(None)
         print(f"no checkpoint cap: every run keeps its checkpoints in {store.where}", file=sys.stderr)
@@ -975,9 +994,9 @@ def cmd_check_class(a) -> int:
     from engine.inspect.gradebook import check_class, load_rubric
 
     if not a.out:
-        raise UserError("check --class: say where the gradebook goes with --out FOLDER")
+        raise UserError(_("check --class: say where the gradebook goes with --out FOLDER"))
     if a.files:
-        raise UserError("check --class: give the submissions folder only (no files)")
+        raise UserError(_("check --class: give the submissions folder only (no files)"))
     workers = a.workers or os.cpu_count() or 1
     cancel = threading.Event()
 
@@ -1022,19 +1041,23 @@ def cmd_check(a) -> int:
     if a.class_dir:
         return cmd_check_class(a)
     if not a.files:
-        raise UserError("check: give your modules (FILE.py …), or --class SUBMISSIONS --out FOLDER")
+        raise UserError(_("check: give your modules (FILE.py …), or --class SUBMISSIONS --out FOLDER"))
     files = []
     for f in a.files:
         p = Path(f)
         if not p.is_file():
-            raise UserError(f"{f}: no such file")
+            raise UserError(_("{f}: no such file").format(f=f))
         if p.suffix != ".py":
-            raise UserError(f"{f}: not a Python file (.py)")
+            raise UserError(_("{f}: not a Python file (.py)").format(f=f))
         files.append(str(p.resolve()))
     roles = parse_roles(",".join(a.role))
     for name, role in roles.items():
         if role not in ROLES:
-            raise UserError(f"--role {name}={role}: unknown role; choose one of {', '.join(ROLES)}")
+            raise UserError(
+                _("--role {name}={role}: unknown role; choose one of {roles}").format(
+                    name=name, role=role, roles=", ".join(ROLES)
+                )
+            )
     try:
         res, output = run_sandboxed(
             "engine.inspect.functions.check_files",
@@ -1104,7 +1127,11 @@ def cmd_explain(a) -> int:
         wanted = a.label.strip()
         matches = [i for i, c in enumerate(model.classes) if c.lower() == wanted.lower()]
         if not matches:
-            raise UserError(f"--label {a.label}: not a class of this model ({', '.join(model.classes[:30])})")
+            raise UserError(
+                _("--label {label}: not a class of this model ({classes})").format(
+                    label=a.label, classes=", ".join(model.classes[:30])
+                )
+            )
         label = matches[0]
     ex = explain(weights, model.config.act, x, label)
     print(format_explanation(ex, model.classes))
@@ -1123,14 +1150,16 @@ def cmd_embed(a) -> int:
         a.data, norm_size=model.norm_size, split_seed=model.config.split_seed, val_split=model.config.val_split
     )
     if ds.classes != model.classes:
-        raise UserError(f"{a.data}: its classes differ from the model's")
+        raise UserError(_("{data}: its classes differ from the model's").format(data=a.data))
     split = ds.split(a.split)
     if not len(split):
-        raise UserError(f"{a.data}: the {a.split} split is empty")
+        raise UserError(_("{data}: the {split} split is empty").format(data=a.data, split=a.split))
     n = min(len(split), max(1, a.limit))
     hidden = len(model.config.hidden)
     if a.layer is not None and not 1 <= a.layer <= hidden:
-        raise UserError(f"--layer {a.layer}: this model has hidden layers 1 to {hidden}")
+        raise UserError(
+            _("--layer {layer}: this model has hidden layers 1 to {hidden}").format(layer=a.layer, hidden=hidden)
+        )
 
     def progress(done, total):
         print(f"t-SNE {done}/{total}", file=sys.stderr, flush=True)

@@ -10,6 +10,7 @@ import math
 from dataclasses import dataclass, field
 
 from engine.errors import UserError
+from engine.i18n import N_, _, translated
 
 OPTIMIZERS = ("sgd", "adam", "adamw", "adagrad", "rmsprop", "adadelta")
 ACTIVATIONS = ("relu", "sigmoid", "tanh", "identity")
@@ -36,9 +37,9 @@ def parse_hidden_sizes(text: str | list | tuple) -> list[int]:
     else:
         items = [t.strip() for t in str(text).replace(" ", ",").split(",") if t.strip()]
     if not items:
-        raise UserError("hidden sizes: give at least one layer size, e.g. 64 or 128,64")
+        raise UserError(_("hidden sizes: give at least one layer size, e.g. 64 or 128,64"))
     if len(items) > 64:
-        raise UserError(f"hidden sizes: {len(items)} layers is too many (at most 64)")
+        raise UserError(_("hidden sizes: {n_items} layers is too many (at most 64)").format(n_items=len(items)))
     sizes = []
     for item in items:
         try:
@@ -46,11 +47,15 @@ def parse_hidden_sizes(text: str | list | tuple) -> list[int]:
                 raise ValueError
             value = int(str(item)) if not isinstance(item, (int, float)) else int(item)
         except (ValueError, OverflowError):
-            raise UserError(f"hidden sizes: {item!r} is not a whole number") from None
+            raise UserError(_("hidden sizes: {item!r} is not a whole number").format(item=item)) from None
         if value < 1:
-            raise UserError(f"hidden sizes: {value} must be at least 1")
+            raise UserError(_("hidden sizes: {value} must be at least 1").format(value=value))
         if value > MAX_HIDDEN:
-            raise UserError(f"hidden sizes: {value} is too large (at most {MAX_HIDDEN})")
+            raise UserError(
+                _("hidden sizes: {value} is too large (at most {max_hidden})").format(
+                    value=value, max_hidden=MAX_HIDDEN
+                )
+            )
         sizes.append(value)
     return sizes
 
@@ -113,30 +118,40 @@ class TrainConfig:
         ):
             value = getattr(c, name)
             if not isinstance(value, str) or value.lower() not in allowed:
-                raise UserError(f"{_LABELS[name]}: unknown {value!r}; choose one of {', '.join(allowed)}")
+                raise UserError(
+                    _("{setting}: unknown {value!r}; choose one of {allowed}").format(
+                        setting=translated(_LABELS[name]), value=value, allowed=", ".join(allowed)
+                    )
+                )
             setattr(c, name, value.lower())
         for name in ("lr", "momentum", "weight_decay", "val_split", "input_mean", "input_std"):
             value = getattr(c, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-                raise UserError(f"{_LABELS[name]}: {value!r} is not a finite number")
+                raise UserError(
+                    _("{setting}: {value!r} is not a finite number").format(
+                        setting=translated(_LABELS[name]), value=value
+                    )
+                )
             setattr(c, name, float(value))
         if c.lr <= 0:
-            raise UserError(f"learning rate: {c.lr} must be greater than 0")
+            raise UserError(_("learning rate: {lr} must be greater than 0").format(lr=c.lr))
         if c.lr > 100:
-            raise UserError(f"learning rate: {c.lr} is far too large (at most 100)")
+            raise UserError(_("learning rate: {lr} is far too large (at most 100)").format(lr=c.lr))
         if not 0 <= c.momentum < 1:
-            raise UserError(f"momentum: {c.momentum} must be in [0, 1)")
+            raise UserError(_("momentum: {momentum} must be in [0, 1)").format(momentum=c.momentum))
         if c.weight_decay < 0:
-            raise UserError(f"weight decay: {c.weight_decay} must not be negative")
+            raise UserError(_("weight decay: {weight_decay} must not be negative").format(weight_decay=c.weight_decay))
         if c.input_std < 0 or not 0 <= c.input_mean <= 1:
             raise UserError(
-                f"input standardisation: mean {c.input_mean:g} must be in [0, 1] and std {c.input_std:g} positive "
-                "(on the x/255 scale, e.g. MNIST's 0.1307 and 0.3081; 0: measured on the training split)"
+                _(
+                    "input standardisation: mean {input_mean:g} must be in [0, 1] and std {input_std:g} positive (on "
+                    "the x/255 scale, e.g. MNIST's 0.1307 and 0.3081; 0: measured on the training split)"
+                ).format(input_mean=c.input_mean, input_std=c.input_std)
             )
         if not isinstance(c.bias, bool):
-            raise UserError(f"bias: {c.bias!r} is not true or false")
+            raise UserError(_("bias: {bias!r} is not true or false").format(bias=c.bias))
         if not 0 <= c.val_split <= 0.5:
-            raise UserError(f"validation split: {c.val_split} must be in [0, 0.5]")
+            raise UserError(_("validation split: {val_split} must be in [0, 0.5]").format(val_split=c.val_split))
         for name, low in (
             ("batch_size", 1),
             ("epochs", 1),
@@ -147,23 +162,31 @@ class TrainConfig:
         ):
             value = getattr(c, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
-                raise UserError(f"{_LABELS[name]}: {value!r} must be a whole number ≥ {low}")
+                raise UserError(
+                    _("{setting}: {value!r} must be a whole number ≥ {low}").format(
+                        setting=translated(_LABELS[name]), value=value, low=low
+                    )
+                )
             if value > (256 if name == "threads" else 2**31):
-                raise UserError(f"{_LABELS[name]}: {value} is too large")
+                raise UserError(
+                    _("{setting}: {value} is too large").format(setting=translated(_LABELS[name]), value=value)
+                )
         if not isinstance(c.device, str) or not c.device:
-            raise UserError(f"device: {c.device!r} is not a device name")
+            raise UserError(_("device: {device!r} is not a device name").format(device=c.device))
         if c.engine in ("numpy", "user") and c.device != "cpu":
-            raise UserError(f"device: the {c.engine} engine runs on the CPU only")
+            raise UserError(_("device: the {engine} engine runs on the CPU only").format(engine=c.engine))
         if not isinstance(c.functions, (list, tuple)) or not all(isinstance(f, str) for f in c.functions):
-            raise UserError(f"functions: {c.functions!r} is not a list of files")
+            raise UserError(_("functions: {functions!r} is not a list of files").format(functions=c.functions))
         c.functions = list(c.functions)
         if c.engine == "user" and not c.functions:
             raise UserError(
-                "engine: 'user' trains with your own functions: load them first "
-                "(File ▸ Load Your Functions…, or --functions FILE.py)"
+                _(
+                    "engine: 'user' trains with your own functions: load them first (File ▸ Load Your Functions…, or "
+                    "--functions FILE.py)"
+                )
             )
         if not isinstance(c.function_roles, str):
-            raise UserError(f"function roles: {c.function_roles!r} is not text")
+            raise UserError(_("function roles: {function_roles!r} is not text").format(function_roles=c.function_roles))
         if not isinstance(c.preset, str):
             c.preset = ""
         return c
@@ -224,25 +247,25 @@ class TrainConfig:
 
 
 _LABELS = {
-    "act": "activation",
-    "optim": "optimizer",
-    "engine": "engine",
-    "init": "init",
-    "loss_reduction": "loss reduction",
-    "lr": "learning rate",
-    "momentum": "momentum",
-    "weight_decay": "weight decay",
-    "val_split": "validation split",
-    "batch_size": "batch size",
-    "epochs": "epochs",
-    "val_interval": "validation interval",
-    "seed": "seed",
-    "split_seed": "split seed",
-    "input_norm": "input normalisation",
-    "input_mean": "input mean",
-    "input_std": "input std",
-    "threads": "threads",
-    "precision": "precision",
+    "act": N_("activation"),
+    "optim": N_("optimizer"),
+    "engine": N_("engine"),
+    "init": N_("init"),
+    "loss_reduction": N_("loss reduction"),
+    "lr": N_("learning rate"),
+    "momentum": N_("momentum"),
+    "weight_decay": N_("weight decay"),
+    "val_split": N_("validation split"),
+    "batch_size": N_("batch size"),
+    "epochs": N_("epochs"),
+    "val_interval": N_("validation interval"),
+    "seed": N_("seed"),
+    "split_seed": N_("split seed"),
+    "input_norm": N_("input normalisation"),
+    "input_mean": N_("input mean"),
+    "input_std": N_("input std"),
+    "threads": N_("threads"),
+    "precision": N_("precision"),
 }
 
 # Each preset names every hyperparameter that matters, so none leaks from another dataset.
@@ -346,11 +369,13 @@ LAYOUT_PRESETS = {"builtin": "letters", "course": "letters", "idx": "mnist-cours
 def preset_config(name: str, **overrides) -> TrainConfig:
     """The config of preset ``name`` with ``overrides`` (only the keys given) applied."""
     if name not in PRESETS:
-        raise UserError(f"preset: unknown {name!r}; choose one of {', '.join(PRESETS)}")
+        raise UserError(
+            _("preset: unknown {name!r}; choose one of {presets}").format(name=name, presets=", ".join(PRESETS))
+        )
     values = {"input_mean": 0.0, "input_std": 0.0, **PRESETS[name], "preset": name}
     unknown = set(overrides) - {f.name for f in dataclasses.fields(TrainConfig)}
     if unknown:
-        raise UserError(f"unknown hyperparameter(s): {', '.join(sorted(unknown))}")
+        raise UserError(_("unknown hyperparameter(s): {keys}").format(keys=", ".join(sorted(unknown))))
     values.update(overrides)
     return TrainConfig(**values)
 
@@ -365,5 +390,9 @@ def check_parameter_budget(in_features: int, hidden: list[int], n_classes: int, 
     n = parameter_count(in_features, hidden, n_classes)
     if n > budget:
         sizes = " → ".join(map(str, [in_features, *hidden, n_classes]))
-        raise UserError(f"network {sizes}: {n:,} parameters is more than the limit of {budget:,}")
+        raise UserError(
+            _("network {sizes}: {n:,} parameters is more than the limit of {budget:,}").format(
+                sizes=sizes, n=n, budget=budget
+            )
+        )
     return n

@@ -19,6 +19,7 @@ import numpy as np
 
 from engine.checkpoint import Model, preprocessing
 from engine.errors import UserError
+from engine.i18n import _
 
 ONNX_OPSET = 17
 ONNX_IR_VERSION = 8  # the IR of opset 17: read by every onnxruntime since 1.13
@@ -31,7 +32,7 @@ def onnx_model(model: Model):
         import onnx
         from onnx import TensorProto, helper, numpy_helper
     except ImportError:  # pragma: no cover - onnx is a dependency
-        raise UserError("ONNX export needs the onnx package: pip install onnx") from None
+        raise UserError(_("ONNX export needs the onnx package: pip install onnx")) from None
 
     w, h = model.norm_size
     weights = model.network.weights()
@@ -106,7 +107,7 @@ def contact_sheet(
     from PIL import Image, ImageDraw, ImageFont
 
     if not len(images):
-        raise UserError(f"{path}: there are no images to put on a contact sheet")
+        raise UserError(_("{path}: there are no images to put on a contact sheet").format(path=path))
     n, h, w = images.shape
     cols = max(1, min(cols, n))
     rows = -(-n // cols)
@@ -137,5 +138,7 @@ def _atomic_write(path: Path, data: bytes) -> Path:
         os.replace(tmp, path)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
-        raise UserError(f"{path}: cannot write here ({exc.strerror or exc})") from None
+        raise UserError(
+            _("{path}: cannot write here ({reason})").format(path=path, reason=exc.strerror or exc)
+        ) from None
     return path

@@ -50,3 +50,14 @@ def _catalogue() -> gettext.NullTranslations:
 def _(message: str) -> str:
     """``message`` in the user's language (itself where there is no translation)."""
     return _catalogue().gettext(message)
+
+
+def N_(message: str) -> str:  # noqa: N802 - gettext's name for it
+    """Marks ``message`` for translation where it is defined (a table of names); :func:`translated`
+    gives it in the user's language where it is shown."""
+    return message
+
+
+def translated(message: str) -> str:
+    """A message marked with :func:`N_`, in the user's language."""
+    return _catalogue().gettext(message)

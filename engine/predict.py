@@ -12,6 +12,7 @@ from engine.checkpoint import Model
 from engine.data.folders import class_files
 from engine.data.images import is_image_file, load_image, normalize
 from engine.errors import UserError
+from engine.i18n import _
 from engine.model.maths import softmax
 
 
@@ -39,17 +40,33 @@ def recorded_data(model: Model, data: str | None = None, what: str = "the model"
 
     path = data or model.dataset.get("path")
     if not path:  # a course checkpoint records none
-        raise UserError(f"{what}: the checkpoint does not say which data it was trained on: give it with --data DIR")
+        raise UserError(
+            _("{what}: the checkpoint does not say which data it was trained on: give it with --data DIR").format(
+                what=what
+            )
+        )
     if not data and path != "builtin" and not os.path.exists(path):
-        raise UserError(f"{what}: it was trained on {path}, which is not here: give that data's folder with --data DIR")
+        raise UserError(
+            _("{what}: it was trained on {path}, which is not here: give that data's folder with --data DIR").format(
+                what=what, path=path
+            )
+        )
     c = model.config
     split_seed = int(model.dataset.get("split_seed", c.split_seed))
     val_split = float(model.dataset.get("val_split", c.val_split))
     ds = open_dataset(path, norm_size=model.norm_size, split_seed=split_seed, val_split=val_split)
     if ds.norm_size != model.norm_size:
-        raise UserError(f"{path}: images are {ds.norm_size}, the model expects {model.norm_size}")
+        raise UserError(
+            _("{path}: images are {norm_size}, the model expects {model_size}").format(
+                path=path, norm_size=ds.norm_size, model_size=model.norm_size
+            )
+        )
     if len(ds.classes) != len(model.classes):
-        raise UserError(f"{path}: {len(ds.classes)} classes, the model has {len(model.classes)}")
+        raise UserError(
+            _("{path}: {n_classes} classes, the model has {n_classes2}").format(
+                path=path, n_classes=len(ds.classes), n_classes2=len(model.classes)
+            )
+        )
     return ds, fingerprint_warning(model, ds, what)
 
 

@@ -18,6 +18,7 @@ import numpy as np
 
 from engine.data.dataset import Split
 from engine.data.files import regular_file
+from engine.i18n import N_
 
 CACHE_VERSION = 3  # bump when decoding changes
 DEFAULT_CAP = 2 * 1024**3  # bytes; BACKPROP_STUDIO_CACHE_MAX overrides
@@ -46,7 +47,7 @@ def fingerprint(kind: str, files: list[Path], root: Path) -> str:
     """A content hash of ``files`` (names relative to ``root`` and bytes); regular files only."""
     h = hashlib.blake2b(f"{kind}|{CACHE_VERSION}".encode(), digest_size=16)
     for f in files:
-        regular_file(f, "dataset file")
+        regular_file(f, N_("dataset file"))
         h.update(str(f.relative_to(root)).encode() + b"\0")
         with open(f, "rb") as fh:
             while chunk := fh.read(_CHUNK):

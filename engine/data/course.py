@@ -14,6 +14,7 @@ from engine.data.dataset import LETTERS, Dataset, Split, build_dataset
 from engine.data.files import inside, read_bytes_limited
 from engine.data.images import decode_files
 from engine.errors import UserError
+from engine.i18n import N_, _
 
 MAX_JSON_BYTES = 64 * 1024**2
 JSONS = {"train": "train.json", "val": "validation.json", "test": "test.json"}
@@ -21,16 +22,18 @@ JSONS = {"train": "train.json", "val": "validation.json", "test": "test.json"}
 
 def read_json_labels(path: Path) -> dict[str, str]:
     if not path.exists():
-        raise UserError(f"{path}: missing (the course layout needs train.json, validation.json, test.json)")
-    raw = read_bytes_limited(path, MAX_JSON_BYTES, "label file")
+        raise UserError(
+            _("{path}: missing (the course layout needs train.json, validation.json, test.json)").format(path=path)
+        )
+    raw = read_bytes_limited(path, MAX_JSON_BYTES, N_("label file"))
     try:
         data = json.loads(raw.decode("utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise UserError(f"{path}: not valid JSON ({exc})") from None
+        raise UserError(_("{path}: not valid JSON ({exc})").format(path=path, exc=exc)) from None
     except RecursionError:
-        raise UserError(f"{path}: JSON nested too deeply (expected one flat object)") from None
+        raise UserError(_("{path}: JSON nested too deeply (expected one flat object)").format(path=path)) from None
     if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
-        raise UserError(f"{path}: expected an object mapping image file names to letters")
+        raise UserError(_("{path}: expected an object mapping image file names to letters").format(path=path))
     return data
 
 
@@ -75,7 +78,11 @@ def _unique_images(root: Path, labels: dict[str, dict[str, str]]):
         for name, label in entries.items():
             letter = label.strip().upper()
             if letter not in LETTERS:
-                raise UserError(f"{root / JSONS[s]}: label {label!r} of {name} is not a letter A–Z")
+                raise UserError(
+                    _("{jsons}: label {label!r} of {name} is not a letter A–Z").format(
+                        jsons=root / JSONS[s], label=label, name=name
+                    )
+                )
             spelling = os.path.normpath(name) if isinstance(name, str) else name
             path = by_spelling.get(spelling) or inside(images, name, f"{JSONS[s]} key")
             by_spelling[spelling] = path

@@ -57,7 +57,7 @@ class Dataset:
     def split(self, name: str) -> Split:
         key = {"validation": "val", "valid": "val"}.get(name, name)
         if key not in ("train", "val", "test"):
-            raise UserError(f"split: unknown {name!r}; choose train, val or test")
+            raise UserError(_("split: unknown {name!r}; choose train, val or test").format(name=name))
         return getattr(self, key)
 
     def with_split(self, split_seed: int, val_split: float) -> Dataset:
@@ -159,11 +159,17 @@ def build_dataset(
     """A :class:`Dataset` with its splits assigned; refuses what cannot train a classifier."""
     if len(classes) < 2:
         raise UserError(
-            f"{source}: only {len(classes)} class ({', '.join(classes) or 'none'}); a classifier needs at least 2"
+            _("{source}: only {n_classes} class ({classes}); a classifier needs at least 2").format(
+                source=source, n_classes=len(classes), classes=", ".join(classes) or "none"
+            )
         )
     train, val, test, fixed = assign_splits(pools, split_seed, val_split, norm_size)
     if len(train) == 0:
-        raise UserError(f"{source}: no training image could be read ({len(skipped)} failed)")
+        raise UserError(
+            _("{source}: no training image could be read ({n_skipped} failed)").format(
+                source=source, n_skipped=len(skipped)
+            )
+        )
     return Dataset(
         name,
         source,

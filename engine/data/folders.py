@@ -25,7 +25,7 @@ def _listdir(d: Path) -> list[Path]:
     except PermissionError:
         raise UserError(_("{path}: permission denied (cannot list the folder)").format(path=d)) from None
     except OSError as exc:
-        raise UserError(f"{d}: cannot list the folder ({exc.strerror or exc})") from None
+        raise UserError(_("{d}: cannot list the folder ({reason})").format(d=d, reason=exc.strerror or exc)) from None
 
 
 def _real(f: Path) -> Path | None:

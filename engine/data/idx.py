@@ -16,6 +16,7 @@ from engine.data import cache
 from engine.data.dataset import DIGITS, FASHION, Dataset, Split, build_dataset
 from engine.data.files import regular_file
 from engine.errors import UserError
+from engine.i18n import N_, _
 
 MAX_IDX_BYTES = 1024**3  # 1 GiB of pixels: 17× MNIST's training set
 IDX_NAMES = {
@@ -38,42 +39,62 @@ def _read_exact(fh, n: int, path: Path, what: str) -> bytes:
     try:
         data = fh.read(n)
     except (OSError, EOFError, zlib.error) as exc:
-        raise UserError(f"{path}: cannot read ({exc}); the file is damaged") from None
+        raise UserError(_("{path}: cannot read ({exc}); the file is damaged").format(path=path, exc=exc)) from None
     if len(data) < n:
-        raise UserError(f"{path}: truncated: expected {n:,} bytes of {what}, found {len(data):,}")
+        raise UserError(
+            _("{path}: truncated: expected {n:,} bytes of {what}, found {n_data:,}").format(
+                path=path, n=n, what=what, n_data=len(data)
+            )
+        )
     return data
 
 
 def read_idx(path: Path, expect_ndim: int | None = None) -> np.ndarray:
     """An IDX file (raw or .gz) → uint8 array; malformed, truncated or oversized files name the problem."""
-    regular_file(path, "IDX file")
+    regular_file(path, N_("IDX file"))
     opener = gzip.open if path.suffix == ".gz" else open
     try:
         fh = opener(path, "rb")
     except OSError as exc:
-        raise UserError(f"{path}: cannot read ({exc.strerror or exc})") from None
+        raise UserError(_("{path}: cannot read ({reason})").format(path=path, reason=exc.strerror or exc)) from None
     with fh:
         head = _read_exact(fh, 4, path, "header")
         zero, dtype, ndim = int.from_bytes(head[:2], "big"), head[2], head[3]
         if zero != 0 or dtype != 0x08 or ndim not in (1, 3):
-            raise UserError(f"{path}: not an unsigned-byte IDX file of 1 or 3 dimensions (magic {head.hex()})")
+            raise UserError(
+                _("{path}: not an unsigned-byte IDX file of 1 or 3 dimensions (magic {head})").format(
+                    path=path, head=head.hex()
+                )
+            )
         if expect_ndim is not None and ndim != expect_ndim:
             raise UserError(
-                f"{path}: has {ndim} dimensions, expected {expect_ndim} ({'images' if expect_ndim == 3 else 'labels'})"
+                _("{path}: has {ndim} dimensions, expected {expect_ndim} ({value})").format(
+                    path=path, ndim=ndim, expect_ndim=expect_ndim, value="images" if expect_ndim == 3 else "labels"
+                )
             )
         raw_dims = _read_exact(fh, 4 * ndim, path, "header")
         dims = [int.from_bytes(raw_dims[4 * i : 4 * i + 4], "big") for i in range(ndim)]
         if dims[0] == 0:
-            raise UserError(f"{path}: holds no items (count 0)")
+            raise UserError(_("{path}: holds no items (count 0)").format(path=path))
         if ndim == 3 and (dims[1] == 0 or dims[2] == 0):
-            raise UserError(f"{path}: images of {dims[1]}×{dims[2]} pixels are empty")
+            raise UserError(
+                _("{path}: images of {dim1}×{dim2} pixels are empty").format(path=path, dim1=dims[1], dim2=dims[2])
+            )
         if ndim == 3 and (dims[1] > 4096 or dims[2] > 4096):
-            raise UserError(f"{path}: images of {dims[1]}×{dims[2]} pixels are too large (at most 4096×4096)")
+            raise UserError(
+                _("{path}: images of {dim1}×{dim2} pixels are too large (at most 4096×4096)").format(
+                    path=path, dim1=dims[1], dim2=dims[2]
+                )
+            )
         need = 1
         for d in dims:
             need *= d
         if need > MAX_IDX_BYTES:
-            raise UserError(f"{path}: declares {need:,} bytes of data (shape {dims}); at most {MAX_IDX_BYTES:,}")
+            raise UserError(
+                _("{path}: declares {need:,} bytes of data (shape {dims}); at most {max_idx_bytes:,}").format(
+                    path=path, need=need, dims=dims, max_idx_bytes=MAX_IDX_BYTES
+                )
+            )
         data = _read_exact(fh, need, path, f"data for shape {dims}")
     return np.frombuffer(data, np.uint8).reshape(dims)
 
@@ -84,13 +105,17 @@ def open_idx(root: Path, progress, use_cache, split_seed=0, val_split=0.1) -> Da
         singles = sorted(root.glob("*-idx3-ubyte*"))
         labels = [Path(str(p).replace("idx3", "idx1").replace("images", "labels")) for p in singles]
         if not singles or not labels[0].exists():
-            raise UserError(f"{root}: found no images/labels IDX pair")
+            raise UserError(_("{root}: found no images/labels IDX pair").format(root=root))
         paths = {"train_x": singles[0], "train_y": labels[0], "test_x": None, "test_y": None}
     if not paths["train_x"]:
-        raise UserError(f"{root}: has test files (t10k-*) but no train-images-idx3-ubyte[.gz]")
+        raise UserError(_("{root}: has test files (t10k-*) but no train-images-idx3-ubyte[.gz]").format(root=root))
     for img_key, lab_key in (("train_x", "train_y"), ("test_x", "test_y")):
         if paths[img_key] and not paths[lab_key]:
-            raise UserError(f"{root}: {paths[img_key].name} has no matching labels file")
+            raise UserError(
+                _("{root}: {images_file} has no matching labels file").format(
+                    root=root, images_file=paths[img_key].name
+                )
+            )
     present = [p for p in paths.values() if p]
     fp = cache.fingerprint("idx", present, root)
     arrays: dict[str, np.ndarray] = {}
@@ -107,13 +132,20 @@ def open_idx(root: Path, progress, use_cache, split_seed=0, val_split=0.1) -> Da
         for img_key, lab_key in (("train_x", "train_y"), ("test_x", "test_y")):
             if img_key in arrays and len(arrays[img_key]) != len(arrays[lab_key]):
                 raise UserError(
-                    f"{paths[lab_key]}: {len(arrays[lab_key])} labels for "
-                    f"{len(arrays[img_key])} images in {paths[img_key].name}"
+                    _("{labels_file}: {n_labels} labels for {n_images} images in {images_file}").format(
+                        labels_file=paths[lab_key],
+                        n_labels=len(arrays[lab_key]),
+                        n_images=len(arrays[img_key]),
+                        images_file=paths[img_key].name,
+                    )
                 )
         if "test_x" in arrays and arrays["test_x"].shape[1:] != arrays["train_x"].shape[1:]:
             tr, te = arrays["train_x"].shape[1:], arrays["test_x"].shape[1:]
             raise UserError(
-                f"{paths['test_x']}: test images are {te[1]}×{te[0]}, training images {tr[1]}×{tr[0]}; they must match"
+                _(
+                    "{test_images}: test images are {test_to}×{test_from}, training images {train_to}×{train_from}; "
+                    "they must match"
+                ).format(test_images=paths["test_x"], test_to=te[1], test_from=te[0], train_to=tr[1], train_from=tr[0])
             )
         n_classes, notes = _classes_from_labels({k: arrays[k] for k in ("train_y", "test_y") if k in arrays}, paths)
         low = str(root).lower()
@@ -151,8 +183,10 @@ def _classes_from_labels(labels: dict[str, np.ndarray], paths: dict) -> tuple[in
         rest = seen[seen < top]
         others = f"{int(rest.min())}–{int(rest.max())}" if len(rest) else "none"
         raise UserError(
-            f"{paths[where]}: label {top} ({count:,} image(s)) is far beyond the others ({others}, "
-            f"{len(seen)} values in all): IDX labels are class numbers 0 … K−1 (a damaged file?)"
+            _(
+                "{where}: label {top} ({count:,} image(s)) is far beyond the others ({others}, {n_seen} values "
+                "in all): IDX labels are class numbers 0 … K−1 (a damaged file?)"
+            ).format(where=paths[where], top=top, count=count, others=others, n_seen=len(seen))
         )
     missing = sorted(set(range(n_classes)) - {int(v) for v in seen})
     notes = []

@@ -14,7 +14,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from engine.data.files import regular_file
 from engine.errors import UserError
-from engine.i18n import _
+from engine.i18n import N_, _
 
 # Far beyond any photo of a letter; stops decompression bombs before they decode.
 MAX_PIXELS = 64_000_000
@@ -38,7 +38,7 @@ def _to_grayscale(img: Image.Image) -> Image.Image:
 def load_image(path: str | os.PathLike, norm_size: tuple[int, int]) -> np.ndarray:
     """``path`` → uint8 array of shape ``(norm_size[1], norm_size[0])`` (Pillow's (w, h) order)."""
     name = os.fspath(path)
-    regular_file(name, "image")
+    regular_file(name, N_("image"))
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)

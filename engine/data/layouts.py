@@ -69,9 +69,15 @@ def check_norm_size(norm_size) -> tuple[int, int]:
     try:
         w, h = (int(v) for v in norm_size)
     except (TypeError, ValueError):
-        raise UserError(f"norm size: {norm_size!r} is not a (width, height) pair") from None
+        raise UserError(
+            _("norm size: {norm_size!r} is not a (width, height) pair").format(norm_size=norm_size)
+        ) from None
     if not (1 <= w <= MAX_NORM_SIDE and 1 <= h <= MAX_NORM_SIDE):
-        raise UserError(f"norm size: {w}×{h} must be between 1 and {MAX_NORM_SIDE} pixels a side")
+        raise UserError(
+            _("norm size: {w}×{h} must be between 1 and {max_norm_side} pixels a side").format(
+                w=w, h=h, max_norm_side=MAX_NORM_SIDE
+            )
+        )
     return w, h
 
 

@@ -30,6 +30,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from engine.errors import UserError
+from engine.i18n import _
 from engine.tabular import write_table
 
 MAX_ZIP_BYTES = 50 << 20  # a submission's files, unpacked
@@ -48,26 +49,38 @@ def load_rubric(path: str | Path | None) -> dict:
     try:
         data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
     except OSError as exc:
-        raise UserError(f"--rubric {path}: cannot read it ({exc.strerror or exc})") from None
+        raise UserError(
+            _("--rubric {path}: cannot read it ({reason})").format(path=path, reason=exc.strerror or exc)
+        ) from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise UserError(f"--rubric {path}: not valid TOML ({exc})") from None
+        raise UserError(_("--rubric {path}: not valid TOML ({exc})").format(path=path, exc=exc)) from None
     unknown = set(data) - set(POINTS)
     if unknown:
-        raise UserError(f"--rubric {path}: unknown key(s) {', '.join(sorted(unknown))}; use op, mlp, warn, [roles]")
+        raise UserError(
+            _("--rubric {path}: unknown key(s) {keys}; use op, mlp, warn, [roles]").format(
+                path=path, keys=", ".join(sorted(unknown))
+            )
+        )
 
     def number(where: str, v) -> float:
         if isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0:
-            raise UserError(f"--rubric {path}: {where} = {v!r} must be a number ≥ 0")
+            raise UserError(
+                _("--rubric {path}: {where} = {v!r} must be a number ≥ 0").format(path=path, where=where, v=v)
+            )
         return float(v)
 
     for key in ("op", "mlp", "warn"):
         if key in data:
             rubric[key] = number(key, data[key])
     if rubric["warn"] > 1:
-        raise UserError(f"--rubric {path}: warn = {rubric['warn']:g} is a share of an op's points (0 to 1)")
+        raise UserError(
+            _("--rubric {path}: warn = {warn:g} is a share of an op's points (0 to 1)").format(
+                path=path, warn=rubric["warn"]
+            )
+        )
     roles = data.get("roles", {})
     if not isinstance(roles, dict):
-        raise UserError(f"--rubric {path}: [roles] must be a table of role = points")
+        raise UserError(_("--rubric {path}: [roles] must be a table of role = points").format(path=path))
     rubric["roles"] = {str(k): number(f"roles.{k}", v) for k, v in roles.items()}
     return rubric
 
@@ -119,17 +132,21 @@ def _unzip(path: Path) -> Path:
                     continue
                 total += info.file_size
                 if total > MAX_ZIP_BYTES:
-                    raise UserError(f"{path}: more than {MAX_ZIP_BYTES >> 20} MiB of Python files")
+                    raise UserError(
+                        _("{path}: more than {max_mb} MiB of Python files").format(
+                            path=path, max_mb=MAX_ZIP_BYTES >> 20
+                        )
+                    )
                 (out / name.name).write_bytes(z.read(info))
     except zipfile.BadZipFile:
         shutil.rmtree(out, ignore_errors=True)
-        raise UserError(f"{path}: not a zip file") from None
+        raise UserError(_("{path}: not a zip file").format(path=path)) from None
     return out
 
 
 def find_submissions(root: Path) -> list[Submission]:
     if not root.is_dir():
-        raise UserError(f"--class {root}: no such folder")
+        raise UserError(_("--class {root}: no such folder").format(root=root))
     subs = []
     for entry in sorted(root.iterdir()):
         if entry.name.startswith("."):
@@ -149,7 +166,7 @@ def find_submissions(root: Path) -> list[Submission]:
         files = sorted(p for p in folder.rglob("*.py") if not any(part.startswith(".") for part in p.parts))
         subs.append(Submission(entry.stem if scratch else entry.name, [str(f) for f in files], _digest(files), scratch))
     if not subs:
-        raise UserError(f"--class {root}: no submissions (a folder or a .zip per student)")
+        raise UserError(_("--class {root}: no submissions (a folder or a .zip per student)").format(root=root))
     return subs
 
 
@@ -200,7 +217,9 @@ def check_class(
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise UserError(f"--out {out}: cannot create the folder ({exc.strerror or exc})") from None
+        raise UserError(
+            _("--out {out}: cannot create the folder ({reason})").format(out=out, reason=exc.strerror or exc)
+        ) from None
     subs = find_submissions(Path(root))
     earlier = _earlier(out)
     grades: dict[str, Grade] = {}

@@ -25,6 +25,7 @@ from pathlib import Path
 
 from engine.data.files import read_bytes_limited
 from engine.errors import UserError
+from engine.i18n import N_, _
 from engine.runs.store import EpochRow, RunStore
 
 MAX_BYTES = 16 * 1024**2
@@ -65,7 +66,7 @@ def _value(key: str, text: str, percent: str, where: str) -> float:
     try:
         v = float(text)
     except ValueError:
-        raise UserError(f"{where}: {text!r} is not a number") from None
+        raise UserError(_("{where}: {text!r} is not a number").format(where=where, text=text)) from None
     if not math.isfinite(v):
         return math.nan
     if key.endswith("_acc") and (percent or v > 1.0):
@@ -76,12 +77,13 @@ def _value(key: str, text: str, percent: str, where: str) -> float:
 def parse_csv(text: str, path: str) -> dict[int, dict]:
     reader = csv.DictReader(io.StringIO(text))
     if not reader.fieldnames:
-        raise UserError(f"{path}: empty, or no header row naming the columns")
+        raise UserError(_("{path}: empty, or no header row naming the columns").format(path=path))
     columns = {f: _name(f) for f in reader.fieldnames if f is not None}
     if not any(columns.values()):
         raise UserError(
-            f"{path}: no column it can read (header {', '.join(reader.fieldnames)}); "
-            f"name them epoch, {', '.join(METRICS)}"
+            _("{path}: no column it can read (header {columns}); name them epoch, {metrics}").format(
+                path=path, columns=", ".join(reader.fieldnames), metrics=", ".join(METRICS)
+            )
         )
     epoch_col = next((f for f in reader.fieldnames if f and f.strip().lower() == "epoch"), None)
     out: dict[int, dict] = {}
@@ -90,7 +92,9 @@ def parse_csv(text: str, path: str) -> dict[int, dict]:
         try:
             epoch = int(float(row[epoch_col])) if epoch_col else i
         except (TypeError, ValueError):
-            raise UserError(f"{where}: epoch {row.get(epoch_col)!r} is not a whole number") from None
+            raise UserError(
+                _("{where}: epoch {epoch!r} is not a whole number").format(where=where, epoch=row.get(epoch_col))
+            ) from None
         values = {
             key: _value(
                 key, (row.get(col) or "").strip().rstrip("%"), "%" if "%" in (row.get(col) or "") else "", where
@@ -100,7 +104,7 @@ def parse_csv(text: str, path: str) -> dict[int, dict]:
         }
         out.setdefault(epoch, {}).update(values)
         if len(out) > MAX_EPOCHS:
-            raise UserError(f"{path}: more than {MAX_EPOCHS:,} epochs")
+            raise UserError(_("{path}: more than {max_epochs:,} epochs").format(path=path, max_epochs=MAX_EPOCHS))
     return out
 
 
@@ -123,13 +127,13 @@ def parse_log(text: str, path: str) -> dict[int, dict]:
         if values:
             out.setdefault(int(e.group(1)), {}).update(values)
         if len(out) > MAX_EPOCHS:
-            raise UserError(f"{path}: more than {MAX_EPOCHS:,} epochs")
+            raise UserError(_("{path}: more than {max_epochs:,} epochs").format(path=path, max_epochs=MAX_EPOCHS))
     return out
 
 
 def read_metrics(path: str | Path) -> dict[int, dict]:
     """Epoch → metrics from a CSV or a printed log (by its suffix; .csv is a CSV)."""
-    raw = read_bytes_limited(Path(path), MAX_BYTES, "log or CSV file")
+    raw = read_bytes_limited(Path(path), MAX_BYTES, N_("log or CSV file"))
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -138,11 +142,17 @@ def read_metrics(path: str | Path) -> dict[int, dict]:
     epochs = {e: v for e, v in epochs.items() if v}
     if not epochs:
         raise UserError(
-            f"{path}: no epochs found (a CSV with an epoch column and metrics, or log lines such as "
-            "'[0] Accuracy: 0.97' or 'epoch 1: loss 0.52 acc 0.81')"
+            _(
+                "{path}: no epochs found (a CSV with an epoch column and metrics, or log lines such as '[0] "
+                "Accuracy: 0.97' or 'epoch 1: loss 0.52 acc 0.81')"
+            ).format(path=path)
         )
     if min(epochs) < 1:
-        raise UserError(f"{path}: epoch {min(epochs)} — epochs are counted from 1 (the MNIST log's [0] is epoch 1)")
+        raise UserError(
+            _("{path}: epoch {min_epochs} — epochs are counted from 1 (the MNIST log's [0] is epoch 1)").format(
+                path=path, min_epochs=min(epochs)
+            )
+        )
     return dict(sorted(epochs.items()))
 
 

@@ -13,6 +13,7 @@ import numpy as np
 
 from engine.config import TrainConfig, parse_hidden_sizes, preset_config
 from engine.errors import UserError
+from engine.i18n import _
 
 SEARCHES = ("grid", "random", "tpe")
 PRUNERS = ("none", "median", "halving")
@@ -38,12 +39,12 @@ def _coerce(name: str, text: str):
         try:
             return float(text)
         except ValueError:
-            raise UserError(f"--grid {name}={text}: not a number") from None
+            raise UserError(_("--grid {name}={text}: not a number").format(name=name, text=text)) from None
     if name in INT_FIELDS:
         try:
             return int(text)
         except ValueError:
-            raise UserError(f"--grid {name}={text}: not a whole number") from None
+            raise UserError(_("--grid {name}={text}: not a whole number").format(name=name, text=text)) from None
     return text.lower()
 
 
@@ -97,18 +98,28 @@ class Param:
 def parse_param(text: str) -> Param:
     """``momentum=0.88,0.9`` (a list), ``lr=1e-4..1e-1:5:log`` (a range: count and log optional)."""
     if "=" not in text:
-        raise UserError(f"--grid {text}: write name=values, e.g. momentum=0.88,0.9 or lr=1e-4..1e-1:log")
+        raise UserError(
+            _("--grid {text}: write name=values, e.g. momentum=0.88,0.9 or lr=1e-4..1e-1:log").format(text=text)
+        )
     name, spec = (s.strip() for s in text.split("=", 1))
     name = name.replace("-", "_")
     if name == "seed":
-        raise UserError("--grid seed: give seeds with --seeds 0,1,2 (every configuration runs each seed)")
+        raise UserError(_("--grid seed: give seeds with --seeds 0,1,2 (every configuration runs each seed)"))
     if name not in SWEEPABLE:
-        raise UserError(f"--grid {name}: not a hyperparameter that can be swept (one of {', '.join(SWEEPABLE)})")
+        raise UserError(
+            _("--grid {name}: not a hyperparameter that can be swept (one of {sweepable})").format(
+                name=name, sweepable=", ".join(SWEEPABLE)
+            )
+        )
     if not spec:
-        raise UserError(f"--grid {name}=: no values")
+        raise UserError(_("--grid {name}=: no values").format(name=name))
     if ".." in spec:
         if name not in FLOAT_FIELDS + INT_FIELDS:
-            raise UserError(f"--grid {name}={spec}: a range needs a numeric hyperparameter; list the values")
+            raise UserError(
+                _("--grid {name}={spec}: a range needs a numeric hyperparameter; list the values").format(
+                    name=name, spec=spec
+                )
+            )
         rng, *opts = spec.split(":")
         lo_t, hi_t = rng.split("..", 1)
         low, high = _coerce(name, lo_t), _coerce(name, hi_t)
@@ -120,19 +131,29 @@ def parse_param(text: str) -> Param:
                 try:
                     p.steps = int(o)
                 except ValueError:
-                    raise UserError(f"--grid {name}={spec}: {o!r} is neither a count nor 'log'") from None
+                    raise UserError(
+                        _("--grid {name}={spec}: {o!r} is neither a count nor 'log'").format(name=name, spec=spec, o=o)
+                    ) from None
                 if p.steps < 1 or p.steps > 1000:
-                    raise UserError(f"--grid {name}={spec}: count {p.steps} must be in 1..1000")
+                    raise UserError(
+                        _("--grid {name}={spec}: count {steps} must be in 1..1000").format(
+                            name=name, spec=spec, steps=p.steps
+                        )
+                    )
         if not low < high:
-            raise UserError(f"--grid {name}={spec}: the range's low end must be below its high end")
+            raise UserError(
+                _("--grid {name}={spec}: the range's low end must be below its high end").format(name=name, spec=spec)
+            )
         if p.log and low <= 0:
-            raise UserError(f"--grid {name}={spec}: a log range must be above 0")
+            raise UserError(_("--grid {name}={spec}: a log range must be above 0").format(name=name, spec=spec))
         return p
     values = [_coerce(name, v) for v in spec.split(",") if v.strip()]
     if not values:
-        raise UserError(f"--grid {name}={spec}: no values (write them between the commas)")
+        raise UserError(
+            _("--grid {name}={spec}: no values (write them between the commas)").format(name=name, spec=spec)
+        )
     if len(set(map(str, values))) != len(values):
-        raise UserError(f"--grid {name}={spec}: a value is listed twice")
+        raise UserError(_("--grid {name}={spec}: a value is listed twice").format(name=name, spec=spec))
     return Param(name, values=values)
 
 
@@ -151,22 +172,30 @@ class SweepSpec:
 
     def validate(self) -> SweepSpec:
         if self.search not in SEARCHES:
-            raise UserError(f"--search: unknown {self.search!r}; choose one of {', '.join(SEARCHES)}")
+            raise UserError(
+                _("--search: unknown {search!r}; choose one of {searches}").format(
+                    search=self.search, searches=", ".join(SEARCHES)
+                )
+            )
         if self.prune not in PRUNERS:
-            raise UserError(f"--prune: unknown {self.prune!r}; choose one of {', '.join(PRUNERS)}")
+            raise UserError(
+                _("--prune: unknown {prune!r}; choose one of {pruners}").format(
+                    prune=self.prune, pruners=", ".join(PRUNERS)
+                )
+            )
         if not self.params:
-            raise UserError("nothing to sweep: give at least one --grid name=values")
+            raise UserError(_("nothing to sweep: give at least one --grid name=values"))
         names = [p.name for p in self.params]
         if len(set(names)) != len(names):
-            raise UserError(f"--grid {next(n for n in names if names.count(n) > 1)}: given twice")
+            raise UserError(_("--grid {value}: given twice").format(value=next(n for n in names if names.count(n) > 1)))
         if not self.seeds or any(s < 0 for s in self.seeds) or len(set(self.seeds)) != len(self.seeds):
-            raise UserError("--seeds: give distinct whole numbers ≥ 0, e.g. 0,1,2")
+            raise UserError(_("--seeds: give distinct whole numbers ≥ 0, e.g. 0,1,2"))
         if self.search != "grid" and not self.trials:
-            raise UserError(f"--search {self.search}: give a budget with --trials N")
+            raise UserError(_("--search {search}: give a budget with --trials N").format(search=self.search))
         if self.trials is not None and self.trials < 1:
-            raise UserError(f"--trials: {self.trials} must be at least 1")
+            raise UserError(_("--trials: {trials} must be at least 1").format(trials=self.trials))
         if self.minutes is not None and not self.minutes > 0:
-            raise UserError(f"--minutes: {self.minutes} must be above 0")
+            raise UserError(_("--minutes: {minutes} must be above 0").format(minutes=self.minutes))
         base = TrainConfig.from_dict(self.base).validate()
         for p in self.params:  # every value a trial could get is checked before anything runs
             ends = p.grid_values() if (p.values is not None or self.search == "grid") else [p.low, p.high]
@@ -176,7 +205,11 @@ class SweepSpec:
                 except UserError as exc:
                     raise UserError(f"--grid {p.name}={v}: {exc}") from None
         if self.search == "grid" and self.configurations() > 10000:
-            raise UserError(f"the grid has {self.configurations():,} configurations; at most 10,000")
+            raise UserError(
+                _("the grid has {configurations:,} configurations; at most 10,000").format(
+                    configurations=self.configurations()
+                )
+            )
         return self
 
     def configurations(self) -> int:
@@ -234,13 +267,17 @@ def parse_seeds(text: str, most: int = MAX_TRIALS) -> list[int]:
         if ".." in text:
             lo, hi = (int(v) for v in text.split("..", 1))
             if hi - lo + 1 > most:
-                raise UserError(f"--seeds {text}: {hi - lo + 1:,} seeds is more than {most:,} (--max-trials raises it)")
+                raise UserError(
+                    _("--seeds {text}: {n_values:,} seeds is more than {most:,} (--max-trials raises it)").format(
+                        text=text, n_values=hi - lo + 1, most=most
+                    )
+                )
             return list(range(lo, hi + 1))
         seeds = [int(s) for s in text.split(",") if s.strip()]
     except ValueError:
-        raise UserError(f"--seeds {text}: give whole numbers, e.g. 0,1,2 or 0..4") from None
+        raise UserError(_("--seeds {text}: give whole numbers, e.g. 0,1,2 or 0..4").format(text=text)) from None
     if not seeds:
-        raise UserError(f"--seeds {text!r}: give at least one seed, e.g. 0,1,2")
+        raise UserError(_("--seeds {text!r}: give at least one seed, e.g. 0,1,2").format(text=text))
     return seeds
 
 
@@ -249,7 +286,9 @@ def check_size(spec: SweepSpec, most: int = MAX_TRIALS) -> int:
     total = spec.total_trials()
     if total > most:
         raise UserError(
-            f"this sweep is {spec.configurations():,} configurations × {len(spec.seeds):,} seeds = {total:,} trials, "
-            f"more than {most:,}: narrow it, or raise the limit with --max-trials"
+            _(
+                "this sweep is {configurations:,} configurations × {n_seeds:,} seeds = {total:,} trials, more "
+                "than {most:,}: narrow it, or raise the limit with --max-trials"
+            ).format(configurations=spec.configurations(), n_seeds=len(spec.seeds), total=total, most=most)
         )
     return total

@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 
 from engine.errors import UserError
+from engine.i18n import _
 from engine.runs.space import SweepSpec
 
 
@@ -36,7 +37,9 @@ def _storage(url: str):
     except (sa.exc.OperationalError, sa.exc.DatabaseError, sa.exc.ArgumentError, ImportError) as exc:
         msg = str(getattr(exc, "orig", None) or exc).strip().splitlines()
         raise UserError(
-            f"--storage {describe_target(url)}: cannot use it ({msg[0] if msg else 'unknown error'})"
+            _("--storage {target}: cannot use it ({value})").format(
+                target=describe_target(url), value=msg[0] if msg else "unknown error"
+            )
         ) from None
     except (ValueError, RuntimeError) as exc:
         raise UserError(f"--storage {describe_target(url)}: {str(exc).splitlines()[0]}") from None
@@ -70,10 +73,10 @@ def open_study(storage: str, name: str, spec: SweepSpec | None = None):
         try:
             study = optuna.load_study(study_name=name, storage=st)
         except KeyError:
-            raise UserError(f"--study {name}: no such study in this storage") from None
+            raise UserError(_("--study {name}: no such study in this storage").format(name=name)) from None
         raw = study.user_attrs.get("spec")
         if not raw:
-            raise UserError(f"--study {name}: not a Backprop Studio sweep")
+            raise UserError(_("--study {name}: not a Backprop Studio sweep").format(name=name))
         spec = SweepSpec.from_json(raw)
         study.sampler = _sampler(spec.search)
         study.pruner = _pruner(spec.prune, spec.epochs())
@@ -83,7 +86,9 @@ def open_study(storage: str, name: str, spec: SweepSpec | None = None):
     except KeyError:
         existing = None
     if existing is not None:
-        raise UserError(f"--study {name}: already exists; join it with sweep-worker or choose another name")
+        raise UserError(
+            _("--study {name}: already exists; join it with sweep-worker or choose another name").format(name=name)
+        )
     study = optuna.create_study(
         storage=st,
         study_name=name,

@@ -22,6 +22,7 @@ import time
 from dataclasses import dataclass
 
 from engine.errors import UserError
+from engine.i18n import _
 from engine.runs.space import (
     FLOAT_FIELDS,
     FORMATS,
@@ -421,6 +422,8 @@ def check_fingerprint(spec: SweepSpec, dataset) -> None:
     want = spec.dataset.get("fingerprint")
     if want and dataset.fingerprint and want != dataset.fingerprint:
         raise UserError(
-            f"--data {dataset.source}: its content fingerprint {dataset.fingerprint[:12]}… differs from the "
-            f"study's {want[:12]}… (another copy of the data, or changed files)"
+            _(
+                "--data {dataset_source}: its content fingerprint {have}… differs from the study's "
+                "{want}… (another copy of the data, or changed files)"
+            ).format(dataset_source=dataset.source, have=dataset.fingerprint[:12], want=want[:12])
         )

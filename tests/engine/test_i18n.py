@@ -24,7 +24,7 @@ def _msgids_in_code() -> set[str]:
     ids = set()
     for path in (ROOT / "engine").rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "_":
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("_", "N_"):
                 assert node.args and isinstance(node.args[0], ast.Constant), f"{path}:{node.lineno}: _() of a literal"
                 ids.add(node.args[0].value)
     return ids
@@ -40,7 +40,7 @@ def test_every_message_in_the_code_has_a_chinese_translation_with_the_same_field
     assert _msgids_in_code() == set(zh), "engine/locale is out of date with the code: run `make translations`"
     for msgid, text in zh.items():
         assert CJK.search(text), f"not translated: {msgid!r}"
-        assert sorted(re.findall(r"{\w+}", msgid)) == sorted(re.findall(r"{\w+}", text)), msgid
+        assert sorted(re.findall(r"{(\w+)[!:}]", msgid)) == sorted(re.findall(r"{(\w+)[!:}]", text)), msgid
 
 
 def test_the_compiled_catalogue_is_the_source_compiled(tmp_path):
@@ -124,3 +124,40 @@ def test_a_dataset_error_reads_in_chinese(tmp_path, monkeypatch):
     empty.mkdir()
     code, _out, err = cli_in_process("train", "--data", empty, "--epochs", "1", "--no-record")
     assert code == 2 and "没有找到数据集" in err
+
+
+def test_settings_checkpoint_and_sweep_errors_read_in_chinese(tmp_path, monkeypatch):
+    """Beyond the datasets: a setting's value (with the setting's own name translated), a file that
+    is not a checkpoint (with what it is not), a sweep's grid — and English stays the message itself."""
+    from engine.checkpoint import load_checkpoint
+    from engine.config import TrainConfig
+    from engine.errors import UserError
+    from engine.runs.space import parse_param
+
+    def said(call) -> str:
+        with pytest.raises(UserError) as info:
+            call()
+        return str(info.value)
+
+    empty = tmp_path / "空的.pt"
+    empty.write_bytes(b"")
+    cases = [
+        (
+            lambda: TrainConfig(lr=-1.0).validate(),
+            "学习率：-1.0 必须大于 0",
+            "learning rate: -1.0 must be greater than 0",
+        ),
+        (
+            lambda: TrainConfig(batch_size=0).validate(),
+            "批大小：0 必须是 ≥ 1 的整数",
+            "batch size: 0 must be a whole number ≥ 1",
+        ),
+        (lambda: load_checkpoint(tmp_path), "是文件夹，不是检查点", "is a folder, not a checkpoint"),
+        (lambda: load_checkpoint(empty), f"{empty.name}：文件是空的", f"{empty.name}: the file is empty"),
+        (lambda: parse_param("momentum"), "请写成 名称=取值", "write name=values"),
+    ]
+    for call, chinese, english in cases:
+        monkeypatch.setenv("BACKPROP_STUDIO_LANG", "zh_CN")
+        assert chinese in said(call)
+        monkeypatch.setenv("BACKPROP_STUDIO_LANG", "en")
+        assert english in said(call)
