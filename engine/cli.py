@@ -334,7 +334,7 @@ def _open_store(a):
     try:
         return RunStore(a.runs_db)
     except StoreError as exc:
-        print(f"warning: {exc}", file=sys.stderr)
+        print(_("warning: {message}").format(message=exc), file=sys.stderr)
         return None
 
 
@@ -382,9 +382,11 @@ def _overrides(a) -> dict:
 
 
 def _print_hyperparameters(config, given: dict, note: str = "") -> None:
-    origin = f"preset {config.preset}" if config.preset else "checkpoint"
-    set_here = f"; from the command line: {', '.join(sorted(given))}" if given else ""
-    print(f"hyperparameters ({origin}{set_here}{note}):", flush=True)
+    origin = _("preset {name}").format(name=config.preset) if config.preset else _("checkpoint")
+    set_here = _("; from the command line: {names}").format(names=", ".join(sorted(given))) if given else ""
+    print(
+        _("hyperparameters ({origin}{set_here}{note}):").format(origin=origin, set_here=set_here, note=note), flush=True
+    )
     for line in config.effective_lines():
         print(f"  {line}")
 
@@ -402,7 +404,11 @@ def _report(events, a, val: dict):
                 key = re.sub(r"\d[\d.e+-]*", "#", w)  # a layer's finding, said once whatever its numbers
                 if key not in said:
                     said.add(key)
-                    print(f"warning: at epoch {ev.epoch:.1f}: {w}", file=sys.stderr, flush=True)
+                    print(
+                        _("warning: at epoch {epoch:.1f}: {w}").format(epoch=ev.epoch, w=w),
+                        file=sys.stderr,
+                        flush=True,
+                    )
             continue
         if isinstance(ev, EvalEvent):
             val.update(val_loss=ev.val_loss, val_acc=ev.val_acc)
@@ -436,7 +442,7 @@ def _report(events, a, val: dict):
                 flush=True,
             )
         elif isinstance(ev, WarningEvent):
-            print(f"warning: {ev.message}", file=sys.stderr, flush=True)
+            print(_("warning: {message}").format(message=ev.message), file=sys.stderr, flush=True)
         elif isinstance(ev, (FinishedEvent, FailedEvent)):
             last = ev
     return last
@@ -497,7 +503,7 @@ def _fingerprint_warning(model, ds, what: str) -> None:
 
     warning = fingerprint_warning(model, ds, what)
     if warning:
-        print(f"warning: {warning}", file=sys.stderr)
+        print(_("warning: {message}").format(message=warning), file=sys.stderr)
 
 
 def _resumed_config(a, given: dict):
@@ -537,7 +543,10 @@ def _train_plan(a, given: dict):
         )
     t0 = time.perf_counter()
     ds = _open_data(a.data, norm_size=norm, split_seed=config.split_seed, val_split=config.val_split)
-    print(f"data: {ds.describe()} (ready in {time.perf_counter() - t0:.1f} s)", flush=True)
+    print(
+        _("data: {data} (ready in {seconds:.1f} s)").format(data=ds.describe(), seconds=time.perf_counter() - t0),
+        flush=True,
+    )
     for s in ds.skipped[:5]:
         print(f"warning: {s}" if "skipped" in s or "leak" in s else f"warning: skipped {s}", file=sys.stderr)
     if resumed is None:
@@ -546,7 +555,7 @@ def _train_plan(a, given: dict):
         raise UserError(_("{resume}: its classes/input size do not match {data}").format(resume=a.resume, data=a.data))
     _fingerprint_warning(resumed, ds, a.resume)
     resumed.network.config = config
-    print(f"resuming {resumed.history.where()}", flush=True)
+    print(_("resuming {where}").format(where=resumed.history.where()), flush=True)
     return RunPlan(config, ds, resumed.network, resumed.history), resumed
 
 
@@ -567,7 +576,7 @@ def _save_recovery(a, model, epochs: int, exc: Exception) -> None:
 def _save_after_failure(a, model, reason: str) -> None:
     from engine.checkpoint import save_checkpoint
 
-    print(f"error: {reason}", file=sys.stderr)
+    print(_("error: {reason}").format(reason=reason), file=sys.stderr)
     if a.out:
         out = Path(a.out)
         target = out if not out.exists() else out.with_name(out.stem + ".recovered" + (out.suffix or ".pt"))
@@ -608,8 +617,13 @@ def cmd_train(a) -> int:
     config, ds = run.config, run.dataset
     _print_hyperparameters(config, given)
     print(
-        f"model: {config.summary(ds.in_features, len(ds.classes))}, {config.optim}, "
-        f"lr {config.lr:g}, batch {config.batch_size}, engine {config.engine}",
+        _("model: {value}, {optim}, lr {lr:g}, batch {batch}, engine {engine}").format(
+            value=config.summary(ds.in_features, len(ds.classes)),
+            optim=config.optim,
+            lr=config.lr,
+            batch=config.batch_size,
+            engine=config.engine,
+        ),
         flush=True,
     )
     val: dict = {}
@@ -631,7 +645,7 @@ def cmd_train(a) -> int:
         with Recording(run, store, source="cli") as rec:
             said = rec.error  # said once: a store that refused the run at the start refuses it at the end too
             if said:
-                print(f"warning: {said}", file=sys.stderr)
+                print(_("warning: {message}").format(message=said), file=sys.stderr)
             try:
                 last = _report(rec.events(), a, val)
             except Exception as exc:  # noqa: BLE001 - a late failure must not take the trained weights with it
@@ -642,7 +656,7 @@ def cmd_train(a) -> int:
             if a.out and not isinstance(last, FailedEvent):
                 save_checkpoint(a.out, rec.model)  # the model the user asked for first: the store's copy may fail
         if rec.error and rec.error != said:
-            print(f"warning: {rec.error}", file=sys.stderr)
+            print(_("warning: {message}").format(message=rec.error), file=sys.stderr)
         if isinstance(last, FailedEvent):
             _save_after_failure(a, rec.model, last.reason)
             code = 1
@@ -661,7 +675,7 @@ def _sweep_printer(a, sweep_ref: list):
 
     def on_event(kind, payload):
         if kind == "storage":  # said even with --quiet: the sweep is waiting
-            print(f"warning: {payload}", file=sys.stderr, flush=True)
+            print(_("warning: {message}").format(message=payload), file=sys.stderr, flush=True)
             return
         if a.quiet or kind != "trial" or not isinstance(payload, TrialInfo) or payload.state == "running":
             return
@@ -688,14 +702,23 @@ def _run_sweep(a, study, spec, ds) -> int:
     ref.append(sweep)
     where = f"; runs recorded in {store.where}" if store else ""
     print(
-        f"sweep {sweep.name}: {spec.total_trials()} trials ({spec.configurations()} configurations × "
-        f"{len(spec.seeds)} seeds) on {sweep.workers} worker(s){where}",
+        _(
+            "sweep {name}: {trials} trials ({configurations} configurations × {n_seeds} seeds) "
+            "on {workers} worker(s){where}"
+        ).format(
+            name=sweep.name,
+            trials=spec.total_trials(),
+            configurations=spec.configurations(),
+            n_seeds=len(spec.seeds),
+            workers=sweep.workers,
+            where=where,
+        ),
         file=sys.stderr,
         flush=True,
     )
 
     def cancel(_sig, _frame):
-        print("cancelling: running trials stop now; finished ones are kept", file=sys.stderr, flush=True)
+        print(_("cancelling: running trials stop now; finished ones are kept"), file=sys.stderr, flush=True)
         sweep.cancel()
         signal.signal(signal.SIGINT, signal.default_int_handler)
 
@@ -706,17 +729,23 @@ def _run_sweep(a, study, spec, ds) -> int:
     finally:
         signal.signal(signal.SIGINT, previous)
     if sweep.store_error:
-        print(f"warning: {sweep.store_error}", file=sys.stderr)
+        print(_("warning: {message}").format(message=sweep.store_error), file=sys.stderr)
     if sweep.storage_error:
         raise UserError(sweep.storage_error)
     if sweep.redone:
         redone = ", ".join(f"#{n}" for n in sweep.redone)
-        print(f"redone: trial(s) {redone} left running by a sweep process that is gone", file=sys.stderr)
+        print(
+            _("redone: trial(s) {redone} left running by a sweep process that is gone").format(redone=redone),
+            file=sys.stderr,
+        )
     rows = results(study, spec)
     print(format_table(rows, spec, a.format, ci=getattr(a, "ci", False)), end="", flush=True)
     if getattr(a, "per_epoch", False):
         print(per_epoch_table(rows, spec), end="", flush=True)
-    print(f"{len(sweep.trials)} trials in {format_duration(time.perf_counter() - t)}", file=sys.stderr)
+    print(
+        _("{n} trials in {duration}").format(n=len(sweep.trials), duration=format_duration(time.perf_counter() - t)),
+        file=sys.stderr,
+    )
     return 0 if any(r.val for r in rows) or not sweep.trials else 1
 
 
@@ -731,8 +760,10 @@ def cmd_sweep(a) -> int:
     cores = os.cpu_count() or 1
     if a.workers is not None and a.workers > cores and not a.force_workers:
         print(
-            f"note: --workers {a.workers} on {cores} cores: using {cores} (more only compete for the same cores "
-            f"and memory; --force-workers to insist)",
+            _(
+                "note: --workers {workers} on {cores} cores: using {cores} (more only compete for the same cores and "
+                "memory; --force-workers to insist)"
+            ).format(workers=a.workers, cores=cores),
             file=sys.stderr,
         )
         a.workers = cores
@@ -772,17 +803,17 @@ def cmd_test(a) -> int:
 
     model = load_checkpoint(a.checkpoint, act=a.act)
     for note in model.notes:
-        print(f"note: {note}", file=sys.stderr)
+        print(_("note: {note}").format(note=note), file=sys.stderr)
     ds, warning = recorded_data(model, a.data, a.checkpoint)
     if warning:
-        print(f"warning: {warning}", file=sys.stderr)
+        print(_("warning: {message}").format(message=warning), file=sys.stderr)
     split = ds.split(a.split)
     if len(split) == 0:
         raise UserError(_("{source}: the {split} split is empty").format(source=ds.source, split=a.split))
     probs = predict_arrays(model, split.x)
     acc = float((probs.argmax(1) == split.y).mean())
     how = "fixed split" if ds.fixed_split else f"split seed {ds.split_seed}, val split {ds.val_split:g}"
-    print(f"{len(split)} images in {a.split} ({how})")
+    print(_("{n} images in {split} ({how})").format(n=len(split), split=a.split, how=how))
     print(f"accuracy={acc:.4f}")
     return 0
 
@@ -793,7 +824,7 @@ def cmd_predict(a) -> int:
 
     model = load_checkpoint(a.checkpoint, act=a.act)
     for note in model.notes:
-        print(f"note: {note}", file=sys.stderr)
+        print(_("note: {note}").format(note=note), file=sys.stderr)
     failed = 0
     for r in classify_files(model, a.images, topk=max(1, a.topk)):
         if r.error:
@@ -811,12 +842,14 @@ def cmd_export(a) -> int:
 
     model = load_checkpoint(a.checkpoint, act=a.act)
     for note in model.notes:
-        print(f"note: {note}", file=sys.stderr)
+        print(_("note: {note}").format(note=note), file=sys.stderr)
     out = export_onnx(model, a.onnx)
     w, h = model.norm_size
     print(
-        f"wrote {out}: input pixels [N, 1, {h}, {w}] float32 in 0–255 (normalised inside), "
-        f"outputs logits and probabilities over {len(model.classes)} classes"
+        _(
+            "wrote {out}: input pixels [N, 1, {h}, {w}] float32 in 0–255 (normalised inside), outputs logits and "
+            "probabilities over {n_classes} classes"
+        ).format(out=out, h=h, w=w, n_classes=len(model.classes))
     )
     return 0
 
@@ -830,11 +863,15 @@ def cmd_cache(a) -> int:
     from engine.data import cache
 
     if a.action == "clear":
-        print(f"removed {cache.clear()} file(s) from {cache.cache_dir()}")
+        print(_("removed {n} file(s) from {folder}").format(n=cache.clear(), folder=cache.cache_dir()))
     else:
         n, size = cache.info()
         cap = cache.cache_cap() / 1024**2
-        print(f"{cache.cache_dir()}: {n} dataset(s), {size / 1024**2:.1f} MiB (cap {cap:.0f} MiB)")
+        print(
+            _("{folder}: {n} dataset(s), {mib:.1f} MiB (cap {cap:.0f} MiB)").format(
+                folder=cache.cache_dir(), n=n, mib=size / 1024**2, cap=cap
+            )
+        )
     return 0
 
 
@@ -920,7 +957,12 @@ def cmd_runs(a) -> int:
 
             written = export_tensorboard(store, rows, a.tensorboard)
             text = "".join(f"{p}\n" for p in written)
-            print(f"{len(written)} run(s) → {a.tensorboard} (tensorboard --logdir {a.tensorboard})", file=sys.stderr)
+            print(
+                _("{n} run(s) → {tensorboard} (tensorboard --logdir {tensorboard})").format(
+                    n=len(written), tensorboard=a.tensorboard
+                ),
+                file=sys.stderr,
+            )
         elif a.curves:
             text = curves_long_csv(store, rows)
         elif fmt == "json":
@@ -934,7 +976,7 @@ def cmd_runs(a) -> int:
             Path(a.out).write_text(text, encoding="utf-8")
         except OSError as exc:
             raise UserError(f"--out {a.out}: {exc.strerror or exc}") from None
-        print(f"{len(rows)} run(s) → {a.out}", file=sys.stderr)
+        print(_("{n} run(s) → {out}").format(n=len(rows), out=a.out), file=sys.stderr)
     else:
         sys.stdout.write(text)
     return 0
@@ -957,7 +999,12 @@ def _import(store, a) -> int:
         except ValueError:
             settings[key.strip()] = value
     run_id, n = import_run(store, a.source, a.name or "", settings, a.dataset or "")
-    print(f"imported {a.source} as run #{run_id} ({n} epoch(s)) in {store.where}", file=sys.stderr)
+    print(
+        _("imported {source} as run #{run_id} ({n} epoch(s)) in {store}").format(
+            source=a.source, run_id=run_id, n=n, store=store.where
+        ),
+        file=sys.stderr,
+    )
     return 0
 
 
@@ -967,22 +1014,29 @@ def _prune(store, a) -> int:
         raise UserError(_("--keep: {keep} must be 0 or more").format(keep=keep))
     if a.no_cap:
         store.set_checkpoint_cap(None)
-        print(f"no checkpoint cap: every run keeps its checkpoints in {store.where}", file=sys.stderr)
+        print(
+            _("no checkpoint cap: every run keeps its checkpoints in {store}").format(store=store.where),
+            file=sys.stderr,
+        )
         return 0
     if a.always and not dry_run:
         store.set_checkpoint_cap(keep)
         print(
-            f"checkpoint cap: after every run, only the {keep} most recent runs (and tagged ones) keep their "
-            f"checkpoint files in {store.where}; `runs prune --no-cap` removes it",
+            _(
+                "checkpoint cap: after every run, only the {keep} most recent runs (and tagged ones) keep their "
+                "checkpoint files in {store}; `runs prune --no-cap` removes it"
+            ).format(keep=keep, store=store.where),
             file=sys.stderr,
         )
     files, size, runs = store.prune_checkpoints(keep, dry_run)
     for f in files:
         print(f)
-    verb = "would delete" if dry_run else "deleted"
+    verb = _("would delete") if dry_run else _("deleted")
     print(
-        f"{verb} {len(files)} checkpoint file(s) of {runs} run(s), {size / 1e6:.1f} MB "
-        f"(kept: the {keep} most recent runs and every tagged run) in {store.where}",
+        _(
+            "{verb} {n_files} checkpoint file(s) of {runs} run(s), {mb:.1f} MB (kept: the {keep} most recent "
+            "runs and every tagged run) in {store}"
+        ).format(verb=verb, n_files=len(files), runs=runs, mb=size / 1e6, keep=keep, store=store.where),
         file=sys.stderr,
     )
     return 0
@@ -1003,10 +1057,16 @@ def cmd_check_class(a) -> int:
     def progress(done, total, g, eta):
         what = g.error or f"{g.score:g}/{g.max_score:g}" + (f", {len(g.diagnoses)} mistake(s)" if g.diagnoses else "")
         left = f", ETA {format_duration(eta)}" if done < total else ""
-        print(f"[{done}/{total}] {g.student}: {what} ({g.seconds:.1f} s{left})", file=sys.stderr, flush=True)
+        print(
+            _("[{done}/{total}] {student}: {what} ({seconds:.1f} s{left})").format(
+                done=done, total=total, student=g.student, what=what, seconds=g.seconds, left=left
+            ),
+            file=sys.stderr,
+            flush=True,
+        )
 
     def stop(_sig, _frame):
-        print("stopping: the submissions checked so far are kept; a rerun checks the rest", file=sys.stderr)
+        print(_("stopping: the submissions checked so far are kept; a rerun checks the rest"), file=sys.stderr)
         cancel.set()
         signal.signal(signal.SIGINT, signal.default_int_handler)
 
@@ -1027,8 +1087,15 @@ def cmd_check_class(a) -> int:
         signal.signal(signal.SIGINT, previous)
     clean = sum(not g.diagnoses and not g.error for g in grades)
     print(
-        f"{len(grades)} submissions ({clean} with no mistake) in {format_duration(time.perf_counter() - t)}: "
-        f"{Path(a.out) / 'gradebook.csv'}, summary.txt, class.json, gradescope/"
+        _(
+            "{n_grades} submissions ({clean} with no mistake) in {duration}: {gradebook}, summary.txt, "
+            "class.json, gradescope/"
+        ).format(
+            n_grades=len(grades),
+            clean=clean,
+            duration=format_duration(time.perf_counter() - t),
+            gradebook=Path(a.out) / "gradebook.csv",
+        )
     )
     return 0
 
@@ -1136,7 +1203,11 @@ def cmd_explain(a) -> int:
     ex = explain(weights, model.config.act, x, label)
     print(format_explanation(ex, model.classes))
     before, after = apply_update(weights, model.config.act, x, label, a.lr)
-    print(f"apply this update (SGD, lr {a.lr:g}, this image alone): loss {before:.4f} → {after:.4f}")
+    print(
+        _("apply this update (SGD, lr {lr:g}, this image alone): loss {before:.4f} → {after:.4f}").format(
+            lr=a.lr, before=before, after=after
+        )
+    )
     return 0 if ex.all_checked else 1
 
 
@@ -1176,7 +1247,11 @@ def cmd_embed(a) -> int:
             Path(a.out).write_text(text, encoding="utf-8")
         except OSError as exc:
             raise UserError(f"--out {a.out}: {exc.strerror or exc}") from None
-        print(f"{n} points ({a.method}, {'logits' if a.layer is None else f'hidden layer {a.layer}'}) → {a.out}")
+        print(
+            _("{n} points ({method}, {value}) → {out}").format(
+                n=n, method=a.method, value="logits" if a.layer is None else f"hidden layer {a.layer}", out=a.out
+            )
+        )
     return 0
 
 
@@ -1201,8 +1276,8 @@ def main(argv: list[str]) -> int:
         print(f"error: {escape_field(str(exc))}", file=sys.stderr)
         return 2
     except MemoryError:
-        print("error: out of memory: the data or network is too large for this machine", file=sys.stderr)
+        print(_("error: out of memory: the data or network is too large for this machine"), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+        print(_("interrupted"), file=sys.stderr)
         return 130

@@ -24,8 +24,10 @@ import sys
 from pathlib import Path
 
 import numpy as np
+from PySide6.QtCore import QCoreApplication
 
 from engine.errors import UserError
+from gui.i18n import arg
 
 WIDTHS_CM = {"column": 8.5, "page": 17.0}
 FONT_PT = 8  # ticks, labels and legend text at the printed size
@@ -46,6 +48,10 @@ def _app():
     if app is None:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # a figure needs no screen
         app = QApplication([sys.argv[0]])
+        from engine.i18n import language
+        from gui.i18n import install
+
+        install(language())  # from the command line: the figures' words in the user's language
     return app
 
 
@@ -119,15 +125,21 @@ def curves_figure(bands_loss, bands_acc, width_cm: float):
     w = _layout(width_cm, width_cm * 1.15)
     loss = w.addPlot(row=0, col=0)
     acc = w.addPlot(row=1, col=0)
-    _style(loss, "loss", "loss", "epoch")
-    _style(acc, "validation accuracy", "accuracy", "epoch")
+    epoch = QCoreApplication.translate("Figures", "epoch")
+    _style(loss, QCoreApplication.translate("Figures", "loss"), QCoreApplication.translate("Figures", "loss"), epoch)
+    _style(
+        acc,
+        QCoreApplication.translate("Figures", "validation accuracy"),
+        QCoreApplication.translate("Figures", "accuracy"),
+        epoch,
+    )
     acc.setXLink(loss)
     legend = _legend(acc)
     positive = np.concatenate([b.mean[np.isfinite(b.mean) & (b.mean > 0)] for b in bands_loss] or [np.zeros(0)])
     log_loss = len(positive) > 1 and positive.max() / positive.min() >= 1e3  # a diverging run: decades
     if log_loss:
         loss.setLogMode(y=True)
-        _axis_label(loss, "left", "loss (log scale)")
+        _axis_label(loss, "left", QCoreApplication.translate("Figures", "loss (log scale)"))
     for plot, bands in ((loss, bands_loss), (acc, bands_acc)):
         labels = sorted({b.label for b in bands}, key=[b.label for b in bands].index)
         for b in bands:
@@ -167,10 +179,17 @@ def sweep_figure(points, width_cm: float):
 
     w = _layout(width_cm, width_cm * 0.62)
     plot = w.addPlot()
-    metric = {"val_acc": "validation accuracy", "test_acc": "test accuracy"}.get(points.metric, points.metric)
+    metric = {
+        "val_acc": QCoreApplication.translate("Figures", "validation accuracy"),
+        "test_acc": QCoreApplication.translate("Figures", "test accuracy"),
+    }.get(points.metric, points.metric)
     n = sorted(set(points.n.tolist()))
-    seeds = "seed" if n == [1] else "seeds"
-    _style(plot, f"mean ± std over {'/'.join(map(str, n))} {seeds}", metric, points.param)  # the axis names it
+    title = (
+        QCoreApplication.translate("Figures", "mean ± std over %1 seed")
+        if n == [1]
+        else QCoreApplication.translate("Figures", "mean ± std over %1 seeds")
+    )
+    _style(plot, arg(title, "/".join(map(str, n))), metric, points.param)  # the axis names the metric
     numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in points.x)
     if numeric:
         x = np.array(points.x, float)
@@ -198,7 +217,12 @@ def confusion_figure(counts: np.ndarray, classes: list[str], width_cm: float, ti
     k = len(classes)
     w = _layout(width_cm, width_cm * 0.97)  # a square grid and its labels, no empty band
     plot = w.addPlot()
-    _style(plot, title, "true class", "predicted class")
+    _style(
+        plot,
+        title,
+        QCoreApplication.translate("Figures", "true class"),
+        QCoreApplication.translate("Figures", "predicted class"),
+    )
     plot.showGrid(x=False, y=False)
     plot.invertY(True)
     share = counts / np.maximum(counts.sum(1, keepdims=True), 1)
@@ -243,7 +267,18 @@ def run_confusion(store, row, data: str | None, split: str = "test"):
     pred = predict_arrays(model, part.x).argmax(1)
     counts = confusion(part.y, pred, len(ds.classes))
     acc = float(np.trace(counts) / max(counts.sum(), 1))
-    return counts, list(ds.classes), f"{split} accuracy {acc:.1%} (n = {len(part)})"  # the caption names the run
+    names = {
+        "train": QCoreApplication.translate("Figures", "training"),
+        "val": QCoreApplication.translate("Figures", "validation"),
+        "test": QCoreApplication.translate("Figures", "test"),
+    }
+    title = arg(
+        QCoreApplication.translate("Figures", "%1 accuracy %2 (n = %3)"),
+        names.get(split, split),
+        f"{acc:.1%}",
+        len(part),
+    )
+    return counts, list(ds.classes), title  # the caption names the run
 
 
 def save(widget, path: str | os.PathLike, width_cm: float) -> str:

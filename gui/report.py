@@ -15,7 +15,10 @@ import argparse
 import sys
 from pathlib import Path
 
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication
+
 from engine.errors import UserError
+from gui.i18n import arg
 
 
 def write_report(store, rows, folder: str | Path, width_cm: float = 8.5) -> list[Path]:
@@ -63,21 +66,43 @@ def write_report(store, rows, folder: str | Path, width_cm: float = 8.5) -> list
         finally:
             dispose(sweep)
     ids = ", ".join(str(r.id) for r in rows)
-    text(
-        "README.md",
-        "# Results exported by Backprop Studio\n\n"
-        f"Runs used ({len(rows)}): {ids} — every one listed in `runs.csv` with its settings and results.\n\n"
-        "- `results.tex` (needs `\\usepackage{booktabs}`), `results.md`: accuracy per setting, "
-        "mean ± sample std over seeds\n"
-        + "".join(f"- `{f}.pdf`, `{f}.png` (300 dpi): {_WHAT[f]}\n" for f in figures)
-        + "- `runs.csv`, `runs.md`: every run used\n",
-    )
+    lines = [
+        QCoreApplication.translate("Report", "# Results exported by Backprop Studio"),
+        "",
+        arg(
+            QCoreApplication.translate(
+                "Report", "Runs used (%1): %2 — every one listed in `runs.csv` with its settings and results."
+            ),
+            len(rows),
+            ids,
+        ),
+        "",
+        arg(
+            QCoreApplication.translate(
+                "Report",
+                "- `results.tex` (needs `%1`), `results.md`: accuracy per setting, mean ± sample std over seeds",
+            ),
+            "\\usepackage{booktabs}",
+        ),
+        *(
+            arg(
+                QCoreApplication.translate("Report", "- `%1.pdf`, `%1.png` (300 dpi): %2"),
+                f,
+                QCoreApplication.translate("Report", _WHAT[f]),
+            )
+            for f in figures
+        ),
+        QCoreApplication.translate("Report", "- `runs.csv`, `runs.md`: every run used"),
+    ]
+    text("README.md", "\n".join(lines) + "\n")
     return written
 
 
 _WHAT = {
-    "curves": "loss (train solid, validation dashed) above validation accuracy, mean ± std over seeds",
-    "sweep": "validation accuracy against the swept hyperparameter, mean ± std over seeds",
+    "curves": QT_TRANSLATE_NOOP(
+        "Report", "loss (train solid, validation dashed) above validation accuracy, mean ± std over seeds"
+    ),
+    "sweep": QT_TRANSLATE_NOOP("Report", "validation accuracy against the swept hyperparameter, mean ± std over seeds"),
 }
 
 

@@ -117,7 +117,7 @@ class Session(QObject):
     def open_dataset(self, path: str, split_seed: int = 0, val_split: float = 0.1) -> None:
         """The one way a dataset is opened (menu, recent, drop, start-up)."""
         if self.training:
-            self.error.emit("Open Dataset", "Stop the training run before opening another dataset.")
+            self.error.emit(self.tr("Open Dataset"), self.tr("Stop the training run before opening another dataset."))
             return
         tasks = self.tasks
         name = "the built-in letters" if is_builtin(path) else os.path.basename(str(path).rstrip("/")) or str(path)
@@ -145,7 +145,7 @@ class Session(QObject):
             if isinstance(exc, OpeningCancelled):
                 self.message.emit(arg(self.tr("Opening %1 cancelled: the dataset open before is kept"), name), 8000)
             else:
-                self.error.emit("Open Dataset", describe_error(exc))
+                self.error.emit(self.tr("Open Dataset"), describe_error(exc))
             if self.dataset is None and not is_builtin(path) and not tasks.is_cancelled():
                 self.open_dataset("builtin", split_seed, val_split)
 

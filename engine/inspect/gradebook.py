@@ -187,7 +187,8 @@ def grade_result(student: str, digest: str, res: dict, rubric: dict | None = Non
     m = res["mlp"]
     g.mlp = "-" if not m.get("ran") else "PASS" if m["passed"] else "FAIL"
     if g.mlp == "FAIL" and m.get("why"):
-        g.diagnoses.append(f"whole MLP: {m['why']}")
+        whole = _("whole MLP")  # a diagnosis is "op: text", as the ops' own
+        g.diagnoses.append(f"{whole}: {m['why']}")
     share = {"PASS": 1.0, "WARN": rubric["warn"], "FAIL": 0.0}
     for role, v in g.verdicts.items():
         worth = rubric["roles"].get(role, rubric["op"])

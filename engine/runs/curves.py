@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from engine.i18n import N_, _, translated
 from engine.runs.statistics import summarize
 from engine.runs.store import RunRow, RunStore
 
@@ -138,6 +139,9 @@ def _sort_key(v):
     return (0, float(v), "") if isinstance(v, (int, float)) else (1, 0.0, str(v))
 
 
+ENDED = {"diverged": N_("diverged"), "failed": N_("failed")}  # a run's status, as a table says it
+
+
 def settings_table(rows: list[RunRow], fmt: str, caption: str = "", label: str = "tab:results") -> str:
     """One row per setting: what differs, validation and test accuracy as mean ± sample std (%) with
     n; the best row bold only when its 95 % interval clears the runner-up's (the sweep table's rule)."""
@@ -148,7 +152,7 @@ def settings_table(rows: list[RunRow], fmt: str, caption: str = "", label: str =
     groups = group_by_setting(sorted((r for r in rows if r.status in ended), key=lambda r: r.id))
     differ = [k for k in varying([r for _label, members in groups for r in members]) if k != "seed"]
     groups.sort(key=lambda g: [_sort_key(g[1][0].config.get(k)) for k in differ])
-    head = [*differ, "n", "validation accuracy (%)", "test accuracy (%)"]
+    head = [*differ, "n", _("validation accuracy (%)"), _("test accuracy (%)")]
     body, vals = [], []
     for _label, everyone in groups:
         first = everyone[0]
@@ -157,9 +161,13 @@ def settings_table(rows: list[RunRow], fmt: str, caption: str = "", label: str =
         test = [r.test_acc for r in members if r.test_acc is not None]
         vals.append(val)
         lost = {st: sum(r.status == st for r in everyone) for st in ("diverged", "failed")}
-        n = str(len(members)) + "".join(f" (+{k} {st})" for st, k in lost.items() if k)
+        n = str(len(members)) + "".join(f" (+{k} {translated(ENDED[st])})" for st, k in lost.items() if k)
         if not members:
-            cells = [f"{st} ({k} of {len(everyone)})" for st, k in lost.items() if k][:1] * 2
+            cells = [
+                _("{status} ({k} of {n})").format(status=translated(ENDED[st]), k=k, n=len(everyone))
+                for st, k in lost.items()
+                if k
+            ][:1] * 2
         else:
             cells = [_pct(val), _pct(test)]
         body.append([_value(first.config.get(k)) for k in differ] + [n, *cells])
@@ -170,7 +178,7 @@ def settings_table(rows: list[RunRow], fmt: str, caption: str = "", label: str =
         body,
         fmt,
         bold=bold,
-        caption=caption or "Accuracy per setting, mean ± sample std over seeds",
+        caption=caption or _("Accuracy per setting, mean ± sample std over seeds"),
         label=label,
         numeric_from=len(differ),
         note=verdict.note,

@@ -358,6 +358,65 @@
     </message>
 </context>
 <context>
+    <name>Figures</name>
+    <message>
+        <source>epoch</source>
+        <translation>轮次</translation>
+    </message>
+    <message>
+        <source>loss</source>
+        <translation>损失</translation>
+    </message>
+    <message>
+        <source>validation accuracy</source>
+        <translation>验证集准确率</translation>
+    </message>
+    <message>
+        <source>accuracy</source>
+        <translation>准确率</translation>
+    </message>
+    <message>
+        <source>loss (log scale)</source>
+        <translation>损失（对数刻度）</translation>
+    </message>
+    <message>
+        <source>test accuracy</source>
+        <translation>测试集准确率</translation>
+    </message>
+    <message>
+        <source>mean ± std over %1 seed</source>
+        <translation>%1 个随机种子的均值 ± 标准差</translation>
+    </message>
+    <message>
+        <source>mean ± std over %1 seeds</source>
+        <translation>%1 个随机种子的均值 ± 标准差</translation>
+    </message>
+    <message>
+        <source>true class</source>
+        <translation>真实类别</translation>
+    </message>
+    <message>
+        <source>predicted class</source>
+        <translation>预测类别</translation>
+    </message>
+    <message>
+        <source>training</source>
+        <translation>训练集</translation>
+    </message>
+    <message>
+        <source>validation</source>
+        <translation>验证集</translation>
+    </message>
+    <message>
+        <source>test</source>
+        <translation>测试集</translation>
+    </message>
+    <message>
+        <source>%1 accuracy %2 (n = %3)</source>
+        <translation>%1准确率 %2（n = %3）</translation>
+    </message>
+</context>
+<context>
     <name>FunctionsView</name>
     <message>
         <source>op</source>
@@ -1483,6 +1542,37 @@ Save stops the run and saves the model first; Discard stops it and quits without
     </message>
 </context>
 <context>
+    <name>Report</name>
+    <message>
+        <source># Results exported by Backprop Studio</source>
+        <translation># Backprop Studio 导出的结果</translation>
+    </message>
+    <message>
+        <source>Runs used (%1): %2 — every one listed in `runs.csv` with its settings and results.</source>
+        <translation>用到的运行（%1 次）：%2——每一次都列在 `runs.csv` 中，附有其设置和结果。</translation>
+    </message>
+    <message>
+        <source>- `results.tex` (needs `%1`), `results.md`: accuracy per setting, mean ± sample std over seeds</source>
+        <translation>- `results.tex`（需要 `%1`）、`results.md`：每种设置的准确率，多个随机种子的均值 ± 样本标准差</translation>
+    </message>
+    <message>
+        <source>- `%1.pdf`, `%1.png` (300 dpi): %2</source>
+        <translation>- `%1.pdf`、`%1.png`（300 dpi）：%2</translation>
+    </message>
+    <message>
+        <source>- `runs.csv`, `runs.md`: every run used</source>
+        <translation>- `runs.csv`、`runs.md`：用到的每一次运行</translation>
+    </message>
+    <message>
+        <source>loss (train solid, validation dashed) above validation accuracy, mean ± std over seeds</source>
+        <translation>上方为损失（实线为训练集，虚线为验证集），下方为验证集准确率，多个随机种子的均值 ± 标准差</translation>
+    </message>
+    <message>
+        <source>validation accuracy against the swept hyperparameter, mean ± std over seeds</source>
+        <translation>验证集准确率随所搜索超参数的变化，多个随机种子的均值 ± 标准差</translation>
+    </message>
+</context>
+<context>
     <name>RunControls</name>
     <message>
         <source>Train</source>
@@ -1936,6 +2026,14 @@ Save stops the run and saves the model first; Discard stops it and quits without
 </context>
 <context>
     <name>Session</name>
+    <message>
+        <source>Open Dataset</source>
+        <translation>打开数据集</translation>
+    </message>
+    <message>
+        <source>Stop the training run before opening another dataset.</source>
+        <translation>请先停止训练，再打开另一个数据集。</translation>
+    </message>
     <message>
         <source>Opening %1 cancelled: the dataset open before is kept</source>
         <translation>已取消打开 %1：之前打开的数据集保持不变</translation>

@@ -81,3 +81,36 @@ def test_the_latex_table_compiles(tmp_path):
     (tmp_path / "t.tex").write_text(doc + "\\end{document}\n", encoding="utf-8")
     subprocess.run(["pdflatex", "-interaction=nonstopmode", "t.tex"], cwd=tmp_path, check=True, capture_output=True)
     assert (tmp_path / "t.pdf").is_file()
+
+
+def test_the_report_and_its_figures_are_in_the_users_language(tmp_path):
+    """A Chinese student's report is written in Chinese: from the command line (a process of its own,
+    whose translators follow the language as the window's do) the table's headers, the README and the
+    figures' axis words are Chinese; the numbers are the same."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    make_store(tmp_path / "runs.db", {0.1: [0.70, 0.71], 0.2: [0.80, 0.82]})
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "BACKPROP_STUDIO_LANG": "zh_CN"}
+    db = str(tmp_path / "runs.db")
+    for args in (
+        ["report", "--sweep", "wd", "--out", str(tmp_path / "r")],
+        ["figure", "--out", str(tmp_path / "c.svg")],
+    ):
+        r = subprocess.run(
+            [sys.executable, str(root / "main.py"), *args, "--runs-db", db],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            env=env,
+            cwd=tmp_path,
+        )
+        assert r.returncode == 0, r.stderr[-2000:]
+    md = (tmp_path / "r" / "results.md").read_text(encoding="utf-8")
+    assert "验证集准确率（%）" in md and "测试集准确率（%）" in md and "70.5 ± 0.7" in md
+    assert "Backprop Studio 导出的结果" in (tmp_path / "r" / "README.md").read_text(encoding="utf-8")
+    svg = (tmp_path / "c.svg").read_text(encoding="utf-8")
+    assert "轮次" in svg and "验证集准确率" in svg and "epoch" not in svg
