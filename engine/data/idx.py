@@ -192,5 +192,9 @@ def _classes_from_labels(labels: dict[str, np.ndarray], paths: dict) -> tuple[in
     notes = []
     if missing:
         shown = ", ".join(map(str, missing[:10])) + (" …" if len(missing) > 10 else "")
-        notes.append(f"{paths['train_y'].name}: no image has label {shown}: those classes stay empty")
+        notes.append(
+            _("{file}: no image has label {labels}: those classes stay empty").format(
+                file=paths["train_y"].name, labels=shown
+            )
+        )
     return n_classes, notes

@@ -10,6 +10,7 @@ import numpy as np
 import torch
 
 from engine.config import TrainConfig
+from engine.i18n import _
 from engine.model.functions import TorchMLP, mlp_loss_and_grads
 from engine.model.network import Network
 
@@ -130,7 +131,7 @@ class UserNetwork(TorchNetwork):
         self.kit, self.found = load_kit(self.config.functions, self.config.function_roles)
         missing = self.kit.missing(self.config.act)
         if missing:
-            raise ValueError("your functions lack " + ", ".join(missing))
+            raise ValueError(_("your functions lack {missing}").format(missing=", ".join(missing)))
         # the run's "loss gradient" setting is followed: a backward in the other convention is fed
         # N (or 1/N) instead of 1, so a summed-loss template trains as "mean" asks, and vice versa
         self.convention = loss_convention(self.kit)
@@ -253,9 +254,13 @@ def _set_grad(p: torch.Tensor, g, cls, who: str) -> None:
         except RuntimeError:
             pass
     if g is None or tuple(g.shape) != tuple(p.shape):
-        op = f"{cls.__name__}.backward" if cls is not None else "your backward"
-        got = "None" if g is None else f"shape {list(g.shape)}"
-        raise ValueError(f"{op} gave the gradient of {who} as {got}; {who} has shape {list(p.shape)}")
+        op = f"{cls.__name__}.backward" if cls is not None else _("your backward")
+        got = "None" if g is None else _("shape {shape}").format(shape=list(g.shape))
+        raise ValueError(
+            _("{op} gave the gradient of {who} as {got}; {who} has shape {shape}").format(
+                op=op, who=who, got=got, shape=list(p.shape)
+            )
+        )
     p.grad = g
 
 

@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from engine.i18n import _
 from engine.model.maths import activation, activation_grad, softmax
 
 WORKER_ENV = "BACKPROP_STUDIO_WORKER"
@@ -410,11 +411,11 @@ class Kit:
     def missing(self, act: str) -> list[str]:
         out = []
         if self.layer_kind() is None:
-            out.append("a linear (or matmul) op")
+            out.append(_("a linear (or matmul) op"))
         if act not in self.ops:
-            out.append(f"a {act} activation")
+            out.append(_("a {act} activation").format(act=act))
         if self.loss_kind() is None:
-            out.append("a loss (cross-entropy, or softmax, log and nll)")
+            out.append(_("a loss (cross-entropy, or softmax, log and nll)"))
         return out
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+from engine.i18n import _
 from engine.runs.store import RunRow, RunStore
 from engine.tabular import write_table
 
@@ -70,7 +71,9 @@ def parse_where(text: str):
     """``"wd>0.1"`` → a test of a run; a clear error for anything else."""
     m = _WHERE.match(text)
     if not m:
-        raise ValueError(f"--where {text!r}: write NAME OP VALUE, e.g. wd>0.1 or optim=sgd (OP: = != < <= > >=)")
+        raise ValueError(
+            _("--where {text!r}: write NAME OP VALUE, e.g. wd>0.1 or optim=sgd (OP: = != < <= > >=)").format(text=text)
+        )
     key, op, raw = m.groups()
     try:
         value: object = float(raw)

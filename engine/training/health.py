@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from engine.i18n import _
 from engine.model.blas import one_blas_thread
 from engine.model.reference import forward_backward
 
@@ -73,7 +74,8 @@ def layer_health(
     layers, warnings = [], []
     for i in range(n_layers):
         W, W2, g = before[2 * i], after[2 * i], grads[2 * i]
-        name = f"layer {i + 1}" + (" (output)" if i == n_layers - 1 else "")
+        name = _("layer {n} (output)") if i == n_layers - 1 else _("layer {n}")
+        name = name.format(n=i + 1)
         wn = float(np.linalg.norm(W))
         gn = float(np.linalg.norm(g))
         d = {
@@ -99,13 +101,21 @@ def layer_health(
             d["w_hist"], d["g_hist"] = _hist(W), _hist(g)
         layers.append(d)
         if gn < VANISH:
-            warnings.append(f"{name}: gradients vanish (‖∂L/∂W‖ = {gn:.1e})")
+            warnings.append(_("{name}: gradients vanish (‖∂L/∂W‖ = {norm:.1e})").format(name=name, norm=gn))
         elif gn > EXPLODE or not math.isfinite(gn):
-            warnings.append(f"{name}: gradients explode (‖∂L/∂W‖ = {gn:.1e})")
+            warnings.append(_("{name}: gradients explode (‖∂L/∂W‖ = {norm:.1e})").format(name=name, norm=gn))
         if d["dead"] is not None and d["dead"] > DEAD_WARN:
-            warnings.append(f"{name}: {d['dead']:.0%} of its ReLUs are dead (never active on the probe batch)")
+            warnings.append(
+                _("{name}: {share:.0%} of its ReLUs are dead (never active on the probe batch)").format(
+                    name=name, share=d["dead"]
+                )
+            )
         if d["saturated"] is not None and d["saturated"] > DEAD_WARN:
-            warnings.append(f"{name}: {d['saturated']:.0%} of its {act} outputs are saturated (gradients near 0)")
+            warnings.append(
+                _("{name}: {share:.0%} of its {act} outputs are saturated (gradients near 0)").format(
+                    name=name, share=d["saturated"], act=act
+                )
+            )
     return layers, warnings
 
 

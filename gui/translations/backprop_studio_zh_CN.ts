@@ -650,6 +650,22 @@
         <source>Train a model: its layers' health is collected every few steps (about 2 % of the time).</source>
         <translation>训练一个模型：每隔几步收集一次各层的健康状况（约占 2% 的时间）。</translation>
     </message>
+    <message>
+        <source>dead</source>
+        <translation>死亡</translation>
+    </message>
+    <message>
+        <source>saturated</source>
+        <translation>饱和</translation>
+    </message>
+    <message>
+        <source>&lt;b&gt;%1&lt;/b&gt; (from the run store): </source>
+        <translation>&lt;b&gt;%1&lt;/b&gt;（来自运行记录库）：</translation>
+    </message>
+    <message>
+        <source>%1 collections on a fixed probe batch, the last at step %2 (epoch %3).</source>
+        <translation>在固定的探测批次上采集了 %1 次，最近一次在第 %2 步（第 %3 轮）。</translation>
+    </message>
 </context>
 <context>
     <name>HyperparameterPanel</name>

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
 )
 
 from gui import style
+from gui.i18n import arg
 from gui.views.internals.common import BAND, LAYER_COLOURS, titled_plot
 
 
@@ -143,7 +144,7 @@ class HealthPanel(QWidget):
             self._curve(self.ratio, ("ratio", i), name, pen).setData(x, ratio)
             frac = [d["dead"] if d["dead"] is not None else d["saturated"] for d in rows]
             if frac[-1] is not None:
-                what = "dead" if rows[-1]["dead"] is not None else "saturated"
+                what = self.tr("dead") if rows[-1]["dead"] is not None else self.tr("saturated")
                 ys = np.array([np.nan if f is None else f for f in frac], float)
                 self._curve(self.dead, ("dead", i), f"{name} {what}", pen).setData(x, ys, connect="finite")
             mean = np.array([d["act_mean"] for d in rows])
@@ -156,8 +157,13 @@ class HealthPanel(QWidget):
             self._fit_y(self.acts, np.concatenate([mean - std, mean + std]), False)
         last = self.records[-1]
         self.warnings.setText("⚠ " + "  ⚠ ".join(last["warnings"]) if last["warnings"] else "")
+        source = arg(self.tr("<b>%1</b> (from the run store): "), html.escape(self.source)) if self.source else ""
         self.info.setText(
-            (f"<b>{html.escape(self.source)}</b> (from the run store): " if self.source else "")
-            + f"{len(self.records)} collections on a fixed probe batch, the last at step {last['global_step']} "
-            f"(epoch {last['epoch']:.2f})."
+            source
+            + arg(
+                self.tr("%1 collections on a fixed probe batch, the last at step %2 (epoch %3)."),
+                len(self.records),
+                last["global_step"],
+                f"{last['epoch']:.2f}",
+            )
         )
