@@ -220,7 +220,7 @@ class Session(QObject):
         """The one way a checkpoint is opened (menu, recent, drop, recovery). ``then`` runs
         only after it opened (a drop of a checkpoint with images classifies them then)."""
         if self.training:
-            self.error.emit("Open Checkpoint", "Stop the training run before opening a checkpoint.")
+            self.error.emit(self.tr("Open Checkpoint"), self.tr("Stop the training run before opening a checkpoint."))
             return
 
         def opened(model):
@@ -242,7 +242,7 @@ class Session(QObject):
             self.dataset_for(model)
         if self.checkpoint_path:
             settings.add_recent("recent_checkpoints", path)
-            self.message.emit(f"Opened checkpoint {path}", 8000)
+            self.message.emit(arg(self.tr("Opened checkpoint %1"), path), 8000)
         self.model_changed.emit(model)
         self.state_changed.emit()
 
@@ -307,13 +307,13 @@ class Session(QObject):
         try:
             save_checkpoint(path, self.model)
         except UserError as exc:
-            self.error.emit("Save Checkpoint", str(exc))
+            self.error.emit(self.tr("Save Checkpoint"), str(exc))
             return False
         self.checkpoint_path = path
         self.dirty = False
         settings.add_recent("recent_checkpoints", path)
         settings.write("last_save_dir", str(Path(path).parent))
-        self.message.emit(f"Saved {path}", 6000)
+        self.message.emit(arg(self.tr("Saved %1"), path), 6000)
         self.state_changed.emit()
         return True
 
@@ -336,11 +336,11 @@ class Session(QObject):
             return
         problem = self.model_fits_dataset(self.model)
         if problem:
-            self.error.emit("Evaluate", f"Cannot evaluate on {self.dataset.name}: {problem}.")
+            self.error.emit(self.tr("Evaluate"), arg(self.tr("Cannot evaluate on %1: %2."), self.dataset.name, problem))
             return
         s = self.dataset.split(split)
         if len(s) == 0:
-            self.message.emit(f"{self.dataset.name} has no {split} images.", 8000)
+            self.message.emit(arg(self.tr("%1 has no %2 images."), self.dataset.name, split), 8000)
             self.evaluated.emit(Evaluation.empty(split, self.dataset.classes))
             return
         model, classes = self.model, self.dataset.classes
@@ -376,22 +376,26 @@ class Session(QObject):
         """The one way images are classified (menu, drop, Add images). Folders are expanded;
         labelled folders are scored."""
         if self.model is None:
-            self.error.emit("Classify Images", "Open a checkpoint or train a model first, then drop images again.")
+            self.error.emit(
+                self.tr("Classify Images"), self.tr("Open a checkpoint or train a model first, then drop images again.")
+            )
             return
         if self.training:
-            self.error.emit("Classify Images", "Classify once the training run has finished or been stopped.")
+            self.error.emit(
+                self.tr("Classify Images"), self.tr("Classify once the training run has finished or been stopped.")
+            )
             return
         files, labels, labelled_root = self.expand_images(paths)
         if not files:
-            self.error.emit("Classify Images", f"No image files found in {', '.join(paths)}.")
+            self.error.emit(self.tr("Classify Images"), arg(self.tr("No image files found in %1."), ", ".join(paths)))
             return
-        model, tasks = self.model, self.tasks
+        model, tasks, doing = self.model, self.tasks, self.tr("classifying")
 
         def work():
             return classify_files(
                 model,
                 files,
-                progress=lambda d, t: tasks.report(d, t, "classifying"),
+                progress=lambda d, t: tasks.report(d, t, doing),
                 cancelled=tasks.is_cancelled,
             )
 
@@ -403,12 +407,13 @@ class Session(QObject):
                 out.y_true = np.asarray([labels[i] for i in good], np.int64)
                 out.y_pred = np.asarray([model.classes.index(results[i].label) for i in good], np.int64)
             n_err = sum(bool(r.error) for r in results)
-            self.message.emit(
-                f"Classified {len(results) - n_err} image(s)" + (f", {n_err} could not be read" if n_err else ""), 8000
-            )
+            text = arg(self.tr("Classified %1 image(s)"), len(results) - n_err)
+            if n_err:
+                text += arg(self.tr(", %1 could not be read"), n_err)
+            self.message.emit(text, 8000)
             self.classified.emit(out)
 
-        tasks.run(work, on_done=done, label=f"Classifying {len(files)} image(s)")
+        tasks.run(work, on_done=done, label=arg(self.tr("Classifying %1 image(s)"), len(files)))
 
     def route_paths(self, paths: list[str], device: str = "cpu") -> None:
         """Dropped paths: a checkpoint opens, a dataset folder opens, images and image folders

@@ -262,6 +262,14 @@
         <translation>%1 划分是空的。</translation>
     </message>
     <message>
+        <source>t-SNE cancelled.</source>
+        <translation>t-SNE 已取消。</translation>
+    </message>
+    <message>
+        <source>t-SNE failed: %1</source>
+        <translation>t-SNE 失败：%1</translation>
+    </message>
+    <message>
         <source>%1 %2 images, %3, %4; %5 misclassified (ringed). Hover for the label, click to show it.</source>
         <translation>%1 张 %2 图片，%3，%4；%5 张分错（带圈）。鼠标悬停显示标签，点击显示图片。</translation>
     </message>
@@ -335,6 +343,30 @@
     <message>
         <source>Open or train a model first.</source>
         <translation>请先打开或训练一个模型。</translation>
+    </message>
+    <message>
+        <source>from its folder's name</source>
+        <translation>来自其文件夹名</translation>
+    </message>
+    <message>
+        <source>the predicted class: its folder names no class</source>
+        <translation>预测的类别：其文件夹名不是任何类别</translation>
+    </message>
+    <message>
+        <source>%1 (label %2): </source>
+        <translation>%1（标签%2）：</translation>
+    </message>
+    <message>
+        <source>label %1, predicted %2 (q = %3); loss −log q_y = %4. </source>
+        <translation>标签 %1，预测 %2（q = %3）；损失 −log q_y = %4。</translation>
+    </message>
+    <message>
+        <source>Every backward step equals both engines and finite differences ✓</source>
+        <translation>每一步反向传播都与两个引擎和有限差分一致 ✓</translation>
+    </message>
+    <message>
+        <source>Some steps differ ✗</source>
+        <translation>有些步骤不一致 ✗</translation>
     </message>
     <message>
         <source>&lt;span style='font-size:15pt'&gt;%1&lt;/span&gt;&lt;br&gt;shape %2, ‖·‖ = %3%4%5</source>
@@ -808,6 +840,22 @@
     <message>
         <source>Remove this layer</source>
         <translation>删除这一层</translation>
+    </message>
+    <message>
+        <source>must be 1 to %1 units</source>
+        <translation>必须是 1 到 %1 个单元</translation>
+    </message>
+    <message>
+        <source>Hidden layer %1: %2 units — a layer has 1 to %3 units.</source>
+        <translation>隐藏层 %1：%2 个单元——每层应有 1 到 %3 个单元。</translation>
+    </message>
+    <message>
+        <source>%1 comes with its own train/validation/test split: nothing to choose</source>
+        <translation>%1 自带训练/验证/测试划分：无需选择</translation>
+    </message>
+    <message>
+        <source>This dataset</source>
+        <translation>这个数据集</translation>
     </message>
     <message>
         <source>&lt;b&gt;%1&lt;/b&gt;, %2&lt;br&gt;%3 parameters</source>
@@ -2069,6 +2117,70 @@ Save stops the run and saves the model first; Discard stops it and quits without
     <message>
         <source> — skipped %1 unreadable image(s): %2</source>
         <translation> —— 跳过了 %1 张无法读取的图片：%2</translation>
+    </message>
+    <message>
+        <source>Open Checkpoint</source>
+        <translation>打开检查点</translation>
+    </message>
+    <message>
+        <source>Stop the training run before opening a checkpoint.</source>
+        <translation>请先停止训练，再打开检查点。</translation>
+    </message>
+    <message>
+        <source>Opened checkpoint %1</source>
+        <translation>已打开检查点 %1</translation>
+    </message>
+    <message>
+        <source>Save Checkpoint</source>
+        <translation>保存检查点</translation>
+    </message>
+    <message>
+        <source>Saved %1</source>
+        <translation>已保存 %1</translation>
+    </message>
+    <message>
+        <source>Evaluate</source>
+        <translation>评估</translation>
+    </message>
+    <message>
+        <source>Cannot evaluate on %1: %2.</source>
+        <translation>无法在 %1 上评估：%2。</translation>
+    </message>
+    <message>
+        <source>%1 has no %2 images.</source>
+        <translation>%1 中没有 %2 图像。</translation>
+    </message>
+    <message>
+        <source>Classify Images</source>
+        <translation>分类图像</translation>
+    </message>
+    <message>
+        <source>Open a checkpoint or train a model first, then drop images again.</source>
+        <translation>请先打开检查点或训练一个模型，然后再拖入图像。</translation>
+    </message>
+    <message>
+        <source>Classify once the training run has finished or been stopped.</source>
+        <translation>请在训练结束或停止之后再分类。</translation>
+    </message>
+    <message>
+        <source>No image files found in %1.</source>
+        <translation>在 %1 中没有找到图像文件。</translation>
+    </message>
+    <message>
+        <source>classifying</source>
+        <translation>正在分类</translation>
+    </message>
+    <message>
+        <source>Classified %1 image(s)</source>
+        <translation>已分类 %1 张图像</translation>
+    </message>
+    <message>
+        <source>, %1 could not be read</source>
+        <translation>，%1 张无法读取</translation>
+    </message>
+    <message>
+        <source>Classifying %1 image(s)</source>
+        <translation>正在分类 %1 张图像</translation>
     </message>
 </context>
 <context>

@@ -369,9 +369,16 @@ class HyperparameterPanel(QWidget):
         for i, spin in enumerate(self.layer_spins):
             bad = not 1 <= spin.value() <= MAX_UNITS
             spin.setStyleSheet(ERROR_STYLE if bad else "")
-            spin.setToolTip(f"must be 1 to {MAX_UNITS:,} units" if bad else "")
+            spin.setToolTip(arg(self.tr("must be 1 to %1 units"), f"{MAX_UNITS:,}") if bad else "")
             if bad:
-                errors.append(f"Hidden layer {i + 1}: {spin.value():,} units — a layer has 1 to {MAX_UNITS:,} units.")
+                errors.append(
+                    arg(
+                        self.tr("Hidden layer %1: %2 units — a layer has 1 to %3 units."),
+                        i + 1,
+                        f"{spin.value():,}",
+                        f"{MAX_UNITS:,}",
+                    )
+                )
         if errors:
             self.error_label.setText(" ".join(errors))
             return None
@@ -417,7 +424,10 @@ class HyperparameterPanel(QWidget):
         for w in (self.val_split, self.split_seed):
             w.setEnabled(not fixed and not self._locked)
             w.setToolTip(
-                f"{name or 'This dataset'} comes with its own train/validation/test split: nothing to choose"
+                arg(
+                    self.tr("%1 comes with its own train/validation/test split: nothing to choose"),
+                    name or self.tr("This dataset"),
+                )
                 if fixed
                 else w.property("free_tip") or w.toolTip()
             )

@@ -52,6 +52,7 @@ VISIBLE = {
     "getInt": [1, 2],
     "getText": [1, 2],
     "error": [0, 1],
+    "emit": [0, 1],  # a message or an error for the status bar or a dialog
     "show_status": [0],
     "setLabel": [1],
     "_action": [2, 5],
@@ -75,13 +76,29 @@ def _calls(path: Path):
             name = f.attr if isinstance(f, ast.Attribute) else getattr(f, "id", None)
             for i in VISIBLE.get(name, []):
                 if i < len(node.args):
-                    arg = node.args[i]
-                    yield from (arg.elts if isinstance(arg, (ast.List, ast.Tuple)) else [arg])
+                    yield from _parts(node.args[i])
+
+
+def _parts(arg):
+    """The strings an argument is made of: a list's items, both sides of a + and of an if-else."""
+    if isinstance(arg, (ast.List, ast.Tuple)):
+        for e in arg.elts:
+            yield from _parts(e)
+    elif isinstance(arg, ast.BinOp):
+        yield from _parts(arg.left)
+        yield from _parts(arg.right)
+    elif isinstance(arg, ast.IfExp):
+        yield from _parts(arg.body)
+        yield from _parts(arg.orelse)
+    else:
+        yield arg
 
 
 def _is_words(node) -> bool:
     return (
-        isinstance(node, ast.Constant) and isinstance(node.value, str) and bool(re.search(r"[A-Za-z]{2}", node.value))
+        isinstance(node, ast.Constant)
+        and isinstance(node.value, str)
+        and bool(re.search(r"[A-Za-z]{2}", re.sub(r"<[^>]*>", "", node.value)))  # words, not markup
     )
 
 

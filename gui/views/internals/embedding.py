@@ -275,7 +275,9 @@ class EmbeddingPanel(QWidget):
         self._end()
         from engine.inspect.embed import Cancelled
 
-        self.info.setText("t-SNE cancelled." if isinstance(exc, Cancelled) else f"t-SNE failed: {exc}")
+        self.info.setText(
+            self.tr("t-SNE cancelled.") if isinstance(exc, Cancelled) else arg(self.tr("t-SNE failed: %1"), exc)
+        )
 
     def _show(self, pts: np.ndarray) -> None:
         self._end()

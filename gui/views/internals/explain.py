@@ -160,14 +160,16 @@ class ExplainPanel(QWidget):
         folder = os.path.basename(os.path.dirname(os.path.abspath(path))).lower()
         named = [i for i, c in enumerate(model.classes) if c.lower() == folder]
         if named:
-            label, how = named[0], "from its folder's name"
+            label, how = named[0], self.tr("from its folder's name")
         else:
             xn = normalize(x[None], model.config)[0].reshape(1, -1)
             label = int(layer_outputs(model.network.weights(), model.config.act, xn)[0].argmax())
-            how = "the predicted class: its folder names no class"
+            how = self.tr("the predicted class: its folder names no class")
         if not self.explain_image(x, label):
             return False
-        self.result.setText(f"{html.escape(os.path.basename(path))} (label {how}): " + self.result.text())
+        self.result.setText(
+            arg(self.tr("%1 (label %2): "), html.escape(os.path.basename(path)), how) + self.result.text()
+        )
         return True
 
     def explain_image(self, x_uint8: np.ndarray, label: int) -> bool:
@@ -190,12 +192,17 @@ class ExplainPanel(QWidget):
             self.steps.addItem(f"{'→' if st.phase == 'forward' else '←'} {st.name}  [{shape}]{mark}")
         classes = model.classes
         self.result.setText(
-            f"label {classes[label]}, predicted {classes[ex.predicted]} (q = {ex.q[ex.predicted]:.3f}); "
-            f"loss −log q_y = {ex.loss:.4f}. "
+            arg(
+                self.tr("label %1, predicted %2 (q = %3); loss −log q_y = %4. "),
+                classes[label],
+                classes[ex.predicted],
+                f"{ex.q[ex.predicted]:.3f}",
+                f"{ex.loss:.4f}",
+            )
             + (
-                "Every backward step equals both engines and finite differences ✓"
+                self.tr("Every backward step equals both engines and finite differences ✓")
                 if ex.all_checked
-                else "Some steps differ ✗"
+                else self.tr("Some steps differ ✗")
             )
         )
         self.steps.setCurrentRow(0)
