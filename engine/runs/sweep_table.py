@@ -83,7 +83,10 @@ def score_heading(rows: list[Row], spec: SweepSpec) -> str:
     """What the score column holds, in words: at which epoch (the rows' own, when epochs were
     swept), and validation or — without a validation split — test accuracy."""
     epochs = {e for r in rows for e in r.epochs}
-    when = f"epoch-{epochs.pop()}" if len(epochs) == 1 else ("last-epoch" if epochs else f"epoch-{spec.epochs()}")
+    if len(epochs) == 1 or not epochs:
+        when = _("epoch-{n}").format(n=epochs.pop() if epochs else spec.epochs())
+    else:
+        when = _("last-epoch")
     if any(r.scored_on == "test" for r in rows if r.val):
         return _("{when} test accuracy (%, no validation split)").format(when=when)
     return _("{when} validation accuracy (%)").format(when=when)

@@ -179,6 +179,18 @@
 <context>
     <name>DistributionPanel</name>
     <message>
+        <source>percentiles over training (0–100, 10–90, 25–75, median)</source>
+        <translation>训练过程中的百分位数（0–100、10–90、25–75、中位数）</translation>
+    </message>
+    <message>
+        <source>value</source>
+        <translation>数值</translation>
+    </message>
+    <message>
+        <source>histogram</source>
+        <translation>直方图</translation>
+    </message>
+    <message>
         <source>Layer</source>
         <translation>层</translation>
     </message>
@@ -189,6 +201,10 @@
     <message>
         <source>Histogram at</source>
         <translation>直方图位于</translation>
+    </message>
+    <message>
+        <source>median</source>
+        <translation>中位数</translation>
     </message>
     <message>
         <source>epoch %1</source>
@@ -623,6 +639,14 @@
         <translation>正在工作进程中对比训练 %1 步…</translation>
     </message>
     <message>
+        <source>reference</source>
+        <translation>参考实现</translation>
+    </message>
+    <message>
+        <source>yours</source>
+        <translation>你的</translation>
+    </message>
+    <message>
         <source>they part here: step %1 %2</source>
         <translation>二者在此分开：第 %1 步 %2</translation>
     </message>
@@ -678,6 +702,34 @@
 </context>
 <context>
     <name>HealthPanel</name>
+    <message>
+        <source>gradient norm ‖∂L/∂W‖</source>
+        <translation>梯度范数 ‖∂L/∂W‖</translation>
+    </message>
+    <message>
+        <source>update ratio ‖ΔW‖ / ‖W‖ (band: ~1e-3)</source>
+        <translation>更新比例 ‖ΔW‖ / ‖W‖（色带：约 1e-3）</translation>
+    </message>
+    <message>
+        <source>ratio</source>
+        <translation>比例</translation>
+    </message>
+    <message>
+        <source>dead ReLUs / saturated units</source>
+        <translation>死亡的 ReLU / 饱和的单元</translation>
+    </message>
+    <message>
+        <source>fraction</source>
+        <translation>占比</translation>
+    </message>
+    <message>
+        <source>activations: mean ± std</source>
+        <translation>激活值：均值 ± 标准差</translation>
+    </message>
+    <message>
+        <source>value</source>
+        <translation>数值</translation>
+    </message>
     <message>
         <source>Train a model: its layers' health is collected every few steps (about 2 % of the time).</source>
         <translation>训练一个模型：每隔几步收集一次各层的健康状况（约占 2% 的时间）。</translation>
@@ -1864,6 +1916,30 @@ Save stops the run and saves the model first; Discard stops it and quits without
         <translation>开始时间</translation>
     </message>
     <message>
+        <source>running</source>
+        <translation>运行中</translation>
+    </message>
+    <message>
+        <source>finished</source>
+        <translation>已完成</translation>
+    </message>
+    <message>
+        <source>stopped</source>
+        <translation>已停止</translation>
+    </message>
+    <message>
+        <source>diverged</source>
+        <translation>发散</translation>
+    </message>
+    <message>
+        <source>failed</source>
+        <translation>失败</translation>
+    </message>
+    <message>
+        <source>interrupted</source>
+        <translation>已中断</translation>
+    </message>
+    <message>
         <source>filter: text in name, tags or note</source>
         <translation>筛选：名称、标签或备注中的文字</translation>
     </message>
@@ -2414,6 +2490,14 @@ Save stops the run and saves the model first; Discard stops it and quits without
     <message>
         <source>unit</source>
         <translation>神经元</translation>
+    </message>
+    <message>
+        <source>weights (first layer: at the input's size)</source>
+        <translation>权重（第一层：按输入的尺寸显示）</translation>
+    </message>
+    <message>
+        <source>the 9 training images that activate it most</source>
+        <translation>使它激活最强的 9 张训练图像</translation>
     </message>
     <message>
         <source>Open a dataset and a model first.</source>

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QT_TRANSLATE_NOOP, QItemSelectionModel, QSortFilterProxyModel, Qt, Signal
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, QItemSelectionModel, QSortFilterProxyModel, Qt, Signal
 from PySide6.QtGui import QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -55,6 +55,14 @@ HEADERS = [  # the columns, by their English names (the code finds them by these
     QT_TRANSLATE_NOOP("RunsView", "note"),
     QT_TRANSLATE_NOOP("RunsView", "started"),
 ]
+STATUS_WORDS = {  # a run's status as the table shows it; the filter and sorting use the status itself
+    "running": QT_TRANSLATE_NOOP("RunsView", "running"),
+    "finished": QT_TRANSLATE_NOOP("RunsView", "finished"),
+    "stopped": QT_TRANSLATE_NOOP("RunsView", "stopped"),
+    "diverged": QT_TRANSLATE_NOOP("RunsView", "diverged"),
+    "failed": QT_TRANSLATE_NOOP("RunsView", "failed"),
+    "interrupted": QT_TRANSLATE_NOOP("RunsView", "interrupted"),
+}
 SORT_ROLE = Qt.UserRole + 1
 ID_ROLE = Qt.UserRole + 2
 
@@ -83,7 +91,7 @@ class _Filter(QSortFilterProxyModel):
                 return False
         if self.dataset and cell(3) != self.dataset:
             return False
-        if self.status and cell(2) != self.status:
+        if self.status and m.index(row, 2, parent).data(SORT_ROLE) != self.status:
             return False
         if self.min_val > 0:
             v = m.index(row, HEADERS.index("val acc"), parent).data(SORT_ROLE)
@@ -127,7 +135,9 @@ class RunsView(QWidget):
         self.search.setClearButtonEnabled(True)
         self.dataset_box = QComboBox()
         self.status_box = QComboBox()
-        self.status_box.addItems([self.tr("any status"), *STATUSES])
+        self.status_box.addItem(self.tr("any status"), "")
+        for st in STATUSES:
+            self.status_box.addItem(QCoreApplication.translate("RunsView", STATUS_WORDS[st]), st)
         self.min_val = QDoubleSpinBox(minimum=0, maximum=1, singleStep=0.05, decimals=2, prefix=self.tr("val acc ≥ "))
         self.search.textChanged.connect(self._filter_changed)
         self.dataset_box.currentIndexChanged.connect(self._filter_changed)
@@ -327,7 +337,7 @@ class RunsView(QWidget):
         values = [
             (str(r.id), r.id),
             (r.name, r.name.lower()),
-            (r.status, r.status),
+            (QCoreApplication.translate("RunsView", STATUS_WORDS.get(r.status, r.status)), r.status),
             (r.dataset_name, r.dataset_name),
             (str(c.get("optim", "")), str(c.get("optim", ""))),
             _num(c.get("lr"), "{:g}"),
@@ -362,7 +372,7 @@ class RunsView(QWidget):
     def _filter_changed(self) -> None:
         self.proxy.text = self.search.text().strip()
         self.proxy.dataset = self.dataset_box.currentText() if self.dataset_box.currentIndex() > 0 else ""
-        self.proxy.status = self.status_box.currentText() if self.status_box.currentIndex() > 0 else ""
+        self.proxy.status = self.status_box.currentData() or ""
         self.proxy.min_val = self.min_val.value()
         self.proxy.invalidate()
 

@@ -56,6 +56,17 @@ VISIBLE = {
     "show_status": [0],
     "setLabel": [1],
     "_action": [2, 5],
+    "titled_plot": [0, 1],
+}
+PLOTS = {
+    "PlotWidget",
+    "PlotItem",
+    "addPlot",
+    "plot",
+    "PlotDataItem",
+    "PlotCurveItem",
+    "ScatterPlotItem",
+    "BarGraphItem",
 }
 # f-strings still handed to those calls untranslated (English with numbers in it): this number
 # may only go down; each one converted is a `tr("… %1 …")` with `arg`.
@@ -77,6 +88,10 @@ def _calls(path: Path):
             for i in VISIBLE.get(name, []):
                 if i < len(node.args):
                     yield from _parts(node.args[i])
+            if name in PLOTS:  # a plot's title, a curve's legend entry
+                for k in node.keywords:
+                    if k.arg in ("title", "name"):
+                        yield from _parts(k.value)
 
 
 def _parts(arg):

@@ -291,3 +291,37 @@ def test_the_run_in_progress_joins_its_settings_band(window, qtbot):
     assert list(x) == [1.0, 2.0] and list(y) == pytest.approx([0.6, 0.6])  # epoch 2: the earlier run alone
     plots.add_update([], [EpochEvent(epoch=2, epochs=2, train_loss=1.0, train_acc=0.8, elapsed=0.2, eta=0.0)])
     assert band.items["train_acc"][1].getData()[1][-1] == pytest.approx(0.7)
+
+
+def test_the_status_filter_keeps_the_runs_of_the_chosen_status(window, qtbot, tmp_path):
+    """The status column and the filter show the status in the window's language; the filter matches
+    the status itself, not its words (chosen from the list by keyboard, as a person does)."""
+    from PySide6.QtCore import QCoreApplication, Qt, QTranslator
+
+    store = RunStore(tmp_path / "runs.db")
+    for name, status in (("calm", "finished"), ("wild", "diverged"), ("cut", "stopped")):
+        rid = store.start_run(name=name, config=TrainConfig(epochs=2).to_dict(), dataset={}, source="test")
+        store.write_progress(rid, [], val_acc=0.5, epochs_done=1, status=status)
+    store.close()
+    window.controller.set_store(str(tmp_path / "runs.db"))
+    view = window.runs_view
+    window.tabs.setCurrentWidget(view)
+
+    class Words(QTranslator):  # the window in another language: a status's words are not the status
+        def translate(self, context, source, disambiguation=None, n=-1):
+            return {"diverged": "发散", "finished": "完成"}.get(source) if context == "RunsView" else None
+
+    words = Words()
+    QCoreApplication.installTranslator(words)
+    try:
+        view.refresh()
+    finally:
+        QCoreApplication.removeTranslator(words)
+    qtbot.waitUntil(lambda: view.proxy.rowCount() == 3, timeout=10000)
+    assert {view.proxy.index(i, 2).data() for i in range(3)} == {"发散", "完成", "stopped"}
+    view.status_box.setFocus()
+    qtbot.keyClicks(view.status_box, "div")  # the item whose words start so: "diverged"
+    assert view.status_box.currentData() == "diverged"
+    assert view.proxy.rowCount() == 1 and view.proxy.index(0, 1).data() == "wild"
+    qtbot.keyClick(view.status_box, Qt.Key_Home)  # back to "any status"
+    assert view.proxy.rowCount() == 3

@@ -36,8 +36,8 @@ class DistributionPanel(QWidget):
         for w in (self.layer, self.kind):
             w.currentIndexChanged.connect(lambda _i: self.redraw())
         self.epoch.valueChanged.connect(lambda _v: self._draw_hist())
-        self.bands = titled_plot("percentiles over training (0–100, 10–90, 25–75, median)", "value")
-        self.hist = pg.PlotWidget(title="histogram")
+        self.bands = titled_plot(self.tr("percentiles over training (0–100, 10–90, 25–75, median)"), self.tr("value"))
+        self.hist = pg.PlotWidget(title=self.tr("histogram"))
         self.hist.showGrid(x=True, y=True, alpha=0.2)
         bar = QHBoxLayout()
         for w in (
@@ -100,7 +100,7 @@ class DistributionPanel(QWidget):
                 for item in (a, b, fill):
                     self.bands.addItem(item)
                 self._band_items.append((a, b, fill))
-            self._band_items.append(self.bands.plot([], [], pen=style.pen(c, 2), name="median"))
+            self._band_items.append(self.bands.plot([], [], pen=style.pen(c, 2), name=self.tr("median")))
         return self._band_items
 
     def redraw(self) -> None:

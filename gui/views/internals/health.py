@@ -27,10 +27,10 @@ class HealthPanel(QWidget):
         super().__init__(parent)
         self.records: list[dict] = []
         self.source = ""
-        self.grad = titled_plot("gradient norm ‖∂L/∂W‖", "‖∂L/∂W‖", log=True)
-        self.ratio = titled_plot("update ratio ‖ΔW‖ / ‖W‖ (band: ~1e-3)", "ratio", log=True)
-        self.dead = titled_plot("dead ReLUs / saturated units", "fraction")
-        self.acts = titled_plot("activations: mean ± std", "value")
+        self.grad = titled_plot(self.tr("gradient norm ‖∂L/∂W‖"), "‖∂L/∂W‖", log=True)
+        self.ratio = titled_plot(self.tr("update ratio ‖ΔW‖ / ‖W‖ (band: ~1e-3)"), self.tr("ratio"), log=True)
+        self.dead = titled_plot(self.tr("dead ReLUs / saturated units"), self.tr("fraction"))
+        self.acts = titled_plot(self.tr("activations: mean ± std"), self.tr("value"))
         self.dead.setYRange(0, 1)
         band = pg.LinearRegionItem(
             [np.log10(BAND[0]), np.log10(BAND[1])], orientation="horizontal", movable=False, brush=(0, 158, 115, 40)

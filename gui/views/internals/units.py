@@ -33,8 +33,8 @@ class UnitsPanel(QWidget):
         for w in (QLabel(self.tr("Hidden layer")), self.layer, QLabel(self.tr("unit")), self.unit, show):
             bar.addWidget(w)
         bar.addStretch(1)
-        self.weight_plot = pg.PlotWidget(title="weights (first layer: at the input's size)")
-        self.top_plot = pg.PlotWidget(title="the 9 training images that activate it most")
+        self.weight_plot = pg.PlotWidget(title=self.tr("weights (first layer: at the input's size)"))
+        self.top_plot = pg.PlotWidget(title=self.tr("the 9 training images that activate it most"))
         for p in (self.weight_plot, self.top_plot):
             p.invertY(True)
             p.setAspectLocked(True)
