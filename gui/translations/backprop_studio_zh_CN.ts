@@ -175,6 +175,18 @@
         <source>&lt;b&gt;%1&lt;/b&gt; (%2) · %3%4</source>
         <translation>&lt;b&gt;%1&lt;/b&gt;（%2）· %3%4</translation>
     </message>
+    <message>
+        <source>train</source>
+        <translation>训练集</translation>
+    </message>
+    <message>
+        <source>val</source>
+        <translation>验证集</translation>
+    </message>
+    <message>
+        <source>test</source>
+        <translation>测试集</translation>
+    </message>
 </context>
 <context>
     <name>DistributionPanel</name>
@@ -2463,6 +2475,10 @@ Save stops the run and saves the model first; Discard stops it and quits without
     <message>
         <source>x</source>
         <translation>横轴</translation>
+    </message>
+    <message>
+        <source>earlier run</source>
+        <translation>之前的运行</translation>
     </message>
     <message>
         <source>▲ off scale: loss reached %1</source>

@@ -76,7 +76,11 @@ class DatasetPanel(QWidget):
         legend.clear()
         k = len(ds.classes)
         for j, (name, split, color) in enumerate(
-            (("train", ds.train, style.TRAIN), ("val", ds.val, style.OKABE_ITO["orange"]), ("test", ds.test, style.VAL))
+            (
+                (self.tr("train"), ds.train, style.TRAIN),
+                (self.tr("val"), ds.val, style.OKABE_ITO["orange"]),
+                (self.tr("test"), ds.test, style.VAL),
+            )
         ):
             counts = np.bincount(split.y, minlength=k)[:k] if len(split) else np.zeros(k)
             item = pg.BarGraphItem(

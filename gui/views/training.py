@@ -564,14 +564,14 @@ class TrainingPlots(QWidget):
             item.setZValue(-10)
             plot.addItem(item)
             if named:
-                plot.getPlotItem().legend.addItem(item, curves.name or "earlier run")
+                plot.getPlotItem().legend.addItem(item, curves.name or self.tr("earlier run"))
             items.append((key, item))
         self.previous.append((curves.copy(), items))
         self._prev_key = ()  # computed again: ids alone could be reused by new runs
         if tooltip:
             for legend in self.legends:
                 for _sample, label in legend.items:
-                    if label.text == (curves.name or "earlier run"):
+                    if label.text == (curves.name or self.tr("earlier run")):
                         label.setToolTip(tooltip)
         self._regroup()
 
@@ -607,7 +607,7 @@ class TrainingPlots(QWidget):
                         legend = (self.loss_plot if key == "step_smooth" else self.acc_plot).getPlotItem().legend
                         legend.removeItem(item)
                         if not hide:
-                            legend.addItem(item, curves.name or "earlier run")
+                            legend.addItem(item, curves.name or self.tr("earlier run"))
             self.seed_bands = [
                 SeedBand(self, label, [m for m in members if m is not self.current], self.current in members, i)
                 for i, (label, members) in enumerate(grouped)
