@@ -79,9 +79,15 @@ class MainWindow(QMainWindow):
     model_changed = Signal()
     classification_done = Signal(list)
 
+    def _animating(self) -> bool:
+        controller, sweeps = getattr(self, "controller", None), getattr(self, "sweep_panel", None)
+        return bool(controller is not None and controller.running) or bool(sweeps is not None and sweeps.running)
+
     def __init__(self, dataset_path: str | None = None, load_default: bool = True):
         super().__init__()
-        collect_garbage_in_gui_thread()  # never in a task's thread (a Qt object destroyed there can deadlock)
+        # never in a task's thread (a Qt object destroyed there can deadlock); no full collection
+        # while a run or a sweep draws live (it stalls the event loop for 60–80 ms)
+        collect_garbage_in_gui_thread(busy=lambda: self._animating())
         self.setAcceptDrops(True)
         self.resize(first_size(self.screen().availableGeometry()))
         self.tasks = Tasks(self)

@@ -173,7 +173,8 @@ class Sweep:
         self.study, self.spec, self.dataset, self.store = study, spec, dataset, store
         self.workers = max(1, workers or os.cpu_count() or 1)
         self.on_event = on_event or (lambda kind, payload: None)
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # the study: one worker at a time asks, reports, tells and reads
+        self._runs_lock = threading.Lock()  # the running trials: held for a moment only (Cancel waits on it)
         self._cancel = threading.Event()
         self._runs: dict[int, object] = {}
         self.trials: list[TrialInfo] = []
@@ -195,7 +196,7 @@ class Sweep:
     def cancel(self) -> None:
         """Running trials stop within a step; finished ones are kept."""
         self._cancel.set()
-        with self._lock:
+        with self._runs_lock:  # not the study's lock: a worker asking the study holds that for 100 ms
             runs = list(self._runs.values())
         for r in runs:
             r.stop()
@@ -318,7 +319,7 @@ class Sweep:
         info = TrialInfo(trial.number, params, seed, f"{label} · seed {seed}")
         t = time.perf_counter()
         run = start_run(RunPlan(config, self.dataset), host=host)
-        with self._lock:
+        with self._runs_lock:
             self._runs[trial.number] = run
             self.trials.append(info)
         if self._cancel.is_set():
@@ -346,7 +347,7 @@ class Sweep:
                                 pruned = True
                                 run.stop()
                 last = ev
-        with self._lock:
+        with self._runs_lock:
             self._runs.pop(trial.number, None)
         info.seconds = time.perf_counter() - t
 

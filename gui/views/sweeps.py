@@ -149,6 +149,9 @@ def _forward(bridge: _Bridge, kind: str, payload) -> None:
         bridge.event.emit(*payload)
 
 
+ROWS_EVERY_S = 1.0  # a live sweep's results table is read back and refreshed at most this often
+
+
 class SweepPanel(QWidget):
     """The Sweep tab. :meth:`start` runs a sweep in the background on the run host's workers."""
 
@@ -253,11 +256,19 @@ class SweepPanel(QWidget):
 
         def work():
             """The study, the trials and the table's reads: all in this thread, never the GUI's."""
-            error, imp, holder = None, {}, []
+            error, imp, holder, last = None, {}, [], [0.0]
 
             def on_event(kind, payload):
                 _forward(b, kind, payload)
-                if kind == "trial" and payload.state != "running" and holder:
+                # the table at most once a second: reading every trial back is ~30,000 objects for
+                # the collector (a 600-trial grid), and the table's refresh is the GUI thread's
+                if (
+                    kind == "trial"
+                    and payload.state != "running"
+                    and holder
+                    and time.monotonic() - last[0] >= ROWS_EVERY_S
+                ):
+                    last[0] = time.monotonic()
                     b.rows.emit(holder[0].results())
 
             try:

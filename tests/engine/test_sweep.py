@@ -159,6 +159,30 @@ def test_cancel_stops_running_trials_and_keeps_finished_ones(tmp_path, small_let
     assert len(trials) <= 2 and all(t.state == "cancelled" for t in trials)
 
 
+def test_cancel_does_not_wait_for_a_worker_asking_the_study(tmp_path, small_letters):
+    """Cancel is clicked on the GUI thread: it must not queue behind a worker that holds the study
+    (asking it for the next trial reads every trial: ~100 ms for a 600-trial grid, a stalled window)."""
+    import threading
+
+    spec = spec_for(small_letters, ["lr=0.001,0.002"])
+    study, spec = open_study(sqlite_url(tmp_path), "quick-cancel", spec)
+    sweep = Sweep(study, spec, small_letters, workers=1)
+
+    class Run:
+        stopped = threading.Event()
+
+        def stop(self):
+            self.stopped.set()
+
+    run = Run()
+    sweep._runs[0] = run
+    with sweep._lock:  # a worker in the middle of study.ask()
+        done = threading.Event()
+        threading.Thread(target=lambda: (sweep.cancel(), done.set()), daemon=True).start()
+        assert done.wait(10)  # returned while the study's lock is still held
+    assert sweep.cancelled and run.stopped.is_set()
+
+
 def test_a_trial_sampled_after_the_grid_ran_out_is_surplus(tmp_path, small_letters):
     """Two machines race for the last waiting trial: the loser's ask() makes Optuna sample a fresh
     trial. It must not run, nor enter the table (a CI run once saw a configuration counted thrice)."""

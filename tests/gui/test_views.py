@@ -367,6 +367,42 @@ def test_cyclic_garbage_is_collected_only_by_the_gui_thread(window, qtbot):
     qtbot.waitUntil(lambda: gc.get_count()[0] < 700, timeout=3000)  # the timer collected, in this thread
 
 
+def test_a_full_collection_waits_while_a_run_draws_live_and_young_garbage_does_not(qtbot, monkeypatch):
+    """A full collection (60–80 ms) waits while the window animates a run or a sweep; the young
+    generations are still collected, and the full one comes once the app is idle (or late enough)."""
+    import gc
+    import weakref
+
+    from gui import runtime
+
+    class Cycle:
+        pass
+
+    busy = {"now": True}
+    collector = runtime._Collector(lambda: busy["now"], interval_ms=10_000)  # checked by hand below
+    collector.timer.stop()
+    monkeypatch.setattr(gc, "get_threshold", lambda: (1, 1, 1))
+    monkeypatch.setattr(gc, "get_count", lambda: (5, 5, 5))  # every generation past its threshold
+
+    def young_cycle():
+        c = Cycle()
+        c.me = c
+        return weakref.ref(c)
+
+    for _ in range(3):
+        ref = young_cycle()
+        collector.check()
+        assert ref() is None  # collected (a young generation) …
+    assert collector.full_collections == 0  # … but never the full one while busy
+    busy["now"] = False
+    collector.check()
+    assert collector.full_collections == 1
+    busy["now"] = True
+    monkeypatch.setattr(runtime.time, "monotonic", lambda: collector.last_full + runtime.FULL_WHILE_BUSY_S + 1)
+    collector.check()
+    assert collector.full_collections == 2  # busy for too long: it runs anyway
+
+
 def test_closing_waits_for_a_task_started_just_before(window, qtbot):
     """Started inside a running event loop, a superqt worker joins the thread pool only on a 1 ms
     timer: a task started in the same handler as the close used to run after the window was gone."""
