@@ -243,210 +243,274 @@ def check_op(f: U.Found, cls, variant: dict, files: list[str], reduction: str = 
     gradient of the batch-mean loss) or ``sum`` (of the summed loss, the letters course's
     template, whose forward still returns the mean). A loss gradient in the other convention is
     a WARN that explains it, not a FAIL."""
-    role = f.role
-    res = {
-        "name": f.name,
-        "role": role,
-        "style": f.style,
-        "how": f.how,
-        "file": Path(f.file).name,
-        "line": f.line,
-        "rows": [],
-        "diagnoses": [],
-        "passed": True,
-        "forward_error": 0.0,
-        "grad_errors": {},
-        "warnings": [],
-        "convention": None,  # the loss gradient's convention when it is not the one expected
-    }
-    if role in ("ignore",):
-        res["passed"] = None
-        res["forward_error"] = None  # not checked: shown as "–"
-        return res
-    diags: dict[str, tuple[str, list[int]]] = {}  # the same finding at several batch sizes is said once
-    current = {"n": 0}
+    return _OpCheck(f, cls, variant, files, reduction).run()
 
-    def say(text):
-        key = re.sub(r"\d+", "N", text)
-        first, seen = diags.setdefault(key, (text, []))
-        if current["n"] and current["n"] not in seen:
-            seen.append(current["n"])
 
-    warned: dict[str, str] = {}
+class _OpCheck:
+    """One op checked at each batch size of ``BATCHES``: its forward against the reference, each
+    gradient against the reference's, the number of gradients, in-place writes, determinism —
+    then, across batch sizes, each finding said once (with the other sizes it was seen at)."""
 
-    def warn(text):
-        warned.setdefault(re.sub(r"\d+", "N", text), text)
+    def __init__(self, f: U.Found, cls, variant: dict, files: list[str], reduction: str):
+        self.f, self.cls, self.variant, self.files, self.reduction = f, cls, variant, files, reduction
+        self.role = f.role
+        self.names = GRAD_NAMES.get(self.role, ["x"])
+        self.res = {
+            "name": f.name,
+            "role": self.role,
+            "style": f.style,
+            "how": f.how,
+            "file": Path(f.file).name,
+            "line": f.line,
+            "rows": [],
+            "diagnoses": [],
+            "passed": True,
+            "forward_error": 0.0,
+            "grad_errors": {},
+            "warnings": [],
+            "convention": None,  # the loss gradient's convention when it is not the one expected
+        }
+        self.diags: dict[str, tuple[str, list[int]]] = {}  # the same finding at several batch sizes is said once
+        self.warned: dict[str, str] = {}
+        self.n = 0  # the batch size being checked (0: none, after the loop)
 
-    names = GRAD_NAMES.get(role, ["x"])
-    rng = np.random.default_rng(0)
-    for n in BATCHES:
-        current["n"] = n
+    # -- findings --------------------------------------------------------------------------------
+    def say(self, text: str) -> None:
+        """A FAIL's diagnosis, said once with the batch sizes it was seen at."""
+        _first, seen = self.diags.setdefault(re.sub(r"\d+", "N", text), (text, []))
+        if self.n and self.n not in seen:
+            seen.append(self.n)
+
+    def warn(self, text: str) -> None:
+        self.warned.setdefault(re.sub(r"\d+", "N", text), text)
+
+    def grad_name(self, k: int) -> str:
+        return self.names[k] if k < len(self.names) else f"input {k}"
+
+    # -- the check -------------------------------------------------------------------------------
+    def run(self) -> dict:
+        if self.role in ("ignore",):
+            self.res["passed"] = None
+            self.res["forward_error"] = None  # not checked: shown as "–"
+            return self.res
+        rng = np.random.default_rng(0)
+        for n in BATCHES:
+            self.n = n
+            self._batch(n, rng)
+        self.n = 0
+        return self._finish()
+
+    def _batch(self, n: int, rng) -> None:
+        role = self.role
         row = {"batch": n, "forward": None, "grads": {}, "error": ""}
-        res["rows"].append(row)
-        if role == "activation":
-            inputs = U.probe_inputs("relu", n, rng)
-        else:
-            inputs = U.probe_inputs(role, n, rng, variant=variant)
-        x = inputs[0]
-        try:
-            with np.errstate(all="ignore"):
-                ref = U.reference_forward(role, inputs, variant) if role != "activation" else None
-            if role in ("cross_entropy", "nll"):
-                g = np.asarray(1.0)
-            else:
-                g = rng.standard_normal(x.shape if ref is None else np.shape(ref))
-            op, out, grads, changed, modified = _run_once(cls, f.style, role, variant, inputs, g)
-            ftol, gtol = FWD_TOL, GRAD_TOL
-        except Exception as exc:  # noqa: BLE001 - their error, shown with their frames
-            try:  # code that works only in float32, the dtype it trains in, is checked in float32
-                op, out, grads, changed, modified = _run_once(
-                    cls, f.style, role, variant, _float32(inputs), _float32(g)
-                )
-            except Exception:  # noqa: BLE001 - fails in both: their error, as float64 gave it
-                row["error"] = user_frames(exc, files)
-                res["passed"] = False
-                continue
-            ftol, gtol = FWD_TOL32, GRAD_TOL32
-            warn(
-                _(
-                    "works only in float32, the dtype it trains in (in float64: {error}); checked in float32, "
-                    "to float32's precision"
-                ).format(error=user_frames(exc, files).strip().splitlines()[-1])
-            )
-        in_place = []  # said after the gradients are compared: a FAIL if they are wrong, else a WARN
-        if changed:
-            in_place.append(
-                _(
-                    "forward changes its input in place (input {inputs}): the caller's array, or a tensor saved "
-                    "for backward, is modified; work on a copy"
-                ).format(inputs=", ".join(names[i] if i < len(names) else str(i) for i in changed))
-            )
-        if modified:
-            in_place.append(
-                _(
-                    "a tensor saved for backward was then modified in place in forward (saved tensor #{i}): "
-                    "backward sees the changed values; save a copy or avoid the in-place op"
-                ).format(i=modified[0] + 1)
-            )
-        # the number of gradients: one per forward input (torch), or one per differentiable input
-        n_inputs = len(inputs)
-        n_diff = n_inputs - (1 if role in ("cross_entropy", "nll") else 0)
-        count_wrong = (f.style != "numpy" and len(grads) != n_inputs) or (
-            f.style == "numpy" and len(grads) not in (n_inputs, n_diff)
+        self.res["rows"].append(row)
+        inputs = (
+            U.probe_inputs("relu", n, rng)
+            if role == "activation"
+            else U.probe_inputs(role, n, rng, variant=self.variant)
         )
-        if f.style != "numpy" and len(grads) != n_inputs:
-            say(
-                _("backward returns {n} gradient(s); forward takes {inputs} inputs (return one per input)").format(
-                    n=len(grads), inputs=n_inputs
-                )
-            )
-        elif f.style == "numpy" and len(grads) not in (n_inputs, n_diff):
-            say(
-                _("backward returns {n} gradient(s) for {inputs} differentiable input(s)").format(
-                    n=len(grads), inputs=n_diff
-                )
-            )
+        x = inputs[0]
+        called = self._call(inputs, rng, row)
+        if called is None:
+            return
+        g, ref, out, grads, changed, modified, ftol, gtol = called
+        in_place = self._in_place_texts(changed, modified)
+        count_wrong = self._count(grads, len(inputs))
         if role == "activation":
             row["forward"] = 0.0 if out.shape == x.shape else float("inf")
         else:
             row["forward"] = rel_err(out, ref)
             if not np.isfinite(row["forward"]) or row["forward"] > ftol:
-                res["passed"] = False
-        if role != "activation":
-            with np.errstate(all="ignore"):
-                refs = U.reference_backward(role, inputs, g, variant)
-            if role in LOSS_ROLES and reduction == "sum":
-                refs = [refs[0] * n, *refs[1:]]  # the summed loss's gradient, as the course's template gives
-            for k in range(n_diff):
-                u = grads[k] if k < len(grads) else None
-                err = rel_err(u, refs[k]) if u is not None else float("inf")
-                if err > gtol and k == 0 and role in LOSS_ROLES and n > 1 and row["forward"] <= ftol:
-                    s = _constant_factor(u, refs[k])
-                    other = {"mean": ("sum", n), "sum": ("mean", 1 / n)}[reduction]
-                    if s is not None and abs(s - other[1]) < 1e-6 * max(other[1], 1):
-                        res["convention"] = other[0]
-                        row["grads"][names[k]] = rel_err(u, refs[k] * other[1])  # exact in its convention
-                        warn(convention_warning(other[0], reduction, n))
-                        continue
-                if err > gtol and _autograd_sums(f.style, role, k, u, refs[k], n):
-                    row["grads"][names[k]] = rel_err(np.sum(u, 0), refs[k])  # what autograd makes of it
-                    warn(
-                        _(
-                            "the bias gradient is not summed over the batch (shape {shape} where b has {expected}): "
-                            "autograd sums it to b's shape for you, so training works, but what your backward "
-                            "returns is not ∂L/∂b; return g.sum(0)"
-                        ).format(shape=list(np.shape(u)), expected=list(np.shape(refs[k])))
-                    )
-                    continue
-                row["grads"][names[k] if k < len(names) else f"input {k}"] = err
-                if err > gtol:
-                    res["passed"] = False
-                    if u is None and count_wrong:
-                        continue
-                    for d in _diagnose_grad(role, k, names[k] if k < len(names) else f"input {k}", u, refs[k], n, x, g):
-                        say(d)
+                self.res["passed"] = False
+            self._gradients(row, inputs, g, grads, ftol, gtol, count_wrong)
         if in_place:
-            wrong = any(v > gtol or not np.isfinite(v) for v in row["grads"].values()) or (
-                row["forward"] is not None and row["forward"] > ftol
-            )
-            if wrong:
-                for text in in_place:
-                    say(text)
-            else:
-                warn(
-                    _(
-                        "forward works in place on its input (as the course template's ReLU does): forward and "
-                        "every gradient are still exact, and training is the same. It is unsafe when the caller "
-                        "uses that input again (a residual connection, a second loss, a layer's saved output): "
-                        "work on a copy if in doubt"
-                    )
-                )
-        # the same inputs again: the same numbers?
+            self._in_place_verdict(in_place, row, ftol, gtol)
+        self._again(inputs, g, out, grads)
+
+    def _call(self, inputs: list, rng, row: dict):
+        """Their forward and backward on ``inputs``, in float64, or in float32 where only that works:
+        (g, reference output, output, gradients, changed inputs, modified saved tensors, tolerances),
+        or None when it fails in both (the row says their error)."""
+        role = self.role
         try:
-            _op2, out2, grads2, _c, _m = _run_once(cls, f.style, role, variant, inputs, g)
-            same = np.allclose(out2, out, rtol=1e-12, atol=0, equal_nan=True) and all(
-                (a is None and b is None)
-                or (a is not None and b is not None and np.allclose(a, b, rtol=1e-12, atol=0, equal_nan=True))
-                for a, b in zip(grads, grads2, strict=False)
+            with np.errstate(all="ignore"):
+                ref = U.reference_forward(role, inputs, self.variant) if role != "activation" else None
+            if role in ("cross_entropy", "nll"):
+                g = np.asarray(1.0)
+            else:
+                g = rng.standard_normal(inputs[0].shape if ref is None else np.shape(ref))
+            _op, out, grads, changed, modified = _run_once(self.cls, self.f.style, role, self.variant, inputs, g)
+            return g, ref, out, grads, changed, modified, FWD_TOL, GRAD_TOL
+        except Exception as exc:  # noqa: BLE001 - their error, shown with their frames
+            try:  # code that works only in float32, the dtype it trains in, is checked in float32
+                _op, out, grads, changed, modified = _run_once(
+                    self.cls, self.f.style, role, self.variant, _float32(inputs), _float32(g)
+                )
+            except Exception:  # noqa: BLE001 - fails in both: their error, as float64 gave it
+                row["error"] = user_frames(exc, self.files)
+                self.res["passed"] = False
+                return None
+            self.warn(
+                _(
+                    "works only in float32, the dtype it trains in (in float64: {error}); checked in float32, "
+                    "to float32's precision"
+                ).format(error=user_frames(exc, self.files).strip().splitlines()[-1])
             )
-            if not same:
-                res["passed"] = False
-                say(_("non-deterministic: the same inputs give different results on a second call"))
+            return g, ref, out, grads, changed, modified, FWD_TOL32, GRAD_TOL32
+
+    def _in_place_texts(self, changed: list, modified: list) -> list[str]:
+        """Said after the gradients are compared: a FAIL if they are wrong, else a WARN."""
+        texts = []
+        if changed:
+            texts.append(
+                _(
+                    "forward changes its input in place (input {inputs}): the caller's array, or a tensor saved "
+                    "for backward, is modified; work on a copy"
+                ).format(inputs=", ".join(self.names[i] if i < len(self.names) else str(i) for i in changed))
+            )
+        if modified:
+            texts.append(
+                _(
+                    "a tensor saved for backward was then modified in place in forward (saved tensor #{i}): "
+                    "backward sees the changed values; save a copy or avoid the in-place op"
+                ).format(i=modified[0] + 1)
+            )
+        return texts
+
+    def _count(self, grads: list, n_inputs: int) -> bool:
+        """The number of gradients: one per forward input (torch), or one per differentiable input."""
+        n_diff = n_inputs - (1 if self.role in ("cross_entropy", "nll") else 0)
+        if self.f.style != "numpy" and len(grads) != n_inputs:
+            self.say(
+                _("backward returns {n} gradient(s); forward takes {inputs} inputs (return one per input)").format(
+                    n=len(grads), inputs=n_inputs
+                )
+            )
+            return True
+        if self.f.style == "numpy" and len(grads) not in (n_inputs, n_diff):
+            self.say(
+                _("backward returns {n} gradient(s) for {inputs} differentiable input(s)").format(
+                    n=len(grads), inputs=n_diff
+                )
+            )
+            return True
+        return False
+
+    def _gradients(self, row: dict, inputs: list, g, grads: list, ftol: float, gtol: float, count_wrong: bool):
+        role, n, reduction = self.role, self.n, self.reduction
+        with np.errstate(all="ignore"):
+            refs = U.reference_backward(role, inputs, g, self.variant)
+        if role in LOSS_ROLES and reduction == "sum":
+            refs = [refs[0] * n, *refs[1:]]  # the summed loss's gradient, as the course's template gives
+        n_diff = len(inputs) - (1 if role in LOSS_ROLES else 0)
+        for k in range(n_diff):
+            u = grads[k] if k < len(grads) else None
+            err = rel_err(u, refs[k]) if u is not None else float("inf")
+            if err > gtol and k == 0 and role in LOSS_ROLES and n > 1 and row["forward"] <= ftol:
+                if self._other_convention(row, u, refs[k]):
+                    continue
+            if err > gtol and _autograd_sums(self.f.style, role, k, u, refs[k], n):
+                row["grads"][self.names[k]] = rel_err(np.sum(u, 0), refs[k])  # what autograd makes of it
+                self.warn(
+                    _(
+                        "the bias gradient is not summed over the batch (shape {shape} where b has {expected}): "
+                        "autograd sums it to b's shape for you, so training works, but what your backward "
+                        "returns is not ∂L/∂b; return g.sum(0)"
+                    ).format(shape=list(np.shape(u)), expected=list(np.shape(refs[k])))
+                )
+                continue
+            row["grads"][self.grad_name(k)] = err
+            if err > gtol:
+                self.res["passed"] = False
+                if u is None and count_wrong:
+                    continue
+                for d in _diagnose_grad(role, k, self.grad_name(k), u, refs[k], n, inputs[0], g):
+                    self.say(d)
+
+    def _other_convention(self, row: dict, u, ref) -> bool:
+        """A loss gradient exactly N (or 1/N) times the expected one: the other convention, a WARN."""
+        s = _constant_factor(u, ref)
+        other = {"mean": ("sum", self.n), "sum": ("mean", 1 / self.n)}[self.reduction]
+        if s is None or abs(s - other[1]) >= 1e-6 * max(other[1], 1):
+            return False
+        self.res["convention"] = other[0]
+        row["grads"][self.names[0]] = rel_err(u, ref * other[1])  # exact in its convention
+        self.warn(convention_warning(other[0], self.reduction, self.n))
+        return True
+
+    def _in_place_verdict(self, in_place: list[str], row: dict, ftol: float, gtol: float) -> None:
+        wrong = any(v > gtol or not np.isfinite(v) for v in row["grads"].values()) or (
+            row["forward"] is not None and row["forward"] > ftol
+        )
+        if wrong:
+            for text in in_place:
+                self.say(text)
+        else:
+            self.warn(
+                _(
+                    "forward works in place on its input (as the course template's ReLU does): forward and "
+                    "every gradient are still exact, and training is the same. It is unsafe when the caller "
+                    "uses that input again (a residual connection, a second loss, a layer's saved output): "
+                    "work on a copy if in doubt"
+                )
+            )
+
+    def _again(self, inputs: list, g, out, grads: list) -> None:
+        """The same inputs again: the same numbers?"""
+        try:
+            _op2, out2, grads2, _c, _m = _run_once(self.cls, self.f.style, self.role, self.variant, inputs, g)
         except Exception:  # noqa: BLE001 - the first call worked; a second that fails is said above
-            pass
-    failed = [r for r in res["rows"] if r["error"]]
-    current["n"] = 0
-    if failed:
+            return
+        same = np.allclose(out2, out, rtol=1e-12, atol=0, equal_nan=True) and all(
+            (a is None and b is None)
+            or (a is not None and b is not None and np.allclose(a, b, rtol=1e-12, atol=0, equal_nan=True))
+            for a, b in zip(grads, grads2, strict=False)
+        )
+        if not same:
+            self.res["passed"] = False
+            self.say(_("non-deterministic: the same inputs give different results on a second call"))
+
+    def _say_errors(self, failed: list[dict]) -> None:
+        """Their code raised at some batch sizes: said once, with the sizes."""
         last = failed[0]["error"].splitlines()[-1]
         if len(failed) == 1 and failed[0]["batch"] == 1:
-            say(_("fails on batch size 1 (works on larger batches): {error}").format(error=last))
+            self.say(_("fails on batch size 1 (works on larger batches): {error}").format(error=last))
         else:
             sizes = ", ".join(str(r["batch"]) for r in failed)
-            say(_("raises an error at batch size {sizes}: {error}").format(sizes=sizes, error=last))
-    if role in ("softmax", "cross_entropy"):
-        _check_extremes(cls, f.style, role, variant, warn, res)
-    errs = [r["forward"] for r in res["rows"] if r["forward"] is not None]
-    res["forward_error"] = max(errs) if errs else None
-    for r in res["rows"]:
-        for k, v in r["grads"].items():
-            res["grad_errors"][k] = max(res["grad_errors"].get(k, 0.0), v)
-    if any(r["error"] for r in res["rows"]):
-        res["passed"] = False
-    if diags:
-        res["passed"] = False
-    res["diagnoses"] = [
-        text
-        + (_(" (also at batch sizes {sizes})").format(sizes=", ".join(map(str, seen[1:]))) if len(seen) > 1 else "")
-        for text, seen in diags.values()
-    ]
-    res["warnings"] = list(warned.values())
-    res["verdict"] = verdict_of(res["passed"], res["warnings"])
-    if (diags or res["convention"]) and role != "activation":
+            self.say(_("raises an error at batch size {sizes}: {error}").format(sizes=sizes, error=last))
+
+    def _example(self) -> dict | None:
         try:
-            res["example"] = worked_example(cls, f.style, role, variant, reduction, res["convention"])
+            return worked_example(
+                self.cls, self.f.style, self.role, self.variant, self.reduction, self.res["convention"]
+            )
         except Exception:  # noqa: BLE001 - an example is a help, never a new failure
-            res["example"] = None
-    return res
+            return None
+
+    def _finish(self) -> dict:
+        res, role = self.res, self.role
+        failed = [r for r in res["rows"] if r["error"]]
+        if failed:
+            self._say_errors(failed)
+        if role in ("softmax", "cross_entropy"):
+            _check_extremes(self.cls, self.f.style, role, self.variant, self.warn, res)
+        errs = [r["forward"] for r in res["rows"] if r["forward"] is not None]
+        res["forward_error"] = max(errs) if errs else None
+        for r in res["rows"]:
+            for k, v in r["grads"].items():
+                res["grad_errors"][k] = max(res["grad_errors"].get(k, 0.0), v)
+        if failed or self.diags:
+            res["passed"] = False
+        res["diagnoses"] = [
+            text
+            + (_(" (also at batch sizes {sizes})").format(sizes=", ".join(map(str, seen[1:]))) if len(seen) > 1 else "")
+            for text, seen in self.diags.values()
+        ]
+        res["warnings"] = list(self.warned.values())
+        res["verdict"] = verdict_of(res["passed"], res["warnings"])
+        if (self.diags or res["convention"]) and role != "activation":
+            res["example"] = self._example()
+        return res
 
 
 EXAMPLE_ROWS = 2  # a worked example is a batch of two: small enough to read, large enough for a 1/N
