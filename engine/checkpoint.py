@@ -403,20 +403,41 @@ def load_checkpoint(path: str | os.PathLike, device: str = "cpu", act: str | Non
 
 
 def _model_from(ckpt, device: str, act_override: str | None) -> Model:
-    import torch
+    """A checkpoint's dictionary, checked part by part, as a :class:`Model`; every problem is a
+    :class:`UserError` naming the key."""
+    sd = _state_dict_of(ckpt)
+    if isinstance(ckpt, dict) and "state_dict" not in ckpt:
+        ckpt = {"state_dict": sd}  # a bare torch.save(model.state_dict()), as many students save
+    hidden, norm_size, n_out, act, notes = _shape_of(ckpt, sd, act_override)
+    in_features = norm_size[0] * norm_size[1]
+    check_parameter_budget(in_features, hidden, n_out)
+    config = _config_of(ckpt, hidden, act, device)
+    weights = _weights_of(sd, [in_features, *hidden, n_out])
+    classes, history, record, dataset_name, name = _metadata_of(ckpt, n_out)
+    network = build_network(config, in_features, n_out, weights=weights)
+    opt_state = _optimizer_state_into(network, ckpt.get("optimizer_state"))
+    return Model(network, classes, norm_size, config, history, opt_state, dataset_name, record, notes, name)
 
+
+def _state_dict_of(ckpt) -> dict:
     if isinstance(ckpt, dict) and "state_dict" not in ckpt and "net.0.W" in ckpt:
-        ckpt = {"state_dict": ckpt}  # a bare torch.save(model.state_dict()), as many students save
-    if not isinstance(ckpt, dict) or "state_dict" not in ckpt:
-        raise UserError(_("not a Backprop Studio or course checkpoint (no 'state_dict' key)"))
-    sd = ckpt["state_dict"]
-    if isinstance(sd, dict) and sd and "net.0.W" not in sd:
-        held = ", ".join(sorted(str(k) for k in sd)[:6])
-        raise UserError(
-            _("not a network checkpoint: it holds {held} (expected net.N.W / net.N.b tensors)").format(held=held)
-        )
+        sd = ckpt  # a bare state dict
+    else:
+        if not isinstance(ckpt, dict) or "state_dict" not in ckpt:
+            raise UserError(_("not a Backprop Studio or course checkpoint (no 'state_dict' key)"))
+        sd = ckpt["state_dict"]
+        if isinstance(sd, dict) and sd and "net.0.W" not in sd:
+            held = ", ".join(sorted(str(k) for k in sd)[:6])
+            raise UserError(
+                _("not a network checkpoint: it holds {held} (expected net.N.W / net.N.b tensors)").format(held=held)
+            )
     if not isinstance(sd, dict) or not all(isinstance(k, str) for k in sd):
         raise UserError(_("'state_dict' must be a dictionary of named tensors"))
+    return sd
+
+
+def _shape_of(ckpt: dict, sd: dict, act_override: str | None):
+    """(hidden sizes, input size, outputs, activation, notes): from 'configs', else from the tensors."""
     notes = []
     if "configs" in ckpt:
         hidden, norm_size, n_out, act = _sizes_from_configs(ckpt["configs"])
@@ -424,9 +445,13 @@ def _model_from(ckpt, device: str, act_override: str | None) -> Model:
         hidden, norm_size, n_out = _sizes_from_tensors(sd)
         act = "relu"
         notes.append(
-            f"no configs in the file: sizes inferred from the weights "
-            f"({norm_size[0]}×{norm_size[1]} → {' → '.join(map(str, hidden))} → {n_out}); "
-            f"activation not recorded, assumed {act_override or act}"
+            _(
+                "no configs in the file: sizes inferred from the weights ({sizes}); activation not recorded, "
+                "assumed {act}"
+            ).format(
+                sizes=f"{norm_size[0]}×{norm_size[1]} → {' → '.join(map(str, hidden))} → {n_out}",
+                act=act_override or act,
+            )
         )
     if act_override:
         if act_override not in ACTIVATIONS:
@@ -436,8 +461,10 @@ def _model_from(ckpt, device: str, act_override: str | None) -> Model:
                 )
             )
         act = act_override
-    in_features = norm_size[0] * norm_size[1]
-    check_parameter_budget(in_features, hidden, n_out)
+    return hidden, norm_size, n_out, act, notes
+
+
+def _config_of(ckpt: dict, hidden: list[int], act: str, device: str) -> TrainConfig:
     version = ckpt.get("format_version", 0)
     hp = ckpt.get("hyperparameters") or {}
     if not isinstance(hp, dict) or not all(isinstance(k, str) for k in hp):
@@ -448,12 +475,15 @@ def _model_from(ckpt, device: str, act_override: str | None) -> Model:
     engine = hp.get("engine", "torch")
     hp.update(hidden=hidden, act=act, device=device if engine == "torch" else "cpu")
     try:
-        config = TrainConfig.from_dict(hp).validate()
+        return TrainConfig.from_dict(hp).validate()
     except UserError as exc:
         raise UserError(f"'hyperparameters': {exc}") from None
     except TypeError:
         raise UserError(_("'hyperparameters' holds values of the wrong kind")) from None
-    sizes = [in_features, *hidden, n_out]
+
+
+def _weights_of(sd: dict, sizes: list[int]) -> list[np.ndarray]:
+    """The layers' tensors as arrays, each checked (name, shape, dtype, storage, finite) before use."""
     keys = state_dict_keys(len(sizes) - 1)
     missing = [k for k in keys if k not in sd]
     if missing:
@@ -469,31 +499,39 @@ def _model_from(ckpt, device: str, act_override: str | None) -> Model:
         )
     weights = []
     for i, k in enumerate(keys):
-        t = sd[k]
         layer = i // 2
         want = (sizes[layer + 1], sizes[layer]) if k.endswith(".W") else (sizes[layer + 1],)
-        if not isinstance(t, torch.Tensor):
-            raise UserError(_("'state_dict.{k}' is not a tensor").format(k=k))
-        if tuple(t.shape) != want:  # checked before anything is materialised
-            raise UserError(
-                _("'state_dict.{k}' has shape {shape}, the configs imply {want}").format(
-                    k=k, shape=list(t.shape), want=list(want)
-                )
+        weights.append(_weight(k, sd[k], want))
+    return weights
+
+
+def _weight(k: str, t, want: tuple) -> np.ndarray:
+    import torch
+
+    if not isinstance(t, torch.Tensor):
+        raise UserError(_("'state_dict.{k}' is not a tensor").format(k=k))
+    if tuple(t.shape) != want:  # checked before anything is materialised
+        raise UserError(
+            _("'state_dict.{k}' has shape {shape}, the configs imply {want}").format(
+                k=k, shape=list(t.shape), want=list(want)
             )
-        if t.dtype not in (torch.float32, torch.float64, torch.float16, torch.bfloat16):
-            raise UserError(
-                _("'state_dict.{k}' holds {dtype} values; weights must be floating point").format(
-                    k=k, dtype=str(t.dtype).replace("torch.", "")
-                )
+        )
+    if t.dtype not in (torch.float32, torch.float64, torch.float16, torch.bfloat16):
+        raise UserError(
+            _("'state_dict.{k}' holds {dtype} values; weights must be floating point").format(
+                k=k, dtype=str(t.dtype).replace("torch.", "")
             )
-        if not t.is_contiguous() or t.untyped_storage().nbytes() < (t.storage_offset() + t.numel()) * t.element_size():
-            raise UserError(
-                _("'state_dict.{k}' is not a plain tensor (its storage does not hold its shape)").format(k=k)
-            )
-        w = t.detach().to(torch.float64 if t.dtype == torch.float64 else torch.float32).cpu().numpy().copy()
-        if not np.isfinite(w).all():
-            raise UserError(_("'state_dict.{k}' holds NaN or infinite values").format(k=k))
-        weights.append(w)
+        )
+    if not t.is_contiguous() or t.untyped_storage().nbytes() < (t.storage_offset() + t.numel()) * t.element_size():
+        raise UserError(_("'state_dict.{k}' is not a plain tensor (its storage does not hold its shape)").format(k=k))
+    w = t.detach().to(torch.float64 if t.dtype == torch.float64 else torch.float32).cpu().numpy().copy()
+    if not np.isfinite(w).all():
+        raise UserError(_("'state_dict.{k}' holds NaN or infinite values").format(k=k))
+    return w
+
+
+def _metadata_of(ckpt: dict, n_out: int):
+    """(class names, history, dataset record, dataset name, run name), each checked."""
     classes = ckpt.get("class_names")
     classes = _default_classes(n_out) if classes is None else _str_list(classes, "class_names", n_out)
     try:
@@ -510,14 +548,17 @@ def _model_from(ckpt, device: str, act_override: str | None) -> Model:
     name = ckpt.get("run_name", "")
     if not isinstance(name, str) or len(name) > 200:
         raise UserError(_("'run_name' must be a name of at most 200 characters"))
-    network = build_network(config, in_features, n_out, weights=weights)
-    opt_state = ckpt.get("optimizer_state")
-    if opt_state is not None:
-        if not isinstance(opt_state, dict):
-            raise UserError(_("'optimizer_state' must be a dictionary"))
-        try:
-            if not network.load_optimizer_state(opt_state):
-                opt_state = None  # another engine or optimizer: the weights load, the optimizer starts fresh
-        except (ValueError, KeyError, RuntimeError, TypeError, IndexError) as exc:
-            raise UserError(f"'optimizer_state': {exc}") from None
-    return Model(network, classes, norm_size, config, history, opt_state, dataset_name, record, notes, name)
+    return classes, history, record, dataset_name, name
+
+
+def _optimizer_state_into(network, opt_state):
+    """The saved optimizer state loaded into ``network``: it, or None when it belongs to another
+    engine or optimizer (the weights load, the optimizer starts fresh)."""
+    if opt_state is None:
+        return None
+    if not isinstance(opt_state, dict):
+        raise UserError(_("'optimizer_state' must be a dictionary"))
+    try:
+        return opt_state if network.load_optimizer_state(opt_state) else None
+    except (ValueError, KeyError, RuntimeError, TypeError, IndexError) as exc:
+        raise UserError(f"'optimizer_state': {exc}") from None
