@@ -107,86 +107,10 @@ class TrainConfig:
     def validate(self) -> TrainConfig:
         """Return a normalised copy, or raise :class:`UserError` naming the bad value."""
         c = dataclasses.replace(self, hidden=parse_hidden_sizes(self.hidden))
-        for name, allowed in (
-            ("act", ACTIVATIONS),
-            ("optim", OPTIMIZERS),
-            ("engine", ENGINES),
-            ("init", INITS),
-            ("loss_reduction", LOSS_REDUCTIONS),
-            ("input_norm", INPUT_NORMS),
-            ("precision", PRECISIONS),
-        ):
-            value = getattr(c, name)
-            if not isinstance(value, str) or value.lower() not in allowed:
-                raise UserError(
-                    _("{setting}: unknown {value!r}; choose one of {allowed}").format(
-                        setting=translated(_LABELS[name]), value=value, allowed=", ".join(allowed)
-                    )
-                )
-            setattr(c, name, value.lower())
-        for name in ("lr", "momentum", "weight_decay", "val_split", "input_mean", "input_std"):
-            value = getattr(c, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-                raise UserError(
-                    _("{setting}: {value!r} is not a finite number").format(
-                        setting=translated(_LABELS[name]), value=value
-                    )
-                )
-            setattr(c, name, float(value))
-        if c.lr <= 0:
-            raise UserError(_("learning rate: {lr} must be greater than 0").format(lr=c.lr))
-        if c.lr > 100:
-            raise UserError(_("learning rate: {lr} is far too large (at most 100)").format(lr=c.lr))
-        if not 0 <= c.momentum < 1:
-            raise UserError(_("momentum: {momentum} must be in [0, 1)").format(momentum=c.momentum))
-        if c.weight_decay < 0:
-            raise UserError(_("weight decay: {weight_decay} must not be negative").format(weight_decay=c.weight_decay))
-        if c.input_std < 0 or not 0 <= c.input_mean <= 1:
-            raise UserError(
-                _(
-                    "input standardisation: mean {input_mean:g} must be in [0, 1] and std {input_std:g} positive (on "
-                    "the x/255 scale, e.g. MNIST's 0.1307 and 0.3081; 0: measured on the training split)"
-                ).format(input_mean=c.input_mean, input_std=c.input_std)
-            )
-        if not isinstance(c.bias, bool):
-            raise UserError(_("bias: {bias!r} is not true or false").format(bias=c.bias))
-        if not 0 <= c.val_split <= 0.5:
-            raise UserError(_("validation split: {val_split} must be in [0, 0.5]").format(val_split=c.val_split))
-        for name, low in (
-            ("batch_size", 1),
-            ("epochs", 1),
-            ("val_interval", 1),
-            ("seed", 0),
-            ("split_seed", 0),
-            ("threads", 1),
-        ):
-            value = getattr(c, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < low:
-                raise UserError(
-                    _("{setting}: {value!r} must be a whole number ≥ {low}").format(
-                        setting=translated(_LABELS[name]), value=value, low=low
-                    )
-                )
-            if value > (256 if name == "threads" else 2**31):
-                raise UserError(
-                    _("{setting}: {value} is too large").format(setting=translated(_LABELS[name]), value=value)
-                )
-        if not isinstance(c.device, str) or not c.device:
-            raise UserError(_("device: {device!r} is not a device name").format(device=c.device))
-        if c.engine in ("numpy", "user") and c.device != "cpu":
-            raise UserError(_("device: the {engine} engine runs on the CPU only").format(engine=c.engine))
-        if not isinstance(c.functions, (list, tuple)) or not all(isinstance(f, str) for f in c.functions):
-            raise UserError(_("functions: {functions!r} is not a list of files").format(functions=c.functions))
-        c.functions = list(c.functions)
-        if c.engine == "user" and not c.functions:
-            raise UserError(
-                _(
-                    "engine: 'user' trains with your own functions: load them first (File ▸ Load Your Functions…, or "
-                    "--functions FILE.py)"
-                )
-            )
-        if not isinstance(c.function_roles, str):
-            raise UserError(_("function roles: {function_roles!r} is not text").format(function_roles=c.function_roles))
+        _check_choices(c)
+        _check_numbers(c)
+        _check_counts(c)
+        _check_engine(c)
         if not isinstance(c.preset, str):
             c.preset = ""
         return c
@@ -244,6 +168,95 @@ class TrainConfig:
                 v = f"{v:g}"
             out.append(f"{f.name} = {v}")
         return out
+
+
+CHOICES = (
+    ("act", ACTIVATIONS),
+    ("optim", OPTIMIZERS),
+    ("engine", ENGINES),
+    ("init", INITS),
+    ("loss_reduction", LOSS_REDUCTIONS),
+    ("input_norm", INPUT_NORMS),
+    ("precision", PRECISIONS),
+)
+COUNTS = (("batch_size", 1), ("epochs", 1), ("val_interval", 1), ("seed", 0), ("split_seed", 0), ("threads", 1))
+
+
+def _check_choices(c: TrainConfig) -> None:
+    """Each named choice is one of its options (case aside)."""
+    for name, allowed in CHOICES:
+        value = getattr(c, name)
+        if not isinstance(value, str) or value.lower() not in allowed:
+            raise UserError(
+                _("{setting}: unknown {value!r}; choose one of {allowed}").format(
+                    setting=translated(_LABELS[name]), value=value, allowed=", ".join(allowed)
+                )
+            )
+        setattr(c, name, value.lower())
+
+
+def _check_numbers(c: TrainConfig) -> None:
+    """The real-valued settings: finite, each in its range."""
+    for name in ("lr", "momentum", "weight_decay", "val_split", "input_mean", "input_std"):
+        value = getattr(c, name)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise UserError(
+                _("{setting}: {value!r} is not a finite number").format(setting=translated(_LABELS[name]), value=value)
+            )
+        setattr(c, name, float(value))
+    if c.lr <= 0:
+        raise UserError(_("learning rate: {lr} must be greater than 0").format(lr=c.lr))
+    if c.lr > 100:
+        raise UserError(_("learning rate: {lr} is far too large (at most 100)").format(lr=c.lr))
+    if not 0 <= c.momentum < 1:
+        raise UserError(_("momentum: {momentum} must be in [0, 1)").format(momentum=c.momentum))
+    if c.weight_decay < 0:
+        raise UserError(_("weight decay: {weight_decay} must not be negative").format(weight_decay=c.weight_decay))
+    if c.input_std < 0 or not 0 <= c.input_mean <= 1:
+        raise UserError(
+            _(
+                "input standardisation: mean {input_mean:g} must be in [0, 1] and std {input_std:g} positive (on "
+                "the x/255 scale, e.g. MNIST's 0.1307 and 0.3081; 0: measured on the training split)"
+            ).format(input_mean=c.input_mean, input_std=c.input_std)
+        )
+    if not isinstance(c.bias, bool):
+        raise UserError(_("bias: {bias!r} is not true or false").format(bias=c.bias))
+    if not 0 <= c.val_split <= 0.5:
+        raise UserError(_("validation split: {val_split} must be in [0, 0.5]").format(val_split=c.val_split))
+
+
+def _check_counts(c: TrainConfig) -> None:
+    """The whole-number settings: at least their minimum, not absurdly large."""
+    for name, low in COUNTS:
+        value = getattr(c, name)
+        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            raise UserError(
+                _("{setting}: {value!r} must be a whole number ≥ {low}").format(
+                    setting=translated(_LABELS[name]), value=value, low=low
+                )
+            )
+        if value > (256 if name == "threads" else 2**31):
+            raise UserError(_("{setting}: {value} is too large").format(setting=translated(_LABELS[name]), value=value))
+
+
+def _check_engine(c: TrainConfig) -> None:
+    """The device, and the user engine's functions."""
+    if not isinstance(c.device, str) or not c.device:
+        raise UserError(_("device: {device!r} is not a device name").format(device=c.device))
+    if c.engine in ("numpy", "user") and c.device != "cpu":
+        raise UserError(_("device: the {engine} engine runs on the CPU only").format(engine=c.engine))
+    if not isinstance(c.functions, (list, tuple)) or not all(isinstance(f, str) for f in c.functions):
+        raise UserError(_("functions: {functions!r} is not a list of files").format(functions=c.functions))
+    c.functions = list(c.functions)
+    if c.engine == "user" and not c.functions:
+        raise UserError(
+            _(
+                "engine: 'user' trains with your own functions: load them first (File ▸ Load Your Functions…, or "
+                "--functions FILE.py)"
+            )
+        )
+    if not isinstance(c.function_roles, str):
+        raise UserError(_("function roles: {function_roles!r} is not text").format(function_roles=c.function_roles))
 
 
 _LABELS = {
