@@ -100,6 +100,24 @@ def read_idx(path: Path, expect_ndim: int | None = None) -> np.ndarray:
 
 
 def open_idx(root: Path, progress, use_cache, split_seed=0, val_split=0.1) -> Dataset:
+    paths = _idx_paths(root)
+    present = [p for p in paths.values() if p]
+    fp = cache.fingerprint("idx", present, root)
+    hit = cache.load_pools(fp) if use_cache else None
+    if hit:
+        meta, pools = hit
+        classes, norm, notes = meta["classes"], tuple(meta["norm_size"]), list(meta.get("notes", []))
+    else:
+        classes, norm, pools, notes = _read_pools(root, paths, progress)
+        if use_cache:
+            cache.save_pools(fp, {"classes": classes, "norm_size": list(norm), "notes": notes}, pools)
+    if progress:
+        progress(len(present), len(present), "done")
+    return build_dataset(root.name, str(root), "idx", classes, norm, pools, notes, fp, split_seed, val_split)
+
+
+def _idx_paths(root: Path) -> dict:
+    """The IDX files of ``root`` by role (train/test × images/labels; None where absent)."""
     paths = {k: find_idx(root, k) for k in IDX_NAMES}
     if not paths["train_x"] and not paths["test_x"]:
         singles = sorted(root.glob("*-idx3-ubyte*"))
@@ -116,58 +134,47 @@ def open_idx(root: Path, progress, use_cache, split_seed=0, val_split=0.1) -> Da
                     root=root, images_file=paths[img_key].name
                 )
             )
-    present = [p for p in paths.values() if p]
-    fp = cache.fingerprint("idx", present, root)
+    return paths
+
+
+def _read_pools(root: Path, paths: dict, progress):
+    """The files read and checked against each other: (classes, (w, h), pools, notes)."""
+    present = [(k, p) for k, p in paths.items() if p]
     arrays: dict[str, np.ndarray] = {}
-    hit = cache.load_pools(fp) if use_cache else None
-    if hit:
-        meta, pools = hit
-        classes = meta["classes"]
-        norm = tuple(meta["norm_size"])
-    else:
-        for i, (k, p) in enumerate((k, p) for k, p in paths.items() if p):
-            if progress:
-                progress(i, len(present), f"reading {p.name}")
-            arrays[k] = read_idx(p, 3 if k.endswith("x") else 1)
-        for img_key, lab_key in (("train_x", "train_y"), ("test_x", "test_y")):
-            if img_key in arrays and len(arrays[img_key]) != len(arrays[lab_key]):
-                raise UserError(
-                    _("{labels_file}: {n_labels} labels for {n_images} images in {images_file}").format(
-                        labels_file=paths[lab_key],
-                        n_labels=len(arrays[lab_key]),
-                        n_images=len(arrays[img_key]),
-                        images_file=paths[img_key].name,
-                    )
-                )
-        if "test_x" in arrays and arrays["test_x"].shape[1:] != arrays["train_x"].shape[1:]:
-            tr, te = arrays["train_x"].shape[1:], arrays["test_x"].shape[1:]
+    for i, (k, p) in enumerate(present):
+        if progress:
+            progress(i, len(present), _("reading {file}").format(file=p.name))
+        arrays[k] = read_idx(p, 3 if k.endswith("x") else 1)
+    for img_key, lab_key in (("train_x", "train_y"), ("test_x", "test_y")):
+        if img_key in arrays and len(arrays[img_key]) != len(arrays[lab_key]):
             raise UserError(
-                _(
-                    "{test_images}: test images are {test_to}×{test_from}, training images {train_to}×{train_from}; "
-                    "they must match"
-                ).format(test_images=paths["test_x"], test_to=te[1], test_from=te[0], train_to=tr[1], train_from=tr[0])
+                _("{labels_file}: {n_labels} labels for {n_images} images in {images_file}").format(
+                    labels_file=paths[lab_key],
+                    n_labels=len(arrays[lab_key]),
+                    n_images=len(arrays[img_key]),
+                    images_file=paths[img_key].name,
+                )
             )
-        n_classes, notes = _classes_from_labels({k: arrays[k] for k in ("train_y", "test_y") if k in arrays}, paths)
-        low = str(root).lower()
-        classes = (
-            FASHION
-            if "fashion" in low and n_classes == 10
-            else (DIGITS if n_classes == 10 else [str(i) for i in range(n_classes)])
+    if "test_x" in arrays and arrays["test_x"].shape[1:] != arrays["train_x"].shape[1:]:
+        tr, te = arrays["train_x"].shape[1:], arrays["test_x"].shape[1:]
+        raise UserError(
+            _(
+                "{test_images}: test images are {test_to}×{test_from}, training images {train_to}×{train_from}; "
+                "they must match"
+            ).format(test_images=paths["test_x"], test_to=te[1], test_from=te[0], train_to=tr[1], train_from=tr[0])
         )
-        h, w = arrays["train_x"].shape[1:]
-        norm = (w, h)
-        pools = {"train": Split(arrays["train_x"], arrays["train_y"].astype(np.int64))}
-        if "test_x" in arrays:
-            pools["test"] = Split(arrays["test_x"], arrays["test_y"].astype(np.int64))
-        else:
-            pools = {"all": pools["train"]}
-        if use_cache:
-            cache.save_pools(fp, {"classes": classes, "norm_size": list(norm), "notes": notes}, pools)
-    if hit:
-        notes = list(meta.get("notes", []))
-    if progress:
-        progress(len(present), len(present), "done")
-    return build_dataset(root.name, str(root), "idx", classes, norm, pools, notes, fp, split_seed, val_split)
+    n_classes, notes = _classes_from_labels({k: arrays[k] for k in ("train_y", "test_y") if k in arrays}, paths)
+    if n_classes == 10:
+        classes = FASHION if "fashion" in str(root).lower() else DIGITS
+    else:
+        classes = [str(i) for i in range(n_classes)]
+    h, w = arrays["train_x"].shape[1:]
+    pools = {"train": Split(arrays["train_x"], arrays["train_y"].astype(np.int64))}
+    if "test_x" in arrays:
+        pools["test"] = Split(arrays["test_x"], arrays["test_y"].astype(np.int64))
+    else:
+        pools = {"all": pools["train"]}
+    return classes, (w, h), pools, notes
 
 
 def _classes_from_labels(labels: dict[str, np.ndarray], paths: dict) -> tuple[int, list[str]]:
