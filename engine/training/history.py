@@ -81,23 +81,9 @@ class History:
         if not isinstance(d, dict):
             raise ValueError("history is not a dictionary")
         for k in ("epoch", "val_epoch", "test_epoch"):
-            v = d.get(k, [])
-            if not isinstance(v, (list, tuple)) or not all(isinstance(i, int) and i >= 1 for i in v):
-                raise ValueError(f"history {k!r} is not a list of epoch numbers")
-            setattr(h, k, list(v))
+            setattr(h, k, _epochs(d, k))
         for k in ("train_loss", "train_acc", "val_loss", "val_acc", "step_loss", "test_epoch_acc"):
-            v = d.get(k, [])
-            try:  # the length a file claims is checked before anything is made of it (a stride-0
-                n = len(v)  # tensor of 10⁸ entries is 4 bytes on disk and 4.9 GB as a list)
-            except TypeError:
-                raise ValueError(f"history {k!r} is not a list of numbers") from None
-            if n > MAX_ENTRIES:
-                raise ValueError(f"{n:,} entries in {k!r} is more than a run records (at most {MAX_ENTRIES:,})")
-            if hasattr(v, "tolist"):
-                v = v.tolist()
-            if not isinstance(v, (list, tuple)) or not all(isinstance(i, (int, float)) for i in v):
-                raise ValueError(f"history {k!r} is not a list of numbers")
-            setattr(h, k, [float(i) for i in v])
+            setattr(h, k, _numbers(d, k))
         if not len(h.epoch) == len(h.train_loss) == len(h.train_acc):
             raise ValueError("history lists 'epoch', 'train_loss', 'train_acc' differ in length")
         if not len(h.val_epoch) == len(h.val_loss) == len(h.val_acc):
@@ -145,3 +131,25 @@ def format_duration(seconds: float) -> str:
     h, rem = divmod(s, 3600)
     m, s = divmod(rem, 60)
     return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+def _epochs(d: dict, k: str) -> list[int]:
+    v = d.get(k, [])
+    if not isinstance(v, (list, tuple)) or not all(isinstance(i, int) and i >= 1 for i in v):
+        raise ValueError(f"history {k!r} is not a list of epoch numbers")
+    return list(v)
+
+
+def _numbers(d: dict, k: str) -> list[float]:
+    v = d.get(k, [])
+    try:  # the length a file claims is checked before anything is made of it (a stride-0
+        n = len(v)  # tensor of 10⁸ entries is 4 bytes on disk and 4.9 GB as a list)
+    except TypeError:
+        raise ValueError(f"history {k!r} is not a list of numbers") from None
+    if n > MAX_ENTRIES:
+        raise ValueError(f"{n:,} entries in {k!r} is more than a run records (at most {MAX_ENTRIES:,})")
+    if hasattr(v, "tolist"):
+        v = v.tolist()
+    if not isinstance(v, (list, tuple)) or not all(isinstance(i, (int, float)) for i in v):
+        raise ValueError(f"history {k!r} is not a list of numbers")
+    return [float(i) for i in v]
