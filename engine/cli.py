@@ -901,12 +901,49 @@ def _check_reduction(a) -> str:
     return "mean"
 
 
+def _chosen_rows(store, a) -> list:
+    """The runs a ``runs`` command is about: the ids given (in their order), else the filters'."""
+    from engine.runs.tables import choose_runs
+
+    if a.action in ("show", "compare") or a.ids:
+        rows = store.runs(ids=a.ids) if a.ids else []
+        missing = sorted(set(a.ids) - {r.id for r in rows})
+        if missing:
+            raise UserError(_("run {ids}: not in {store}").format(ids=", ".join(map(str, missing)), store=store.where))
+        rows.sort(key=lambda r: a.ids.index(r.id))
+    else:
+        rows = store.runs(sweep=a.sweep)
+    try:
+        return choose_runs(rows, a.tag, a.sweep, a.status, a.where)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+
+
+def _show_run(rows: list, fmt: str) -> str:
+    """``runs show``: one run's settings, results, checkpoint and function files (or its JSON)."""
+    import dataclasses
+    import json
+
+    if len(rows) != 1:
+        raise UserError(_("runs show: give one run id"))
+    r = rows[0]
+    if fmt == "json":
+        return json.dumps(dataclasses.asdict(r), indent=2, default=str, ensure_ascii=False) + "\n"
+    lines = [f"#{r.id} {r.name} ({r.status}, {r.source}, {r.dataset_name})"]
+    lines += [f"  {k} = {v}" for k, v in sorted(r.config.items())]
+    lines += [f"  {k}: {getattr(r, k)}" for k in ("epochs_done", "val_acc", "best_val_acc", "test_acc")]
+    lines += [f"  checkpoint: {r.final_checkpoint or '–'}"]
+    for f in r.versions.get("functions", []):
+        lines.append(f"  your functions: {f.get('file')} (sha256 {f.get('sha256', '?')}, copy {f.get('copy', '–')})")
+    return "\n".join(lines) + "\n"
+
+
 def cmd_runs(a) -> int:
     import dataclasses
     import json
 
     from engine.runs.store import RunStore, StoreError
-    from engine.runs.tables import choose_runs, compare_runs, curves_long_csv, format_runs
+    from engine.runs.tables import compare_runs, curves_long_csv, format_runs
 
     try:
         store = RunStore(a.runs_db)
@@ -918,36 +955,10 @@ def cmd_runs(a) -> int:
         finally:
             store.close()
     try:
-        if a.action in ("show", "compare") or a.ids:
-            rows = store.runs(ids=a.ids) if a.ids else []
-            missing = sorted(set(a.ids) - {r.id for r in rows})
-            if missing:
-                raise UserError(
-                    _("run {ids}: not in {store}").format(ids=", ".join(map(str, missing)), store=store.where)
-                )
-            rows.sort(key=lambda r: a.ids.index(r.id))
-        else:
-            rows = store.runs(sweep=a.sweep)
-        try:
-            rows = choose_runs(rows, a.tag, a.sweep, a.status, a.where)
-        except ValueError as exc:
-            raise UserError(str(exc)) from None
+        rows = _chosen_rows(store, a)
         fmt = "text" if a.format == "table" else a.format
         if a.action == "show":
-            if len(rows) != 1:
-                raise UserError(_("runs show: give one run id"))
-            text = json.dumps(dataclasses.asdict(rows[0]), indent=2, default=str, ensure_ascii=False) + "\n"
-            if fmt != "json":
-                r = rows[0]
-                lines = [f"#{r.id} {r.name} ({r.status}, {r.source}, {r.dataset_name})"]
-                lines += [f"  {k} = {v}" for k, v in sorted(r.config.items())]
-                lines += [f"  {k}: {getattr(r, k)}" for k in ("epochs_done", "val_acc", "best_val_acc", "test_acc")]
-                lines += [f"  checkpoint: {r.final_checkpoint or '–'}"]
-                for f in r.versions.get("functions", []):
-                    lines.append(
-                        f"  your functions: {f.get('file')} (sha256 {f.get('sha256', '?')}, copy {f.get('copy', '–')})"
-                    )
-                text = "\n".join(lines) + "\n"
+            text = _show_run(rows, fmt)
         elif a.action == "compare":
             if len(rows) < 2:
                 raise UserError(_("runs compare: give two or more run ids"))

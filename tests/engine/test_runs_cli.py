@@ -41,6 +41,9 @@ def test_list_and_filters(store_path):
 def test_show_compare_and_export(store_path, tmp_path):
     code, out, err = run_cli("runs", "show", "2", "--runs-db", store_path)
     assert code == 0 and out.startswith("#2 ") and "  weight_decay = 0.15" in out, err
+    code, out, err = run_cli("runs", "show", "2", "--format", "json", "--runs-db", store_path)
+    shown = json.loads(out)
+    assert code == 0 and shown["id"] == 2 and shown["config"]["weight_decay"] == 0.15, err
     code, out, _ = run_cli("runs", "compare", "1", "2", "3", "--runs-db", store_path)
     lines = out.splitlines()
     assert any(ln.startswith("weight_decay") and "0.05" in ln and "0.15" in ln for ln in lines)
