@@ -1112,30 +1112,12 @@ def cmd_check_class(a) -> int:
 
 
 def cmd_check(a) -> int:
-    from engine.inspect.functions import format_race, format_report
+    from engine.inspect.functions import format_report
     from engine.inspect.sandbox import SandboxError, run_sandboxed
-    from engine.model.userops import ROLES, parse_roles
 
     if a.class_dir:
         return cmd_check_class(a)
-    if not a.files:
-        raise UserError(_("check: give your modules (FILE.py …), or --class SUBMISSIONS --out FOLDER"))
-    files = []
-    for f in a.files:
-        p = Path(f)
-        if not p.is_file():
-            raise UserError(_("{f}: no such file").format(f=f))
-        if p.suffix != ".py":
-            raise UserError(_("{f}: not a Python file (.py)").format(f=f))
-        files.append(str(p.resolve()))
-    roles = parse_roles(",".join(a.role))
-    for name, role in roles.items():
-        if role not in ROLES:
-            raise UserError(
-                _("--role {name}={role}: unknown role; choose one of {roles}").format(
-                    name=name, role=role, roles=", ".join(ROLES)
-                )
-            )
+    files, roles = _check_inputs(a)
     try:
         res, output = run_sandboxed(
             "engine.inspect.functions.check_files",
@@ -1164,29 +1146,61 @@ def cmd_check(a) -> int:
     if res["passed"] and not ok:
         print(_("--strict: the warnings count as failures"))
     if a.race:
-        from engine.data.images import normalize
-
-        ds = _open_data(a.data)
-        act = res["mlp"].get("act") or "relu"
-        try:
-            race, _out = run_sandboxed(
-                "engine.inspect.functions.race_files",
-                files,
-                roles,
-                act,
-                normalize(ds.train.x[:2000]),
-                ds.train.y[:2000],
-                [32],
-                a.steps,
-                files=files,
-                time_limit=a.time_limit,
-            )
-        except SandboxError as exc:
-            print(f"race: {exc}", file=sys.stderr)
-            return 1
-        print(format_race(race))
-        ok = ok and not race.get("error") and race.get("first_difference") is None
+        ok = _race(a, files, roles, res["mlp"].get("act") or "relu") and ok
     return 0 if ok else 1
+
+
+def _check_inputs(a) -> tuple[list[str], dict]:
+    """``check``'s files (existing .py files, made absolute) and ``--role`` overrides, each checked."""
+    from engine.model.userops import ROLES, parse_roles
+
+    if not a.files:
+        raise UserError(_("check: give your modules (FILE.py …), or --class SUBMISSIONS --out FOLDER"))
+    files = []
+    for f in a.files:
+        p = Path(f)
+        if not p.is_file():
+            raise UserError(_("{f}: no such file").format(f=f))
+        if p.suffix != ".py":
+            raise UserError(_("{f}: not a Python file (.py)").format(f=f))
+        files.append(str(p.resolve()))
+    roles = parse_roles(",".join(a.role))
+    for name, role in roles.items():
+        if role not in ROLES:
+            raise UserError(
+                _("--role {name}={role}: unknown role; choose one of {roles}").format(
+                    name=name, role=role, roles=", ".join(ROLES)
+                )
+            )
+    return files, roles
+
+
+def _race(a, files: list[str], roles: dict, act: str) -> bool:
+    """``check --race``: their Functions against the reference, step by step on the data; True if
+    they agree at every step."""
+    from engine.data.images import normalize
+    from engine.inspect.functions import format_race
+    from engine.inspect.sandbox import SandboxError, run_sandboxed
+
+    ds = _open_data(a.data)
+    try:
+        race, _out = run_sandboxed(
+            "engine.inspect.functions.race_files",
+            files,
+            roles,
+            act,
+            normalize(ds.train.x[:2000]),
+            ds.train.y[:2000],
+            [32],
+            a.steps,
+            files=files,
+            time_limit=a.time_limit,
+        )
+    except SandboxError as exc:
+        print(f"race: {exc}", file=sys.stderr)
+        return False
+    print(format_race(race))
+    return not race.get("error") and race.get("first_difference") is None
 
 
 def cmd_explain(a) -> int:

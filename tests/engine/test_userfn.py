@@ -270,6 +270,14 @@ def test_cli_check_prints_the_table_and_exits_by_result():
     assert role.returncode == 2 and "Relu=wibble: unknown role" in role.stderr
 
 
+def test_cli_check_race_trains_beside_the_reference_and_exits_by_where_they_part():
+    ok = cli("check", *LETTERS, "--race", "--steps", "5")
+    assert ok.returncode == 0, ok.stderr
+    assert "they agree at every step" in ok.stdout
+    bad = cli("check", LETTERS[0], LETTERS[1], mistake("sigmoid_input"), "--race", "--steps", "5")
+    assert bad.returncode == 1 and "differ" in bad.stdout, bad.stdout[-2000:]
+
+
 def test_cli_train_with_your_functions_runs_in_a_worker_and_learns(tmp_path):
     out = tmp_path / "mine.pt"
     r = cli(
