@@ -47,43 +47,53 @@ def write_table(
         w.writerows(body)
         return buf.getvalue()
     if fmt == "markdown":
-
-        def cell(s: str) -> str:
-            return str(s).replace("|", "\\|").replace("\n", " ")
-
-        lines = ["| " + " | ".join(map(cell, head)) + " |", "|" + "|".join("---" for _ in head) + "|"]
-        for i, row in enumerate(body):
-            cells = [cell(c) for c in row]
-            if i in bold:
-                cells = [f"**{c}**" if c else c for c in cells]
-                cells[-1] += star
-            lines.append("| " + " | ".join(cells) + " |")
-        return "\n".join(lines) + "\n" + (f"\n{note}\n" if note else "")
+        return _markdown(head, body, bold, note, star)
     if fmt == "latex":
-        first_num = len(head) if numeric_from is None else numeric_from
-        align = "l" * first_num + "r" * (len(head) - first_num)
-        lines = [r"% needs \usepackage{booktabs}", r"\begin{table}[ht]", r"\centering"]
-        if caption:
-            lines.append(r"\caption{" + latex_escape(caption) + "}")
-        if label:
-            lines.append(r"\label{" + label + "}")
-        lines += [r"\begin{tabular}{" + align + "}", r"\toprule", " & ".join(map(latex_escape, head)) + r" \\"]
-        lines.append(r"\midrule")
-        for i, row in enumerate(body):
-            cells = [latex_escape(c) for c in row]
-            if i in bold:
-                cells = [r"\textbf{" + c + "}" if c else c for c in cells]
-            lines.append(" & ".join(cells) + r" \\")
-        lines += [r"\bottomrule", r"\end{tabular}"]
-        if note:
-            lines.append("% " + note)
-        lines.append(r"\end{table}")
-        return "\n".join(lines) + "\n"
+        return _latex(head, body, bold, caption, label, len(head) if numeric_from is None else numeric_from, note)
     if fmt == "text":
-        widths = [max([len(str(h)), *(len(str(r[i])) for r in body)]) for i, h in enumerate(head)]
-        lines = ["  ".join(str(h).ljust(w) for h, w in zip(head, widths, strict=True))]
-        for i, row in enumerate(body):
-            text = "  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True))
-            lines.append(text + ("  ← best" if i in bold else ""))
-        return "\n".join(lines) + "\n" + (f"{note}\n" if note else "")
+        return _text(head, body, bold, note)
     raise ValueError(f"unknown format {fmt!r}")
+
+
+def _markdown(head: list[str], body: list[list[str]], bold, note: str, star: str) -> str:
+    def cell(s: str) -> str:
+        return str(s).replace("|", "\\|").replace("\n", " ")
+
+    lines = ["| " + " | ".join(map(cell, head)) + " |", "|" + "|".join("---" for _ in head) + "|"]
+    for i, row in enumerate(body):
+        cells = [cell(c) for c in row]
+        if i in bold:
+            cells = [f"**{c}**" if c else c for c in cells]
+            cells[-1] += star
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n" + (f"\n{note}\n" if note else "")
+
+
+def _latex(head: list[str], body: list[list[str]], bold, caption: str, label: str, first_num: int, note: str) -> str:
+    align = "l" * first_num + "r" * (len(head) - first_num)
+    lines = [r"% needs \usepackage{booktabs}", r"\begin{table}[ht]", r"\centering"]
+    if caption:
+        lines.append(r"\caption{" + latex_escape(caption) + "}")
+    if label:
+        lines.append(r"\label{" + label + "}")
+    lines += [r"\begin{tabular}{" + align + "}", r"\toprule", " & ".join(map(latex_escape, head)) + r" \\"]
+    lines.append(r"\midrule")
+    for i, row in enumerate(body):
+        cells = [latex_escape(c) for c in row]
+        if i in bold:
+            cells = [r"\textbf{" + c + "}" if c else c for c in cells]
+        lines.append(" & ".join(cells) + r" \\")
+    lines += [r"\bottomrule", r"\end{tabular}"]
+    if note:
+        lines.append("% " + note)
+    lines.append(r"\end{table}")
+    return "\n".join(lines) + "\n"
+
+
+def _text(head: list[str], body: list[list[str]], bold, note: str) -> str:
+    widths = [max([len(str(h)), *(len(str(r[i])) for r in body)]) for i, h in enumerate(head)]
+    lines = ["  ".join(str(h).ljust(w) for h, w in zip(head, widths, strict=True))]
+    for i, row in enumerate(body):
+        text = "  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True))
+        lines.append(text + ("  ← best" if i in bold else ""))
+    return "\n".join(lines) + "\n" + (f"{note}\n" if note else "")
