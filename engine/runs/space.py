@@ -183,19 +183,7 @@ class SweepSpec:
                     prune=self.prune, pruners=", ".join(PRUNERS)
                 )
             )
-        if not self.params:
-            raise UserError(_("nothing to sweep: give at least one --grid name=values"))
-        names = [p.name for p in self.params]
-        if len(set(names)) != len(names):
-            raise UserError(_("--grid {value}: given twice").format(value=next(n for n in names if names.count(n) > 1)))
-        if not self.seeds or any(s < 0 for s in self.seeds) or len(set(self.seeds)) != len(self.seeds):
-            raise UserError(_("--seeds: give distinct whole numbers ≥ 0, e.g. 0,1,2"))
-        if self.search != "grid" and not self.trials:
-            raise UserError(_("--search {search}: give a budget with --trials N").format(search=self.search))
-        if self.trials is not None and self.trials < 1:
-            raise UserError(_("--trials: {trials} must be at least 1").format(trials=self.trials))
-        if self.minutes is not None and not self.minutes > 0:
-            raise UserError(_("--minutes: {minutes} must be above 0").format(minutes=self.minutes))
+        self._check_params_and_budget()
         base = TrainConfig.from_dict(self.base).validate()
         for p in self.params:  # every value a trial could get is checked before anything runs
             ends = p.grid_values() if (p.values is not None or self.search == "grid") else [p.low, p.high]
@@ -211,6 +199,22 @@ class SweepSpec:
                 )
             )
         return self
+
+    def _check_params_and_budget(self) -> None:
+        """Something to sweep, each name once; distinct seeds; a budget a search can use."""
+        if not self.params:
+            raise UserError(_("nothing to sweep: give at least one --grid name=values"))
+        names = [p.name for p in self.params]
+        if len(set(names)) != len(names):
+            raise UserError(_("--grid {value}: given twice").format(value=next(n for n in names if names.count(n) > 1)))
+        if not self.seeds or any(s < 0 for s in self.seeds) or len(set(self.seeds)) != len(self.seeds):
+            raise UserError(_("--seeds: give distinct whole numbers ≥ 0, e.g. 0,1,2"))
+        if self.search != "grid" and not self.trials:
+            raise UserError(_("--search {search}: give a budget with --trials N").format(search=self.search))
+        if self.trials is not None and self.trials < 1:
+            raise UserError(_("--trials: {trials} must be at least 1").format(trials=self.trials))
+        if self.minutes is not None and not self.minutes > 0:
+            raise UserError(_("--minutes: {minutes} must be above 0").format(minutes=self.minutes))
 
     def configurations(self) -> int:
         if self.search == "grid":
