@@ -104,17 +104,7 @@ def load_pools(key: str) -> tuple[dict, dict[str, Split]] | None:
             for k in meta["pools"]:
                 x, y = z[f"{k}_x"], z[f"{k}_y"]
                 names = meta["names"][k]
-                if (
-                    x.dtype != np.uint8
-                    or x.ndim != 3
-                    or tuple(x.shape[1:]) != (norm_size[1], norm_size[0])
-                    or y.ndim != 1
-                    or len(y) != len(x)
-                    or len(y) != meta["counts"][k]
-                    or not np.issubdtype(y.dtype, np.integer)
-                    or (len(y) and (int(y.min()) < 0 or int(y.max()) >= n_classes))
-                    or (names and len(names) != len(y))
-                ):
+                if not _pool_agrees(x, y, names, meta["counts"][k], n_classes, norm_size):
                     return None
                 pools[k] = Split(x, y.astype(np.int64), list(names))
     except Exception:  # noqa: BLE001 - a damaged or foreign entry is rebuilt, never fatal
@@ -124,6 +114,22 @@ def load_pools(key: str) -> tuple[dict, dict[str, Split]] | None:
     except OSError:
         pass
     return meta, pools
+
+
+def _pool_agrees(x, y, names, count: int, n_classes: int, norm_size: tuple) -> bool:
+    """A cached pool's arrays agree with its header: uint8 images of the norm size, one integer
+    label (in range) and one name per image, as many as the header counts."""
+    return not (
+        x.dtype != np.uint8
+        or x.ndim != 3
+        or tuple(x.shape[1:]) != (norm_size[1], norm_size[0])
+        or y.ndim != 1
+        or len(y) != len(x)
+        or len(y) != count
+        or not np.issubdtype(y.dtype, np.integer)
+        or (len(y) and (int(y.min()) < 0 or int(y.max()) >= n_classes))
+        or (names and len(names) != len(y))
+    )
 
 
 def entries() -> list[Path]:

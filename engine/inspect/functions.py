@@ -91,74 +91,72 @@ def _activation_alternatives(role: str, x, g) -> dict:
 
 def _diagnose_grad(role, k, name, u, r, n, x, g) -> list[str]:
     """Plain-words reasons for a wrong gradient ``u`` (reference ``r``) of input ``k``."""
-    out = []
-    u = None if u is None else np.asarray(u, np.float64)
     if u is None:
         return [_("backward returned None for the gradient of {name}").format(name=name)]
+    u = np.asarray(u, np.float64)
+    said = _shape_mistake(role, k, name, u, r, n)
+    if said is None and u.shape == r.shape:
+        said = _activation_mistake(role, u, x, g) or _factor_mistake(name, u, r, n)
+    return [said] if said else []
+
+
+def _shape_mistake(role, k, name, u, r, n) -> str | None:
+    """A gradient of the wrong shape: transposed, a bias gradient not summed, or just wrong."""
     if role in ("linear", "matmul") and k == 1 and u.shape == r.T.shape and u.shape != r.shape:
         if np.allclose(u, r.T, rtol=1e-6, atol=1e-9):
-            out.append(
-                _(
-                    "the gradient of {name} is transposed: it has shape {shape}, {name} has {expected} "
-                    "(dW = gᵀ x for y = x Wᵀ + b)"
-                ).format(name=name, shape=list(u.shape), expected=list(r.shape))
-            )
-            return out
+            return _(
+                "the gradient of {name} is transposed: it has shape {shape}, {name} has {expected} "
+                "(dW = gᵀ x for y = x Wᵀ + b)"
+            ).format(name=name, shape=list(u.shape), expected=list(r.shape))
     if role == "linear" and k == 2 and u.ndim == 2 and u.shape[0] == n and u.shape[1:] == r.shape:
         if np.allclose(u.sum(0), r, rtol=1e-6, atol=1e-9):
-            out.append(
-                _(
-                    "the bias gradient is not summed over the batch: shape {shape} where b has {expected} "
-                    "(db = Σ over the batch of g)"
-                ).format(shape=list(u.shape), expected=list(r.shape))
-            )
-            return out
+            return _(
+                "the bias gradient is not summed over the batch: shape {shape} where b has {expected} "
+                "(db = Σ over the batch of g)"
+            ).format(shape=list(u.shape), expected=list(r.shape))
     if u.shape != r.shape:
-        out.append(
-            _("the gradient of {name} has shape {shape}, expected {expected}").format(
-                name=name, shape=list(u.shape), expected=list(r.shape)
-            )
+        return _("the gradient of {name} has shape {shape}, expected {expected}").format(
+            name=name, shape=list(u.shape), expected=list(r.shape)
         )
-        return out
+    return None
+
+
+def _activation_mistake(role, u, x, g) -> str | None:
+    """An activation's derivative written from its input, or from the activation of its output."""
+    formula = "σ′ = y(1 − y)" if role == "sigmoid" else "tanh′ = 1 − y²"
     for which, alt in _activation_alternatives(role, x, g).items():
         if rel_err(u, alt) < 1e-6:
             if which == "input":
-                out.append(
-                    _(
-                        "the derivative is written with the input x where it needs the output y: {formula}, "
-                        "with y from forward"
-                    ).format(formula="σ′ = y(1 − y)" if role == "sigmoid" else "tanh′ = 1 − y²")
-                )
-            else:
-                out.append(
-                    _("the derivative applies the activation again to its output: use y directly ({formula})").format(
-                        formula="σ′ = y(1 − y)" if role == "sigmoid" else "tanh′ = 1 − y²"
-                    )
-                )
-            return out
+                return _(
+                    "the derivative is written with the input x where it needs the output y: {formula}, "
+                    "with y from forward"
+                ).format(formula=formula)
+            return _("the derivative applies the activation again to its output: use y directly ({formula})").format(
+                formula=formula
+            )
+    return None
+
+
+def _factor_mistake(name, u, r, n) -> str | None:
+    """A gradient a constant factor away from the reference: N, 1/N, −1 or another number."""
     s = _constant_factor(u, r)
-    if s is not None and n > 1:
-        if abs(s - n) < 1e-6 * n:
-            out.append(
-                _(
-                    "the gradient of {name} is {n}× the reference at batch size {n} (a factor equal to the "
-                    "batch size): the loss is a batch mean: did you divide by N?"
-                ).format(name=name, n=n)
-            )
-        elif abs(s * n - 1) < 1e-6:
-            out.append(
-                _(
-                    "the gradient of {name} is 1/{n} of the reference at batch size {n}: divided by the "
-                    "batch size once too often (or a mean where a sum is needed)"
-                ).format(name=name, n=n)
-            )
-        elif abs(s + 1) < 1e-6:
-            out.append(_("the gradient of {name} has the wrong sign").format(name=name))
-        elif abs(s - 1) > 1e-6:
-            out.append(
-                _("the gradient of {name} is off by a constant factor {factor}").format(name=name, factor=f"{s:.4g}")
-            )
-    return out
+    if s is None or n <= 1:
+        return None
+    if abs(s - n) < 1e-6 * n:
+        return _(
+            "the gradient of {name} is {n}× the reference at batch size {n} (a factor equal to the "
+            "batch size): the loss is a batch mean: did you divide by N?"
+        ).format(name=name, n=n)
+    if abs(s * n - 1) < 1e-6:
+        return _(
+            "the gradient of {name} is 1/{n} of the reference at batch size {n}: divided by the "
+            "batch size once too often (or a mean where a sum is needed)"
+        ).format(name=name, n=n)
+    if abs(s + 1) < 1e-6:
+        return _("the gradient of {name} has the wrong sign").format(name=name)
+    if abs(s - 1) > 1e-6:
+        return _("the gradient of {name} is off by a constant factor {factor}").format(name=name, factor=f"{s:.4g}")
+    return None
 
 
 def _float32(value):
@@ -706,6 +704,24 @@ def _mlp_cause(errors: dict, worst: float) -> str:
 
 
 # == the sandbox's entry points ==================================================================
+def _checked(f: U.Found, cls, variant: dict, paths: list[str], reduction: str, at_import: list) -> dict:
+    """:func:`check_op` of one op, failed with a note if their code replaced what the check computes with."""
+    _GUARD["replaced"] = []
+    r = check_op(f, cls, variant, paths, reduction)
+    replaced = at_import + _GUARD["replaced"]
+    if replaced and r["passed"] is not None:  # nothing it says can be trusted: a FAIL naming what
+        r["diagnoses"].append(replaced_note(replaced))
+        r["passed"] = False
+        r["verdict"] = verdict_of(False, r["warnings"])
+    return r
+
+
+def _mlp_activation(kit) -> str:
+    """The whole-MLP check's activation: their first one that is not the identity (else relu)."""
+    acts = [a for a in U.ACTIVATIONS if a in kit.ops and a != "identity"] or [a for a in U.ACTIVATIONS if a in kit.ops]
+    return acts[0] if acts else "relu"
+
+
 def check_files(paths: list[str], roles: dict | None = None, act: str | None = None, reduction: str = "mean") -> dict:
     """Load, find, assign roles, check each op and the whole MLP. Runs in a sandbox child.
     ``reduction``: the loss gradient's expected convention (see :func:`check_op`)."""
@@ -717,20 +733,10 @@ def check_files(paths: list[str], roles: dict | None = None, act: str | None = N
     at_import = list(_GUARD["replaced"])
     found, classes = U.discover(modules)
     variants = U.assign_roles(found, classes, roles or {})
-    results = []
-    for f in found:
-        _GUARD["replaced"] = []
-        r = check_op(f, classes[f.name], variants.get(f.name, {}), paths, reduction)
-        replaced = at_import + _GUARD["replaced"]
-        if replaced and r["passed"] is not None:  # nothing it says can be trusted: a FAIL naming what
-            r["diagnoses"].append(replaced_note(replaced))
-            r["passed"] = False
-            r["verdict"] = verdict_of(False, r["warnings"])
-        results.append(r)
+    results = [_checked(f, classes[f.name], variants.get(f.name, {}), paths, reduction, at_import) for f in found]
     convention = next((r["convention"] for r in results if r.get("convention")), reduction)
     kit = U.build_kit(found, classes, variants)
-    acts = [a for a in U.ACTIVATIONS if a in kit.ops and a != "identity"] or [a for a in U.ACTIVATIONS if a in kit.ops]
-    act = act or (acts[0] if acts else "relu")
+    act = act or _mlp_activation(kit)
     mlp = check_mlp(kit, act, convention)
     mlp["act"] = act
     checked = [r for r in results if r["passed"] is not None]

@@ -97,15 +97,7 @@ class TorchNetwork(Network):
             if not isinstance(i, int) or not 0 <= i < len(self._params) or not isinstance(entry, dict):
                 raise ValueError(f"optimizer state entry {i!r} does not fit the network")
             for k, v in entry.items():
-                if not isinstance(v, torch.Tensor) or not v.is_floating_point():
-                    raise ValueError(f"optimizer state {k!r} is not a float tensor")
-                if k == "step":
-                    if v.numel() != 1 or not math.isfinite(float(v)) or float(v) < 0:
-                        raise ValueError(f"optimizer step {v!r} is not a count")
-                elif tuple(v.shape) != tuple(self._params[i].shape):
-                    raise ValueError(
-                        f"optimizer buffer {k!r} has shape {list(v.shape)}, the parameter {list(self._params[i].shape)}"
-                    )
+                _check_buffer(k, v, self._params[i])
         self._opt.load_state_dict(sd)
         c = self.config  # the configured numbers win over whatever the file says
         for group in self._opt.param_groups:
@@ -239,6 +231,17 @@ class UserNetwork(TorchNetwork):
         self._freeze_biases()
         self._opt.step()
         return loss, int((logits.argmax(1) == y).sum())
+
+
+def _check_buffer(k: str, v, p: torch.Tensor) -> None:
+    """One saved optimizer buffer: a float tensor the parameter's shape, or a non-negative step count."""
+    if not isinstance(v, torch.Tensor) or not v.is_floating_point():
+        raise ValueError(f"optimizer state {k!r} is not a float tensor")
+    if k == "step":
+        if v.numel() != 1 or not math.isfinite(float(v)) or float(v) < 0:
+            raise ValueError(f"optimizer step {v!r} is not a count")
+    elif tuple(v.shape) != tuple(p.shape):
+        raise ValueError(f"optimizer buffer {k!r} has shape {list(v.shape)}, the parameter {list(p.shape)}")
 
 
 def _set_grad(p: torch.Tensor, g, cls, who: str) -> None:

@@ -155,22 +155,9 @@ def settings_table(rows: list[RunRow], fmt: str, caption: str = "", label: str =
     head = [*differ, "n", _("validation accuracy (%)"), _("test accuracy (%)")]
     body, vals = [], []
     for _label, everyone in groups:
-        first = everyone[0]
-        members = [r for r in everyone if r.status == "finished"]
-        val = [r.val_acc for r in members if r.val_acc is not None]
-        test = [r.test_acc for r in members if r.test_acc is not None]
+        row, val = _setting_row(everyone, differ)
+        body.append(row)
         vals.append(val)
-        lost = {st: sum(r.status == st for r in everyone) for st in ("diverged", "failed")}
-        n = str(len(members)) + "".join(f" (+{k} {translated(ENDED[st])})" for st, k in lost.items() if k)
-        if not members:
-            cells = [
-                _("{status} ({k} of {n})").format(status=translated(ENDED[st]), k=k, n=len(everyone))
-                for st, k in lost.items()
-                if k
-            ][:1] * 2
-        else:
-            cells = [_pct(val), _pct(test)]
-        body.append([_value(first.config.get(k)) for k in differ] + [n, *cells])
     verdict = best_of(vals, "settings")
     bold = {verdict.index} if verdict.index is not None else set()
     return write_table(
@@ -183,6 +170,24 @@ def settings_table(rows: list[RunRow], fmt: str, caption: str = "", label: str =
         numeric_from=len(differ),
         note=verdict.note,
     )
+
+
+def _setting_row(everyone: list[RunRow], differ: list[str]) -> tuple[list[str], list[float]]:
+    """One setting's row (what differs, n with the runs lost, accuracy) and its validation values."""
+    members = [r for r in everyone if r.status == "finished"]
+    val = [r.val_acc for r in members if r.val_acc is not None]
+    test = [r.test_acc for r in members if r.test_acc is not None]
+    lost = {st: sum(r.status == st for r in everyone) for st in ("diverged", "failed")}
+    n = str(len(members)) + "".join(f" (+{k} {translated(ENDED[st])})" for st, k in lost.items() if k)
+    if not members:
+        cells = [
+            _("{status} ({k} of {n})").format(status=translated(ENDED[st]), k=k, n=len(everyone))
+            for st, k in lost.items()
+            if k
+        ][:1] * 2
+    else:
+        cells = [_pct(val), _pct(test)]
+    return [_value(everyone[0].config.get(k)) for k in differ] + [n, *cells], val
 
 
 def _pct(values: list[float]) -> str:

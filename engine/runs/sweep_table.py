@@ -109,6 +109,31 @@ def per_epoch_table(rows: list[Row], spec: SweepSpec) -> str:
     return "\n".join(out) + "\n"
 
 
+def _csv_table(rows: list[Row], names: list[str]) -> str:
+    """Every number, for a spreadsheet: sample std and the 95 % interval's ends."""
+    head = [*names, "val_acc_mean", "val_acc_std", "val_acc_ci_low", "val_acc_ci_high"]
+    head += ["test_acc_mean", "test_acc_std", "runs", "pruned", "best"]
+    body = []
+    for r in rows:
+        v, t = summarize(r.val), summarize(r.test)
+        cells = [str(r.params.get(n, "")) for n in names]
+        cells += [f"{v.mean:.4f}", f"{v.std:.4f}"] if v else ["", ""]
+        cells += [f"{v.low:.4f}", f"{v.high:.4f}"] if v and v.n > 1 else ["", ""]
+        cells += [f"{t.mean:.4f}", f"{t.std:.4f}"] if t else ["", ""]
+        body.append([*cells, str(len(r.val)), str(r.pruned), "yes" if r.best else ""])
+    return write_table(head, body, "csv")
+
+
+def _runs_cell(r: Row) -> str:
+    """How many runs a row has, and how many were pruned or failed."""
+    extra = []
+    if r.pruned:
+        extra.append(f"{r.pruned} pruned")
+    if r.failed:
+        extra.append(f"{r.failed} failed")
+    return f"{len(r.val)}" + (f" ({', '.join(extra)})" if extra else "")
+
+
 def format_table(rows: list[Row], spec: SweepSpec, fmt: str = "markdown", ci: bool = False) -> str:
     """The courses' table: swept values, epoch-N validation accuracy, test accuracy (%, mean ± the
     sample std over seeds, or ± the 95 % interval with ``ci``; n in "runs"). The best row is
@@ -118,34 +143,15 @@ def format_table(rows: list[Row], spec: SweepSpec, fmt: str = "markdown", ci: bo
     spread = "95 % CI" if ci else "sample std"
     val_h, test_h = val_h.replace("(%", f"(%, ± {spread}", 1), test_h.replace("(%", f"(%, ± {spread}", 1)
     verdict = best_note(rows)
-    if fmt == "csv":  # every number, for a spreadsheet: sample std and the 95 % interval's ends
-        head = [*names, "val_acc_mean", "val_acc_std", "val_acc_ci_low", "val_acc_ci_high"]
-        head += ["test_acc_mean", "test_acc_std", "runs", "pruned", "best"]
-        body = []
-        for r in rows:
-            v, t = summarize(r.val), summarize(r.test)
-            cells = [str(r.params.get(n, "")) for n in names]
-            cells += [f"{v.mean:.4f}", f"{v.std:.4f}"] if v else ["", ""]
-            cells += [f"{v.low:.4f}", f"{v.high:.4f}"] if v and v.n > 1 else ["", ""]
-            cells += [f"{t.mean:.4f}", f"{t.std:.4f}"] if t else ["", ""]
-            body.append([*cells, str(len(r.val)), str(r.pruned), "yes" if r.best else ""])
-        return write_table(head, body, "csv")
-
-    def note(r: Row) -> str:
-        extra = []
-        if r.pruned:
-            extra.append(f"{r.pruned} pruned")
-        if r.failed:
-            extra.append(f"{r.failed} failed")
-        return f"{len(r.val)}" + (f" ({', '.join(extra)})" if extra else "")
-
+    if fmt == "csv":
+        return _csv_table(rows, names)
     on_test = any(r.scored_on == "test" for r in rows if r.val)  # the score is the test accuracy: said once
     body = [
         [
             *(str(r.params.get(n, "")) for n in names),
             mean_std(r.val, ci=ci),
             *([] if on_test else [mean_std(r.test, ci=ci)]),
-            note(r),
+            _runs_cell(r),
         ]
         for r in rows
     ]
