@@ -34,7 +34,7 @@ class _Collector(QObject):
     """Cyclic garbage collection on a GUI-thread timer, at Python's usual thresholds — except that
     while the app is busy (a run or a sweep drawing live) a full collection waits: it walks every
     object alive (torch, Qt, SQLAlchemy, Optuna: 60–80 ms here) and was the longest stall of a
-    sweep's event loop. Young generations are still collected every half second; the full one runs
+    sweep's event loop. Young generations are still collected every tenth of a second; the full one runs
     once the app is idle, or every ``FULL_WHILE_BUSY_S`` seconds at most while it stays busy."""
 
     def __init__(self, busy, interval_ms: int = 100):
