@@ -515,6 +515,7 @@ class MainWindow(QMainWindow):
         else:
             self.plots.start_run(model.name, tooltip, config=c.to_dict())
         self.plots.set_epoch_range(c.epochs)
+        self.plots.set_live(True)
         self.controller.start(plan, model, resume=resume, one_step=one_step)
         if not one_step:
             self.tabs.setCurrentWidget(self.plots)
@@ -652,6 +653,7 @@ class MainWindow(QMainWindow):
 
     def _on_run_finished(self, final):
         self.session.training = False
+        self.plots.set_live(False)
         self.dirty = True
         self.session.kept_copy = self.controller.kept_copy
         if isinstance(final, FinishedEvent):

@@ -767,63 +767,80 @@ def race_files(
 ) -> dict:
     """The user's MLP and the reference from the same weights on the same batches, SGD in float64:
     each step's two losses, and the first step (and parameter) where they part. In a sandbox child."""
-    from engine.model.init import initial_weights
-
     modules = U.load_modules(paths)
     found, classes = U.discover(modules)
-    variants = U.assign_roles(found, classes, roles or {})
-    kit = U.build_kit(found, classes, variants)
+    kit = U.build_kit(found, classes, U.assign_roles(found, classes, roles or {}))
     missing = kit.missing(act)
     if missing:
         return {"error": "your functions lack " + ", ".join(missing)}
-    sizes = [x.shape[1], *hidden, int(y.max()) + 1]
-    start = [w.astype(np.float64) for w in initial_weights(sizes, act, seed)]
-    ref_p = [w.copy() for w in start]
-    usr_p = [w.copy() for w in start]
-    ref_kit = _reference_kit(kit)
+    race = _Race(kit, paths, act, [x.shape[1], *hidden, int(y.max()) + 1], seed, tol)
     order = np.random.default_rng(seed).permutation(len(y))
-    names = [f"layer {i // 2 + 1} {'W' if i % 2 == 0 else 'b'}" for i in range(len(start))]
-    ref_loss, usr_loss = [], []
-    first = None
-    n_layers = len(start) // 2  # the order backward computes them: last layer first, W then b
-    backprop_order = [i for k in reversed(range(n_layers)) for i in (2 * k, 2 * k + 1)]
-    if kit.layer_kind() == "matmul":
-        backprop_order = [i for i in backprop_order if i % 2 == 0]
     for s in range(steps):
         idx = order[(s * batch) % len(y) :][:batch]
         if len(idx) < batch:
             idx = order[:batch]
-        xb, yb = x[idx].astype(np.float64), y[idx]
-        lr_, gr, _memo = U.mlp_loss_and_grads(ref_kit, act, ref_p, xb, yb)
+        if not race.step(s + 1, x[idx].astype(np.float64), y[idx], lr):
+            break
+    return {
+        "reference": race.ref_loss,
+        "yours": race.usr_loss,
+        "first_difference": race.first,
+        "steps": steps,
+        "tolerance": tol,
+    }
+
+
+class _Race:
+    """Both networks of :func:`race_files`, stepped together; ``first`` is where they part."""
+
+    def __init__(self, kit: U.Kit, paths: list[str], act: str, sizes: list[int], seed: int, tol: float):
+        from engine.model.init import initial_weights
+
+        self.kit, self.ref_kit, self.paths, self.act, self.tol = kit, _reference_kit(kit), paths, act, tol
+        start = [w.astype(np.float64) for w in initial_weights(sizes, act, seed)]
+        self.ref_p = [w.copy() for w in start]
+        self.usr_p = [w.copy() for w in start]
+        self.names = [f"layer {i // 2 + 1} {'W' if i % 2 == 0 else 'b'}" for i in range(len(start))]
+        n_layers = len(start) // 2  # the order backward computes them: last layer first, W then b
+        order = [i for k in reversed(range(n_layers)) for i in (2 * k, 2 * k + 1)]
+        self.backprop_order = [i for i in order if i % 2 == 0] if kit.layer_kind() == "matmul" else order
+        self.ref_loss: list[float] = []
+        self.usr_loss: list[float] = []
+        self.first: dict | None = None
+
+    def _stop(self, step: int, why: str) -> bool:
+        self.first = self.first or {"step": step, "parameter": "", "error": float("inf"), "loss_difference": None}
+        self.first["stopped"] = why
+        return False
+
+    def step(self, step: int, xb: np.ndarray, yb: np.ndarray, lr: float) -> bool:
+        """One SGD step of both; False when the race cannot go on."""
+        lr_, gr, _memo = U.mlp_loss_and_grads(self.ref_kit, self.act, self.ref_p, xb, yb)
         try:
-            lu, gu, _memo = U.mlp_loss_and_grads(kit, act, usr_p, xb, yb)
+            lu, gu, _memo = U.mlp_loss_and_grads(self.kit, self.act, self.usr_p, xb, yb)
         except Exception as exc:  # noqa: BLE001 - their op failed mid-race: the race ends here
-            first = first or {"step": s + 1, "parameter": "", "error": float("inf"), "loss_difference": None}
-            first["stopped"] = user_frames(exc, paths).splitlines()[-1]
-            break
-        ref_loss.append(lr_)
-        usr_loss.append(lu)
+            return self._stop(step, user_frames(exc, self.paths).splitlines()[-1])
+        self.ref_loss.append(lr_)
+        self.usr_loss.append(lu)
         if not np.isfinite(lu):
-            first = first or {"step": s + 1, "parameter": "", "error": float("inf"), "loss_difference": None}
-            first["stopped"] = "your network's loss is not finite (it diverged)"
-            break
-        bad = [(names[i], rel_err(gu[i], gr[i])) for i in backprop_order if rel_err(gu[i], gr[i]) > tol]
-        if first is None and (bad or abs(lu - lr_) > tol * max(1.0, abs(lr_))):
-            first = {
-                "step": s + 1,
+            return self._stop(step, "your network's loss is not finite (it diverged)")
+        errors = [(self.names[i], rel_err(gu[i], gr[i])) for i in self.backprop_order]
+        bad = [(n, e) for n, e in errors if e > self.tol]
+        if self.first is None and (bad or abs(lu - lr_) > self.tol * max(1.0, abs(lr_))):
+            self.first = {
+                "step": step,
                 "parameter": bad[0][0] if bad else "",
                 "error": bad[0][1] if bad else abs(lu - lr_),
                 "loss_difference": lu - lr_,
                 "all": bad,
             }
         if any(not np.isfinite(e) for _n, e in bad):
-            first["stopped"] = _("a gradient of the wrong shape or not finite: the race cannot go on")
-            break
-        for p, g in zip(ref_p, gr, strict=True):
+            return self._stop(step, _("a gradient of the wrong shape or not finite: the race cannot go on"))
+        for p, g in zip(self.ref_p, gr, strict=True):
             p -= lr * g
-        for p, g in zip(usr_p, gu, strict=True):
+        for p, g in zip(self.usr_p, gu, strict=True):
             p -= lr * np.asarray(g, np.float64)
-    return {"reference": ref_loss, "yours": usr_loss, "first_difference": first, "steps": steps, "tolerance": tol}
+        return True
 
 
 def _race_bad_names(first: dict) -> str:

@@ -151,6 +151,12 @@ class TrialInfo:
     curve: list[float] = dataclasses.field(default_factory=list)  # accuracy after each evaluated epoch
     finished_as: int = 0  # 1 for the first trial to finish, 2 for the next… (the progress counter)
 
+    def snapshot(self) -> TrialInfo:
+        """A copy as the trial stands now: what ``on_event`` is given. The window reads it later on
+        its own thread; handed the live object, a quick trial read "complete" when its "running"
+        report arrived, and its curve was never made."""
+        return dataclasses.replace(self, params=dict(self.params), curve=list(self.curve))
+
 
 @dataclass
 class Progress:
@@ -331,7 +337,7 @@ class Sweep:
         ) as rec:
             info.run_id = rec.run_id
             self.store_error = self.store_error or rec.error
-            self.on_event("trial", info)
+            self.on_event("trial", info.snapshot())
             for ev in rec.events():
                 self.on_event("event", (trial.number, ev))
                 if isinstance(ev, TestEvent):
@@ -399,7 +405,7 @@ class Sweep:
             self._durations.append(info.seconds)
             self._finished += 1
             info.finished_as = self._finished
-        self.on_event("trial", info)
+        self.on_event("trial", info.snapshot())
         self.on_event("progress", self.progress())
 
     def results(self) -> list[Row]:

@@ -152,6 +152,30 @@ def _forward(bridge: _Bridge, kind: str, payload) -> None:
 ROWS_EVERY_S = 1.0  # a live sweep's results table is read back and refreshed at most this often
 
 
+def parameter_axes(rows, names) -> list[tuple[str, np.ndarray, list[tuple[float, str]]]]:
+    """The parallel-coordinates axes of the swept parameters: ``(name, each row's position in
+    [0, 1], [(position, label), …])``. A number axis is labelled at its two ends (log-spaced when
+    it spans 20× or more, as a learning rate's decades), a category axis with every category; a
+    parameter that did not vary is no axis."""
+    axes = []
+    for n in names:
+        vals = [r.params.get(n) for r in rows]
+        try:
+            nums = np.array([float(v) for v in vals])
+        except (TypeError, ValueError):
+            cats = sorted({str(v) for v in vals})
+            if len(cats) > 1:
+                pos = np.array([cats.index(str(v)) / (len(cats) - 1) for v in vals])
+                axes.append((n, pos, [(i / (len(cats) - 1), c) for i, c in enumerate(cats)]))
+            continue
+        lo, hi = nums.min(), nums.max()
+        if hi > lo:
+            log = lo > 0 and hi / lo >= 20
+            t = (np.log(nums) - np.log(lo)) / (np.log(hi) - np.log(lo)) if log else (nums - lo) / (hi - lo)
+            axes.append((n, t, [(0.0, f"{lo:g}"), (1.0, f"{hi:g}")]))
+    return axes
+
+
 class SweepPanel(QWidget):
     """The Sweep tab. :meth:`start` runs a sweep in the background on the run host's workers."""
 
@@ -477,22 +501,7 @@ class SweepPanel(QWidget):
             self._pool(p, "_par_lines", 0)
             self._pool(p, "_par_labels", 0, text=True)
             return
-        axes = []  # (name, positions in [0, 1], [(position, label), …])
-        for n in names:
-            vals = [r.params.get(n) for r in scored]
-            try:
-                nums = np.array([float(v) for v in vals])
-            except (TypeError, ValueError):
-                cats = sorted({str(v) for v in vals})
-                if len(cats) > 1:
-                    pos = np.array([cats.index(str(v)) / (len(cats) - 1) for v in vals])
-                    axes.append((n, pos, [(i / (len(cats) - 1), c) for i, c in enumerate(cats)]))
-                continue
-            lo, hi = nums.min(), nums.max()
-            if hi > lo:
-                log = lo > 0 and hi / lo >= 20  # a learning rate's decades spread evenly
-                t = (np.log(nums) - np.log(lo)) / (np.log(hi) - np.log(lo)) if log else (nums - lo) / (hi - lo)
-                axes.append((n, t, [(0.0, f"{lo:g}"), (1.0, f"{hi:g}")]))
+        axes = parameter_axes(scored, names)
         acc = np.array([np.mean(r.val) for r in scored])
         lo, hi = np.floor(acc.min() * 10) / 10, np.ceil(acc.max() * 10) / 10
         hi = max(hi, lo + 0.1)

@@ -76,9 +76,21 @@ def test_a_two_worker_grid_sweep_fills_the_table_and_the_run_store(tmp_path, sma
     study, spec = open_study(sqlite_url(tmp_path), "grid", spec)
     store = RunStore(tmp_path / "runs.db")
     seen = []
-    sweep = Sweep(study, spec, small_letters, workers=2, store=store, on_event=lambda k, p: seen.append(k))
+    reports = []
+    sweep = Sweep(
+        study,
+        spec,
+        small_letters,
+        workers=2,
+        store=store,
+        on_event=lambda k, p: (seen.append(k), k == "trial" and reports.append(p)),
+    )
     trials = sweep.run()
     assert len(trials) == 4 and all(t.state == "complete" for t in trials)
+    # each report is the trial as it was when said: the window reads them later, on its own thread
+    # (given the live object, a quick trial's "running" read "complete" and its curve was never drawn)
+    assert sorted(r.state for r in reports) == ["complete"] * 4 + ["running"] * 4
+    assert all(not r.curve for r in reports if r.state == "running")
     assert {(t.params["lr"], t.seed) for t in trials} == {(0.001, 0), (0.001, 1), (0.01, 0), (0.01, 1)}
     rows = results(study, spec)
     assert [r.params["lr"] for r in rows] == [0.001, 0.01]

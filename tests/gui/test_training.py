@@ -76,6 +76,24 @@ def test_pause_resume_stop(window, qtbot):
     assert not window.training and window.run_controls.start_button.isEnabled()
 
 
+def test_live_curves_are_drawn_plainly_while_training_and_smooth_at_rest(window, qtbot):
+    """Antialiased paths were most of each live update's paint (the event loop ran late); a run
+    draws without, and its curves are smooth again once it ends."""
+
+    def smooth():
+        items = [window.plots.items[k] for k in window.plots.LIVE_KEYS]
+        return {(i.curve.opts["antialias"], i.scatter.opts["antialias"]) for i in items}
+
+    assert smooth() == {(True, True)}
+    window.hyper.set_config(TrainConfig(epochs=5000, batch_size=1))
+    window.actions.start.trigger()
+    qtbot.waitUntil(lambda: window.plots.current.buffers["step_raw"].n > 5, timeout=20000)
+    assert smooth() == {(False, False)}
+    with qtbot.waitSignal(window.training_finished, timeout=10000):
+        window.actions.stop.trigger()
+    assert smooth() == {(True, True)}
+
+
 def test_divergence_is_reported_and_curves_kept(window, qtbot):
     window.hyper.set_config(TrainConfig(optim="sgd", lr=90, act="identity", weight_decay=0, epochs=50))
     with qtbot.waitSignal(window.training_finished, timeout=60000) as sig:

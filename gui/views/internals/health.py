@@ -120,6 +120,29 @@ class HealthPanel(QWidget):
             self._ranges[id(plot)] = (lo, hi)
             plot.setYRange(lo, hi, padding=0.02)
 
+    def _draw_layer(self, i: int, x: np.ndarray, rows: list[dict]) -> None:
+        """One layer's curves on the four plots, and the plots' ranges grown to hold them."""
+        name = rows[-1]["name"]
+        c = LAYER_COLOURS[i % len(LAYER_COLOURS)]
+        pen, thin = style.pen(c, 2), style.pen(c, 1, Qt.DotLine)
+        grad = np.maximum([d["grad_norm"] for d in rows], 1e-30)
+        self._curve(self.grad, ("grad", i), name, pen).setData(x, grad)
+        ratio = np.maximum([d["update_ratio"] for d in rows], 1e-30)
+        self._curve(self.ratio, ("ratio", i), name, pen).setData(x, ratio)
+        frac = [d["dead"] if d["dead"] is not None else d["saturated"] for d in rows]
+        if frac[-1] is not None:
+            what = self.tr("dead") if rows[-1]["dead"] is not None else self.tr("saturated")
+            ys = np.array([np.nan if f is None else f for f in frac], float)
+            self._curve(self.dead, ("dead", i), f"{name} {what}", pen).setData(x, ys, connect="finite")
+        mean = np.array([d["act_mean"] for d in rows])
+        std = np.array([d["act_std"] for d in rows])
+        self._curve(self.acts, ("mean", i), name, pen).setData(x, mean)
+        self._curve(self.acts, ("hi", i), None, thin).setData(x, mean + std)
+        self._curve(self.acts, ("lo", i), None, thin).setData(x, mean - std)
+        self._fit_y(self.grad, grad, True)
+        self._fit_y(self.ratio, np.concatenate([ratio, BAND]), True)
+        self._fit_y(self.acts, np.concatenate([mean - std, mean + std]), False)
+
     def redraw(self) -> None:
         self._dirty = False
         if self.records and self.records[-1]["epoch"] > self.epochs:
@@ -133,28 +156,8 @@ class HealthPanel(QWidget):
         n_layers = len(self.records[-1]["layers"])
         for i in range(n_layers):
             rows = [r["layers"][i] for r in self.records if len(r["layers"]) > i]
-            if len(rows) != len(x):
-                continue
-            name = rows[-1]["name"]
-            c = LAYER_COLOURS[i % len(LAYER_COLOURS)]
-            pen, thin = style.pen(c, 2), style.pen(c, 1, Qt.DotLine)
-            grad = np.maximum([d["grad_norm"] for d in rows], 1e-30)
-            self._curve(self.grad, ("grad", i), name, pen).setData(x, grad)
-            ratio = np.maximum([d["update_ratio"] for d in rows], 1e-30)
-            self._curve(self.ratio, ("ratio", i), name, pen).setData(x, ratio)
-            frac = [d["dead"] if d["dead"] is not None else d["saturated"] for d in rows]
-            if frac[-1] is not None:
-                what = self.tr("dead") if rows[-1]["dead"] is not None else self.tr("saturated")
-                ys = np.array([np.nan if f is None else f for f in frac], float)
-                self._curve(self.dead, ("dead", i), f"{name} {what}", pen).setData(x, ys, connect="finite")
-            mean = np.array([d["act_mean"] for d in rows])
-            std = np.array([d["act_std"] for d in rows])
-            self._curve(self.acts, ("mean", i), name, pen).setData(x, mean)
-            self._curve(self.acts, ("hi", i), None, thin).setData(x, mean + std)
-            self._curve(self.acts, ("lo", i), None, thin).setData(x, mean - std)
-            self._fit_y(self.grad, grad, True)
-            self._fit_y(self.ratio, np.concatenate([ratio, BAND]), True)
-            self._fit_y(self.acts, np.concatenate([mean - std, mean + std]), False)
+            if len(rows) == len(x):
+                self._draw_layer(i, x, rows)
         last = self.records[-1]
         self.warnings.setText("⚠ " + "  ⚠ ".join(last["warnings"]) if last["warnings"] else "")
         source = arg(self.tr("<b>%1</b> (from the run store): "), html.escape(self.source)) if self.source else ""
