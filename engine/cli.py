@@ -1113,27 +1113,20 @@ def cmd_check_class(a) -> int:
 
 def cmd_check(a) -> int:
     from engine.inspect.functions import format_report
-    from engine.inspect.sandbox import SandboxError, run_sandboxed
+    from engine.inspect.sandbox import SandboxError
+    from engine.inspect.sandboxed import check_in_sandbox
 
     if a.class_dir:
         return cmd_check_class(a)
     files, roles = _check_inputs(a)
     try:
-        res, output = run_sandboxed(
-            "engine.inspect.functions.check_files",
-            files,
-            roles,
-            a.act,
-            _check_reduction(a),
-            files=files,
-            time_limit=a.time_limit,
-        )
+        res, output = check_in_sandbox(files, roles, a.act, _check_reduction(a), time_limit=a.time_limit)
     except SandboxError as exc:
         print(f"{', '.join(Path(f).name for f in files)}: {exc}", file=sys.stderr)
         if exc.output.strip():
             print(_("its last output:") + "\n" + exc.output.strip()[-800:], file=sys.stderr)
         return 1
-    if not res["ops"]:
+    if not res.ops:
         print(
             _("{files}: no torch.autograd.Function subclasses or classes with forward and backward found").format(
                 files=", ".join(Path(f).name for f in files)
@@ -1142,11 +1135,11 @@ def cmd_check(a) -> int:
         )
         return 1
     print(format_report(res))
-    ok = res["passed"] and not (a.strict and res.get("warnings"))
-    if res["passed"] and not ok:
+    ok = res.passed and not (a.strict and res.warnings)
+    if res.passed and not ok:
         print(_("--strict: the warnings count as failures"))
     if a.race:
-        ok = _race(a, files, roles, res["mlp"].get("act") or "relu") and ok
+        ok = _race(a, files, roles, res.mlp.act or "relu") and ok
     return 0 if ok else 1
 
 
@@ -1180,12 +1173,12 @@ def _race(a, files: list[str], roles: dict, act: str) -> bool:
     they agree at every step."""
     from engine.data.images import normalize
     from engine.inspect.functions import format_race
-    from engine.inspect.sandbox import SandboxError, run_sandboxed
+    from engine.inspect.sandbox import SandboxError
+    from engine.inspect.sandboxed import race_in_sandbox
 
     ds = _open_data(a.data)
     try:
-        race, _out = run_sandboxed(
-            "engine.inspect.functions.race_files",
+        race = race_in_sandbox(
             files,
             roles,
             act,
@@ -1193,14 +1186,13 @@ def _race(a, files: list[str], roles: dict, act: str) -> bool:
             ds.train.y[:2000],
             [32],
             a.steps,
-            files=files,
             time_limit=a.time_limit,
         )
     except SandboxError as exc:
         print(f"race: {exc}", file=sys.stderr)
         return False
     print(format_race(race))
-    return not race.get("error") and race.get("first_difference") is None
+    return not race.error and race.first_difference is None
 
 
 def cmd_explain(a) -> int:

@@ -8,6 +8,7 @@ activate it most.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -128,9 +129,21 @@ def top_images(weights, act: str, x_uint8: np.ndarray, layer: int = 1, k: int = 
     return np.take_along_axis(idx, order, 1)
 
 
+@dataclass(frozen=True)
+class NetworkPicture:
+    """What :func:`network_picture` found: every layer's size (input first), the units of each
+    shown (indices), the strongest connections ``(gap, from, to, weight)`` between shown units,
+    and each shown unit's value on the image, or None without one."""
+
+    sizes: list[int]
+    shown: list[list[int]]
+    edges: list[tuple[int, int, int, float]]
+    values: list[list[float]] | None
+
+
 def network_picture(
     weights: list[np.ndarray], act: str, x: np.ndarray | None = None, per_column: int = 16, edges_per_gap: int = 120
-) -> dict:
+) -> NetworkPicture:
     """What a picture of the network shows (Playground's): for each layer a column of at most
     ``per_column`` units (the ones with the strongest weights; a wide layer is sampled, its
     full count given), the strongest connections between shown units (sign and magnitude), and
@@ -158,4 +171,4 @@ def network_picture(
         for t in top:
             to, fr = np.unravel_index(t, W.shape)
             edges.append((k, int(fr), int(to), float(W[to, fr])))
-    return {"sizes": sizes, "shown": [s.tolist() for s in shown], "edges": edges, "values": values}
+    return NetworkPicture(sizes, [s.tolist() for s in shown], edges, values)

@@ -16,6 +16,7 @@ finite differences.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import traceback
 from pathlib import Path
@@ -24,6 +25,7 @@ import numpy as np
 
 from engine.i18n import _
 from engine.inspect import guard
+from engine.inspect.check_result import FilesCheck, MlpResult, OpResult, RaceResult
 from engine.model import userops as U
 from engine.model.reference import numerical_gradient
 
@@ -234,7 +236,7 @@ def convention_warning(found: str, expected: str, n: int) -> str:
     ).format(n=n, expected=expected)
 
 
-def check_op(f: U.Found, cls, variant: dict, files: list[str], reduction: str = "mean") -> dict:
+def check_op(f: U.Found, cls, variant: dict, files: list[str], reduction: str = "mean") -> OpResult:
     """The checks of one op: rows per batch size, and diagnoses (FAIL) and warnings (WARN).
 
     ``reduction``: the convention the loss's backward is expected to follow, ``mean`` (the
@@ -286,11 +288,11 @@ class _OpCheck:
         return self.names[k] if k < len(self.names) else f"input {k}"
 
     # -- the check -------------------------------------------------------------------------------
-    def run(self) -> dict:
+    def run(self) -> OpResult:
         if self.role in ("ignore",):
             self.res["passed"] = None
             self.res["forward_error"] = None  # not checked: shown as "–"
-            return self.res
+            return OpResult.from_dict(self.res)
         rng = np.random.default_rng(0)
         for n in BATCHES:
             self.n = n
@@ -485,7 +487,7 @@ class _OpCheck:
         except Exception:  # noqa: BLE001 - an example is a help, never a new failure
             return None
 
-    def _finish(self) -> dict:
+    def _finish(self) -> OpResult:
         res, role = self.res, self.role
         failed = [r for r in res["rows"] if r["error"]]
         if failed:
@@ -505,10 +507,9 @@ class _OpCheck:
             for text, seen in self.diags.values()
         ]
         res["warnings"] = list(self.warned.values())
-        res["verdict"] = verdict_of(res["passed"], res["warnings"])
         if (self.diags or res["convention"]) and role != "activation":
             res["example"] = self._example()
-        return res
+        return OpResult.from_dict(res)
 
 
 EXAMPLE_ROWS = 2  # a worked example is a batch of two: small enough to read, large enough for a 1/N
@@ -572,16 +573,6 @@ def format_example(ex: dict | None) -> list[str]:
     return lines
 
 
-def verdict_of(passed, warnings) -> str:
-    """FAIL: a wrong value or gradient at ordinary inputs. WARN: correct there, but numerically
-    fragile at extreme inputs or in another convention (said why). PASS. "-" when not checked."""
-    if passed is None:
-        return "-"
-    if not passed:
-        return "FAIL"
-    return "WARN" if warnings else "PASS"
-
-
 def _stable_loss(inputs) -> np.ndarray:
     """The batch-mean cross-entropy through log-softmax: exact for any finite logits."""
     from engine.model.maths import log_softmax
@@ -636,13 +627,13 @@ def _check_extremes(cls, style, role, variant, warn, res) -> None:
 
 
 # == the whole MLP ===============================================================================
-def check_mlp(kit: U.Kit, act: str, convention: str = "mean") -> dict:
+def check_mlp(kit: U.Kit, act: str, convention: str = "mean") -> MlpResult:
     """Gradients of an MLP built from the user's ops against central finite differences of
     the same ops' forward pass (float64, 7 → 5 → 4, batch 3). ``convention``: the loss
     gradient's (``sum``: the finite differences of the mean loss × N are the reference)."""
     missing = kit.missing(act)
     if missing:
-        return {"ran": False, "why": "needs " + ", ".join(missing), "passed": None}
+        return MlpResult(ran=False, passed=None, why="needs " + ", ".join(missing), act=act)
     rng = np.random.default_rng(3)
     sizes = [7, 5, 4]
     params = []
@@ -661,12 +652,9 @@ def check_mlp(kit: U.Kit, act: str, convention: str = "mean") -> dict:
             _loss, grads, _memo = U.mlp_loss_and_grads(kit, act, params, x, y)
             eps, tol, note = 1e-2, E2E_TOL32, "float32"
         except Exception:  # noqa: BLE001
-            return {
-                "ran": True,
-                "passed": False,
-                "why": _("the MLP's backward failed: {error}").format(error=exc),
-                "errors": {},
-            }
+            return MlpResult(
+                ran=True, passed=False, why=_("the MLP's backward failed: {error}").format(error=exc), act=act
+            )
 
     def loss_at(ps):
         return U.mlp_loss_and_grads(kit, act, ps, x, y)[0]
@@ -681,15 +669,16 @@ def check_mlp(kit: U.Kit, act: str, convention: str = "mean") -> dict:
             num *= len(y)
         errors[names[i]] = rel_err(grads[i], num)
     worst = max(errors.values()) if errors else 0.0
-    return {
-        "ran": True,
-        "passed": bool(worst <= tol),
-        "errors": errors,
-        "worst": worst,
-        "convention": convention,
-        "dtype": note or "float64",
-        "why": "" if worst <= tol else _mlp_cause(errors, worst),
-    }
+    return MlpResult(
+        ran=True,
+        passed=bool(worst <= tol),
+        why="" if worst <= tol else _mlp_cause(errors, worst),
+        errors={k: float(v) for k, v in errors.items()},
+        worst=float(worst),
+        convention=convention,
+        dtype=note or "float64",
+        act=act,
+    )
 
 
 def _mlp_cause(errors: dict, worst: float) -> str:
@@ -704,15 +693,13 @@ def _mlp_cause(errors: dict, worst: float) -> str:
 
 
 # == the sandbox's entry points ==================================================================
-def _checked(f: U.Found, cls, variant: dict, paths: list[str], reduction: str, at_import: list) -> dict:
+def _checked(f: U.Found, cls, variant: dict, paths: list[str], reduction: str, at_import: list) -> OpResult:
     """:func:`check_op` of one op, failed with a note if their code replaced what the check computes with."""
     _GUARD["replaced"] = []
     r = check_op(f, cls, variant, paths, reduction)
     replaced = at_import + _GUARD["replaced"]
-    if replaced and r["passed"] is not None:  # nothing it says can be trusted: a FAIL naming what
-        r["diagnoses"].append(replaced_note(replaced))
-        r["passed"] = False
-        r["verdict"] = verdict_of(False, r["warnings"])
+    if replaced and r.passed is not None:  # nothing it says can be trusted: a FAIL naming what
+        r = dataclasses.replace(r, diagnoses=(*r.diagnoses, replaced_note(replaced)), passed=False)
     return r
 
 
@@ -722,7 +709,9 @@ def _mlp_activation(kit) -> str:
     return acts[0] if acts else "relu"
 
 
-def check_files(paths: list[str], roles: dict | None = None, act: str | None = None, reduction: str = "mean") -> dict:
+def check_files(
+    paths: list[str], roles: dict | None = None, act: str | None = None, reduction: str = "mean"
+) -> FilesCheck:
     """Load, find, assign roles, check each op and the whole MLP. Runs in a sandbox child.
     ``reduction``: the loss gradient's expected convention (see :func:`check_op`)."""
     _GUARD["snapshot"], _GUARD["replaced"] = guard.snapshot(), []
@@ -734,22 +723,16 @@ def check_files(paths: list[str], roles: dict | None = None, act: str | None = N
     found, classes = U.discover(modules)
     variants = U.assign_roles(found, classes, roles or {})
     results = [_checked(f, classes[f.name], variants.get(f.name, {}), paths, reduction, at_import) for f in found]
-    convention = next((r["convention"] for r in results if r.get("convention")), reduction)
+    convention = next((r.convention for r in results if r.convention), reduction)
     kit = U.build_kit(found, classes, variants)
-    act = act or _mlp_activation(kit)
-    mlp = check_mlp(kit, act, convention)
-    mlp["act"] = act
-    checked = [r for r in results if r["passed"] is not None]
-    warnings = sum(len(r.get("warnings", [])) for r in results)
-    return {
-        "ops": [f.to_dict() for f in found],
-        "results": results,
-        "mlp": mlp,
-        "passed": bool(checked) and all(r["passed"] for r in checked) and mlp.get("passed") is not False,
-        "warnings": warnings,
-        "reduction": reduction,
-        "activations": [a for a in U.ACTIVATIONS if a in kit.ops],
-    }
+    mlp = check_mlp(kit, act or _mlp_activation(kit), convention)
+    return FilesCheck(
+        ops=tuple(f.to_dict() for f in found),
+        results=tuple(results),
+        mlp=mlp,
+        reduction=reduction,
+        activations=tuple(a for a in U.ACTIVATIONS if a in kit.ops),
+    )
 
 
 def race_files(
@@ -764,7 +747,7 @@ def race_files(
     batch: int = 8,
     seed: int = 0,
     tol: float = 1e-6,
-) -> dict:
+) -> RaceResult:
     """The user's MLP and the reference from the same weights on the same batches, SGD in float64:
     each step's two losses, and the first step (and parameter) where they part. In a sandbox child."""
     modules = U.load_modules(paths)
@@ -772,7 +755,7 @@ def race_files(
     kit = U.build_kit(found, classes, U.assign_roles(found, classes, roles or {}))
     missing = kit.missing(act)
     if missing:
-        return {"error": "your functions lack " + ", ".join(missing)}
+        return RaceResult(error="your functions lack " + ", ".join(missing))
     race = _Race(kit, paths, act, [x.shape[1], *hidden, int(y.max()) + 1], seed, tol)
     order = np.random.default_rng(seed).permutation(len(y))
     for s in range(steps):
@@ -781,13 +764,7 @@ def race_files(
             idx = order[:batch]
         if not race.step(s + 1, x[idx].astype(np.float64), y[idx], lr):
             break
-    return {
-        "reference": race.ref_loss,
-        "yours": race.usr_loss,
-        "first_difference": race.first,
-        "steps": steps,
-        "tolerance": tol,
-    }
+    return RaceResult(tuple(race.ref_loss), tuple(race.usr_loss), race.first, steps, tol)
 
 
 class _Race:
@@ -876,53 +853,52 @@ def _e(v) -> str:
     return "inf" if not np.isfinite(v) else f"{v:.1e}"
 
 
-def format_report(res: dict) -> str:
+def format_report(res: FilesCheck) -> str:
     """The check as a plain-text table, each op's diagnoses under it, then the whole MLP."""
     lines = [f"{'op':<22} {'role':<14} {'result':<7} {'forward':>8}  " + _("gradients (relative error, worst batch)")]
-    for r in res["results"]:
-        verdict = r.get("verdict") or verdict_of(r["passed"], r.get("warnings", []))
-        grads = ", ".join(f"{k} {_e(v)}" for k, v in r["grad_errors"].items())
-        where = f"{r['file']}:{r['line']}" if r.get("line") else r["file"]
-        lines.append(f"{r['name']:<22} {r['role']:<14} {verdict:<7} {_e(r['forward_error']):>8}  {grads}  ({where})")
-        for d in r["diagnoses"]:
-            lines.append(f"    ✗ {d}")
-        for w in r.get("warnings", []):
-            lines.append(f"    ⚠ {w}")
-        lines += [f"    {t}" for t in format_example(r.get("example"))]
-        for row in r["rows"]:
-            if row["error"] and len(r["diagnoses"]) == 0:
-                lines.append("    " + row["error"].replace("\n", "\n    "))
-                break
-    m = res["mlp"]
-    if m.get("ran"):
-        errs = ", ".join(f"{k} {_e(v)}" for k, v in m.get("errors", {}).items())
-        verdict = "PASS" if m["passed"] else "FAIL"
-        conv = _(" (of the summed loss, the file's convention)") if m.get("convention") == "sum" else ""
-        lines.append(
-            _("whole MLP ({act}) vs finite differences{convention}: {verdict}").format(
-                act=m.get("act"), convention=conv, verdict=verdict
-            )
-            + (" [float32]" if m.get("dtype") == "float32" else "")
-            + f"  {errs}"
-        )
-        if m.get("why") and not m["passed"]:
-            lines.append(f"    ✗ {m['why']}")
-    else:
-        lines.append(_("whole MLP: not checked ({why})").format(why=m.get("why", "")))
-    n_warn = res.get("warnings", 0)
-    if not res["passed"]:
+    for r in res.results:
+        grads = ", ".join(f"{k} {_e(v)}" for k, v in r.grad_errors.items())
+        lines.append(f"{r.name:<22} {r.role:<14} {r.verdict:<7} {_e(r.forward_error):>8}  {grads}  ({r.where})")
+        lines += [f"    ✗ {d}" for d in r.diagnoses]
+        lines += [f"    ⚠ {w}" for w in r.warnings]
+        lines += [f"    {t}" for t in format_example(r.example)]
+        if not r.diagnoses:
+            error = next((row.error for row in r.rows if row.error), "")
+            if error:
+                lines.append("    " + error.replace("\n", "\n    "))
+    lines += _format_mlp(res.mlp)
+    if not res.passed:
         lines.append(_("some checks FAILED"))
-    elif n_warn:
-        lines.append(_("all checks passed, with {n} warning(s) (⚠ above; --strict makes them fail)").format(n=n_warn))
+    elif res.warnings:
+        lines.append(
+            _("all checks passed, with {n} warning(s) (⚠ above; --strict makes them fail)").format(n=res.warnings)
+        )
     else:
         lines.append(_("all checks passed"))
     return "\n".join(lines)
 
 
-def format_race(res: dict) -> str:
-    if res.get("error"):
-        return res["error"]
-    ref, usr = np.asarray(res["reference"]), np.asarray(res["yours"])
+def _format_mlp(m: MlpResult) -> list[str]:
+    if not m.ran:
+        return [_("whole MLP: not checked ({why})").format(why=m.why)]
+    errs = ", ".join(f"{k} {_e(v)}" for k, v in m.errors.items())
+    conv = _(" (of the summed loss, the file's convention)") if m.convention == "sum" else ""
+    lines = [
+        _("whole MLP ({act}) vs finite differences{convention}: {verdict}").format(
+            act=m.act, convention=conv, verdict=m.verdict
+        )
+        + (" [float32]" if m.dtype == "float32" else "")
+        + f"  {errs}"
+    ]
+    if m.why and not m.passed:
+        lines.append(f"    ✗ {m.why}")
+    return lines
+
+
+def format_race(res: RaceResult) -> str:
+    if res.error:
+        return res.error
+    ref, usr = np.asarray(res.reference), np.asarray(res.yours)
     lines = []
     if len(ref):
         diff = np.abs(ref - usr)
@@ -932,14 +908,14 @@ def format_race(res: dict) -> str:
                 "reference {reference}, yours {yours}; largest |difference| {diff}"
             ).format(
                 n=len(ref),
-                steps=res["steps"],
+                steps=res.steps,
                 start=f"{ref[0]:.4f}",
                 reference=f"{ref[-1]:.4f}",
                 yours=f"{usr[-1]:.4f}",
                 diff=f"{diff.max():.2e}",
             )
         )
-    first = res.get("first_difference")
+    first = res.first_difference
     if first:
         what = ""
         if first["parameter"]:
@@ -947,11 +923,11 @@ def format_race(res: dict) -> str:
             what += f"{first['error']:.2e}){_race_bad_names(first)}"
         lines.append(
             _("they part at step {step} (tolerance {tol}){what}").format(
-                step=first["step"], tol=f"{res['tolerance']:.0e}", what=what
+                step=first["step"], tol=f"{res.tolerance:.0e}", what=what
             )
         )
         if first.get("stopped"):
             lines.append(_("the race stopped there: {why}").format(why=first["stopped"]))
     else:
-        lines.append(_("they agree at every step within {tol}").format(tol=f"{res['tolerance']:.0e}"))
+        lines.append(_("they agree at every step within {tol}").format(tol=f"{res.tolerance:.0e}"))
     return "\n".join(lines)

@@ -31,6 +31,7 @@ from pathlib import Path
 
 from engine.errors import UserError
 from engine.i18n import _
+from engine.inspect.check_result import FilesCheck
 from engine.tabular import write_table
 
 MAX_ZIP_BYTES = 50 << 20  # a submission's files, unpacked
@@ -170,25 +171,24 @@ def find_submissions(root: Path) -> list[Submission]:
     return subs
 
 
-def grade_result(student: str, digest: str, res: dict, rubric: dict | None = None) -> Grade:
+def grade_result(student: str, digest: str, res: FilesCheck, rubric: dict | None = None) -> Grade:
     rubric = rubric or POINTS
     g = Grade(student, digest)
-    for r in res["results"]:
-        v = r.get("verdict") or ("-" if r["passed"] is None else "PASS" if r["passed"] else "FAIL")
+    order = {"FAIL": 0, "WARN": 1, "PASS": 2}
+    for r in res.results:
+        v = r.verdict
         if v == "-":
             continue
-        key = r["role"]
-        if key in g.verdicts:  # two ops of one role: the worse verdict counts
-            order = {"FAIL": 0, "WARN": 1, "PASS": 2}
-            v = min(v, g.verdicts[key], key=order.get)
-        g.verdicts[key] = v
-        g.diagnoses += [f"{r['name']}: {d}" for d in r["diagnoses"]]
-        g.warnings += [f"{r['name']}: {w}" for w in r.get("warnings", [])]
-    m = res["mlp"]
-    g.mlp = "-" if not m.get("ran") else "PASS" if m["passed"] else "FAIL"
-    if g.mlp == "FAIL" and m.get("why"):
+        if r.role in g.verdicts:  # two ops of one role: the worse verdict counts
+            v = min(v, g.verdicts[r.role], key=order.get)
+        g.verdicts[r.role] = v
+        g.diagnoses += [f"{r.name}: {d}" for d in r.diagnoses]
+        g.warnings += [f"{r.name}: {w}" for w in r.warnings]
+    m = res.mlp
+    g.mlp = m.verdict
+    if g.mlp == "FAIL" and m.why:
         whole = _("whole MLP")  # a diagnosis is "op: text", as the ops' own
-        g.diagnoses.append(f"{whole}: {m['why']}")
+        g.diagnoses.append(f"{whole}: {m.why}")
     share = {"PASS": 1.0, "WARN": rubric["warn"], "FAIL": 0.0}
     for role, v in g.verdicts.items():
         worth = rubric["roles"].get(role, rubric["op"])
@@ -212,7 +212,9 @@ def check_class(
 ) -> list[Grade]:
     """Check every submission under ``root``, ``workers`` at a time; write the gradebook to ``out``
     after each; reuse the results of unchanged submissions from an earlier run there."""
-    from engine.inspect.sandbox import SandboxError, run_sandboxed
+    from engine.inspect.functions import format_report
+    from engine.inspect.sandbox import SandboxError
+    from engine.inspect.sandboxed import check_in_sandbox
 
     out = Path(out)
     try:
@@ -243,24 +245,20 @@ def check_class(
         if cancel is not None and cancel.is_set():
             return Grade(s.student, "", error="not checked (cancelled)")
         try:
-            res, _out = run_sandboxed(
-                "engine.inspect.functions.check_files",
+            res, _out = check_in_sandbox(
                 s.files,
                 {},
                 None,
                 reduction,
-                files=s.files,
                 time_limit=time_limit,
                 cancel=(cancel.is_set if cancel is not None else None),
             )
             g = (
                 grade_result(s.student, s.digest, res, rubric)
-                if res["ops"]
+                if res.ops
                 else Grade(s.student, s.digest, error="no ops found")
             )
-            if res["ops"]:
-                from engine.inspect.functions import format_report
-
+            if res.ops:
                 g.report = format_report(res)
                 g.code = _code_of(res, s.files)
         except SandboxError as exc:
@@ -292,21 +290,20 @@ def check_class(
     return result
 
 
-def _code_of(res: dict, files: list[str], lines: int = 24) -> list:
+def _code_of(res: FilesCheck, files: list[str], lines: int = 24) -> list:
     """The source of each op that did not pass, read now (a zip's folder is gone later)."""
     by_name = {Path(f).name: f for f in files}
     out = []
-    for r in res["results"]:
-        verdict = r.get("verdict") or ""
-        if verdict not in ("FAIL", "WARN") or r["file"] not in by_name or not r.get("line"):
+    for r in res.results:
+        if r.verdict not in ("FAIL", "WARN") or r.file not in by_name or not r.line:
             continue
         try:
-            text = Path(by_name[r["file"]]).read_text(encoding="utf-8", errors="replace").splitlines()
+            text = Path(by_name[r.file]).read_text(encoding="utf-8", errors="replace").splitlines()
         except OSError:
             continue
-        start = max(1, int(r["line"]))
+        start = max(1, int(r.line))
         snippet = [f"{n:>4}  {text[n - 1]}" for n in range(start, min(len(text), start + lines - 1) + 1)]
-        out.append([r["name"], verdict, f"{r['file']}:{r['line']}", snippet])
+        out.append([r.name, r.verdict, r.where, snippet])
     return out
 
 

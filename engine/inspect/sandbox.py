@@ -12,12 +12,16 @@ or a :class:`SandboxError` whose message says what happened in one line (and the
 traceback frames where there are some).
 
 It is **not a security boundary**: the user's code runs with the user's rights and can read and
-write their files. It keeps a mistake from hanging or exhausting the app, nothing more.
+write their files. It keeps a mistake from hanging or exhausting the app, nothing more. One
+thing it does promise: nothing the child sends is ever run in the parent. The child answers in
+JSON (``to_dict()`` of a result record, numbers, texts, lists), read with a size limit — never a
+pickle, which the child's code could have made to run anything in the app on arrival.
 """
 
 from __future__ import annotations
 
 import importlib
+import json
 import multiprocessing as mp
 import os
 import tempfile
@@ -31,6 +35,7 @@ START_LIMIT = 300.0  # seconds for the child to start (spawn, import numpy and t
 MEMORY_LIMIT = 2 << 30  # bytes of address space beyond the child's start-up
 OUTPUT_LIMIT = 4 << 20  # bytes of printing
 OUTPUT_TAIL = 2000  # characters of the printing shown back
+ANSWER_LIMIT = 64 << 20  # bytes of the child's JSON answer
 
 
 class SandboxError(Exception):
@@ -63,7 +68,7 @@ def _child(conn, target: str, args: tuple, kwargs: dict, memory_limit, out_path:
     except ImportError:
         pass
     processes.limit_memory(memory_limit)
-    conn.send(("ready", None))  # the time limit starts now
+    _send(conn, ("ready", None))  # the time limit starts now
     module, _, name = target.rpartition(".")
     try:
         fn = getattr(importlib.import_module(module), name)
@@ -83,10 +88,40 @@ def _child(conn, target: str, args: tuple, kwargs: dict, memory_limit, out_path:
             result = ("error", user_frames(exc, files))
     processes.kill_descendants()  # what their code started ends with it, before the answer is sent
     try:
-        conn.send(result)
-    except Exception as exc:  # noqa: BLE001 - e.g. a result that cannot be pickled
-        conn.send(("error", f"the result could not be sent back: {exc}"))
+        _send(conn, result)
+    except Exception as exc:  # noqa: BLE001 - e.g. a result that is not plain data
+        _send(conn, ("error", f"the result could not be sent back: {exc}"))
     conn.close()
+
+
+def _plain(o):
+    """JSON for what is not JSON already: a result record, a NumPy value or array, a tuple or set."""
+    if hasattr(o, "to_dict"):
+        return o.to_dict()
+    if hasattr(o, "tolist"):  # NumPy scalars and arrays
+        return o.tolist()
+    if isinstance(o, (set, frozenset)):
+        return sorted(o)
+    raise TypeError(f"{type(o).__name__} is not plain data")
+
+
+def _send(conn, message) -> None:
+    conn.send_bytes(json.dumps(message, default=_plain).encode())
+
+
+def _receive(conn):
+    """The child's next message, ``[status, value]``; a message that is not one is an error."""
+    try:
+        message = json.loads(conn.recv_bytes(ANSWER_LIMIT))
+    except (ValueError, UnicodeDecodeError):
+        return ["error", "the worker sent back something that is not an answer"]
+    except OSError as exc:
+        if "too long" in str(exc).lower() or "bad message length" in str(exc).lower():
+            return ["error", f"the answer was larger than {ANSWER_LIMIT >> 20} MiB"]
+        raise
+    if not (isinstance(message, list) and len(message) == 2 and isinstance(message[0], str)):
+        return ["error", "the worker sent back something that is not an answer"]
+    return message
 
 
 def _tail(path: Path) -> str:
@@ -131,7 +166,7 @@ def run_sandboxed(
         while True:
             if parent.poll(0.05):
                 try:
-                    result = parent.recv()
+                    result = _receive(parent)
                 except (EOFError, OSError):
                     result = None
                 if result is not None and result[0] == "ready":
@@ -164,7 +199,7 @@ def run_sandboxed(
         raise SandboxError(f"your code ended the worker (exit status {code}) before it finished", output)
     status, value = result
     if status != "ok":
-        raise SandboxError(value, output)
+        raise SandboxError(str(value), output)
     return value, output
 
 

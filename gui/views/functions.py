@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from engine.inspect.check_result import FilesCheck, RaceResult
 from engine.inspect.functions import format_example, format_race
 from engine.model.userops import ROLES
 from gui import style
@@ -54,33 +55,29 @@ def _e(v) -> str:
 
 def check_task(files: list[str], roles: dict, reduction: str = "mean", cancel=None):
     """Background task: the check in a sandbox child; (result, output) or (None, message)."""
-    from engine.inspect.sandbox import SandboxError, run_sandboxed
+    from engine.inspect.sandbox import SandboxError
+    from engine.inspect.sandboxed import check_in_sandbox
 
     try:
-        res, output = run_sandboxed(
-            "engine.inspect.functions.check_files", files, roles, None, reduction, files=files, cancel=cancel
-        )
-        return res, output
+        return check_in_sandbox(files, roles, None, reduction, cancel=cancel)
     except SandboxError as exc:
         return None, str(exc) + (f"\n\nIts last output:\n{exc.output.strip()[-800:]}" if exc.output.strip() else "")
 
 
 def race_task(files, roles, act, x, y, hidden, steps, cancel=None):
-    from engine.inspect.sandbox import SandboxError, run_sandboxed
+    from engine.inspect.sandbox import SandboxError
+    from engine.inspect.sandboxed import race_in_sandbox
 
     try:
-        res, _ = run_sandboxed(
-            "engine.inspect.functions.race_files", files, roles, act, x, y, hidden, steps, files=files, cancel=cancel
-        )
-        return res
+        return race_in_sandbox(files, roles, act, x, y, hidden, steps, cancel=cancel)
     except SandboxError as exc:
-        return {"error": str(exc)}
+        return RaceResult(error=str(exc))
 
 
 class FunctionsView(QWidget):
     """Load, check (with diagnoses), race and train with the user's own ops."""
 
-    checked = Signal(object)  # the check's result dict (None when it did not run)
+    checked = Signal(object)  # the check's FilesCheck (None when it did not run)
     raced = Signal(object)
     train_with = Signal(list, str)  # files, role corrections ("Class=role,…")
 
@@ -92,8 +89,8 @@ class FunctionsView(QWidget):
         self.reduction_getter = reduction_getter or (lambda: "mean")
         self.files: list[str] = []
         self.roles: dict[str, str] = {}  # the user's corrections, kept across reloads
-        self.result: dict | None = None
-        self.race_result: dict | None = None
+        self.result: FilesCheck | None = None
+        self.race_result: RaceResult | None = None
         self._busy = False
 
         self.load_button = QPushButton(self.tr("Load…"))
@@ -230,72 +227,70 @@ class FunctionsView(QWidget):
         if res is None:
             self.status.setText(self.tr("Your code did not finish: see below"))
             self.details.setPlainText(output)
-        elif not res["ops"]:
+        elif not res.ops:
             self.status.setText(
                 self.tr("No ops found: classes that subclass torch.autograd.Function or have forward and backward")
             )
             self.details.setPlainText(output)
         else:
             self._fill(res)
-            n_fail = sum(1 for r in res["results"] if r["passed"] is False)
-            n_warn = sum(1 for r in res["results"] if r.get("verdict") == "WARN")
-            m = res["mlp"]
+            n_fail = sum(1 for r in res.results if r.passed is False)
+            n_warn = sum(1 for r in res.results if r.verdict == "WARN")
+            m = res.mlp
             mlp = (
-                arg(
-                    self.tr("whole MLP (%1) vs finite differences: %2"), m.get("act"), "PASS" if m["passed"] else "FAIL"
-                )
-                if m.get("ran")
-                else arg(self.tr("whole MLP not checked: %1"), m.get("why", ""))
+                arg(self.tr("whole MLP (%1) vs finite differences: %2"), m.act, m.verdict)
+                if m.ran
+                else arg(self.tr("whole MLP not checked: %1"), m.why)
             )
-            n = len(res["results"])
+            n = len(res.results)
             ops = arg(self.tr("%1 ops, %2 failing"), n, n_fail) if n_fail else arg(self.tr("%1 ops, all pass"), n)
             if n_warn:
                 ops += arg(self.tr(", %1 with warnings"), n_warn)
-            conv = self.tr("summed") if res.get("reduction") == "sum" else self.tr("batch-mean")
+            conv = self.tr("summed") if res.reduction == "sum" else self.tr("batch-mean")
             self.status.setText(
                 arg(self.tr("%1; %2 · loss gradient expected: of the %3 loss (the panel's)"), ops, mlp, conv)
             )
             if self.table.rowCount():  # the op to look at first: a failing one, else one with warnings
-                order = [r.get("verdict") for r in res["results"]]
+                order = [r.verdict for r in res.results]
                 first = next((i for v in ("FAIL", "WARN") for i, o in enumerate(order) if o == v), 0)
                 self.table.selectRow(first)
         self._update_buttons()
         self.checked.emit(res)
 
-    def _fill(self, res: dict) -> None:
-        self.table.setRowCount(len(res["results"]))
-        for i, r in enumerate(res["results"]):
-            verdict = r.get("verdict") or ("–" if r["passed"] is None else "PASS" if r["passed"] else "FAIL")
-            grads = ", ".join(f"{k} {_e(v)}" for k, v in r["grad_errors"].items())
-            cells = [r["name"], None, verdict, _e(r["forward_error"]), grads, f"{r['file']}:{r['line']}"]
+    def _fill(self, res: FilesCheck) -> None:
+        self.table.setRowCount(len(res.results))
+        for i, r in enumerate(res.results):
+            verdict = "–" if r.verdict == "-" else r.verdict
+            grads = ", ".join(f"{k} {_e(v)}" for k, v in r.grad_errors.items())
+            cells = [r.name, None, verdict, _e(r.forward_error), grads, f"{r.file}:{r.line}"]
             for c, text in enumerate(cells):
                 if text is None:
                     continue
                 item = QTableWidgetItem(text)
                 if c == 2 and verdict in VERDICT_COLOURS:
                     item.setForeground(QBrush(VERDICT_COLOURS[verdict]))
-                    item.setToolTip("\n".join(r["diagnoses"] + r.get("warnings", [])) or "matches the reference")
+                    item.setToolTip("\n".join(r.diagnoses + r.warnings) or "matches the reference")
                 if c == len(cells) - 1:
                     item.setToolTip(self.tr("Double-click to open this code in your editor ($VISUAL or $EDITOR)"))
                 self.table.setItem(i, c, item)
             box = QComboBox()
             box.addItems(ROLES)
-            box.setCurrentText(r["role"])
-            box.setToolTip(arg(self.tr("found by %1; choose another role to correct it"), r["how"] or "nothing"))
-            box.currentTextChanged.connect(lambda role, name=r["name"]: self.set_role(name, role))
+            box.setCurrentText(r.role)
+            box.setToolTip(arg(self.tr("found by %1; choose another role to correct it"), r.how or "nothing"))
+            box.currentTextChanged.connect(lambda role, name=r.name: self.set_role(name, role))
             self.table.setCellWidget(i, 1, box)
         self.table.resizeColumnsToContents()
 
     def source_of(self, row: int) -> tuple[str, int] | None:
         """The file (its full path, as loaded) and line of the op in ``row`` of the table."""
-        if not self.result or not 0 <= row < len(self.result["results"]):
+        if not self.result or not 0 <= row < len(self.result.results):
             return None
-        r = self.result["results"][row]
-        path = next((f for f in self.files if Path(f).name == r["file"]), None)
+        r = self.result.results[row]
+        path = next((f for f in self.files if Path(f).name == r.file), None)
         if path is None:  # a module the loaded files import, beside them (a course's activations.py)
-            beside = [Path(f).parent / r["file"] for f in self.files]
+            beside = [Path(f).parent / r.file for f in self.files]
             path = next((str(b) for b in beside if b.is_file()), None)
-        return (path, int(r.get("line") or 1)) if path else None
+        return (path, int(r.line or 1)) if path else None
 
     def open_source(self, row: int) -> None:
         """Double-click on an op: its code in the user's editor, at the line."""
@@ -327,47 +322,31 @@ class FunctionsView(QWidget):
         rows = self.table.selectionModel().selectedRows()
         if not rows:
             return
-        r = self.result["results"][rows[0].row()]
+        r = self.result.results[rows[0].row()]
         lines = [
-            arg(
-                self.tr("%1 (%2, role %3, found by %4) — %5:%6"),
-                r["name"],
-                r["style"],
-                r["role"],
-                r["how"] or "–",
-                r["file"],
-                r["line"],
-            )
+            arg(self.tr("%1 (%2, role %3, found by %4) — %5:%6"), r.name, r.style, r.role, r.how or "–", r.file, r.line)
         ]
-        if r["diagnoses"]:
-            lines += ["", *[f"✗ {d}" for d in r["diagnoses"]]]
-        if r.get("warnings"):
-            lines += ["", *[f"⚠ {w}" for w in r["warnings"]]]
-        elif r["passed"] and not r["diagnoses"]:
+        if r.diagnoses:
+            lines += ["", *[f"✗ {d}" for d in r.diagnoses]]
+        if r.warnings:
+            lines += ["", *[f"⚠ {w}" for w in r.warnings]]
+        elif r.passed and not r.diagnoses:
             lines.append(
                 self.tr("✓ forward and every gradient match the reference at batch sizes 1, 8 and 37 (float64)")
             )
-        if r.get("example"):
-            lines += ["", *format_example(r["example"])]
-        for row in r["rows"]:
-            grads = ", ".join(f"{k} {_e(v)}" for k, v in row["grads"].items())
+        if r.example:
+            lines += ["", *format_example(r.example)]
+        for row in r.rows:
+            grads = ", ".join(f"{k} {_e(v)}" for k, v in row.grads.items())
             lines.append(
-                arg(self.tr("  batch %1: forward %2  gradients %3"), f"{row['batch']:>2}", _e(row["forward"]), grads)
+                arg(self.tr("  batch %1: forward %2  gradients %3"), f"{row.batch:>2}", _e(row.forward), grads)
             )
-            if row["error"]:
-                lines.append("    " + row["error"].replace("\n", "\n    "))
-        m = self.result["mlp"]
-        if m.get("ran"):
-            errs = ", ".join(f"{k} {_e(v)}" for k, v in m.get("errors", {}).items())
-            lines += [
-                "",
-                arg(
-                    self.tr("Whole MLP (%1) vs finite differences: %2 %3"),
-                    m.get("act"),
-                    "PASS" if m["passed"] else "FAIL",
-                    errs,
-                ),
-            ]
+            if row.error:
+                lines.append("    " + row.error.replace("\n", "\n    "))
+        m = self.result.mlp
+        if m.ran:
+            errs = ", ".join(f"{k} {_e(v)}" for k, v in m.errors.items())
+            lines += ["", arg(self.tr("Whole MLP (%1) vs finite differences: %2 %3"), m.act, m.verdict, errs)]
         self.details.setPlainText("\n".join(lines))
 
     # -- race --------------------------------------------------------------------------------
@@ -401,30 +380,31 @@ class FunctionsView(QWidget):
     def race_activation(self) -> str:
         """A failing activation if there is one (the race then shows where it parts), else the
         one the whole-MLP check used."""
-        res = self.result or {}
-        for r in res.get("results", []):
-            if r["passed"] is False and r["role"] in ("relu", "sigmoid", "tanh", "identity"):
-                return r["role"]
-        return res.get("mlp", {}).get("act") or "relu"
+        if self.result is None:
+            return "relu"
+        for r in self.result.results:
+            if r.passed is False and r.role in ("relu", "sigmoid", "tanh", "identity"):
+                return r.role
+        return self.result.mlp.act or "relu"
 
-    def _on_raced(self, res: dict) -> None:
+    def _on_raced(self, res: RaceResult) -> None:
         self._busy = False
         self._update_buttons()
         self.race_result = res
         self.loss_plot.clear()
         self.diff_plot.clear()
         self.race_label.setText(format_race(res))
-        if res.get("error"):
+        if res.error:
             self.raced.emit(res)
             return
-        ref, usr = np.asarray(res["reference"]), np.asarray(res["yours"])
+        ref, usr = np.asarray(res.reference), np.asarray(res.yours)
         self.race_plots.setVisible(True)
         x = np.arange(1, len(ref) + 1)
         self.loss_plot.plot(x, ref, pen=style.pen(style.TRAIN, 2), name=self.tr("reference"))
         self.loss_plot.plot(x, usr, pen=style.pen(style.VAL, 2, Qt.DashLine), name=self.tr("yours"))
         diff = np.abs(ref - usr)
         self.diff_plot.plot(x, np.maximum(diff, 1e-18), pen=style.pen(style.VAL, 1.5))
-        first = res.get("first_difference")
+        first = res.first_difference
         if first:
             for p in (self.loss_plot, self.diff_plot):
                 line = pg.InfiniteLine(first["step"], angle=90, pen=style.pen(style.BEST, 1.5, Qt.DashLine))
@@ -436,5 +416,5 @@ class FunctionsView(QWidget):
         have = bool(self.files)
         self.reload_button.setEnabled(have and not self._busy)
         self.race_button.setEnabled(have and not self._busy)
-        ok = bool(self.result and self.result.get("ops"))
+        ok = bool(self.result and self.result.ops)
         self.train_button.setEnabled(have and ok and not self._busy)

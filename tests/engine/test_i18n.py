@@ -82,14 +82,14 @@ def test_every_fixture_mistake_is_diagnosed_in_chinese(monkeypatch):
     """The check of each course-shaped mistake, with the language set as the window sets it: the
     diagnoses come from the sandbox's worker process, which inherits it."""
     from engine.inspect.functions import format_report
-    from engine.inspect.sandbox import run_sandboxed
+    from engine.inspect.sandboxed import check_in_sandbox
 
     monkeypatch.setenv("BACKPROP_STUDIO_LANG", "zh_CN")
     english = []
     for mistake in MISTAKES:
         files = [str(mistake)]
-        res, _out = run_sandboxed("engine.inspect.functions.check_files", files, None, files=files)
-        said = [d for r in res["results"] for d in r["diagnoses"] + r["warnings"]]
+        res, _out = check_in_sandbox(files)
+        said = [d for r in res.results for d in r.diagnoses + r.warnings]
         assert said, f"{mistake.name}: nothing diagnosed"
         english += [f"{mistake.name}: {d}" for d in said if not CJK.search(d)]
         assert "检查" in format_report(res).splitlines()[-1]  # the verdict line too

@@ -141,10 +141,10 @@ def test_the_network_picture_samples_wide_layers_and_keeps_the_strongest_connect
     w = initial_weights([100, 20, 5], "relu", 0)
     w[0][:, 7] *= 50  # input 7 carries the strongest weights: it is among those shown
     pic = network_picture(w, "relu", np.random.default_rng(0).random(100), per_column=10, edges_per_gap=30)
-    assert pic["sizes"] == [100, 20, 5] and [len(s) for s in pic["shown"]] == [10, 10, 5]
-    assert 7 in pic["shown"][0]
-    assert len(pic["edges"]) == 60 and all(e[0] in (0, 1) for e in pic["edges"])
-    first = [abs(e[3]) for e in pic["edges"] if e[0] == 0]
-    shown_w = np.abs(w[0][np.ix_(pic["shown"][1], pic["shown"][0])])
+    assert pic.sizes == [100, 20, 5] and [len(s) for s in pic.shown] == [10, 10, 5]
+    assert 7 in pic.shown[0]
+    assert len(pic.edges) == 60 and all(e[0] in (0, 1) for e in pic.edges)
+    first = [abs(e[3]) for e in pic.edges if e[0] == 0]
+    shown_w = np.abs(w[0][np.ix_(pic.shown[1], pic.shown[0])])
     assert min(first) >= np.sort(shown_w.ravel())[-30]  # the 30 strongest of the shown units
-    assert abs(sum(pic["values"][-1]) - 1) < 1e-9  # the output column is softmax q
+    assert abs(sum(pic.values[-1]) - 1) < 1e-9  # the output column is softmax q

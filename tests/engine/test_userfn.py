@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 
 from engine.inspect.functions import format_report
-from engine.inspect.sandbox import SandboxError, run_sandboxed
+from engine.inspect.sandbox import SandboxError
+from engine.inspect.sandboxed import check_in_sandbox, race_in_sandbox
 from tests.conftest import main_py as cli
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -24,12 +25,12 @@ MNIST = [str(FIX / "mnist" / "ops.py")]
 
 def check(*files, roles=None, **kw):
     files = [str(f) for f in files]
-    res, _out = run_sandboxed("engine.inspect.functions.check_files", files, roles, files=files, **kw)
+    res, _out = check_in_sandbox(files, roles, **kw)
     return res
 
 
 def result(res, name):
-    return next(r for r in res["results"] if r["name"] == name)
+    return res.result(name)
 
 
 def mistake(name):
@@ -38,7 +39,7 @@ def mistake(name):
 
 def test_the_letters_course_shape_is_found_given_roles_and_passes():
     res = check(*LETTERS)
-    roles = {o["name"]: o["role"] for o in res["ops"]}
+    roles = {o["name"]: o["role"] for o in res.ops}
     assert roles == {
         "LinearFunction": "linear",
         "CrossEntropyLoss": "cross_entropy",
@@ -48,23 +49,23 @@ def test_the_letters_course_shape_is_found_given_roles_and_passes():
         "Identity": "identity",
     }
     assert "Linear" not in roles  # an nn.Module with forward only is not an op
-    assert res["passed"] and all(r["passed"] for r in res["results"])
-    assert all(len(r["rows"]) == 3 for r in res["results"])  # batch 1, 8 and 37
-    assert res["mlp"]["passed"] and res["mlp"]["worst"] < 1e-6 and len(res["mlp"]["errors"]) == 4
+    assert res.passed and all(r.passed for r in res.results)
+    assert all(len(r.rows) == 3 for r in res.results)  # batch 1, 8 and 37
+    assert res.mlp.passed and res.mlp.worst < 1e-6 and len(res.mlp.errors) == 4
     assert "all checks passed" in format_report(res)
 
 
 def test_the_mnist_course_shape_with_memory_dicts_passes():
     res = check(*MNIST)
-    assert {o["name"]: (o["role"], o["style"]) for o in res["ops"]} == {
+    assert {o["name"]: (o["role"], o["style"]) for o in res.ops} == {
         "Matmul": ("matmul", "numpy"),
         "Relu": ("relu", "numpy"),
         "Softmax": ("softmax", "numpy"),
         "Log": ("log", "numpy"),
         "NLLLoss": ("nll", "numpy"),
     }
-    assert res["passed"] and res["mlp"]["passed"]
-    assert set(res["mlp"]["errors"]) == {"layer 1 W", "layer 2 W"}  # a matmul network has no biases
+    assert res.passed and res.mlp.passed
+    assert set(res.mlp.errors) == {"layer 1 W", "layer 2 W"}  # a matmul network has no biases
 
 
 def test_a_role_is_found_by_probing_when_the_name_says_nothing(tmp_path):
@@ -80,12 +81,12 @@ def test_a_role_is_found_by_probing_when_the_name_says_nothing(tmp_path):
         "        (y,) = ctx.saved_tensors; return g * (1 - y * y)\n"
     )
     res = check(f)
-    assert [(o["role"], o["how"]) for o in res["ops"]] == [("tanh", "probe")]
-    assert res["passed"]
+    assert [(o["role"], o["how"]) for o in res.ops] == [("tanh", "probe")]
+    assert res.passed
     # and the user may correct a role: as sigmoid it fails, said as a forward error
     res = check(f, roles={"Squash": "sigmoid"})
-    assert res["ops"][0]["how"] == "user" and not res["results"][0]["passed"]
-    assert res["results"][0]["forward_error"] > 1e-3
+    assert res.ops[0]["how"] == "user" and not res.results[0].passed
+    assert res.results[0].forward_error > 1e-3
 
 
 @pytest.mark.parametrize(
@@ -105,8 +106,8 @@ def test_each_usual_mistake_is_diagnosed_in_words(name, op, words):
     """A FAIL: a wrong value or gradient at ordinary inputs."""
     res = check(mistake(name))
     r = result(res, op)
-    assert r["passed"] is False and not res["passed"]
-    text = " | ".join(r["diagnoses"])
+    assert r.passed is False and not res.passed
+    text = " | ".join(r.diagnoses)
     for w in words:
         assert w in text, (w, text)
     assert "✗" in format_report(res)
@@ -134,8 +135,8 @@ def test_what_is_right_at_ordinary_inputs_is_a_warning_that_names_its_cause(name
     convention."""
     res = check(mistake(name))
     r = result(res, op)
-    assert r["passed"] and r["verdict"] == "WARN" and res["passed"] and res["warnings"] >= 1
-    text = " | ".join(r["warnings"])
+    assert r.passed and r.verdict == "WARN" and res.passed and res.warnings >= 1
+    text = " | ".join(r.warnings)
     for w in words:
         assert w in text, (w, text)
     report = format_report(res)
@@ -148,25 +149,68 @@ def test_the_course_convention_passes_when_it_is_the_one_expected():
     summed = [*LETTERS[:1], mistake("batch_factor"), LETTERS[2]]
     res = check(*summed, reduction="sum")
     r = result(res, "CrossEntropyLoss")
-    assert not any("summed loss" in w for w in r["warnings"]) and res["mlp"]["passed"]
-    assert res["mlp"]["convention"] == "sum"
+    assert not any("summed loss" in w for w in r.warnings) and res.mlp.passed
+    assert res.mlp.convention == "sum"
     res = check(*LETTERS, reduction="sum")
     r = result(res, "CrossEntropyLoss")
-    assert r["verdict"] == "WARN" and any("batch-mean loss, 1/8 of what" in w for w in r["warnings"])
-    assert res["passed"] and res["mlp"]["passed"]
+    assert r.verdict == "WARN" and any("batch-mean loss, 1/8 of what" in w for w in r.warnings)
+    assert res.passed and res.mlp.passed
 
 
 def test_a_correct_op_gets_no_diagnosis_a_wrong_one_only_its_own():
     res = check(mistake("sigmoid_input"), *LETTERS[:2])
-    assert result(res, "LinearFunction")["diagnoses"] == [] and result(res, "CrossEntropyLoss")["passed"]
-    assert len(result(res, "Sigmoid")["diagnoses"]) == 1
+    assert result(res, "LinearFunction").diagnoses == () and result(res, "CrossEntropyLoss").passed
+    assert len(result(res, "Sigmoid").diagnoses) == 1
 
 
 def test_an_error_shows_only_the_users_frames():
     res = check(FIX / "hostile" / "raises.py")
-    row = result(res, "ReLU")["rows"][1]
-    assert 'File "raises.py", line 13, in forward' in row["error"] and "line 7, in helper" in row["error"]
-    assert "engine" not in row["error"] and "AttributeError" in row["error"].splitlines()[-1]
+    row = result(res, "ReLU").rows[1]
+    assert 'File "raises.py", line 13, in forward' in row.error and "line 7, in helper" in row.error
+    assert "engine" not in row.error and "AttributeError" in row.error.splitlines()[-1]
+
+
+def _touch(path: str) -> None:  # what the pickle below calls wherever it is unpickled
+    Path(path).write_text(str(os.getpid()))
+
+
+class _Rigged:
+    def __init__(self, path: str):
+        self.path = path
+
+    def __reduce__(self):
+        return (_touch, (self.path,))
+
+
+def send_a_pickle(path: str):  # runs in the sandbox child, as a student's code could
+    conn = sys._getframe(1).f_locals["conn"]  # the child's end of the pipe, found on the stack
+    conn.send(_Rigged(path))  # a pickle: read with pickle.loads, it would run _touch there
+    return "done"
+
+
+def test_nothing_the_sandbox_child_sends_is_run_in_the_app(tmp_path):
+    """The child has run someone's code: its answer is read as JSON, never unpickled (a crafted
+    pickle runs code in the process that reads it: the window, or a TA grading a class)."""
+    from engine.inspect.sandbox import run_sandboxed
+
+    marker = tmp_path / "ran"
+    with pytest.raises(SandboxError, match="not an answer"):
+        run_sandboxed("tests.engine.test_userfn.send_a_pickle", str(marker), time_limit=30)
+    assert not marker.exists()
+
+
+def test_a_check_record_goes_through_json_unchanged_and_a_wrong_one_is_refused():
+    import json
+
+    from engine.inspect.check_result import FilesCheck
+
+    res = check(*LETTERS)
+    again = FilesCheck.from_dict(json.loads(json.dumps(res.to_dict())))
+    assert again == res and again.passed == res.passed and format_report(again) == format_report(res)
+    broken = res.to_dict()
+    broken["results"][0]["grad_errors"] = {"W": "small"}
+    with pytest.raises(ValueError, match="not a number"):
+        FilesCheck.from_dict(broken)
 
 
 @pytest.mark.parametrize(
@@ -222,38 +266,27 @@ def race(files, act="relu", steps=200):
 
     ds = open_dataset("builtin")
     files = [str(f) for f in files]
-    res, _ = run_sandboxed(
-        "engine.inspect.functions.race_files",
-        files,
-        {},
-        act,
-        normalize(ds.train.x[:800]),
-        ds.train.y[:800],
-        [16],
-        steps,
-        files=files,
-    )
-    return res
+    return race_in_sandbox(files, {}, act, normalize(ds.train.x[:800]), ds.train.y[:800], [16], steps)
 
 
 def test_correct_functions_stay_with_the_reference_for_200_steps():
     res = race(LETTERS)
-    assert res["first_difference"] is None and len(res["yours"]) == 200
-    assert np.max(np.abs(np.subtract(res["yours"], res["reference"]))) < 1e-9
-    assert res["reference"][-1] < res["reference"][0] - 0.3  # it really trained
+    assert res.first_difference is None and len(res.yours) == 200
+    assert np.max(np.abs(np.subtract(res.yours, res.reference))) < 1e-9
+    assert res.reference[-1] < res.reference[0] - 0.3  # it really trained
     res = race(MNIST, steps=50)
-    assert res["first_difference"] is None
+    assert res.first_difference is None
 
 
 def test_a_wrong_function_is_flagged_at_step_1_with_the_right_parameter():
     # a sigmoid derivative through the input: only the first layer's gradients (behind it) differ
     res = race([LETTERS[0], LETTERS[1], mistake("sigmoid_input")], act="sigmoid")
-    first = res["first_difference"]
+    first = res.first_difference
     assert first["step"] == 1 and first["parameter"] == "layer 1 W"
     assert {n for n, _e in first["all"]} == {"layer 1 W", "layer 1 b"}
     # the cross-entropy without 1/N: every gradient is off, the last layer's first in backprop order
     res = race([LETTERS[0], mistake("batch_factor"), LETTERS[2]])
-    assert res["first_difference"]["step"] == 1 and res["first_difference"]["parameter"] == "layer 2 W"
+    assert res.first_difference["step"] == 1 and res.first_difference["parameter"] == "layer 2 W"
 
 
 def test_cli_check_prints_the_table_and_exits_by_result():
@@ -343,7 +376,7 @@ def test_no_process_outlives_a_check_that_passed_not_even_one_in_a_session_of_it
     try:
         res = check(FIX / "hostile" / "escapes.py", time_limit=60)
         pids = [int(f.read_text()) for f in folder.iterdir()]
-        assert res["passed"] and len(pids) == 4
+        assert res.passed and len(pids) == 4
         deadline = time.time() + 10
         while time.time() < deadline and any(_alive(p) for p in pids):
             time.sleep(0.1)
@@ -366,16 +399,16 @@ def test_a_diagnosis_comes_with_a_worked_example_expected_beside_theirs():
     """A batch of two, the expected gradient beside theirs: the summed-loss backward is exactly
     twice the batch-mean one there; a sigmoid written with x differs; a passing op has none."""
     res = check(mistake("batch_factor"))
-    ex = result(res, "CrossEntropyLoss")["example"]
+    ex = result(res, "CrossEntropyLoss").example
     assert ex["grad"] == "logits" and np.shape(ex["inputs"]["logits"]) == np.shape(ex["expected"]) == (2, 6)
     np.testing.assert_allclose(ex["theirs"], 2 * np.array(ex["expected"]), rtol=2e-3)
     text = format_report(res)
     assert "worked example, batch of 2: logits =" in text and "expected ∂L/∂logits" in text and "yours" in text
     res = check(mistake("sigmoid_input"))
-    ex = result(res, "Sigmoid")["example"]
+    ex = result(res, "Sigmoid").example
     assert ex["grad"] == "x" and not np.allclose(ex["theirs"], ex["expected"], rtol=1e-2)
     res = check(*LETTERS)
-    assert all(r.get("example") is None for r in res["results"])
+    assert all(r.example is None for r in res.results)
 
 
 def test_an_infinite_loss_with_finite_gradients_trains_on_with_a_warning(small_letters):
@@ -408,8 +441,8 @@ def test_a_bias_gradient_autograd_would_sum_is_a_warning_and_trains_as_in_the_co
 
     linear = str(FIX / "fragile" / "linear.py")
     r = result(check(linear), "LinearFunction")
-    assert r["verdict"] == "WARN" and not r["diagnoses"]
-    assert "not summed over the batch" in r["warnings"][0] and "autograd sums it" in r["warnings"][0]
+    assert r.verdict == "WARN" and not r.diagnoses
+    assert "not summed over the batch" in r.warnings[0] and "autograd sums it" in r.warnings[0]
     config = TrainConfig(epochs=1, batch_size=16, hidden=[16], engine="user", functions=[linear, *LETTERS[1:]])
     theirs = start_run(RunPlan(config, small_letters))
     ours = start_run(RunPlan(TrainConfig(epochs=1, batch_size=16, hidden=[16]), small_letters))
@@ -420,9 +453,9 @@ def test_a_bias_gradient_autograd_would_sum_is_a_warning_and_trains_as_in_the_co
 
 def test_the_course_templates_in_place_relu_is_a_warning_a_wrong_one_a_fail():
     r = result(check(FIX / "fragile" / "inplace_relu.py"), "ReLU")
-    assert r["verdict"] == "WARN" and not r["diagnoses"] and "unsafe when the caller uses" in r["warnings"][0]
+    assert r.verdict == "WARN" and not r.diagnoses and "unsafe when the caller uses" in r.warnings[0]
     r = result(check(mistake("inplace")), "ReLU")  # saved, then changed: its gradient is wrong
-    assert r["verdict"] == "FAIL" and any("changes its input in place" in d for d in r["diagnoses"])
+    assert r.verdict == "FAIL" and any("changes its input in place" in d for d in r.diagnoses)
 
 
 def test_code_that_runs_only_in_float32_is_checked_in_float32_not_failed(tmp_path):
@@ -439,9 +472,9 @@ def test_code_that_runs_only_in_float32_is_checked_in_float32_not_failed(tmp_pat
     (tmp_path / "activations.py").write_text(letters[:start] + relu[relu.index("class ReLU") :] + letters[end:])
     res = check(*sorted(tmp_path.glob("*.py")))
     r = result(res, "ReLU")
-    assert r["verdict"] == "WARN" and r["grad_errors"]["x"] < 1e-3
-    assert "works only in float32" in r["warnings"][0] and "heaviside is not yet implemented" in r["warnings"][0]
-    assert res["passed"] and res["mlp"]["passed"] and res["mlp"]["dtype"] == "float32"
+    assert r.verdict == "WARN" and r.grad_errors["x"] < 1e-3
+    assert "works only in float32" in r.warnings[0] and "heaviside is not yet implemented" in r.warnings[0]
+    assert res.passed and res.mlp.passed and res.mlp.dtype == "float32"
     assert "[float32]" in format_report(res)
 
 
@@ -455,7 +488,7 @@ def test_the_mnist_courses_ops_without_a_loss_train_with_the_courses_loss(tmp_pa
     noloss = tmp_path / "numpy_fnn.py"
     noloss.write_text(source[: source.index("class NLLLoss")])
     res = check(noloss)
-    assert res["passed"] and res["mlp"]["ran"] and res["mlp"]["passed"]
+    assert res.passed and res.mlp.ran and res.mlp.passed
     runs = {}
     for name, files in (("theirs", [str(noloss)]), ("with_nll", MNIST)):
         config = TrainConfig(epochs=1, batch_size=32, hidden=[16], engine="user", functions=files, optim="sgd", lr=0.1)
@@ -468,9 +501,9 @@ def test_the_mnist_courses_ops_without_a_loss_train_with_the_courses_loss(tmp_pa
 def test_the_courses_numpy_model_class_is_recognised_as_the_network_not_failed_as_an_op():
     res = check(FIX / "mnist" / "numpy_fnn.py")
     model = result(res, "NumpyModel")
-    assert (model["role"], model["passed"]) == ("ignore", None)
-    assert next(o for o in res["ops"] if o["name"] == "NumpyModel")["how"] == "model"
-    assert res["passed"] and res["mlp"]["passed"]  # its Matmul/Relu/Softmax/Log, with the course's NLL
+    assert (model.role, model.passed) == ("ignore", None)
+    assert next(o for o in res.ops if o["name"] == "NumpyModel")["how"] == "model"
+    assert res.passed and res.mlp.passed  # its Matmul/Relu/Softmax/Log, with the course's NLL
     assert "NumpyModel             ignore         -" in format_report(res)
 
 
@@ -496,11 +529,11 @@ def test_code_that_rewrites_the_checks_arithmetic_fails_and_is_put_back():
     wrong (transposed) gradient is still found, the replacement is named, and NumPy is whole again."""
     res = check(FIX / "hostile" / "rigs_the_check.py")
     r = result(res, "LinearFunction")
-    assert r["passed"] is False and not res["passed"] and r["verdict"] == "FAIL"
-    text = " ".join(r["diagnoses"])
+    assert r.passed is False and not res.passed and r.verdict == "FAIL"
+    text = " ".join(r.diagnoses)
     assert "transposed" in text  # the real mistake, found with the real norm
     assert "numpy.linalg.norm" in text and "numpy.allclose" in text and "monkeypatch" in text
-    assert r["grad_errors"]["W"] > 0.1  # measured, not talked into 0
+    assert r.grad_errors["W"] > 0.1  # measured, not talked into 0
 
 
 def test_the_guard_puts_back_what_was_replaced_and_ignores_what_was_not():

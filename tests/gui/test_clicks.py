@@ -65,8 +65,8 @@ def test_race_the_reference_button_races_and_finds_an_8x_wrong_backward(window, 
     res = blocker.args[0]
     assert view.race_plots.isVisible()
     assert "False" not in view.race_label.text()
-    assert len(res["yours"]) > 0 and len(view.loss_plot.listDataItems()) == 2
-    assert res["first_difference"] is not None and "agree at every step" not in view.race_label.text()
+    assert len(res.yours) > 0 and len(view.loss_plot.listDataItems()) == 2
+    assert res.first_difference is not None and "agree at every step" not in view.race_label.text()
 
 
 def test_runs_delete_asks_first_and_cancel_keeps_the_run(window, qtbot, tmp_path, answers):

@@ -37,8 +37,8 @@ def test_dropped_functions_are_checked_and_shown_colour_coded(window, qtbot, tmp
     # network.py imports its activations.py: found there too, with the mistaken Sigmoid beside them
     assert {"LinearFunction", "Sigmoid", "Tanh", "ReLU"} <= set(names)
     row = names.index("Sigmoid")
-    sig = next(r for r in res["results"] if r["name"] == "Sigmoid" and r["file"] == "sigmoid_input.py")
-    assert sig["passed"] is False
+    sig = next(r for r in res.results if r.name == "Sigmoid" and r.file == "sigmoid_input.py")
+    assert sig.passed is False
     verdicts = {
         view.table.item(i, 0).text() + view.table.item(i, 5).text(): view.table.item(i, 2) for i in range(len(names))
     }
@@ -68,16 +68,16 @@ def test_a_corrected_role_is_kept_across_a_recheck_on_save(window, qtbot, tmp_pa
     )
     view = window.functions_view
     res = wait_checked(view, qtbot, lambda: view.load([str(f)]))
-    assert res["ops"][0]["role"] == "tanh" and res["results"][0]["passed"] is False
+    assert res.ops[0]["role"] == "tanh" and res.results[0].passed is False
     box = view.table.cellWidget(0, 1)
     res = wait_checked(view, qtbot, lambda: box.setCurrentText("activation"))
-    assert res["ops"][0]["role"] == "activation" and res["ops"][0]["how"] == "user"
+    assert res.ops[0]["role"] == "activation" and res.ops[0]["how"] == "user"
     # fix the file and save it: checked again by itself, the correction kept
     res = wait_checked(view, qtbot, lambda: f.write_text(f.read_text().replace("g * (1 - y)", "g * (1 - y * y)")))
-    assert res["ops"][0]["role"] == "activation" and view.roles == {"Squash": "activation"}
+    assert res.ops[0]["role"] == "activation" and view.roles == {"Squash": "activation"}
     box = view.table.cellWidget(0, 1)
     res = wait_checked(view, qtbot, lambda: box.setCurrentText("tanh"))
-    assert res["results"][0]["passed"] is True
+    assert res.results[0].passed is True
 
 
 def test_code_that_crashes_leaves_the_window_usable(window, qtbot):
@@ -85,7 +85,7 @@ def test_code_that_crashes_leaves_the_window_usable(window, qtbot):
     res = wait_checked(view, qtbot, lambda: view.load([str(FIX / "hostile" / "segfault.py")]))
     assert res is None and "segmentation fault" in view.details.toPlainText()
     res = wait_checked(view, qtbot, lambda: view.load([str(f) for f in LETTERS]))
-    assert res["passed"]
+    assert res.passed
 
 
 def test_race_plot_and_training_with_your_functions(window, qtbot):
@@ -94,7 +94,7 @@ def test_race_plot_and_training_with_your_functions(window, qtbot):
     with qtbot.waitSignal(view.raced, timeout=120000) as blocker:
         assert view.race(steps=60)
     res = blocker.args[0]
-    assert res["first_difference"] is None and len(res["yours"]) == 60
+    assert res.first_difference is None and len(res.yours) == 60
     assert len(view.loss_plot.listDataItems()) == 2 and "agree at every step" in view.race_label.text()
     # Train with These: a run starts at once, with engine "user" in a worker, and learns
     window.hyper.set_config(TrainConfig(epochs=2, batch_size=16, engine="torch"))
@@ -118,7 +118,7 @@ def test_gradient_check_says_it_checks_the_studios_ops_and_checks_yours_on_a_cli
     assert "not the 3 file(s) of yours" in dialog.yours_note.text()
     window.tabs.setCurrentWidget(window.plots)
     res = wait_checked(view, qtbot, lambda: qtbot.mouseClick(dialog.check_yours, Qt.LeftButton))
-    assert res["passed"] and window.tabs.currentWidget() is view
+    assert res.passed and window.tabs.currentWidget() is view
 
 
 def test_the_check_follows_the_panels_loss_gradient_and_shows_the_op_to_look_at(window, qtbot, tmp_path):
@@ -135,11 +135,11 @@ def test_the_check_follows_the_panels_loss_gradient_and_shows_the_op_to_look_at(
     assert view.table.item(row, 0).text() == "CrossEntropyLoss" and view.table.item(row, 2).text() == "WARN"
     assert "⚠ backward gives the gradient of the summed loss" in view.details.toPlainText()
     assert "worked example, batch of 2: logits =" in view.details.toPlainText()  # expected beside theirs
-    assert res["passed"] and "batch-mean loss (the panel's)" in view.status.text()
+    assert res.passed and "batch-mean loss (the panel's)" in view.status.text()
     window.hyper.loss_reduction.setCurrentText("sum")
     res = wait_checked(view, qtbot, lambda: qtbot.mouseClick(view.reload_button, Qt.LeftButton))
-    r = next(r for r in res["results"] if r["name"] == "CrossEntropyLoss")
-    assert not any("summed loss" in w for w in r["warnings"]) and res["reduction"] == "sum"
+    r = next(r for r in res.results if r.name == "CrossEntropyLoss")
+    assert not any("summed loss" in w for w in r.warnings) and res.reduction == "sum"
 
 
 def test_double_clicking_an_op_opens_its_code_in_the_users_editor_at_the_line(window, qtbot, tmp_path, monkeypatch):

@@ -36,7 +36,7 @@ def test_every_panel_opens_on_an_untrained_model(window, qtbot):
     names = [label.text for _, label in emb.legend.items]  # every class named by its colour
     assert names == list(window.dataset.classes)
     assert view.units.show_unit(1, 0)
-    assert view.network.refresh(force=True) and view.network.picture["edges"]
+    assert view.network.refresh(force=True) and view.network.picture.edges
 
 
 def test_health_live_then_from_the_model_and_the_other_panels_after_training(window, qtbot, tmp_path):
@@ -135,8 +135,8 @@ def test_health_live_then_from_the_model_and_the_other_panels_after_training(win
     # the picture of the network: columns, strongest connections, units coloured by the explained image
     assert view.network.refresh(force=True)
     pic = view.network.picture
-    assert pic["sizes"][-1] == len(window.dataset.classes) and pic["values"] is not None
-    assert len(view.network.nodes.data) == sum(len(s) for s in pic["shown"])
+    assert pic.sizes[-1] == len(window.dataset.classes) and pic.values is not None
+    assert len(view.network.nodes.data) == sum(len(s) for s in pic.shown)
     # the model saved and opened again: its health comes back
     path = tmp_path / "m.pt"
     assert window.session.save_to(str(path))

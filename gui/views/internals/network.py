@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import (
@@ -12,6 +14,9 @@ from PySide6.QtWidgets import (
 
 from gui import style
 from gui.i18n import arg
+
+if TYPE_CHECKING:
+    from engine.inspect.embed import NetworkPicture
 
 
 class NetworkPanel(QWidget):
@@ -38,7 +43,7 @@ class NetworkPanel(QWidget):
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(self.plot, 1)
         lay.addWidget(self.info)
-        self.picture: dict | None = None
+        self.picture: NetworkPicture | None = None
         self.live_w0: np.ndarray | None = None
         self._last = 0.0
         self._pending = False
@@ -60,9 +65,9 @@ class NetworkPanel(QWidget):
             weights[0] = self.live_w0  # the run's latest first layer (the rest come when it ends)
         self.picture = pic = network_picture(weights, m.config.act, self.x)
         self.plot.clear()
-        cols = len(pic["sizes"])
-        ys = [np.linspace(1, 0, len(s)) if len(s) > 1 else np.array([0.5]) for s in pic["shown"]]
-        self._draw_edges(pic["edges"], ys)
+        cols = len(pic.sizes)
+        ys = [np.linspace(1, 0, len(s)) if len(s) > 1 else np.array([0.5]) for s in pic.shown]
+        self._draw_edges(pic.edges, ys)
         spots = []
         for k in range(cols):
             spots += self._draw_column(pic, k, ys[k], m.classes)
@@ -71,10 +76,8 @@ class NetworkPanel(QWidget):
         self.plot.addItem(self.nodes)
         self.plot.setXRange(-0.4, cols - 0.5)
         self.plot.setYRange(-0.2, 1.05)
-        text = arg(
-            self.tr("%1 strongest connections of the units shown (orange +, blue −, width |w|)"), len(pic["edges"])
-        )
-        if pic["values"]:
+        text = arg(self.tr("%1 strongest connections of the units shown (orange +, blue −, width |w|)"), len(pic.edges))
+        if pic.values:
             text += self.tr("; units coloured by their activation on the Explain tab's image")
         self.info.setText(text)
         return True
@@ -108,8 +111,8 @@ class NetworkPanel(QWidget):
     def _draw_column(self, pic: dict, k: int, ys: np.ndarray, classes: list) -> list[dict]:
         """Layer ``k``'s units (their spots, shaded by activation), its caption, and the class
         names beside the output units; returns the spots."""
-        cols, shown_units = len(pic["sizes"]), pic["shown"][k]
-        vals = pic["values"][k] if pic["values"] else [None] * len(shown_units)
+        cols, shown_units = len(pic.sizes), pic.shown[k]
+        vals = pic.values[k] if pic.values else [None] * len(shown_units)
         vmax = max((abs(v) for v in vals if v is not None), default=1.0) or 1.0
         spots = []
         for j, (unit, v) in enumerate(zip(shown_units, vals, strict=True)):
@@ -125,7 +128,7 @@ class NetworkPanel(QWidget):
                 )
                 tag.setPos(k + 0.04, ys[j])
                 self.plot.addItem(tag)
-        n = pic["sizes"][k]
+        n = pic.sizes[k]
         what = self.tr("input") if k == 0 else self.tr("output") if k == cols - 1 else arg(self.tr("hidden %1"), k)
         text = f"{what}\n{n}"
         if len(shown_units) < n:
