@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import os
 import sys
 from pathlib import Path
@@ -137,6 +138,71 @@ def write_course_layout(root: Path, n_per_split=(12, 4, 4), seed: int = 0) -> Pa
 
 
 _EXIT: dict[str, int] = {}
+
+
+def noise_folders(root: Path, n_per_class=100, classes=("a", "b", "c")) -> Path:
+    """Class folders of random 8×8 images: nothing to learn, a split's chance is 1/3."""
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for c in classes:
+        (root / c).mkdir(parents=True)
+        for i in range(n_per_class):
+            Image.fromarray(rng.integers(0, 256, (8, 8), dtype=np.uint8)).save(root / c / f"{i}.png")
+    return root
+
+
+def write_gz_idx(path: Path, arr: np.ndarray) -> None:
+    header = bytes([0, 0, 8, arr.ndim]) + b"".join(int(d).to_bytes(4, "big") for d in arr.shape)
+    path.write_bytes(gzip.compress(header + arr.astype(np.uint8).tobytes()))
+
+
+def idx_folder(root: Path, with_test=True, n=300) -> Path:
+    """A small gzip IDX dataset (6×6 images of 10 classes a class's brightness tells apart)."""
+    rng = np.random.default_rng(1)
+    root.mkdir(parents=True)
+    y = rng.integers(0, 10, n)
+    x = (rng.integers(0, 60, (n, 6, 6)) + y[:, None, None] * 19).astype(np.uint8)
+    write_gz_idx(root / "train-images-idx3-ubyte.gz", x)
+    write_gz_idx(root / "train-labels-idx1-ubyte.gz", y)
+    if with_test:
+        write_gz_idx(root / "t10k-images-idx3-ubyte.gz", x[:50])
+        write_gz_idx(root / "t10k-labels-idx1-ubyte.gz", y[:50])
+    return root
+
+
+def checkpoint_variant(good, tmp_path, change) -> Path:
+    """A copy of the ``good`` checkpoint with ``change`` made to its payload."""
+    import torch
+
+    payload = torch.load(good[0], weights_only=True)
+    change(payload)
+    path = tmp_path / "bad.pt"
+    torch.save(payload, path)
+    return path
+
+
+def setting(*keys, value):
+    """A change for :func:`checkpoint_variant`: the payload's ``keys`` path set to ``value`` (or ``value(payload)``)."""
+
+    def change(p):
+        d = p
+        for k in keys[:-1]:
+            d = d[k]
+        d[keys[-1]] = value(p) if callable(value) else value
+
+    return change
+
+
+def class_folders(root, classes=("a", "b"), n=12):
+    """Class folders of ``n`` plain 8×8 grey images each."""
+    from PIL import Image
+
+    for c in classes:
+        (root / c).mkdir(parents=True)
+        for i in range(n):
+            Image.new("L", (8, 8), i * 20).save(root / c / f"{i}.png")
+    return root
 
 
 def pytest_sessionfinish(session, exitstatus):

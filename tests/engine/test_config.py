@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine.config import TrainConfig, parameter_count, parse_hidden_sizes
+from engine.config import PRESETS, TrainConfig, parameter_count, parse_hidden_sizes, preset_config
 from engine.errors import UserError
 
 
@@ -49,3 +49,13 @@ def test_durations_read_as_clock_times():
     from engine.training.run import format_duration
 
     assert [format_duration(s) for s in (0, 75, 3725, float("inf"))] == ["0:00", "1:15", "1:02:05", "–"]
+
+
+def test_presets_name_everything_and_nothing_leaks():
+    for name, values in PRESETS.items():
+        needed = {"optim", "lr", "momentum", "weight_decay", "batch_size", "init", "loss_reduction", "val_split"}
+        assert needed | {"input_norm", "bias", "precision"} <= set(values), name
+    mnist = preset_config("mnist-fnn", optim="sgd")
+    assert mnist.momentum == 0 and mnist.weight_decay == 0 and mnist.hidden == [256, 64] and mnist.val_split == 0
+    course = preset_config("letters-course")
+    assert (course.optim, course.init, course.loss_reduction) == ("adam", "normal", "sum")

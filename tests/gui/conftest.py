@@ -60,3 +60,26 @@ def window(qtbot, small_letters, answers):
     yield w
     w.shutdown_workers()
     w.dirty = False
+
+
+@pytest.fixture
+def trained(small_letters):
+    """A model trained three epochs on the small letters, named "three"."""
+    from engine.checkpoint import Model
+    from engine.config import TrainConfig
+    from engine.training.run import TrainingRun
+
+    run = TrainingRun(TrainConfig(epochs=3, batch_size=16), small_letters)
+    run.run()
+    return Model(run.network, small_letters.classes, small_letters.norm_size, run.config, run.history, name="three")
+
+
+def train_in_window(window, qtbot, **config):
+    """Train in the window with these settings; the final event (the model counts as saved)."""
+    from engine.config import TrainConfig
+
+    window.hyper.set_config(TrainConfig(**config))
+    with qtbot.waitSignal(window.training_finished, timeout=60000) as sig:
+        window.start_training()
+    window.dirty = False
+    return sig.args[0]

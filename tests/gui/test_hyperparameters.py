@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from PIL import Image
 from PySide6.QtWidgets import QToolButton
 
 from engine.config import TrainConfig
@@ -108,9 +109,18 @@ def test_the_split_cannot_be_edited_for_data_with_its_own_split(window, qtbot, t
     for c in "ab":
         (folders / c).mkdir(parents=True)
         for i in range(12):
-            from PIL import Image
-
             Image.new("L", (8, 8), 40 * i if c == "a" else 255 - 10 * i).save(folders / c / f"{i}.png")
     with qtbot.waitSignal(window.dataset_loaded, timeout=60000):
         window.open_dataset(str(folders))
     assert window.hyper.val_split.isEnabled() and window.hyper.split_seed.isEnabled()
+
+
+def test_hidden_size_out_of_range_says_why(window):
+    spin = window.hyper.layer_spins[0]
+    spin.setValue(0)
+    assert window.hyper.config() is None and "1 to 65,536" in window.hyper.error_label.text()
+    assert spin.value() == 0  # not silently reverted
+    spin.setValue(999999)
+    assert window.hyper.config() is None and "999,999" in window.hyper.error_label.text()
+    spin.setValue(64)
+    assert window.hyper.config() is not None

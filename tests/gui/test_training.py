@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
-import numpy as np
-from PySide6.QtWidgets import QMessageBox
+import math
 
+import numpy as np
+import pytest
+from PySide6.QtCore import QPointF
+from PySide6.QtWidgets import QFileDialog, QMessageBox
+
+from engine.checkpoint import save_checkpoint
 from engine.config import TrainConfig
 from engine.runs.record import Recording
 from engine.training.launch import RunPlan, start_run
 from engine.training.run import EpochEvent, EvalEvent, FailedEvent, FinishedEvent
+from gui.views.training import X_AXES, off_scale_cap
 from gui.worker import start_stream
+from tests.gui.conftest import train_in_window
 
 
 def test_worker_signal_sequence(qtbot, small_letters):
@@ -158,7 +165,6 @@ def test_cancelled_quit_leaves_opening_working(window, qtbot, answers, tmp_path)
 
 
 def test_quit_with_save_asks_for_the_file_before_stopping(window, qtbot, answers, monkeypatch, tmp_path):
-    from PySide6.QtWidgets import QFileDialog
 
     script, asked = answers
     window.hyper.set_config(TrainConfig(epochs=5000, batch_size=1))
@@ -194,7 +200,7 @@ def test_previous_runs_stay_faint_and_log_scale(window, qtbot):
 
 
 def test_resume_training_from_an_opened_checkpoint(window, qtbot, tmp_path, monkeypatch):
-    from PySide6.QtWidgets import QFileDialog, QInputDialog
+    from PySide6.QtWidgets import QInputDialog
 
     window.hyper.set_config(TrainConfig(epochs=2, batch_size=64))
     with qtbot.waitSignal(window.training_finished, timeout=60000):
@@ -351,3 +357,130 @@ def test_earlier_runs_are_not_drawn_again_while_the_current_one_trains(window):
     assert pushed == []  # frozen data, unchanged view: nothing to push
     plots.x_axis.setCurrentIndex(1)  # the view changes: drawn again on the new axis
     assert pushed
+
+
+def test_off_scale_cap_ignores_absurd_values():
+    sane = np.r_[3.3, np.linspace(2.0, 0.3, 200)]
+    assert off_scale_cap([sane], log=False) == math.inf  # nothing is cut from a normal run
+    normal_init = np.r_[40.0, 25.0, np.linspace(5, 0.4, 200)]  # N(0,1) weights start high: still shown
+    assert off_scale_cap([normal_init], log=False) == math.inf
+    diverged = np.r_[3.3, 2.9, 150.0, 1e8, 1e27, np.inf]
+    cap = off_scale_cap([sane, diverged], log=False)
+    assert 3.3 < cap < 1e4
+
+
+def test_divergence_keeps_the_plot_readable(window, qtbot):
+    train_in_window(window, qtbot, epochs=2, batch_size=64)
+    final = train_in_window(window, qtbot, epochs=3, batch_size=64, lr=100.0, optim="sgd")
+    assert isinstance(final, FailedEvent)
+    p = window.plots
+    lo, hi = p.loss_plot.getViewBox().viewRange()[1]
+    assert hi < 1e3 and p.off_scale_points  # the range ignores the blow-up; a marker shows where it left
+    assert p.off_scale_text.isVisible() and "off scale" in p.off_scale_text.toPlainText()
+    assert not p.loss_plot.getAxis("left").autoSIPrefix  # never "loss (x1e+27)"
+    p.set_log_loss(True)
+    lo, hi = p.loss_plot.getViewBox().viewRange()[1]
+    assert -3 < lo and hi < 4  # decades: the earlier run's ~1 is not drawn at 1e-27
+    mark_y = p.off_scale.getData()[1]
+    assert len(mark_y) and lo <= mark_y[0] <= hi  # the marker is inside the view in log mode too
+    x, y = p.previous[0][1][0][1].getData()  # the earlier run's smoothed loss, as drawn
+    assert np.nanmin(y) > 1e-3
+
+
+def test_open_checkpoint_then_train_has_no_blank_legend(window, qtbot, trained, tmp_path):
+    save_checkpoint(tmp_path / "opened.pt", trained)
+    with qtbot.waitSignal(window.model_changed, timeout=20000):
+        window.open_checkpoint(str(tmp_path / "opened.pt"))
+    window.dirty = False
+    train_in_window(window, qtbot, epochs=1, batch_size=64)
+    for plot in (window.plots.loss_plot, window.plots.acc_plot):
+        labels = [label.text for _, label in plot.getPlotItem().legend.items]
+        assert all(labels) and "three" in labels  # the earlier run is named by its run name
+
+
+def test_legends_never_cover_the_data(window, qtbot):
+    train_in_window(window, qtbot, epochs=3, batch_size=64)
+    qtbot.wait(50)
+    for plot in (window.plots.loss_plot, window.plots.acc_plot):
+        item = plot.getPlotItem()
+        view = item.vb.sceneBoundingRect()
+        legend = item.legend.sceneBoundingRect()
+        assert legend.height() > 0 and not legend.intersects(view)
+    ds = window.dataset_panel
+    assert not ds.legend.sceneBoundingRect().intersects(ds.balance.getPlotItem().vb.sceneBoundingRect())
+    window.actions.legends.trigger()  # toggleable
+    assert window.plots.legends[0].parentItem() is None and not window.plots.legend_box.isChecked()
+    window.actions.legends.trigger()
+    assert window.plots.legends[0].parentItem() is not None
+
+
+def test_plot_is_drawn_with_each_update(window, qtbot):
+    seen = []
+
+    def check(update):
+        if update.steps:
+            x, _ = window.plots.items["step_raw"].getData()
+            last = update.steps[-1]
+            seen.append((x[-1], (last.epoch - 1) + last.step / last.steps_per_epoch))
+
+    window.controller.updated.connect(check)  # after the window's own handler
+    train_in_window(window, qtbot, epochs=2, batch_size=16)
+    assert seen and all(abs(a - b) < 1e-9 for a, b in seen)
+
+
+def test_empty_plots_have_plain_axes(window):
+    for plot in (window.plots.loss_plot, window.plots.acc_plot):
+        axis = plot.getAxis("bottom")
+        assert not axis.autoSIPrefix and axis.labelText == "epoch"
+        x0, x1 = plot.getViewBox().viewRange()[0]
+        assert x0 <= 0 and x1 >= 1
+
+
+def test_stopped_mid_epoch_is_said_so(window, qtbot):
+    window.hyper.set_config(TrainConfig(epochs=50, batch_size=1))
+    window.start_training()
+    qtbot.waitUntil(lambda: window.plots.current.buffers["step_raw"].n > 3, timeout=20000)
+    with qtbot.waitSignal(window.training_finished, timeout=20000) as sig:
+        window.controller.stop()
+    ev = sig.args[0]
+    assert ev.partial and "epoch not finished" in window.run_controls.progress_label.text()
+    assert "after epoch" not in window.run_controls.progress_label.text()
+    window.dirty = False
+
+
+def test_smoothing_x_axis_and_hover(window, qtbot):
+    train_in_window(window, qtbot, epochs=2, batch_size=16)
+    p = window.plots
+    raw = p.current.buffers["step_raw"].view()[1]
+    p.smoothing.setValue(0)
+    _, y0 = p.items["step_smooth"].getData()
+    np.testing.assert_allclose(y0, raw)  # no smoothing: the raw curve
+    p.smoothing.setValue(990)
+    _, y1 = p.items["step_smooth"].getData()
+    assert np.std(np.diff(y1)) < 0.5 * np.std(np.diff(raw))  # smoother
+    assert abs(y1[0] - raw[0]) < 1e-9  # debiased: starts at the first value, not at 0
+    steps = len(raw)
+    p.x_axis.setCurrentText(X_AXES[1])
+    x, _ = p.items["step_raw"].getData()
+    assert x[-1] == pytest.approx(steps) and p.loss_plot.getAxis("bottom").labelText == "step"
+    p.x_axis.setCurrentText(X_AXES[2])
+    x, _ = p.items["step_raw"].getData()
+    assert np.all(np.diff(x) >= 0) and 0 < x[-1] < 120  # seconds
+    p.x_axis.setCurrentText(X_AXES[0])
+    ex, ey = p.current.buffers["val_acc"].view()
+    text = p.readout_at(p.acc_plot, QPointF(ex[-1], ey[-1]))
+    assert p.current.name in text and "epoch 2" in text and "validation accuracy" in text
+
+
+def test_reset_weights_and_one_step(window, qtbot):
+    window.hyper.set_config(TrainConfig(epochs=2, batch_size=16))
+    assert window.reset_weights()
+    assert window.model is not None and not window.model.history.step_loss
+    # generous caps: a worker may be starting (spawn, import torch) on a loaded machine
+    with qtbot.waitSignal(window.training_finished, timeout=180000) as sig:
+        window.actions.one_step.trigger()
+    assert len(window.model.history.step_loss) == 1 and sig.args[0].step == 1
+    with qtbot.waitSignal(window.training_finished, timeout=180000):
+        window.actions.one_step.trigger()
+    assert len(window.model.history.step_loss) == 2  # continues the same model
+    window.dirty = False

@@ -18,6 +18,7 @@ from engine.config import TrainConfig
 from engine.training.run import TrainingRun
 from gui.views.predictions import SORTS, Evaluation, PredictionBrowser
 from tests.conftest import ROOT, write_course_layout
+from tests.gui.conftest import train_in_window
 
 
 @pytest.fixture
@@ -476,3 +477,157 @@ def test_devices_are_listed_once_torch_is_imported_keeping_the_chosen_one(window
     panel.refresh_devices()
     assert [panel.device.itemText(i) for i in range(panel.device.count())] == ["cpu", "cuda"]
     assert panel.device.currentText() == "cuda" and panel.device.isEnabled()
+
+
+def test_each_training_sample_is_labelled_with_its_class(window, qtbot):
+    qtbot.waitUntil(lambda: window.dataset is not None, timeout=30000)
+    ds, panel = window.dataset, window.dataset_panel
+    n = min(len(ds.train), 160)
+    assert len(panel.sample_labels) == n
+    for i in (0, 17, n - 1):
+        assert panel.sample_labels[i].textItem.toPlainText() == ds.classes[int(ds.train.y[i])][:6]
+    h, w = ds.train.x.shape[1:3]
+    x, y = panel.sample_labels[17].pos().x(), panel.sample_labels[17].pos().y()
+    assert (x, y) == (2 + 1 * (w + 2), 2 + 1 * (h + 2))  # tile 17: row 1, column 1 of 16
+
+
+def test_window_fits_a_1024x700_screen(window, qtbot):
+    hint = window.minimumSizeHint()
+    assert hint.width() <= 1024 and hint.height() <= 700
+    window.resize(1024, 700)
+    qtbot.wait(50)
+    assert window.width() <= 1024
+    rc = window.run_controls
+    for button in (rc.start_button, rc.pause_button, rc.stop_button):  # not scrolled out of reach
+        top_left = button.mapTo(window, button.rect().topLeft())
+        assert 0 <= top_left.y() and top_left.y() + button.height() <= window.height()
+
+
+def test_long_status_messages_are_elided(window, qtbot):
+    long = "Training diverged at epoch 3 step 17: loss is nan — lower the learning rate " * 4
+    window.show_status(long)
+    qtbot.wait(20)
+    label = window.status_message
+    assert label.fontMetrics().horizontalAdvance(label.text()) <= label.width()
+    assert label.text().endswith("…") and label.toolTip() == " ".join(long.split())
+
+
+def test_predictions_follow_split_and_model(window, qtbot, trained):
+    b = window.browser
+    with qtbot.waitSignal(window.session.evaluated, timeout=20000):
+        window.session.set_model(trained, None)  # opening a model evaluates it at once
+    assert b.ev.split == "val" and "three" in b.summary.text()
+    with qtbot.waitSignal(window.session.evaluated, timeout=20000):
+        b.split.setCurrentText("test")
+        b.split.activated.emit(b.split.currentIndex())
+    assert b.ev.split == "test" and "on test" in b.summary.text()
+    wrong = np.flatnonzero(b.ev.pred != b.ev.y)
+    i = int(wrong[0]) if len(wrong) else 0
+    b.confusion.setCurrentCell(int(b.ev.y[i]), int(b.ev.pred[i]))
+    b.confusion.cellClicked.emit(int(b.ev.y[i]), int(b.ev.pred[i]))
+    assert b.confusion.selectedItems()
+    b.clear_cell.click()
+    assert not b.confusion.selectedItems() and b.confusion.currentRow() == -1
+    window.session.model = None
+
+
+def test_per_class_accuracy_marks_empty_classes(qtbot):
+    from gui.session import Session
+    from gui.tasks import Tasks
+    from gui.views.predictions import Evaluation, PredictionBrowser
+
+    b = PredictionBrowser(Session(Tasks()))
+    qtbot.addWidget(b)
+    y = np.array([0, 0, 1])
+    probs = np.array([[0.1, 0.8, 0.1], [0.9, 0.05, 0.05], [0.1, 0.8, 0.1]])
+    b.set_evaluation(Evaluation("val", np.zeros((3, 4, 4), np.uint8), y, probs, ["A", "B", "Q"]))
+    assert np.isnan(b.ev.per_class_accuracy()[2]) and b.ev.per_class_accuracy()[0] == 0.5
+    assert list(b.empty_bars.opts["x"]) == [2] and list(b.bars.opts["x"]) == [0, 1]
+    # "n/a" stands upright inside the hatched bar (a second tick line was cut off under the axis)
+    (label,) = b.empty_labels
+    assert label.textItem.toPlainText() == "n/a" and label.pos().x() == 2 and 0 < label.pos().y() < 1
+    assert [t for _, t in b.per_class.getAxis("bottom")._tickLevels[0]] == ["A", "B", "Q"]
+    b.set_evaluation(Evaluation("val", np.zeros((3, 4, 4), np.uint8), np.array([0, 1, 2]), probs, ["A", "B", "Q"]))
+    assert b.empty_labels == [] and not any(isinstance(i, type(label)) for i in b.per_class.getPlotItem().items)
+
+
+def test_unexpected_errors_are_said_in_words():
+    from gui.tasks import describe_error
+
+    assert (
+        describe_error(FileNotFoundError(2, "No such file or directory", "/x/y.pt"))
+        == "/x/y.pt: no such file or directory"
+    )
+    text = describe_error(EOFError("Ran out of input"))
+    assert "EOFError" not in text and "Ran out of input" in text
+    assert "memory" in describe_error(MemoryError())
+
+
+def test_classify_results_go_when_another_model_opens(window, qtbot, trained, tmp_path):
+    window.session.set_model(trained, None)
+    img = tmp_path / "a.png"
+    Image.fromarray(window.dataset.test.x[0]).save(img)
+    with qtbot.waitSignal(window.classification_done, timeout=20000):
+        window.classify_paths([str(img)])
+    assert window.classify_panel.table.rowCount() == 1
+    window.session.set_model(trained, None)
+    assert window.classify_panel.table.rowCount() == 0 and "previous model" in window.classify_panel.labelled.text()
+    # a drop of a checkpoint with images: the new model's results replace the note at once
+    from engine.checkpoint import save_checkpoint
+
+    save_checkpoint(tmp_path / "m.pt", trained)
+    with qtbot.waitSignal(window.classification_done, timeout=60000):
+        window.open_paths([str(img), str(tmp_path / "m.pt")])
+    assert window.classify_panel.table.rowCount() == 1 and "previous model" not in window.classify_panel.labelled.text()
+    window.session.model = None
+
+
+def test_failed_checkpoint_with_images_classifies_nothing_later(window, qtbot, tmp_path):
+    bad = tmp_path / "bad.pt"
+    bad.write_text("not a checkpoint")
+    img = tmp_path / "a.png"
+    Image.fromarray(window.dataset.test.x[0]).save(img)
+    window.open_paths([str(bad), str(img)])
+    qtbot.waitUntil(lambda: "bad.pt" in window._last_error, timeout=20000)
+    done = []
+    window.classification_done.connect(done.append)
+    train_in_window(window, qtbot, epochs=1, batch_size=64)
+    qtbot.wait(200)
+    assert not done  # no one-shot classify left connected
+
+
+def test_classify_is_disabled_during_training(window, qtbot):
+    window.hyper.set_config(TrainConfig(epochs=50, batch_size=1))
+    window.start_training()
+    assert not window.actions.classify.isEnabled() and not window.classify_panel.add_button.isEnabled()
+    window.classify_paths(["/nonexistent.png"])
+    assert "once the training run" in window._last_error
+    with qtbot.waitSignal(window.training_finished, timeout=20000):
+        window.controller.stop()
+    assert window.actions.classify.isEnabled()
+    window.dirty = False
+
+
+def test_drop_zone_shows_while_dragging(window, qtbot, tmp_path):
+    from PySide6.QtCore import QMimeData, QPoint, Qt, QUrl
+    from PySide6.QtGui import QDragEnterEvent
+
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(tmp_path / "x.png"))])
+    window.dragEnterEvent(QDragEnterEvent(QPoint(5, 5), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier))
+    assert window.drop_zone.isVisible() and "model" in window.drop_zone.text
+    from PySide6.QtGui import QDragLeaveEvent
+
+    window.dragLeaveEvent(QDragLeaveEvent())
+    assert not window.drop_zone.isVisible()
+
+
+def test_add_images_button(window, qtbot, trained, tmp_path, monkeypatch):
+    window.session.set_model(trained, None)
+    img = tmp_path / "a.png"
+    Image.fromarray(window.dataset.test.x[0]).save(img)
+    monkeypatch.setattr(QFileDialog, "getOpenFileNames", lambda *a, **k: ([str(img)], ""))
+    with qtbot.waitSignal(window.classification_done, timeout=20000):
+        window.classify_panel.add_button.click()
+    assert window.classify_panel.table.rowCount() == 1
+    window.session.model = None
