@@ -117,7 +117,7 @@ def test_memory_past_the_limit_is_caught_by_watching_when_the_os_has_no_rlimit(p
     from engine.inspect.sandbox import SandboxError, run_sandboxed
 
     with pytest.raises(SandboxError, match="ran out of memory"):
-        run_sandboxed("tests.test_platforms.hold_memory", 600 << 20, memory_limit=200 << 20, time_limit=60)
+        run_sandboxed(hold_memory, 600 << 20, memory_limit=200 << 20, time_limit=60)
 
 
 def hold_memory(nbytes: int):  # runs in the sandbox child
@@ -136,7 +136,7 @@ def test_the_sandbox_kills_the_childs_own_children(portable, tmp_path):
 
     pid_file = tmp_path / "grandchild.pid"
     with pytest.raises(SandboxError, match="did not finish"):
-        run_sandboxed("tests.test_platforms.start_a_child_and_hang", str(pid_file), time_limit=5)
+        run_sandboxed(start_a_child_and_hang, str(pid_file), time_limit=5)
     pid = int(pid_file.read_text())
     psutil.wait_procs([psutil.Process(pid)] if psutil.pid_exists(pid) else [], timeout=5)
     assert not processes.pid_alive(pid)

@@ -20,12 +20,12 @@ pickle, which the child's code could have made to run anything in the app on arr
 
 from __future__ import annotations
 
-import importlib
 import json
 import multiprocessing as mp
 import os
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from engine.training import processes
@@ -46,7 +46,7 @@ class SandboxError(Exception):
         self.output = output
 
 
-def _child(conn, target: str, args: tuple, kwargs: dict, memory_limit, out_path: str, files: list) -> None:
+def _child(conn, target: Callable, args: tuple, kwargs: dict, memory_limit, out_path: str, files: list) -> None:
     processes.new_process_group()  # POSIX: our own process group, killed as a whole at the end
     processes.adopt_orphans()  # Linux: a daemonised grandchild stays in our tree
     processes.watch_parent()
@@ -69,10 +69,8 @@ def _child(conn, target: str, args: tuple, kwargs: dict, memory_limit, out_path:
         pass
     processes.limit_memory(memory_limit)
     _send(conn, ("ready", None))  # the time limit starts now
-    module, _, name = target.rpartition(".")
     try:
-        fn = getattr(importlib.import_module(module), name)
-        result = ("ok", fn(*args, **kwargs))
+        result = ("ok", target(*args, **kwargs))
     except MemoryError:
         result = ("error", "ran out of memory (the limit is there so the app stays usable)")
     except SystemExit as exc:
@@ -137,7 +135,7 @@ def _tail(path: Path) -> str:
 
 
 def run_sandboxed(
-    target: str,
+    target: Callable,
     *args,
     files: list[str] | None = None,
     time_limit: float = TIME_LIMIT,
@@ -145,8 +143,9 @@ def run_sandboxed(
     cancel=None,
     **kwargs,
 ):
-    """``target`` (``"package.module.function"``) called with ``args`` in a sandbox child; its
-    result, or :class:`SandboxError`. ``cancel``: a callable polled; True stops the child."""
+    """``target`` (a module-level function, which the child imports by its name) called with
+    ``args`` in a sandbox child; its result, or :class:`SandboxError`. ``cancel``: a callable
+    polled; True stops the child."""
     ctx = mp.get_context("spawn")
     parent, child = ctx.Pipe(duplex=False)
     out_dir = tempfile.mkdtemp(prefix="backprop-sandbox-")

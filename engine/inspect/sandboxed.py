@@ -8,6 +8,7 @@ all come through these two doors.
 
 from __future__ import annotations
 
+from engine.inspect import functions
 from engine.inspect.check_result import FilesCheck, RaceResult
 from engine.inspect.sandbox import SandboxError, run_sandboxed
 
@@ -17,9 +18,7 @@ def check_in_sandbox(
 ) -> tuple[FilesCheck, str]:
     """``functions.check_files`` in a sandbox child: its record and what their code printed, or
     a ``SandboxError`` saying why there is none. ``limits``: :func:`run_sandboxed`'s."""
-    answer, output = run_sandboxed(
-        "engine.inspect.functions.check_files", files, roles, act, reduction, files=files, **limits
-    )
+    answer, output = run_sandboxed(functions.check_files, files, roles, act, reduction, files=files, **limits)
     try:
         return FilesCheck.from_dict(answer), output
     except (KeyError, TypeError, ValueError) as exc:
@@ -30,7 +29,7 @@ def race_in_sandbox(files: list[str], roles: dict | None, act: str, x, y, hidden
     """``functions.race_files`` in a sandbox child: a :class:`RaceResult` (its ``error`` says why
     there was no race), or a ``SandboxError``."""
     answer, output = run_sandboxed(
-        "engine.inspect.functions.race_files", files, roles or {}, act, x, y, hidden, steps, files=files, **limits
+        functions.race_files, files, roles or {}, act, x, y, hidden, steps, files=files, **limits
     )
     try:
         return RaceResult.from_dict(answer)

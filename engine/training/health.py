@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
+from typing import TypedDict
 
 import numpy as np
 
@@ -31,16 +32,48 @@ SATURATED = {"sigmoid": 0.02, "tanh": 0.98}  # sigmoid: y < s or y > 1 − s; ta
 MAX_KEPT = 400  # health records kept in a history (older ones thinned)
 
 
+class Histogram(TypedDict):
+    counts: list[int]
+    edges: list[float]
+
+
+class LayerHealth(TypedDict, total=False):
+    """One linear layer's statistics in a collection. A mapping, not a class: it is stored as it
+    is in the run store and in checkpoints' histories (JSON), and read back from there."""
+
+    name: str  # "layer 1", "layer 2 (output)" (in the run's language)
+    grad_norm: float  # ‖∂L/∂W‖ on the probe batch
+    weight_norm: float
+    update_ratio: float  # ‖W_after − W_before‖ / ‖W_before‖ for one optimiser step
+    act_mean: float
+    act_std: float
+    dead: float | None  # share of ReLU units never active on the probe batch (hidden ReLU layers)
+    saturated: float | None  # share of saturated sigmoid/tanh outputs (hidden layers)
+    w_pct: list[float]  # the weights' percentiles (PERCENTILES)
+    g_pct: list[float]  # the gradient's
+    w_hist: Histogram  # only in collections with histograms
+    g_hist: Histogram
+
+
+class HealthRecord(TypedDict):
+    """A :class:`HealthEvent` as stored and shown (``to_dict``)."""
+
+    global_step: int
+    epoch: float
+    layers: list[LayerHealth]
+    warnings: list[str]
+
+
 @dataclass(frozen=True)
 class HealthEvent:
     """One collection: per layer statistics (``layers``) and warnings in words."""
 
     global_step: int
     epoch: float  # fractional: epoch − 1 + step / steps per epoch
-    layers: list = field(default_factory=list)
-    warnings: list = field(default_factory=list)
+    layers: list[LayerHealth] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> HealthRecord:
         return {"global_step": self.global_step, "epoch": self.epoch, "layers": self.layers, "warnings": self.warnings}
 
 
@@ -57,7 +90,7 @@ def _pct(a: np.ndarray) -> list[float]:
     return [float(a.min()), *map(float, inner), float(a.max())]
 
 
-def _hist(a: np.ndarray) -> dict:
+def _hist(a: np.ndarray) -> Histogram:
     """A histogram over the whole range, counted on :func:`_sub` and scaled to the full size."""
     sub = _sub(a)
     counts, edges = np.histogram(sub, BINS, range=(float(a.min()), float(a.max()) + 1e-12))
@@ -67,7 +100,7 @@ def _hist(a: np.ndarray) -> dict:
 
 def layer_health(
     before: list[np.ndarray], after: list[np.ndarray], act: str, x: np.ndarray, y: np.ndarray, histograms: bool = False
-) -> tuple[list[dict], list[str]]:
+) -> tuple[list[LayerHealth], list[str]]:
     """Statistics of each linear layer, and warnings naming the layer."""
     _ins, _zs, ys, grads, _q = forward_backward(before, act, x, y)
     n_layers = len(before) // 2
@@ -78,7 +111,7 @@ def layer_health(
         name = name.format(n=i + 1)
         wn = float(np.linalg.norm(W))
         gn = float(np.linalg.norm(g))
-        d = {
+        d: LayerHealth = {
             "name": name,
             "grad_norm": gn,
             "weight_norm": wn,

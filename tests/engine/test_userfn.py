@@ -195,7 +195,7 @@ def test_nothing_the_sandbox_child_sends_is_run_in_the_app(tmp_path):
 
     marker = tmp_path / "ran"
     with pytest.raises(SandboxError, match="not an answer"):
-        run_sandboxed("tests.engine.test_userfn.send_a_pickle", str(marker), time_limit=30)
+        run_sandboxed(send_a_pickle, str(marker), time_limit=30)
     assert not marker.exists()
 
 

@@ -3,6 +3,8 @@ the histogram at a chosen epoch."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer
@@ -20,13 +22,16 @@ from gui import style
 from gui.i18n import arg
 from gui.views.internals.common import titled_plot
 
+if TYPE_CHECKING:
+    from engine.training.health import HealthRecord
+
 
 class DistributionPanel(QWidget):
     """Percentile bands of a layer's weights or gradients over training, and one histogram."""
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.records: list[dict] = []
+        self.records: list[HealthRecord] = []
         self.layer = QComboBox()
         self.kind = QComboBox()
         self.kind.addItems(["weights", "gradients"])
@@ -62,7 +67,7 @@ class DistributionPanel(QWidget):
         self._throttle = QTimer(self, singleShot=True, interval=1000)
         self._throttle.timeout.connect(self._flush)
 
-    def add_live(self, records: list[dict]) -> None:
+    def add_live(self, records: list[HealthRecord]) -> None:
         """Records during training: drawn at most once a second."""
         self._pending = records
         if not self._throttle.isActive():
@@ -74,7 +79,7 @@ class DistributionPanel(QWidget):
             records, self._pending = self._pending, None
             self.set_records(records)
 
-    def set_records(self, records: list[dict]) -> None:
+    def set_records(self, records: list[HealthRecord]) -> None:
         self.records = records
         names = [d["name"] for d in records[-1]["layers"]] if records else []
         if [self.layer.itemText(i) for i in range(self.layer.count())] != names:

@@ -4,6 +4,7 @@ saturated units, activation statistics; warnings naming the layer."""
 from __future__ import annotations
 
 import html
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyqtgraph as pg
@@ -19,13 +20,16 @@ from gui import style
 from gui.i18n import arg
 from gui.views.internals.common import BAND, LAYER_COLOURS, titled_plot
 
+if TYPE_CHECKING:
+    from engine.training.health import HealthRecord
+
 
 class HealthPanel(QWidget):
     """Layer health over time, from HealthEvents (live) or a model's stored history."""
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.records: list[dict] = []
+        self.records: list[HealthRecord] = []
         self.source = ""
         self.grad = titled_plot(self.tr("gradient norm ‖∂L/∂W‖"), "‖∂L/∂W‖", log=True)
         self.ratio = titled_plot(self.tr("update ratio ‖ΔW‖ / ‖W‖ (band: ~1e-3)"), self.tr("ratio"), log=True)
@@ -62,7 +66,7 @@ class HealthPanel(QWidget):
         self._throttle = QTimer(self, singleShot=True, interval=500)
         self._throttle.timeout.connect(lambda: self._dirty and self.isVisible() and self.redraw())
 
-    def set_records(self, records: list[dict], epochs: float | None = None, source: str = "") -> None:
+    def set_records(self, records: list[HealthRecord], epochs: float | None = None, source: str = "") -> None:
         """Show these records (``source``: whose they are, when not the open model's)."""
         self.records = list(records)
         self.source = source
@@ -70,7 +74,7 @@ class HealthPanel(QWidget):
         self._dirty = True
         self.redraw()
 
-    def add(self, record: dict) -> None:
+    def add(self, record: HealthRecord) -> None:
         """A live record: drawn at most twice a second (a fast run collects ten times that)."""
         self.records.append(record)
         self._dirty = True
