@@ -111,7 +111,7 @@ def _receive(conn):
     """The child's next message, ``[status, value]``; a message that is not one is an error."""
     try:
         message = json.loads(conn.recv_bytes(ANSWER_LIMIT))
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, RecursionError):  # not JSON (a pickle, say), or nested too deep to read
         return ["error", "the worker sent back something that is not an answer"]
     except OSError as exc:
         if "too long" in str(exc).lower() or "bad message length" in str(exc).lower():

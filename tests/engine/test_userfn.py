@@ -188,14 +188,22 @@ def send_a_pickle(path: str):  # runs in the sandbox child, as a student's code 
     return "done"
 
 
-def test_nothing_the_sandbox_child_sends_is_run_in_the_app(tmp_path):
+def send_deep_json(_path: str):  # runs in the sandbox child
+    conn = sys._getframe(1).f_locals["conn"]
+    conn.send_bytes(b"[" * 200_000 + b"]" * 200_000)  # JSON nested past what a parser recurses into
+    return "done"
+
+
+@pytest.mark.parametrize("target", [send_a_pickle, send_deep_json])
+def test_nothing_the_sandbox_child_sends_is_run_in_the_app(tmp_path, target):
     """The child has run someone's code: its answer is read as JSON, never unpickled (a crafted
-    pickle runs code in the process that reads it: the window, or a TA grading a class)."""
+    pickle runs code in the process that reads it: the window, or a TA grading a class), and an
+    answer that is not one is said as such."""
     from engine.inspect.sandbox import run_sandboxed
 
     marker = tmp_path / "ran"
     with pytest.raises(SandboxError, match="not an answer"):
-        run_sandboxed(send_a_pickle, str(marker), time_limit=30)
+        run_sandboxed(target, str(marker), time_limit=30)
     assert not marker.exists()
 
 
