@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 from engine.training.run import EpochEvent, EvalEvent, History, StepEvent
 from gui import style
 from gui.i18n import arg
+from gui.widgets.axes import DecadeLabelAxis
 
 X_AXES = ("epoch", "step", "wall time (s)")
 DEFAULT_SMOOTHING = 0.95
@@ -39,17 +40,6 @@ MAX_POINTS = 1200  # per step curve on screen: about one point per pixel column
 SMOOTH_POINTS = 400  # the smoothed curve: smooth at this density, and far cheaper to paint
 SERIES = ("step_raw", "epoch_loss", "val_loss", "train_acc", "val_acc")
 LOSS_KEYS = ("step_raw", "step_smooth", "epoch_loss", "val_loss")
-
-
-class DecadeLabelAxis(pg.AxisItem):
-    """An axis that, on a log scale, labels the decades only (…, 0.1, 1, 10): the 2 … 9 between
-    them stay ticks without text, which on a short plot overlapped ("10 9 8 7 6 …")."""
-
-    def tickStrings(self, values, scale, spacing):
-        strings = super().tickStrings(values, scale, spacing)
-        if not self.logMode:
-            return strings
-        return [s if abs(v - round(v)) < 1e-6 else "" for v, s in zip(values, strings, strict=False)]
 
 
 class GrowingBuffer:

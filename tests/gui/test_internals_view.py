@@ -240,3 +240,25 @@ def test_distributions_keep_the_chosen_epoch_and_their_items_as_records_arrive(q
     records.append(_record(80, 8.0, hist=True))
     panel.set_records(records)
     assert panel.epoch.value() == panel.epoch.maximum() == 4
+
+
+def test_the_health_panels_log_axes_label_their_decades_without_overlap(window, qtbot):
+    """The gradient-norm plot over 0.1 … 10 at a laptop's height labelled every tick (they
+    overlapped as "10 9 8 7 6 5" at its top): only the decades are labelled now."""
+    from PySide6.QtGui import QImage, QPainter
+
+    window.resize(1366, 768)
+    window.tabs.setCurrentWidget(window.internals)
+    for plot in (window.internals.health.grad, window.internals.health.ratio):
+        plot.getPlotItem().vb.setYRange(-1.05, 1.05, padding=0)  # 0.09 … 11 on the log axis
+        axis = plot.getAxis("left")
+        qtbot.waitUntil(lambda axis=axis: axis.height() > 0)
+        image = QImage(10, 10, QImage.Format_ARGB32)
+        painter = QPainter(image)
+        try:
+            labels = [(r, t) for r, _flags, t in axis.generateDrawSpecs(painter)[2]]
+        finally:
+            painter.end()
+        assert len([t for _r, t in labels if t]) >= 3  # 0.1, 1 and 10
+        for i, (a, _t) in enumerate(labels):
+            assert not any(a.intersects(b) for b, _u in labels[i + 1 :]), [t for _r, t in labels]

@@ -6,13 +6,15 @@ import pyqtgraph as pg
 from PySide6.QtCore import QCoreApplication
 
 from gui import style
+from gui.widgets.axes import DecadeLabelAxis
 
 LAYER_COLOURS = [style.OKABE_ITO[k] for k in ("blue", "vermillion", "green", "purple", "orange", "sky")]
 BAND = (3e-4, 3e-3)  # the customary update-to-weight ratio, around 1e-3
 
 
 def titled_plot(title: str, left: str, log: bool = False) -> pg.PlotWidget:
-    p = pg.PlotWidget(title=title)  # no grid: translucent grid lines cost most of a repaint
+    # no grid: translucent grid lines cost most of a repaint; a log axis labels its decades only
+    p = pg.PlotWidget(title=title, axisItems={"left": DecadeLabelAxis("left")} if log else None)
     p.setLabel("bottom", QCoreApplication.translate("Common", "epoch"))
     p.setLabel("left", left)
     p.getPlotItem().getAxis("left").enableAutoSIPrefix(False)
