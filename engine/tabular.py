@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import unicodedata
 
 LATEX_SPECIAL = {
     "\\": r"\textbackslash{}",
@@ -90,10 +91,20 @@ def _latex(head: list[str], body: list[list[str]], bold, caption: str, label: st
     return "\n".join(lines) + "\n"
 
 
+def display_width(text: str) -> int:
+    """Columns ``text`` takes in a terminal: Chinese characters (wide) take two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _pad(text, width: int) -> str:
+    text = str(text)
+    return text + " " * (width - display_width(text))
+
+
 def _text(head: list[str], body: list[list[str]], bold, note: str) -> str:
-    widths = [max([len(str(h)), *(len(str(r[i])) for r in body)]) for i, h in enumerate(head)]
-    lines = ["  ".join(str(h).ljust(w) for h, w in zip(head, widths, strict=True))]
+    widths = [max([display_width(str(h)), *(display_width(str(r[i])) for r in body)]) for i, h in enumerate(head)]
+    lines = ["  ".join(_pad(h, w) for h, w in zip(head, widths, strict=True))]
     for i, row in enumerate(body):
-        text = "  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True))
+        text = "  ".join(_pad(c, w) for c, w in zip(row, widths, strict=True))
         lines.append(text + ("  ← best" if i in bold else ""))
     return "\n".join(lines) + "\n" + (f"{note}\n" if note else "")

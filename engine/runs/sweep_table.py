@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -134,14 +135,23 @@ def _runs_cell(r: Row) -> str:
     return f"{len(r.val)}" + (f" ({', '.join(extra)})" if extra else "")
 
 
+def _with_spread(heading: str, spread: str) -> str:
+    """ "… (%)" → "… (%, ± spread)"; a Chinese heading's full-width "（%）" the same way."""
+    return re.sub(
+        r"([（(])%",
+        lambda m: m.group(1) + "%" + ("，" if m.group(1) == "（" else ", ") + "± " + spread,
+        heading,
+        count=1,
+    )
+
+
 def format_table(rows: list[Row], spec: SweepSpec, fmt: str = "markdown", ci: bool = False) -> str:
     """The courses' table: swept values, epoch-N validation accuracy, test accuracy (%, mean ± the
     sample std over seeds, or ± the 95 % interval with ``ci``; n in "runs"). The best row is
     marked only when its interval clears the runner-up's; otherwise a note says so."""
     names = [p.name for p in spec.params]
-    val_h, test_h = score_heading(rows, spec), "test accuracy (%)"
-    spread = "95 % CI" if ci else "sample std"
-    val_h, test_h = val_h.replace("(%", f"(%, ± {spread}", 1), test_h.replace("(%", f"(%, ± {spread}", 1)
+    spread = _("95 % CI") if ci else _("sample std")
+    val_h, test_h = _with_spread(score_heading(rows, spec), spread), _with_spread(_("test accuracy (%)"), spread)
     verdict = best_note(rows)
     if fmt == "csv":
         return _csv_table(rows, names)
@@ -155,15 +165,16 @@ def format_table(rows: list[Row], spec: SweepSpec, fmt: str = "markdown", ci: bo
         ]
         for r in rows
     ]
-    head = [*names, val_h, *([] if on_test else [test_h]), "runs"]
+    head = [*names, val_h, *([] if on_test else [test_h]), _("runs")]
     best = {i for i, r in enumerate(rows) if r.best}
-    caption = f"{score_heading(rows, spec).split(' (')[0]} by {', '.join(names) or 'configuration'}"
+    score = re.split(r" ?[（(]", score_heading(rows, spec))[0]
+    caption = _("{score} by {names}").format(score=score, names=", ".join(names) or _("configuration"))
     return write_table(
         head,
         body,
         "text" if fmt == "plain" else fmt,
         bold=best,
-        caption=f"{caption}, mean ± {spread} over seeds (n in runs)",
+        caption=_("{caption}, mean ± {spread} over seeds (n in runs)").format(caption=caption, spread=spread),
         label="tab:sweep",
         numeric_from=len(names),
         note=verdict,

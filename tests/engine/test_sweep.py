@@ -290,6 +290,23 @@ def test_markdown_is_a_table(finished):
         assert sum("★" in line for line in lines) == 0 and "no clear best" in text.splitlines()[-1]
 
 
+def test_the_plain_table_lines_up_in_chinese_and_says_its_spread(finished, monkeypatch):
+    """Chinese headings are two columns wide a character: padding by len() misaligned the plain
+    table, and the "± sample std" was not put into the full-width "（%" heading."""
+    from engine.tabular import display_width
+
+    study, spec = finished
+    rows = results(study, spec)
+    monkeypatch.setenv("BACKPROP_STUDIO_LANG", "zh_CN")
+    lines = [line.removesuffix("  ← best") for line in format_table(rows, spec, "plain").splitlines()]
+    head, body = lines[0], lines[1 : 1 + len(rows)]
+    assert "（%，± 样本标准差）" in head and "测试集准确率" in head and head.rstrip().endswith("运行次数")
+    starts = {display_width(line.rstrip().rsplit("  ", 1)[0]) for line in [head, *body]}
+    assert len(starts) == 1  # the last column starts at one place on every line
+    monkeypatch.setenv("BACKPROP_STUDIO_LANG", "en")
+    assert "validation accuracy (%, ± sample std)" in format_table(rows, spec, "plain").splitlines()[0]
+
+
 def test_latex_is_a_tabular(finished):
     study, spec = finished
     rows = results(study, spec)
