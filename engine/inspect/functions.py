@@ -755,7 +755,7 @@ def race_files(
     kit = U.build_kit(found, classes, U.assign_roles(found, classes, roles or {}))
     missing = kit.missing(act)
     if missing:
-        return RaceResult(error="your functions lack " + ", ".join(missing))
+        return RaceResult(error=_("your functions lack {ops}").format(ops=", ".join(missing)))
     race = _Race(kit, paths, act, [x.shape[1], *hidden, int(y.max()) + 1], seed, tol)
     order = np.random.default_rng(seed).permutation(len(y))
     for s in range(steps):
@@ -777,7 +777,8 @@ class _Race:
         start = [w.astype(np.float64) for w in initial_weights(sizes, act, seed)]
         self.ref_p = [w.copy() for w in start]
         self.usr_p = [w.copy() for w in start]
-        self.names = [f"layer {i // 2 + 1} {'W' if i % 2 == 0 else 'b'}" for i in range(len(start))]
+        layer = _("layer {n}")
+        self.names = [f"{layer.format(n=i // 2 + 1)} {'W' if i % 2 == 0 else 'b'}" for i in range(len(start))]
         n_layers = len(start) // 2  # the order backward computes them: last layer first, W then b
         order = [i for k in reversed(range(n_layers)) for i in (2 * k, 2 * k + 1)]
         self.backprop_order = [i for i in order if i % 2 == 0] if kit.layer_kind() == "matmul" else order
@@ -800,7 +801,7 @@ class _Race:
         self.ref_loss.append(lr_)
         self.usr_loss.append(lu)
         if not np.isfinite(lu):
-            return self._stop(step, "your network's loss is not finite (it diverged)")
+            return self._stop(step, _("your network's loss is not finite (it diverged)"))
         errors = [(self.names[i], rel_err(gu[i], gr[i])) for i in self.backprop_order]
         bad = [(n, e) for n, e in errors if e > self.tol]
         if self.first is None and (bad or abs(lu - lr_) > self.tol * max(1.0, abs(lr_))):
@@ -822,7 +823,7 @@ class _Race:
 
 def _race_bad_names(first: dict) -> str:
     more = [f"{n} ({e:.1e})" for n, e in first.get("all", [])[1:4]]
-    return f"; then {', '.join(more)}" if more else ""
+    return _("; then {others}").format(others=", ".join(more)) if more else ""
 
 
 class _RefOp:
@@ -919,8 +920,10 @@ def format_race(res: RaceResult) -> str:
     if first:
         what = ""
         if first["parameter"]:
-            what = f"; first gradient to differ (in backprop order): {first['parameter']} (relative error "
-            what += f"{first['error']:.2e}){_race_bad_names(first)}"
+            what = _("; first gradient to differ (in backprop order): {parameter} (relative error {error})").format(
+                parameter=first["parameter"], error=f"{first['error']:.2e}"
+            )
+            what += _race_bad_names(first)
         lines.append(
             _("they part at step {step} (tolerance {tol}){what}").format(
                 step=first["step"], tol=f"{res.tolerance:.0e}", what=what

@@ -161,3 +161,20 @@ def test_settings_checkpoint_and_sweep_errors_read_in_chinese(tmp_path, monkeypa
         assert chinese in said(call)
         monkeypatch.setenv("BACKPROP_STUDIO_LANG", "en")
         assert english in said(call)
+
+
+def test_the_race_report_reads_in_chinese(monkeypatch):
+    """Where the race parts (the window's race line and ``check --race``): its words were English
+    in the Chinese window."""
+    from engine.inspect.check_result import RaceResult
+    from engine.inspect.functions import format_race
+
+    first = {"step": 1, "parameter": "W", "error": 5.3, "loss_difference": 0.1, "all": [["W", 5.3], ["b", 4.7]]}
+    race = RaceResult((3.2, 3.3), (3.2, 3.4), first, 200, 1e-6)
+    monkeypatch.setenv("BACKPROP_STUDIO_LANG", "zh_CN")
+    text = format_race(race)
+    assert "第一个出现差异的梯度" in text and "其后是" in text and not re.search("[a-z]{4,}", text.replace("float", ""))
+    monkeypatch.setenv("BACKPROP_STUDIO_LANG", "en")
+    assert "first gradient to differ (in backprop order): W (relative error 5.30e+00); then b (4.7e+00)" in format_race(
+        race
+    )
