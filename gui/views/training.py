@@ -545,17 +545,14 @@ class TrainingPlots(QWidget):
     def set_live(self, on: bool) -> None:
         """While a run trains, its curves are drawn without antialiasing: five updates a second of
         antialiased paths cost ~8 ms of painting each and made the event loop late (a 10 ms timer's
-        p99 20 ms → 11–12 ms without). At rest (finished, stopped, an opened model) they are smooth
-        again, and exports always are."""
-        self.live = on
+        p99 20 ms → 14–16 ms without, bench/bench_gui.py). At rest (finished, stopped, an opened
+        model) they are smooth again, and exports always are."""
         for key in self.LIVE_KEYS:
             item = self.items[key]
             for opts in (item.opts, item.curve.opts, item.scatter.opts):
                 opts["antialias"] = not on
             item.curve.update()
             item.scatter.update()
-
-    live = False
 
     def _add_previous(self, curves: RunCurves, tooltip: str = "") -> None:
         color = style.PREVIOUS[len(self.previous) % len(style.PREVIOUS)]
